@@ -1,0 +1,41 @@
+import { Command } from "commander";
+
+/** A failure with the one-line reason the CLI prints on stderr, and its exit code. */
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    /** Measured numbers or a report, printed as JSON on stdout before the reason. */
+    readonly report?: unknown,
+  ) {
+    super(message);
+    this.name = "StepError";
+  }
+}
+
+/** One operational step as the CLI exposes it: `greenlight-ops <name> [options]`. */
+export interface StepCommand {
+  name: string;
+  description: string;
+  /** Declares the step's options on its commander sub-command. */
+  options(command: Command): Command;
+  /** Runs the step; the returned object is printed as one line of JSON on stdout. */
+  run(options: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<unknown>;
+}
+
+/** Reads a required environment variable (secrets and connection strings never come in as arguments). */
+export function requireEnv(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const value = env[name];
+  if (value === undefined || value === "") {
+    throw new StepError(
+      `${name} is not set: it must carry ${what} (secrets come in through the environment)`,
+      2,
+    );
+  }
+  return value;
+}
+
+/** Progress on stderr, one line, so stdout stays one JSON object. */
+export function progress(step: string, message: string): void {
+  process.stderr.write(`[${step}] ${message}\n`);
+}

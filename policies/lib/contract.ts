@@ -1,0 +1,74 @@
+// The contract between the program's components and the policy pack: type tokens and the environment
+// variables every greenlight step command carries. Pure data: components and policies both import it,
+// neither imports the other.
+
+/** Component type tokens: greenlight:<area>:<Name>. */
+export const COMPONENT = {
+  backupBucket: "greenlight:data:BackupBucket",
+  databaseRoles: "greenlight:data:DatabaseRoles",
+  databaseBackup: "greenlight:data:DatabaseBackup",
+  migration: "greenlight:data:Migration",
+  blueGreenService: "greenlight:release:BlueGreenService",
+  colorSlot: "greenlight:release:ColorSlot",
+  healthGate: "greenlight:release:HealthGate",
+  trafficSwitch: "greenlight:release:TrafficSwitch",
+  releaseRecord: "greenlight:release:ReleaseRecord",
+} as const;
+
+/** Provider resource types the components create. */
+export const RESOURCE = {
+  command: "command:local:Command",
+  container: "docker:index/container:Container",
+  network: "docker:index/network:Network",
+  bucket: "aws:s3/bucket:Bucket",
+  bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
+  bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  bucketObjectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  kmsKey: "aws:kms/key:Key",
+  pgRole: "postgresql:index/role:Role",
+  pgGrant: "postgresql:index/grant:Grant",
+  pgDefaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
+} as const;
+
+/**
+ * Every greenlight step is a `command:local:Command` whose `environment` carries these plain
+ * (non-secret) variables, so a policy can tell what the command does without parsing its command line.
+ */
+export const STEP_ENV = {
+  /** Which step: one of STEP. */
+  step: "GREENLIGHT_STEP",
+  /** Release id the step works for. */
+  release: "GREENLIGHT_RELEASE",
+  /** Color the step targets (health gate, switch, slot). */
+  color: "GREENLIGHT_COLOR",
+  /** "true" when a backup is verified (pg_restore --list, checksum) and, for a migration, required. */
+  verify: "GREENLIGHT_VERIFY",
+  /** "true" when the health gate also checks the readiness path. */
+  readiness: "GREENLIGHT_CHECK_READINESS",
+  /** Emergency override fields on the release record. */
+  overrideReason: "GREENLIGHT_OVERRIDE_REASON",
+  overrideApprover: "GREENLIGHT_OVERRIDE_APPROVER",
+  overrideTicket: "GREENLIGHT_OVERRIDE_TICKET",
+  overrideExpiresAt: "GREENLIGHT_OVERRIDE_EXPIRES_AT",
+} as const;
+
+/** Values of GREENLIGHT_STEP. */
+export const STEP = {
+  record: "record",
+  backup: "backup",
+  migrate: "migrate",
+  healthGate: "health-gate",
+  switch: "switch",
+} as const;
+
+export type StepName = (typeof STEP)[keyof typeof STEP];
+
+/** Labels every app container carries. */
+export const LABEL = {
+  app: "greenlight.app",
+  color: "greenlight.color",
+  release: "greenlight.release",
+  stack: "greenlight.stack",
+} as const;

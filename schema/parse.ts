@@ -1,0 +1,282 @@
+import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
+import { ENV_NAME, SECRET_ENV_NAME } from "./patterns";
+import { Decoded, crossKeyRules } from "./rules";
+import { parseSmokeCheck } from "./smoke";
+import { SmokeCheck, StackSettings, otherColor } from "./types";
+
+/** One bad key: where, what was received, what is expected. */
+export interface ConfigProblem {
+  key: string;
+  received: string;
+  expected: string;
+}
+
+/** A stack configuration that cannot be deployed; lists every bad key at once. */
+export class ConfigError extends Error {
+  constructor(
+    readonly stack: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `Invalid config for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems
+          .map((problem) => `  - ${problem.key}: got ${problem.received}; ${problem.expected}`)
+          .join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** What a config reader hands to the parser: every key as Pulumi gives it (strings, JSON for arrays). */
+export interface RawStackConfig {
+  stack: string;
+  /** Fully qualified keys ("greenlight:appName") to their string values. */
+  values: Record<string, string>;
+  /** Fully qualified keys whose values are Pulumi secrets. */
+  secretKeys: ReadonlySet<string>;
+  /** The instant time-dependent rules are judged at (override expiry). */
+  now: Date;
+}
+
+const STACK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Parses and validates a whole stack configuration, or throws one ConfigError naming every bad key. */
+export function parseStackConfig(raw: RawStackConfig): StackSettings {
+  const problems: ConfigProblem[] = [];
+  const isSecret = (fullKey: string) => raw.secretKeys.has(fullKey);
+  const mustBeSecret = (fullKey: string) => {
+    const [namespace, key] = fullKey.split(":");
+    if (namespace === ENV_NAMESPACE) return SECRET_ENV_NAME.test(key);
+    const spec: ConfigKey | undefined = CONFIG_KEYS[key as ConfigKeyName];
+    return spec?.secret === true;
+  };
+  // Never echo a value that is, or should have been, a secret.
+  const shown = (fullKey: string, value: string | undefined) =>
+    value === undefined
+      ? "(not set)"
+      : isSecret(fullKey) || mustBeSecret(fullKey)
+        ? "[hidden]"
+        : JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  const fail = (key: string, expected: string, received?: string) => {
+    const fullKey = key.includes(":") ? key : `${NAMESPACE}:${key}`;
+    problems.push({ key: fullKey, received: shown(fullKey, received ?? raw.values[fullKey]), expected });
+  };
+
+  if (!STACK_NAME.test(raw.stack)) {
+    problems.push({
+      key: "stack",
+      received: JSON.stringify(raw.stack),
+      expected: "expected a stack name of letters, digits, '.', '_' or '-'",
+    });
+  }
+
+  const decoded: Record<string, unknown> = {};
+  const envPlain: Record<string, string> = {};
+  const envSecret: Record<string, string> = {};
+  for (const [fullKey, value] of Object.entries(raw.values)) {
+    const [namespace, ...rest] = fullKey.split(":");
+    const key = rest.join(":");
+    if (namespace === ENV_NAMESPACE) {
+      if (!ENV_NAME.test(key)) {
+        fail(
+          fullKey,
+          `expected an environment variable name ([A-Z_][A-Z0-9_]*) after ${ENV_NAMESPACE}:`,
+          key,
+        );
+      } else if (isSecret(fullKey)) {
+        envSecret[key] = value;
+      } else if (SECRET_ENV_NAME.test(key)) {
+        fail(fullKey, `expected a secret, not plaintext; fix: pulumi config set --secret ${fullKey} <value>`);
+      } else {
+        envPlain[key] = value;
+      }
+      continue;
+    }
+    if (namespace !== NAMESPACE) continue;
+    if (!(key in CONFIG_KEYS)) {
+      const suggestion = closestKey(key);
+      const hint = suggestion ? ` (did you mean ${NAMESPACE}:${suggestion}?)` : "";
+      fail(fullKey, `expected a known key${hint}; see README "Configuration reference"`);
+      continue;
+    }
+    const spec: ConfigKey = CONFIG_KEYS[key as ConfigKeyName];
+    if (spec.secret && !isSecret(fullKey)) {
+      fail(fullKey, `expected a secret, not plaintext; fix: pulumi config set --secret ${fullKey} <value>`);
+      continue;
+    }
+    const result = decode(spec.type, value);
+    if ("error" in result) fail(fullKey, result.error);
+    else decoded[key] = result.value;
+  }
+
+  // Each key is validated on its own so one bad key never hides another.
+  const valid: Partial<Decoded> = {};
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as [ConfigKeyName, ConfigKey][]) {
+    const fullKey = `${NAMESPACE}:${key}`;
+    if (problems.some((problem) => problem.key === fullKey)) continue;
+    const result = spec.schema.safeParse(decoded[key]);
+    if (result.success) {
+      (valid as Record<string, unknown>)[key] = result.data;
+    } else if (raw.values[fullKey] === undefined) {
+      fail(key, `expected a value: ${spec.description}`);
+    } else {
+      const issue = result.error.issues[0];
+      fail(key, issue.message + (issue.path.length > 0 ? ` (item ${issue.path.join(".")})` : ""));
+    }
+  }
+  crossKeyRules(
+    valid,
+    { stack: raw.stack, now: raw.now, envNames: [...Object.keys(envPlain), ...Object.keys(envSecret)] },
+    fail,
+  );
+  if (problems.length > 0) throw new ConfigError(raw.stack, problems);
+  return settingsFrom(valid as Decoded, raw.stack, envPlain, envSecret);
+}
+
+function settingsFrom(
+  c: Decoded,
+  stack: string,
+  envPlain: Record<string, string>,
+  envSecret: Record<string, string>,
+): StackSettings {
+  const production = stack === "production";
+  const roleBase = c.appName.replace(/-/g, "_");
+  return {
+    stack,
+    app: {
+      name: c.appName,
+      port: c.appPort,
+      healthPath: c.healthPath,
+      readinessPath: c.readinessPath,
+      replicas: c.replicas,
+      memoryMb: c.memoryMb,
+      cpus: c.cpus,
+      networkMode: c.dockerNetworkMode,
+      env: envPlain,
+      requiredEnv: c.requiredEnv,
+      smokeChecks: c.smokeChecks.map((line) => parseSmokeCheck(line) as SmokeCheck),
+      warmupPaths: c.warmupPaths,
+    },
+    colors: {
+      blue: { color: "blue", release: c.blueRelease, image: c.blueImage, hostPort: c.bluePort },
+      green: { color: "green", release: c.greenRelease, image: c.greenImage, hostPort: c.greenPort },
+    },
+    activeColor: c.activeColor,
+    idleColor: otherColor(c.activeColor),
+    database: {
+      host: c.dbHost,
+      appHost: c.dbAppHost ?? c.dbHost,
+      port: c.dbPort,
+      name: c.dbName,
+      adminUser: c.dbAdminUser,
+      migratorRole: c.migratorRole ?? `${roleBase}_migrator`,
+      appRole: c.appRole ?? `${roleBase}_app`,
+    },
+    backup: {
+      bucket: c.backupBucket,
+      prefix: c.backupPrefix,
+      retentionDays: c.backupRetentionDays,
+      coldAfterDays: c.backupColdAfterDays,
+      encryption: c.backupEncryption,
+      kmsKeyId: c.backupKmsKeyId,
+      objectLockDays: c.backupObjectLockDays,
+      minFreeDiskPercent: c.backupMinFreeDiskPercent,
+      restoreDrill: c.restoreDrill ?? production,
+      s3: { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId },
+    },
+    migration: {
+      command: c.migrationCommand,
+      timeoutSeconds: c.migrationTimeoutSeconds,
+      schemaBreaking: c.schemaBreaking,
+    },
+    traffic: {
+      proxyPort: c.proxyPort,
+      stateDir: c.stateDir ?? `.greenlight/${stack}`,
+      maintenanceMode: c.maintenanceMode,
+      gate: {
+        intervalSeconds: c.gateIntervalSeconds,
+        timeoutSeconds: c.gateTimeoutSeconds,
+        attempts: c.gateAttempts,
+        deadlineSeconds: c.gateDeadlineSeconds,
+      },
+      guard: {
+        errorRatePercent: c.guardErrorRatePercent,
+        p95Ms: c.guardP95Ms,
+        durationSeconds: c.guardDurationSeconds,
+        minRequests: c.guardMinRequests,
+      },
+    },
+    override:
+      c.overrideReason !== undefined &&
+      c.overrideApprover !== undefined &&
+      c.overrideTicket !== undefined &&
+      c.overrideExpiresAt !== undefined
+        ? {
+            reason: c.overrideReason,
+            approver: c.overrideApprover,
+            ticket: c.overrideTicket,
+            expiresAt: new Date(Date.parse(c.overrideExpiresAt)).toISOString(),
+          }
+        : undefined,
+    secrets: {
+      dbAdminPassword: c.dbAdminPassword,
+      migratorPassword: c.migratorPassword,
+      appPassword: c.appPassword,
+      s3SecretAccessKey: c.s3SecretAccessKey,
+      webhookUrl: c.webhookUrl,
+      env: envSecret,
+    },
+  };
+}
+
+/** Decodes a value the way Pulumi passes config to a program: scalars as strings, lists as JSON. */
+function decode(type: string, value: string): { value: unknown } | { error: string } {
+  switch (type) {
+    case "integer":
+      return /^-?\d+$/.test(value.trim()) ? { value: Number(value) } : { error: "expected a whole number" };
+    case "boolean":
+      return value === "true" || value === "false"
+        ? { value: value === "true" }
+        : { error: "expected true or false" };
+    case "array": {
+      let array: unknown;
+      try {
+        array = JSON.parse(value);
+      } catch {
+        array = undefined;
+      }
+      return Array.isArray(array)
+        ? { value: array.map((item) => (typeof item === "string" ? item : JSON.stringify(item))) }
+        : { error: "expected a list" };
+    }
+    default:
+      return { value };
+  }
+}
+
+function closestKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of Object.keys(CONFIG_KEYS)) {
+    const distance = levenshtein(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

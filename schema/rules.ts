@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { CONFIG_KEYS, ConfigKeyName, ENV_NAMESPACE } from "./keys";
+import { IMAGE_DIGEST } from "./patterns";
+import { parseSmokeCheck } from "./smoke";
+import { COMPUTED_ENV } from "./types";
+
+/** Every greenlight: key decoded and validated on its own. */
+export type Decoded = { [K in ConfigKeyName]: z.output<(typeof CONFIG_KEYS)[K]["schema"]> };
+
+/** Records one problem with a key: what was expected (the received value is looked up by the caller). */
+export type Fail = (key: ConfigKeyName, expected: string, received?: string) => void;
+
+export interface RuleContext {
+  stack: string;
+  now: Date;
+  /** Names set in the greenlight-env: namespace. */
+  envNames: string[];
+}
+
+/** An emergency override is for one emergency: at most this far ahead. */
+export const MAX_OVERRIDE_HOURS = 24;
+
+/**
+ * Rules that relate several keys. Each rule judges only keys that were valid on their own, so it can
+ * run even when other keys are bad and the user sees every problem at once.
+ */
+export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: Fail): void {
+  c.smokeChecks?.forEach((line, index) => {
+    const check = parseSmokeCheck(line);
+    if (typeof check === "string") fail("smokeChecks", `item ${index}: ${check}`, line);
+  });
+
+  if (c.blueRelease !== undefined && c.blueRelease === c.greenRelease) {
+    fail(
+      "greenRelease",
+      `expected a release different from blueRelease (${c.blueRelease}); each color runs its own release`,
+    );
+  }
+  if (context.stack === "production") {
+    for (const key of ["blueImage", "greenImage"] as const) {
+      const image = c[key];
+      if (image !== undefined && !IMAGE_DIGEST.test(image)) {
+        fail(
+          key,
+          "expected an image pinned by digest (name@sha256:<64 hex digits>) in production; a tag can move",
+        );
+      }
+    }
+  }
+
+  if (
+    c.replicas !== undefined &&
+    c.proxyPort !== undefined &&
+    c.bluePort !== undefined &&
+    c.greenPort !== undefined
+  ) {
+    const ranges: [ConfigKeyName, number, number][] = [
+      ["proxyPort", c.proxyPort, c.proxyPort],
+      ["bluePort", c.bluePort, c.bluePort + c.replicas - 1],
+      ["greenPort", c.greenPort, c.greenPort + c.replicas - 1],
+    ];
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length; j++) {
+        const [nameA, lowA, highA] = ranges[i];
+        const [nameB, lowB, highB] = ranges[j];
+        if (lowA <= highB && lowB <= highA) {
+          fail(
+            nameB,
+            `expected ports ${lowB}-${highB} not to overlap ${nameA} (${lowA}-${highA}); pick another port`,
+          );
+        }
+      }
+    }
+    if (Math.max(c.bluePort, c.greenPort) + c.replicas - 1 > 65535) {
+      fail("replicas", "expected every replica's port (color port + replica index) to stay within 65535");
+    }
+  }
+
+  const overrideKeys = ["overrideReason", "overrideApprover", "overrideTicket", "overrideExpiresAt"] as const;
+  const overrideSet = overrideKeys.filter((key) => c[key] !== undefined);
+  if (overrideSet.length > 0 && overrideSet.length < overrideKeys.length) {
+    for (const key of overrideKeys.filter((key) => c[key] === undefined)) {
+      fail(
+        key,
+        "expected a value: an emergency override needs reason, approver, ticket and expiresAt together",
+      );
+    }
+  }
+  if (c.overrideExpiresAt !== undefined) {
+    const hoursAhead = (Date.parse(c.overrideExpiresAt) - context.now.getTime()) / 3_600_000;
+    if (hoursAhead > MAX_OVERRIDE_HOURS) {
+      fail(
+        "overrideExpiresAt",
+        `expected an expiry at most ${MAX_OVERRIDE_HOURS} h after ${context.now.toISOString()} (it is ${hoursAhead.toFixed(1)} h ahead); an override is for one emergency`,
+      );
+    }
+  }
+
+  if (
+    c.backupColdAfterDays !== undefined &&
+    c.backupRetentionDays !== undefined &&
+    c.backupColdAfterDays > 0 &&
+    c.backupColdAfterDays >= c.backupRetentionDays
+  ) {
+    fail(
+      "backupColdAfterDays",
+      `expected fewer days than backupRetentionDays (${c.backupRetentionDays}), or 0 to never move`,
+    );
+  }
+  if (
+    c.backupKmsKeyId !== undefined &&
+    c.backupEncryption !== undefined &&
+    c.backupEncryption !== "aws:kms"
+  ) {
+    fail("backupKmsKeyId", "expected no KMS key unless backupEncryption is aws:kms");
+  }
+  if ((c.s3AccessKeyId === undefined) !== (c.s3SecretAccessKey === undefined)) {
+    fail(
+      c.s3AccessKeyId === undefined ? "s3AccessKeyId" : "s3SecretAccessKey",
+      "expected s3AccessKeyId and s3SecretAccessKey together",
+    );
+  }
+  if (
+    c.gateDeadlineSeconds !== undefined &&
+    c.gateIntervalSeconds !== undefined &&
+    c.gateAttempts !== undefined &&
+    c.gateTimeoutSeconds !== undefined
+  ) {
+    const needed = c.gateIntervalSeconds * (c.gateAttempts - 1) + c.gateTimeoutSeconds;
+    if (c.gateDeadlineSeconds < needed) {
+      fail(
+        "gateDeadlineSeconds",
+        `expected at least gateIntervalSeconds × (gateAttempts − 1) + gateTimeoutSeconds = ${needed} s, or the gate can never pass`,
+      );
+    }
+  }
+
+  if (c.requiredEnv !== undefined) {
+    const available = new Set<string>([...COMPUTED_ENV, ...context.envNames]);
+    const missing = c.requiredEnv.filter((name) => !available.has(name));
+    if (missing.length > 0) {
+      fail(
+        "requiredEnv",
+        `expected every required variable to be set; missing ${missing.join(", ")}; fix: pulumi config set [--secret] ${ENV_NAMESPACE}:<NAME> <value>`,
+      );
+    }
+  }
+}

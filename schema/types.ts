@@ -1,0 +1,108 @@
+/** The two color slots of a blue/green service. */
+export type Color = "blue" | "green";
+
+export const COLORS: readonly Color[] = ["blue", "green"];
+
+/** The other color. */
+export function otherColor(color: Color): Color {
+  return color === "blue" ? "green" : "blue";
+}
+
+/** One smoke check against the target color. */
+export interface SmokeCheck {
+  /** URL path requested with GET. */
+  path: string;
+  /** Expected HTTP status. */
+  status: number;
+  /** Text the body must contain, if any. */
+  text?: string;
+  /** Slowest acceptable answer, in milliseconds. */
+  maxMs: number;
+}
+
+/** What one color runs. */
+export interface ColorSettings {
+  color: Color;
+  release: string;
+  image: string;
+  /** First host port; replica i listens on hostPort + i. */
+  hostPort: number;
+}
+
+/** An emergency override of the deployment window. */
+export interface Override {
+  reason: string;
+  approver: string;
+  ticket: string;
+  /** ISO-8601 instant. */
+  expiresAt: string;
+}
+
+/** A validated stack configuration with secrets still in plain form (config.ts wraps them). */
+export interface StackSettings {
+  stack: string;
+  app: {
+    name: string;
+    port: number;
+    healthPath: string;
+    readinessPath: string;
+    replicas: number;
+    memoryMb: number;
+    cpus: string;
+    networkMode: "bridge" | "host";
+    /** Plain environment variables (greenlight-env: keys that are not secret). */
+    env: Record<string, string>;
+    requiredEnv: string[];
+    smokeChecks: SmokeCheck[];
+    warmupPaths: string[];
+  };
+  colors: Record<Color, ColorSettings>;
+  activeColor: Color;
+  idleColor: Color;
+  database: {
+    host: string;
+    appHost: string;
+    port: number;
+    name: string;
+    adminUser: string;
+    migratorRole: string;
+    appRole: string;
+  };
+  backup: {
+    bucket: string;
+    prefix: string;
+    retentionDays: number;
+    coldAfterDays: number;
+    encryption: "aws:kms" | "AES256";
+    kmsKeyId?: string;
+    objectLockDays: number;
+    minFreeDiskPercent: number;
+    restoreDrill: boolean;
+    s3: { endpoint?: string; region: string; accessKeyId?: string };
+  };
+  migration: {
+    command: string[];
+    timeoutSeconds: number;
+    schemaBreaking: boolean;
+  };
+  traffic: {
+    proxyPort: number;
+    stateDir: string;
+    maintenanceMode: "off" | "on" | "read-only";
+    gate: { intervalSeconds: number; timeoutSeconds: number; attempts: number; deadlineSeconds: number };
+    guard: { errorRatePercent: number; p95Ms: number; durationSeconds: number; minRequests: number };
+  };
+  override?: Override;
+  secrets: {
+    dbAdminPassword?: string;
+    migratorPassword: string;
+    appPassword: string;
+    s3SecretAccessKey?: string;
+    webhookUrl?: string;
+    /** Secret environment variables (greenlight-env: keys set with --secret). */
+    env: Record<string, string>;
+  };
+}
+
+/** Environment variables greenlight itself gives every app container. */
+export const COMPUTED_ENV = ["PORT", "DATABASE_URL", "RELEASE_ID", "APP_COLOR"] as const;

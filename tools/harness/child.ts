@@ -1,0 +1,192 @@
+// Runs the real program once under Pulumi's mock runtime and writes what it registered as JSON.
+// One program per process: run.ts starts this file in a child process for every run.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import type { ConfigProblem } from "../../schema/parse";
+import {
+  ProgramRequest,
+  ProgramRun,
+  RecordedResource,
+  SECRET_PLACEHOLDER,
+  SECRET_SIG,
+  SECRET_SIG_KEY,
+} from "./types";
+
+interface StructLike {
+  toJavaScript(): Record<string, unknown>;
+}
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getObject(): StructLike | undefined;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(callback: (value: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+}
+interface OutputsRequest {
+  getUrn(): string;
+  getOutputs(): StructLike | undefined;
+}
+type Callback = (error: unknown, response: unknown) => void;
+
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+async function main(): Promise<void> {
+  const requestFile = process.env.GREENLIGHT_HARNESS_REQUEST;
+  const outFile = process.env.GREENLIGHT_HARNESS_OUT;
+  if (!requestFile || !outFile) throw new Error("child.ts is started by tools/harness/run.ts, not directly");
+  const request = JSON.parse(fs.readFileSync(requestFile, "utf8")) as ProgramRequest;
+  const result = await runProgram(request);
+  fs.writeFileSync(outFile, JSON.stringify(result));
+}
+
+async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
+  const resources = new Map<string, RecordedResource>();
+  const stackOutputs: Record<string, unknown> = {};
+  let rootUrn: string | undefined;
+
+  const monitor = MockMonitor.prototype as unknown as {
+    registerResource(request: RegisterRequest, callback: Callback): Promise<void>;
+    registerResourceOutputs(request: OutputsRequest, callback: Callback): void;
+  };
+  const originalRegister = monitor.registerResource;
+  monitor.registerResource = async function (this: unknown, req: RegisterRequest, callback: Callback) {
+    return originalRegister.call(this, req, (error: unknown, response: unknown) => {
+      if (!error && response) {
+        const urn = (response as { getUrn(): string }).getUrn();
+        if (req.getType() === ROOT_STACK_TYPE) {
+          rootUrn = urn;
+        } else {
+          resources.set(urn, record(urn, req));
+        }
+      }
+      callback(error, response);
+    });
+  };
+  const originalOutputs = monitor.registerResourceOutputs;
+  monitor.registerResourceOutputs = function (this: unknown, req: OutputsRequest, callback: Callback) {
+    const outputs = markSecrets(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    if (req.getUrn() === rootUrn) Object.assign(stackOutputs, outputs);
+    const recorded = resources.get(req.getUrn());
+    if (recorded) recorded.outputs = outputs;
+    return originalOutputs.call(this, req, callback);
+  };
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+      call: () => ({}),
+    },
+    "greenlight",
+    request.stack,
+    request.preview,
+  );
+  pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+  if (request.at) process.env.GREENLIGHT_AT = request.at;
+  process.chdir(request.projectDir);
+
+  const program = path.join(request.projectDir, "index.ts");
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set
+    await pulumi.runtime.runInPulumiStack(async () => require(program));
+    await settle();
+    return { ok: true, stack: request.stack, resources: [...resources.values()], outputs: stackOutputs };
+  } catch (error) {
+    await settle().catch(() => undefined);
+    const failure = error as Error & { problems?: ConfigProblem[] };
+    const isConfig = failure?.name === "ConfigError";
+    return {
+      ok: false,
+      stack: request.stack,
+      kind: isConfig ? "config" : "program",
+      message: failure?.message ?? String(error),
+      problems: isConfig ? (failure.problems ?? []) : [],
+      resources: [...resources.values()],
+    };
+  }
+}
+
+async function settle(): Promise<void> {
+  const settings = (await import("@pulumi/pulumi/runtime/settings")) as unknown as {
+    waitForRPCs(): Promise<void>;
+  };
+  await settings.waitForRPCs();
+}
+
+function record(urn: string, req: RegisterRequest): RecordedResource {
+  const propertyDependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((value, key) => {
+    propertyDependencies[key] = value.getUrnsList();
+  });
+  return {
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    parent: req.getParent() || undefined,
+    provider: req.getProvider()
+      ? req.getProvider().split("::").slice(0, -1).join("::") || undefined
+      : undefined,
+    dependencies: req.getDependenciesList(),
+    propertyDependencies,
+    inputs: markSecrets(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+    protect: req.getProtect(),
+    retainOnDelete: req.getRetainondelete(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    ignoreChanges: req.getIgnorechangesList(),
+    replaceOnChanges: req.getReplaceonchangesList(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+  };
+}
+
+/** Replaces every secret value with a marker that keeps the secretness but not the value. */
+function markSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(markSecrets);
+  if (value !== null && typeof value === "object") {
+    const object = value as Record<string, unknown>;
+    if (object[SECRET_SIG_KEY] === SECRET_SIG)
+      return { [SECRET_SIG_KEY]: SECRET_SIG, value: SECRET_PLACEHOLDER };
+    return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, markSecrets(inner)]));
+  }
+  return value;
+}
+
+/** Outputs a provider would compute, so the program's wiring of them can be followed. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "aws:s3/bucket:Bucket":
+    case "aws:s3/bucketV2:BucketV2":
+      return {
+        ...inputs,
+        bucket: inputs.bucket ?? name,
+        arn: `arn:aws:s3:::${String(inputs.bucket ?? name)}`,
+      };
+    case "aws:kms/key:Key":
+      return { ...inputs, arn: `arn:aws:kms:us-east-1:000000000000:key/${name}`, keyId: `${name}-key-id` };
+    case "docker:index/container:Container":
+      return { ...inputs, name: inputs.name ?? name };
+    case "docker:index/network:Network":
+      return { ...inputs, name: inputs.name ?? name };
+    case "command:local:Command":
+      return { ...inputs, stdout: "", stderr: "" };
+    default:
+      return inputs;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigOverride, applyOverrides, readStackConfig } from "./stack-file";
+import { ProgramRequest, ProgramRun } from "./types";
+
+export { ConfigOverride } from "./stack-file";
+export * from "./types";
+
+/** The project this harness belongs to. */
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+export interface RunOptions {
+  stack: string;
+  /** A stack file other than Pulumi.<stack>.yaml. */
+  stackFile?: string;
+  /** Config keys to change for this run ("greenlight:appPort": 4000); null removes a key. */
+  overrides?: Record<string, ConfigOverride>;
+  /** ISO-8601 instant time-dependent rules are judged at. */
+  at?: string;
+  /** Run as `pulumi preview` (dry run) instead of `pulumi up`. */
+  preview?: boolean;
+  /** A project folder other than this one (tests use tampered copies). */
+  projectDir?: string;
+}
+
+/**
+ * Runs the real index.ts for a stack under Pulumi's mock runtime in a child process and returns every
+ * registered resource with its inputs (secrets marked) and dependency URNs, plus the stack outputs.
+ */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const stackConfig = applyOverrides(
+    readStackConfig(projectDir, options.stack, options.stackFile),
+    options.overrides ?? {},
+  );
+  const request: ProgramRequest = {
+    projectDir,
+    stack: options.stack,
+    config: stackConfig.config,
+    secretKeys: stackConfig.secretKeys,
+    at: options.at,
+    preview: options.preview ?? false,
+  };
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-harness-"));
+  try {
+    const requestFile = path.join(workDir, "request.json");
+    const outFile = path.join(workDir, "result.json");
+    fs.writeFileSync(requestFile, JSON.stringify(request));
+    const { code, stderr } = await runChild(projectDir, {
+      GREENLIGHT_HARNESS_REQUEST: requestFile,
+      GREENLIGHT_HARNESS_OUT: outFile,
+    });
+    if (!fs.existsSync(outFile)) {
+      throw new Error(
+        `the mock-runtime harness failed (exit ${code}) before producing a result:\n${stderr.trim()}`,
+      );
+    }
+    return JSON.parse(fs.readFileSync(outFile, "utf8")) as ProgramRun;
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function runChild(
+  projectDir: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "child.ts")],
+    {
+      cwd: projectDir,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}

@@ -1,0 +1,114 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { SECRET_PLACEHOLDER } from "./types";
+
+/** A stack's config as the Pulumi engine would hand it to the program. */
+export interface StackConfig {
+  /** Fully qualified keys to string values (arrays and objects as JSON). */
+  config: Record<string, string>;
+  /** Keys whose value is (or contains) a `secure:` entry. */
+  secretKeys: string[];
+}
+
+/** An override of one key in a test or tool run: a plain value, a secret, or removal (null). */
+export type ConfigOverride = string | number | boolean | string[] | { secret: string } | null;
+
+/** Thrown when a stack or project file is missing or malformed: a usage problem, not a config problem. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+/** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the engine would; `secure:` values become placeholders. */
+export function readStackConfig(projectDir: string, stack: string, stackFile?: string): StackConfig {
+  const projectPath = path.join(projectDir, "Pulumi.yaml");
+  const project = readYaml(projectPath) as { name?: string; config?: Record<string, { default?: unknown }> };
+  if (project?.name === undefined)
+    throw new StackFileError(`${projectPath}: no project name; is this a Pulumi project?`);
+
+  const file = stackFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    const known = fs
+      .readdirSync(projectDir)
+      .map((entry) => /^Pulumi\.(.+)\.yaml$/.exec(entry)?.[1])
+      .filter((name): name is string => name !== undefined);
+    throw new StackFileError(`no stack file ${file} for stack "${stack}"; known stacks: ${known.join(", ")}`);
+  }
+  const stackDoc = (readYaml(file) ?? {}) as { config?: Record<string, unknown> };
+  if (
+    typeof stackDoc !== "object" ||
+    (stackDoc.config !== undefined && typeof stackDoc.config !== "object")
+  ) {
+    throw new StackFileError(`${file}: expected a mapping with a config: block`);
+  }
+
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, declaration] of Object.entries(project.config ?? {})) {
+    if (declaration && typeof declaration === "object" && "default" in declaration) {
+      config[qualify(project.name, key)] = encode(declaration.default).value;
+    }
+  }
+  for (const [key, value] of Object.entries(stackDoc.config ?? {})) {
+    const encoded = encode(value);
+    const fullKey = qualify(project.name, key);
+    config[fullKey] = encoded.value;
+    if (encoded.secret) secretKeys.push(fullKey);
+  }
+  return { config, secretKeys };
+}
+
+/** Applies overrides on top of a stack's config (tests and tools use this to vary one key). */
+export function applyOverrides(base: StackConfig, overrides: Record<string, ConfigOverride>): StackConfig {
+  const config = { ...base.config };
+  const secretKeys = new Set(base.secretKeys);
+  for (const [key, value] of Object.entries(overrides)) {
+    secretKeys.delete(key);
+    if (value === null) {
+      delete config[key];
+    } else if (typeof value === "object" && !Array.isArray(value)) {
+      config[key] = value.secret;
+      secretKeys.add(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { config, secretKeys: [...secretKeys] };
+}
+
+function qualify(project: string, key: string): string {
+  return key.includes(":") ? key : `${project}:${key}`;
+}
+
+function readYaml(file: string): unknown {
+  try {
+    return parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new StackFileError(`${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Encodes a YAML value as the engine passes config: scalars as strings, lists and maps as JSON. */
+function encode(value: unknown): { value: string; secret: boolean } {
+  let secret = false;
+  const strip = (item: unknown): unknown => {
+    if (Array.isArray(item)) return item.map(strip);
+    if (item !== null && typeof item === "object") {
+      const entries = Object.entries(item as Record<string, unknown>);
+      if (entries.length === 1 && entries[0][0] === "secure") {
+        secret = true;
+        return SECRET_PLACEHOLDER;
+      }
+      return Object.fromEntries(entries.map(([key, inner]) => [key, strip(inner)]));
+    }
+    return item;
+  };
+  const stripped = strip(value);
+  if (typeof stripped === "string") return { value: stripped, secret };
+  if (typeof stripped === "number" || typeof stripped === "boolean")
+    return { value: String(stripped), secret };
+  return { value: JSON.stringify(stripped), secret };
+}

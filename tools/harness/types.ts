@@ -1,0 +1,81 @@
+import type { ConfigProblem } from "../../schema/parse";
+
+/** Where a secret value stood; the value itself is never recorded. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+/** Pulumi's wire signature for a secret, used to mark secret inputs in recorded resources. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A secret input as the harness records it: marked, not revealed. */
+export interface SecretMarker {
+  [SECRET_SIG_KEY]: typeof SECRET_SIG;
+  value: typeof SECRET_PLACEHOLDER;
+}
+
+export function isSecretMarker(value: unknown): value is SecretMarker {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** One resource the program registered. */
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** Custom resources talk to a provider; component resources only group children. */
+  custom: boolean;
+  parent?: string;
+  /** URN of the explicit provider, when one was passed. */
+  provider?: string;
+  /** URNs this resource depends on (explicit dependsOn and input references; components expanded). */
+  dependencies: string[];
+  /** Per input property, the URNs it depends on. */
+  propertyDependencies: Record<string, string[]>;
+  /** Inputs as sent to the engine, secret values replaced by a SecretMarker. */
+  inputs: Record<string, unknown>;
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+  /** For components: the outputs they registered. */
+  outputs?: Record<string, unknown>;
+}
+
+/** What the harness is asked to run. */
+export interface ProgramRequest {
+  /** Folder holding Pulumi.yaml and index.ts. */
+  projectDir: string;
+  stack: string;
+  /** Fully qualified config keys to string values, as the Pulumi engine hands them to a program. */
+  config: Record<string, string>;
+  secretKeys: string[];
+  /** ISO-8601 instant the program judges time-dependent config at. */
+  at?: string;
+  /** Run as a preview (pulumi preview) rather than an update. */
+  preview: boolean;
+}
+
+/** The outcome of one program run. */
+export type ProgramRun =
+  | {
+      ok: true;
+      stack: string;
+      /** Every resource but the root stack, in registration order. */
+      resources: RecordedResource[];
+      /** Stack outputs, secrets marked. */
+      outputs: Record<string, unknown>;
+    }
+  | {
+      ok: false;
+      stack: string;
+      kind: "config" | "program";
+      message: string;
+      problems: ConfigProblem[];
+      resources: RecordedResource[];
+    };
