@@ -1,0 +1,157 @@
+// npm run plan -- --stack <name> [--at <ISO-8601>] [--json] [--preview]
+// The offline preview: runs index.ts for a stack under the mock runtime, judges the graph with the
+// policy pack at --at, prints the resources and every violation.
+// Exit 0: no mandatory violation; 1: a mandatory violation; 2: bad config or usage.
+import { Command, CommanderError } from "commander";
+import { RecordedResource, runProgram } from "./harness/run";
+import { StackFileError } from "./harness/stack-file";
+
+/** One policy verdict, as in DESIGN.md's JSON contract. */
+export interface Violation {
+  policy: string;
+  level: "mandatory" | "advisory";
+  urn: string;
+  message: string;
+}
+
+/** The `--json` document of DESIGN.md. */
+export interface PlanDocument {
+  stack: string;
+  at: string;
+  resources: { urn: string; type: string; name: string; parent: string | null; dependencies: string[] }[];
+  violations: Violation[];
+}
+
+export interface PlanOptions {
+  stack: string;
+  at: Date;
+  json: boolean;
+  preview: boolean;
+}
+
+export const EXIT = { ok: 0, mandatoryViolation: 1, usage: 2 } as const;
+
+/** Runs the plan and returns its exit code; writes the report to `out` and problems to `err`. */
+export async function plan(
+  options: PlanOptions,
+  out: (text: string) => void = (text) => process.stdout.write(text),
+  err: (text: string) => void = (text) => process.stderr.write(text),
+): Promise<number> {
+  let run;
+  try {
+    run = await runProgram({ stack: options.stack, at: options.at.toISOString(), preview: options.preview });
+  } catch (error) {
+    if (error instanceof StackFileError) {
+      err(`plan: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  if (!run.ok) {
+    err(`plan: ${run.message}\n`);
+    return run.kind === "config" ? EXIT.usage : EXIT.mandatoryViolation;
+  }
+
+  // POLICY-HOOK: the policy pack judges run.resources here (tools/policy-runner.ts).
+  const violations: Violation[] = [];
+
+  const document: PlanDocument = {
+    stack: options.stack,
+    at: options.at.toISOString(),
+    resources: run.resources.map((resource) => ({
+      urn: resource.urn,
+      type: resource.type,
+      name: resource.name,
+      parent: resource.parent ?? null,
+      dependencies: resource.dependencies,
+    })),
+    violations,
+  };
+  out(options.json ? JSON.stringify(document, null, 2) + "\n" : renderHuman(document, run.resources, options.preview));
+  return violations.some((violation) => violation.level === "mandatory") ? EXIT.mandatoryViolation : EXIT.ok;
+}
+
+/** A readable tree: components with their children, then each resource's verdicts. */
+export function renderHuman(document: PlanDocument, resources: RecordedResource[], preview: boolean): string {
+  const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
+  const children = new Map<string, RecordedResource[]>();
+  const roots: RecordedResource[] = [];
+  for (const resource of resources) {
+    const parent = resource.parent && byUrn.has(resource.parent) ? resource.parent : undefined;
+    if (parent) children.set(parent, [...(children.get(parent) ?? []), resource]);
+    else roots.push(resource);
+  }
+  const verdicts = new Map<string, Violation[]>();
+  for (const violation of document.violations) {
+    verdicts.set(violation.urn, [...(verdicts.get(violation.urn) ?? []), violation]);
+  }
+  const lines = [
+    `greenlight plan: stack ${document.stack}, judged as ${preview ? "a preview" : "an update"} at ${document.at}`,
+    "",
+  ];
+  const walk = (resource: RecordedResource, depth: number) => {
+    const indent = "  ".repeat(depth);
+    const deps = resource.dependencies
+      .filter((urn) => byUrn.has(urn))
+      .map((urn) => urn.split("::").pop())
+      .join(", ");
+    lines.push(`${indent}${resource.custom ? "+" : "▸"} ${resource.name} (${resource.type})${deps ? `  after: ${deps}` : ""}`);
+    for (const violation of verdicts.get(resource.urn) ?? []) {
+      lines.push(`${indent}    ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`);
+    }
+    for (const child of children.get(resource.urn) ?? []) walk(child, depth + 1);
+  };
+  roots.forEach((root) => walk(root, 0));
+  const stackWide = document.violations.filter((violation) => !byUrn.has(violation.urn));
+  if (stackWide.length > 0) {
+    lines.push("", "stack:");
+    for (const violation of stackWide) {
+      lines.push(`  ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`);
+    }
+  }
+  const mandatory = document.violations.filter((violation) => violation.level === "mandatory").length;
+  const advisory = document.violations.length - mandatory;
+  lines.push(
+    "",
+    `${resources.length} resources; ${mandatory} mandatory and ${advisory} advisory violation${advisory === 1 ? "" : "s"}` +
+      (mandatory > 0 ? ": this release may not go out." : "."),
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function parseArgs(argv: string[]): PlanOptions {
+  const program = new Command("plan")
+    .description("Run the program offline for a stack and judge it with the policy pack")
+    .requiredOption("--stack <name>", "stack to plan (local, staging, production)")
+    .option("--at <time>", "ISO-8601 instant to judge at (default: now)")
+    .option("--json", "print the DESIGN.md JSON document", false)
+    .option("--preview", "judge as a pull-request preview would (deployment window advisory)", false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .parse(argv, { from: "user" });
+  const opts = program.opts<{ stack: string; at?: string; json: boolean; preview: boolean }>();
+  const at = opts.at === undefined ? new Date() : new Date(opts.at);
+  if (opts.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(opts.at) || Number.isNaN(at.getTime()))) {
+    throw new UsageError(`--at ${JSON.stringify(opts.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`);
+  }
+  return { stack: opts.stack, at, json: opts.json, preview: opts.preview };
+}
+
+class UsageError extends Error {}
+
+if (require.main === module) {
+  (async () => {
+    let options: PlanOptions;
+    try {
+      options = parseArgs(process.argv.slice(2));
+    } catch (error) {
+      if (error instanceof CommanderError && error.exitCode === 0) process.exit(0);
+      if (error instanceof UsageError) process.stderr.write(`plan: ${error.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    process.exit(await plan(options));
+  })().catch((error: unknown) => {
+    process.stderr.write(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(EXIT.usage);
+  });
+}
