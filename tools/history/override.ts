@@ -1,0 +1,81 @@
+// The emergency override flags shared by `release` and `rollback`: all four together, each as the
+// config schema wants it, expiring in the future and at most MAX_OVERRIDE_HOURS ahead.
+import { CONFIG_KEYS } from "../../schema/keys";
+import { MAX_OVERRIDE_HOURS } from "../../schema/rules";
+import { Override } from "../../schema/types";
+
+/** The override flags as commander hands them over. */
+export interface OverrideFlags {
+  overrideReason?: string;
+  overrideApprover?: string;
+  overrideTicket?: string;
+  overrideExpiresAt?: string;
+}
+
+/** The config keys an override is recorded in, by field. */
+export const OVERRIDE_KEYS = {
+  reason: "overrideReason",
+  approver: "overrideApprover",
+  ticket: "overrideTicket",
+  expiresAt: "overrideExpiresAt",
+} as const;
+
+const FLAGS = {
+  reason: "--override-reason",
+  approver: "--override-approver",
+  ticket: "--override-ticket",
+  expiresAt: "--override-expires-at",
+} as const;
+
+/** Checks the override flags; returns the override, undefined when none is given, or the problems. */
+export function overrideFromFlags(
+  flags: OverrideFlags,
+  now: Date,
+): Override | undefined | { problems: string[] } {
+  const given = {
+    reason: flags.overrideReason,
+    approver: flags.overrideApprover,
+    ticket: flags.overrideTicket,
+    expiresAt: flags.overrideExpiresAt,
+  };
+  const fields = Object.keys(given) as (keyof typeof given)[];
+  const missing = fields.filter((field) => given[field] === undefined);
+  if (missing.length === fields.length) return undefined;
+  const problems: string[] = [];
+  if (missing.length > 0) {
+    problems.push(
+      `an emergency override needs ${fields.map((field) => FLAGS[field]).join(", ")} together; missing ${missing.map((field) => FLAGS[field]).join(", ")}`,
+    );
+  }
+  for (const field of fields) {
+    const value = given[field];
+    if (value === undefined) continue;
+    const parsed = CONFIG_KEYS[OVERRIDE_KEYS[field]].schema.safeParse(value);
+    if (!parsed.success)
+      problems.push(`${FLAGS[field]} ${JSON.stringify(value)}: ${parsed.error.issues[0].message}`);
+  }
+  if (given.expiresAt !== undefined && problems.length === 0) {
+    const hoursAhead = (Date.parse(given.expiresAt) - now.getTime()) / 3_600_000;
+    if (hoursAhead <= 0) {
+      problems.push(
+        `--override-expires-at ${given.expiresAt}: already expired at ${now.toISOString()}; give a future time`,
+      );
+    } else if (hoursAhead > MAX_OVERRIDE_HOURS) {
+      problems.push(
+        `--override-expires-at ${given.expiresAt}: ${hoursAhead.toFixed(1)} h ahead; an override lasts at most ${MAX_OVERRIDE_HOURS} h`,
+      );
+    }
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    reason: given.reason as string,
+    approver: given.approver as string,
+    ticket: given.ticket as string,
+    expiresAt: given.expiresAt as string,
+  };
+}
+
+/** One line describing an override for output and update messages. */
+export function describeOverride(override: Override): string {
+  return `emergency override ${override.ticket} approved by ${override.approver} until ${override.expiresAt}: ${override.reason}`;
+}

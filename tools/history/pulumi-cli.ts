@@ -1,0 +1,90 @@
+// Finding and running the Pulumi CLI for the lifecycle tools (rollback --yes, reading live history).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { formatCommand, PlannedCommand, pulumiStackHistory } from "./commands";
+import { parseHistoryText, StackUpdate } from "./read";
+
+/** Exit code of a tool that needs the Pulumi CLI and cannot find it. */
+export const EXIT_NO_PULUMI = 2;
+
+/** The Pulumi CLI is needed and not on PATH. */
+export class MissingPulumiError extends Error {
+  constructor(why: string) {
+    super(
+      `the Pulumi CLI (pulumi) is not on PATH, and ${why}. Install it (https://www.pulumi.com/docs/install/) ` +
+        "and run again, or read a saved history with --history-file <file> for a dry run.",
+    );
+    this.name = "MissingPulumiError";
+  }
+}
+
+/** The path of an executable found on PATH, or undefined. */
+export function findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (dir === "") continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not here: keep looking along PATH.
+    }
+  }
+  return undefined;
+}
+
+/** Throws MissingPulumiError unless `pulumi` is on PATH. */
+export function requirePulumi(env: NodeJS.ProcessEnv, why: string): string {
+  const found = findExecutable("pulumi", env);
+  if (found === undefined) throw new MissingPulumiError(why);
+  return found;
+}
+
+/** Runs `pulumi stack history --json` for a stack and parses it. */
+export function readLiveHistory(
+  stack: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  pageSize = 500,
+): StackUpdate[] {
+  requirePulumi(env, "reading the stack's history needs it");
+  const argv = pulumiStackHistory(stack, pageSize);
+  const result = spawnSync(argv[0], argv.slice(1), {
+    cwd,
+    env,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.error) throw new Error(`${formatCommand(argv)}: ${result.error.message}`);
+  if (result.status !== 0) {
+    throw new Error(
+      `${formatCommand(argv)} exited ${result.status}: ${(result.stderr ?? "").trim().split("\n").pop() ?? ""}`,
+    );
+  }
+  return parseHistoryText(result.stdout, `pulumi stack history --stack ${stack}`);
+}
+
+/** How a run of planned commands ended. */
+export type RunOutcome =
+  { ok: true; ran: number } | { ok: false; ran: number; failed: PlannedCommand; exitCode: number };
+
+/** Runs commands in order with inherited output, stopping at the first that fails. */
+export function runInOrder(
+  commands: PlannedCommand[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; log: (line: string) => void; outputToStderr?: boolean },
+): RunOutcome {
+  // With --json the tool's stdout carries one document, so the commands' own output goes to stderr.
+  const stdout = options.outputToStderr ? 2 : "inherit";
+  for (const [index, command] of commands.entries()) {
+    options.log(`[${index + 1}/${commands.length}] ${formatCommand(command.argv)}`);
+    const result = spawnSync(command.argv[0], command.argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: [command.interactive ? "inherit" : "ignore", stdout, "inherit"],
+    });
+    const exitCode = result.error ? 127 : (result.status ?? 1);
+    if (exitCode !== 0) return { ok: false, ran: index, failed: command, exitCode };
+  }
+  return { ok: true, ran: commands.length };
+}

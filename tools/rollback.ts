@@ -1,0 +1,176 @@
+// npm run rollback -- --stack <s> [--to <version>] [--history-file <path>] [--json] [--yes]
+// Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
+// release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
+// Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad history, no pulumi.
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import * as fs from "fs";
+import * as path from "path";
+import { formatCommand } from "./history/commands";
+import { processIo, ToolIo } from "./history/io";
+import { OverrideFlags, overrideFromFlags } from "./history/override";
+import { MissingPulumiError, readLiveHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
+import { HistoryError, readHistoryFile, StackUpdate } from "./history/read";
+import { planDocument, planRollback, renderPlan, RollbackRefusal } from "./history/rollback-plan";
+import { FileConfigValue, readFileConfig, StackYamlError } from "./history/stack-yaml";
+
+export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+
+interface RollbackOptions extends OverrideFlags {
+  stack: string;
+  to?: number;
+  historyFile?: string;
+  json: boolean;
+  yes: boolean;
+  maxAgeDays: number;
+  at?: string;
+  projectDir: string;
+}
+
+function positiveInteger(flag: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) {
+      throw new InvalidArgumentError(
+        `${flag} ${JSON.stringify(value)}: expected a whole number of at least 1`,
+      );
+    }
+    return Number(value);
+  };
+}
+
+function parseArgs(argv: string[]): RollbackOptions {
+  const program = new Command("rollback")
+    .description("Plan (and with --yes run) a rollback from `pulumi stack history --json`")
+    .requiredOption("--stack <name>", "stack to roll back (staging, production, …)")
+    .option(
+      "--to <version>",
+      "history version to roll back to (default: the last succeeded update with another release)",
+      positiveInteger("--to"),
+    )
+    .option(
+      "--history-file <path>",
+      "read `pulumi stack history --json` output from a file instead of running pulumi",
+    )
+    .option("--json", "print the plan as JSON", false)
+    .option(
+      "--yes",
+      "run the commands (pulumi config set …, then pulumi up), stopping at the first failure",
+      false,
+    )
+    .option("--max-age-days <days>", "refuse a target older than this", positiveInteger("--max-age-days"), 30)
+    .option("--at <time>", "ISO-8601 instant ages are measured from (default: now)")
+    .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."))
+    .option(
+      "--override-reason <text>",
+      "emergency override: why this rollback may leave the deployment window",
+    )
+    .option("--override-approver <handle>", "emergency override: the on-call approver")
+    .option("--override-ticket <id>", "emergency override: the incident ticket")
+    .option("--override-expires-at <time>", "emergency override: ISO-8601 expiry, at most 24 h ahead")
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .parse(argv, { from: "user" });
+  return program.opts<RollbackOptions>();
+}
+
+/** Runs the rollback tool; returns its exit code. */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: ToolIo = processIo,
+): Promise<number> {
+  let options: RollbackOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+  const fail = (code: number, message: string) => {
+    io.err(`rollback: ${message}\n`);
+    return code;
+  };
+
+  const now = options.at === undefined ? new Date() : new Date(options.at);
+  if (options.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(options.at) || Number.isNaN(now.getTime()))) {
+    return fail(
+      EXIT.usage,
+      `--at ${JSON.stringify(options.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
+    );
+  }
+  const override = overrideFromFlags(options, now);
+  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
+
+  let updates: StackUpdate[];
+  try {
+    if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
+    updates =
+      options.historyFile !== undefined
+        ? readHistoryFile(options.historyFile)
+        : readLiveHistory(options.stack, env, options.projectDir);
+  } catch (error) {
+    if (error instanceof MissingPulumiError || error instanceof HistoryError)
+      return fail(EXIT.usage, error.message);
+    return fail(EXIT.usage, (error as Error).message);
+  }
+
+  // The commands run against this file: the plan sets only what it does not already hold.
+  const stackFilePath = path.join(options.projectDir, `Pulumi.${options.stack}.yaml`);
+  let stackFile: Record<string, FileConfigValue> | undefined;
+  try {
+    stackFile = fs.existsSync(stackFilePath)
+      ? readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath)
+      : undefined;
+  } catch (error) {
+    if (error instanceof StackYamlError) return fail(EXIT.usage, error.message);
+    throw error;
+  }
+
+  let plan;
+  try {
+    plan = planRollback({
+      stackFile,
+      stack: options.stack,
+      updates,
+      to: options.to,
+      now,
+      maxAgeDays: options.maxAgeDays,
+      override,
+    });
+  } catch (error) {
+    if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
+    throw error;
+  }
+
+  io.out(options.json ? JSON.stringify(planDocument(plan), null, 2) + "\n" : renderPlan(plan, !options.yes));
+  if (!options.yes) return EXIT.ok;
+
+  if (plan.manual.length > 0) {
+    return fail(EXIT.refused, `not running: first ${plan.manual.join("; ")}`);
+  }
+  if (plan.commands.some((command) => command.interactive) && !io.stdinIsTTY) {
+    return fail(
+      EXIT.refused,
+      "not running: a secret must be typed at `pulumi config set --secret` and stdin is not a terminal; run it in a terminal",
+    );
+  }
+  const outcome = runInOrder(plan.commands, {
+    cwd: options.projectDir,
+    env,
+    log: (line) => io.err(`rollback: ${line}\n`),
+    outputToStderr: options.json,
+  });
+  if (!outcome.ok) {
+    const done = outcome.ran === 0 ? "nothing ran before it" : `steps 1–${outcome.ran} ran`;
+    return fail(
+      outcome.exitCode,
+      `stopped at step ${outcome.ran + 1}/${plan.commands.length} (${formatCommand(outcome.failed.argv)}), exit code ${outcome.exitCode}; ` +
+        `${done}. Fix the cause and run the remaining steps from the plan above.`,
+    );
+  }
+  io.err(`rollback: ${plan.stack} rolled back to v${plan.to.version} (${plan.to.release}, ${plan.action})\n`);
+  return EXIT.ok;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
