@@ -1,0 +1,260 @@
+// Deployment windows (seed 001: Tuesday–Thursday 10:00–14:00 UTC, no Friday afternoons or weekends;
+// emergencies any time with on-call approval). A pack has one enforcement level per policy, so the rule
+// is two policies over the release record: `deployment-window` blocks an update (pulumi up), and
+// `deployment-window-advisory` reports, without blocking, what a preview would meet and every override.
+import * as pulumi from "@pulumi/pulumi";
+import type {
+  PolicyConfigSchema,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import {
+  Calendar,
+  CalendarError,
+  DEFAULT_HORIZON_DAYS,
+  DeploymentWindow,
+  Freeze,
+  Judgement,
+  WEEKDAYS,
+  describeWindow,
+  formatInstant,
+  judge,
+  parseCalendar,
+  parseInstant,
+} from "./lib/calendar";
+import { STEP, STEP_ENV } from "./lib/contract";
+import { commandEnvironment, findSteps } from "./lib/graph";
+import { OverrideCheck, checkOverride, describeGap } from "./lib/override";
+
+/** Seed 001's standard deployment window. */
+export const DEFAULT_WINDOWS: DeploymentWindow[] = [
+  { days: ["tue", "wed", "thu"], start: "10:00", end: "14:00", zone: "UTC" },
+];
+
+/** The configuration both window policies read; each stack's policies/config/<stack>.json sets it. */
+export interface WindowConfig {
+  windows: DeploymentWindow[];
+  freezes: Freeze[];
+  /** Longest an emergency override may last, in hours. */
+  maxOverrideHours: number;
+  /** How far ahead "next window opens" looks, in days. */
+  horizonDays: number;
+  /** ISO-8601 instant judged instead of the real clock (npm run plan --at sets it); unset in real runs. */
+  now?: string;
+}
+
+const CLOCK_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+/** Shared by both window policies so one per-stack block configures both. */
+export const windowConfigSchema: PolicyConfigSchema = {
+  properties: {
+    windows: {
+      type: "array",
+      description:
+        "Weekly windows: {days, start, end, zone}; start inclusive, end exclusive, wall-clock time of an IANA zone.",
+      items: {
+        type: "object",
+        properties: {
+          days: { type: "array", minItems: 1, items: { type: "string", enum: [...WEEKDAYS] } },
+          start: { type: "string", pattern: CLOCK_PATTERN },
+          end: { type: "string", pattern: "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$" },
+          zone: { type: "string", minLength: 1 },
+        },
+        required: ["days", "start", "end", "zone"],
+        additionalProperties: false,
+      },
+      default: DEFAULT_WINDOWS,
+    },
+    freezes: {
+      type: "array",
+      description:
+        "Dated freezes {from, to, reason} (ISO-8601 with a zone); they block even inside a window.",
+      items: {
+        type: "object",
+        properties: {
+          from: { type: "string", minLength: 16 },
+          to: { type: "string", minLength: 16 },
+          reason: { type: "string", minLength: 1 },
+        },
+        required: ["from", "to", "reason"],
+        additionalProperties: false,
+      },
+      default: [],
+    },
+    maxOverrideHours: {
+      type: "number",
+      description: "Longest an emergency override may last, in hours.",
+      minimum: 1,
+      maximum: 24,
+      default: 24,
+    },
+    horizonDays: {
+      type: "integer",
+      description: "How many days ahead to look for the next window.",
+      minimum: 7,
+      maximum: 3660,
+      default: DEFAULT_HORIZON_DAYS,
+    },
+    now: {
+      type: "string",
+      description:
+        "ISO-8601 instant to judge instead of the real clock; set by npm run plan --at, not in real runs.",
+    },
+  },
+};
+
+/** What both policies know about one release record at one instant. */
+interface Assessment {
+  release: string;
+  now: Date;
+  calendar: Calendar;
+  config: WindowConfig;
+  judgement: Judgement;
+  override: OverrideCheck;
+}
+
+/** Reads the record's environment and judges it; undefined for every resource but a release record. */
+function assess(args: ResourceValidationArgs, policyName: string): Assessment | undefined {
+  const env = commandEnvironment(args);
+  if (env[STEP_ENV.step] !== STEP.record) return undefined;
+  const given = args.getConfig<Partial<WindowConfig>>();
+  const config: WindowConfig = {
+    windows: given.windows ?? DEFAULT_WINDOWS,
+    freezes: given.freezes ?? [],
+    maxOverrideHours: given.maxOverrideHours ?? 24,
+    horizonDays: given.horizonDays ?? DEFAULT_HORIZON_DAYS,
+    now: given.now,
+  };
+  let calendar: Calendar;
+  try {
+    calendar = parseCalendar(config.windows, config.freezes);
+  } catch (error) {
+    if (error instanceof CalendarError) {
+      throw new Error(`${policyName} config: ${error.message} (policies/config/<stack>.json)`);
+    }
+    throw error;
+  }
+  let now = new Date();
+  if (config.now !== undefined) {
+    const parsed = parseInstant(config.now);
+    if (!parsed) {
+      throw new Error(
+        `${policyName} config: now ${JSON.stringify(config.now)} is not an ISO-8601 time with a zone; remove it to use the clock`,
+      );
+    }
+    now = parsed;
+  }
+  const override = checkOverride(
+    {
+      reason: env[STEP_ENV.overrideReason],
+      approver: env[STEP_ENV.overrideApprover],
+      ticket: env[STEP_ENV.overrideTicket],
+      expiresAt: env[STEP_ENV.overrideExpiresAt],
+    },
+    now,
+    config.maxOverrideHours,
+  );
+  return {
+    release: env[STEP_ENV.release] ?? "(no GREENLIGHT_RELEASE)",
+    now,
+    calendar,
+    config,
+    judgement: judge(now, calendar, config.horizonDays),
+    override,
+  };
+}
+
+function whyBlocked(assessment: Assessment): string {
+  const { judgement, config } = assessment;
+  if (judgement.allowed) return "inside a deployment window";
+  if (judgement.blocked.kind === "freeze") {
+    const { freeze } = judgement.blocked;
+    return `inside the freeze "${freeze.reason}", ${freeze.from} to ${freeze.to}`;
+  }
+  return config.windows.length === 0
+    ? "no deployment window is configured"
+    : `outside every deployment window: ${config.windows.map(describeWindow).join("; ")}`;
+}
+
+function nextWindow(assessment: Assessment): string {
+  const { judgement, config } = assessment;
+  if (judgement.allowed) return "the window is open";
+  return judgement.nextOpening
+    ? `next window opens ${formatInstant(judgement.nextOpening)}`
+    : `no window opens in the next ${config.horizonDays} days`;
+}
+
+function describeOverride(
+  override: Extract<OverrideCheck, { status: "valid" }>["override"],
+  now: Date,
+): string {
+  return (
+    `reason "${override.reason}", approved by ${override.approver}, ticket ${override.ticket}, ` +
+    `expires ${formatInstant(override.expiresAt)} (in ${describeGap(override.expiresAt.getTime() - now.getTime())})`
+  );
+}
+
+export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy = {
+  name: "deployment-window",
+  description:
+    "Requires every update to run inside a deployment window and outside every freeze, unless the release record carries a valid emergency override.",
+  enforcementLevel: "mandatory",
+  configSchema: windowConfigSchema,
+  remediationSteps:
+    "Wait for the next window, or set greenlight:overrideReason, overrideApprover, overrideTicket and overrideExpiresAt (at most 24 h ahead) and run pulumi up again.",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    // A preview only warns (deployment-window-advisory); the update is what must not go out.
+    if (pulumi.runtime.isDryRun()) return;
+    const assessment = assess(args, "deployment-window");
+    if (!assessment || assessment.judgement.allowed || assessment.override.status === "valid") return;
+    const rejected =
+      assessment.override.status === "invalid"
+        ? ` The emergency override on the release record was rejected: ${assessment.override.problems.join("; ")}.`
+        : "";
+    reportViolation(
+      `release ${assessment.release} is blocked at ${formatInstant(assessment.now)}; ${nextWindow(assessment)} ` +
+        `(${whyBlocked(assessment)}). Deploy then, or record an emergency override: set greenlight:overrideReason, ` +
+        `overrideApprover, overrideTicket and overrideExpiresAt (at most ${assessment.config.maxOverrideHours} h ahead).${rejected}`,
+    );
+  },
+  validateStack: (args, reportViolation) => {
+    // Without the record the window cannot be judged; a program that drops it must not slip through.
+    if (findSteps(args.resources, STEP.record).length > 0) return;
+    reportViolation(
+      `no release record in the stack: expected a command with ${STEP_ENV.step}=${STEP.record} ` +
+        `(the greenlight:release:ReleaseRecord component), which the deployment window and the override are judged on. ` +
+        `Keep the ReleaseRecord in index.ts.`,
+    );
+  },
+};
+
+export const deploymentWindowAdvisory: ResourceValidationPolicy = {
+  name: "deployment-window-advisory",
+  description:
+    "Reports, without blocking, what deployment-window will decide when a preview runs outside the window, and every emergency override used or rejected.",
+  enforcementLevel: "advisory",
+  configSchema: windowConfigSchema,
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    const assessment = assess(args, "deployment-window-advisory");
+    if (!assessment) return;
+    const { override, judgement, now, release } = assessment;
+    if (override.status === "valid") {
+      reportViolation(
+        judgement.allowed
+          ? `override present but not needed: release ${release} at ${formatInstant(now)} is inside a deployment window; ` +
+              `${describeOverride(override.override, now)}. Remove the greenlight:override* keys after this release.`
+          : `override used: release ${release} goes out at ${formatInstant(now)} (${whyBlocked(assessment)}); ` +
+              `${describeOverride(override.override, now)}; ${nextWindow(assessment)}.`,
+      );
+    } else if (override.status === "invalid") {
+      reportViolation(`override rejected for release ${release}: ${override.problems.join("; ")}.`);
+    }
+    if (pulumi.runtime.isDryRun() && !judgement.allowed && override.status !== "valid") {
+      reportViolation(
+        `release ${release} would be blocked at ${formatInstant(now)}; ${nextWindow(assessment)} (${whyBlocked(assessment)}).`,
+      );
+    }
+  },
+};

@@ -1,0 +1,315 @@
+// The deployment calendar: weekly windows in IANA time zones and dated freezes. Pure functions of `now`,
+// so the policy, `npm run plan --at` and the tests all judge the same instant the same way.
+import { IANAZone } from "luxon";
+
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/**
+ * A weekly deployment window: on each listed day, from `start` (inclusive) to `end` (exclusive), in the
+ * wall-clock time of `zone`. An `end` earlier than `start` runs past midnight into the next day.
+ */
+export interface DeploymentWindow {
+  /** Days the window opens on: "mon" … "sun". */
+  days: Weekday[];
+  /** Opening wall-clock time, "HH:MM" (00:00-23:59). */
+  start: string;
+  /** Closing wall-clock time, "HH:MM" (00:01-24:00); exclusive. */
+  end: string;
+  /** IANA time zone of the wall clock, e.g. "UTC", "Europe/Berlin". */
+  zone: string;
+}
+
+/** A period with no deployments at all, windows or not: from (inclusive) to (exclusive). */
+export interface Freeze {
+  /** ISO-8601 instant with a zone. */
+  from: string;
+  /** ISO-8601 instant with a zone. */
+  to: string;
+  /** Shown in violations: "year-end change freeze", "INC-4711 in progress". */
+  reason: string;
+}
+
+/** Thrown when a window or freeze cannot be understood; the message names the entry and the fix. */
+export class CalendarError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CalendarError";
+  }
+}
+
+interface ParsedWindow {
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  days: ReadonlySet<number>;
+  startMinute: number;
+  endMinute: number;
+  zone: IANAZone;
+  source: DeploymentWindow;
+}
+
+interface ParsedFreeze {
+  fromMs: number;
+  toMs: number;
+  source: Freeze;
+}
+
+/** Windows and freezes, checked once and ready to evaluate. */
+export interface Calendar {
+  readonly windows: readonly ParsedWindow[];
+  readonly freezes: readonly ParsedFreeze[];
+}
+
+/** Why an instant is not allowed. */
+export type Blocked = { kind: "outside" } | { kind: "freeze"; freeze: Freeze };
+
+/** The calendar's answer for one instant. */
+export type Judgement = { allowed: true } | { allowed: false; blocked: Blocked; nextOpening?: Date };
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** How far nextOpening looks ahead before it gives up. */
+export const DEFAULT_HORIZON_DAYS = 366;
+
+const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseClock(text: string, what: string, allowMidnightEnd: boolean): number {
+  if (allowMidnightEnd && text === "24:00") return 1440;
+  const match = CLOCK.exec(text);
+  if (!match) {
+    throw new CalendarError(
+      `${what} ${JSON.stringify(text)}: expected a wall-clock time "HH:MM" (00:00-23:59${allowMidnightEnd ? ", or 24:00" : ""})`,
+    );
+  }
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** Parses an ISO-8601 instant that carries its zone (Z or ±hh:mm); undefined when it does not. */
+export function parseInstant(text: string): Date | undefined {
+  if (!ISO_WITH_ZONE.test(text)) return undefined;
+  const instant = new Date(text);
+  return Number.isNaN(instant.getTime()) ? undefined : instant;
+}
+
+/** Checks windows and freezes; throws a CalendarError naming the first bad entry and how to fix it. */
+export function parseCalendar(windows: readonly DeploymentWindow[], freezes: readonly Freeze[]): Calendar {
+  const parsedWindows = windows.map((window, index): ParsedWindow => {
+    const what = `windows[${index}]`;
+    if (!Array.isArray(window.days) || window.days.length === 0) {
+      throw new CalendarError(`${what}.days: expected at least one of ${WEEKDAYS.join(", ")}`);
+    }
+    const days = new Set<number>();
+    for (const day of window.days) {
+      const position = WEEKDAYS.indexOf(String(day).toLowerCase() as Weekday);
+      if (position < 0) {
+        throw new CalendarError(
+          `${what}.days: ${JSON.stringify(day)} is not a day; use ${WEEKDAYS.join(", ")}`,
+        );
+      }
+      days.add(position + 1);
+    }
+    const startMinute = parseClock(window.start, `${what}.start`, false);
+    const endMinute = parseClock(window.end, `${what}.end`, true);
+    if (startMinute === endMinute) {
+      throw new CalendarError(
+        `${what}: start and end are both ${window.start}; a window needs a length (an end before the start runs past midnight)`,
+      );
+    }
+    if (typeof window.zone !== "string" || !IANAZone.isValidZone(window.zone)) {
+      throw new CalendarError(
+        `${what}.zone ${JSON.stringify(window.zone)}: expected an IANA time zone such as UTC, Europe/Berlin or America/New_York`,
+      );
+    }
+    return { days, startMinute, endMinute, zone: IANAZone.create(window.zone), source: window };
+  });
+  const parsedFreezes = freezes.map((freeze, index): ParsedFreeze => {
+    const what = `freezes[${index}]`;
+    const from = parseInstant(freeze.from);
+    const to = parseInstant(freeze.to);
+    if (!from) {
+      throw new CalendarError(
+        `${what}.from ${JSON.stringify(freeze.from)}: expected an ISO-8601 time with a zone, e.g. 2026-12-21T00:00:00Z`,
+      );
+    }
+    if (!to) {
+      throw new CalendarError(
+        `${what}.to ${JSON.stringify(freeze.to)}: expected an ISO-8601 time with a zone, e.g. 2027-01-04T00:00:00Z`,
+      );
+    }
+    if (to.getTime() <= from.getTime()) {
+      throw new CalendarError(`${what}: to (${freeze.to}) must be after from (${freeze.from})`);
+    }
+    if (typeof freeze.reason !== "string" || freeze.reason.trim() === "") {
+      throw new CalendarError(
+        `${what}.reason: expected why deployments are frozen, e.g. "year-end change freeze"`,
+      );
+    }
+    return { fromMs: from.getTime(), toMs: to.getTime(), source: freeze };
+  });
+  return { windows: parsedWindows, freezes: parsedFreezes };
+}
+
+/** Wall-clock weekday (1 = Monday) and minute of the day (with fractions) of an instant in a zone. */
+function wallClock(ms: number, zone: IANAZone): { weekday: number; minute: number } {
+  const wall = new Date(ms + zone.offset(ms) * MINUTE_MS);
+  const weekday = ((wall.getUTCDay() + 6) % 7) + 1;
+  const minute =
+    wall.getUTCHours() * 60 +
+    wall.getUTCMinutes() +
+    (wall.getUTCSeconds() * 1000 + wall.getUTCMilliseconds()) / MINUTE_MS;
+  return { weekday, minute };
+}
+
+function inWindow(window: ParsedWindow, ms: number): boolean {
+  const { weekday, minute } = wallClock(ms, window.zone);
+  if (window.startMinute < window.endMinute) {
+    return window.days.has(weekday) && minute >= window.startMinute && minute < window.endMinute;
+  }
+  const previousDay = weekday === 1 ? 7 : weekday - 1;
+  return (
+    (window.days.has(weekday) && minute >= window.startMinute) ||
+    (window.days.has(previousDay) && minute < window.endMinute)
+  );
+}
+
+function freezeAt(calendar: Calendar, ms: number): ParsedFreeze | undefined {
+  return calendar.freezes.find((freeze) => ms >= freeze.fromMs && ms < freeze.toMs);
+}
+
+function allowedAt(calendar: Calendar, ms: number): boolean {
+  return freezeAt(calendar, ms) === undefined && calendar.windows.some((window) => inWindow(window, ms));
+}
+
+function asCalendar(windows: readonly DeploymentWindow[] | Calendar, freezes: readonly Freeze[]): Calendar {
+  return "windows" in windows ? windows : parseCalendar(windows, freezes);
+}
+
+/** True when `now` is inside some window and outside every freeze. */
+export function isAllowed(
+  now: Date,
+  windows: readonly DeploymentWindow[],
+  freezes: readonly Freeze[],
+): boolean;
+export function isAllowed(now: Date, calendar: Calendar): boolean;
+export function isAllowed(
+  now: Date,
+  windows: readonly DeploymentWindow[] | Calendar,
+  freezes: readonly Freeze[] = [],
+): boolean {
+  return allowedAt(asCalendar(windows, freezes), now.getTime());
+}
+
+/**
+ * The earliest instant at or after `now` at which a deployment is allowed, or undefined when none comes
+ * within `horizonDays`. Exact at DST changes: it considers every window opening, every freeze end and
+ * every offset change, the only instants where "not allowed" can turn into "allowed".
+ */
+export function nextOpening(
+  now: Date,
+  windows: readonly DeploymentWindow[],
+  freezes: readonly Freeze[],
+  horizonDays?: number,
+): Date | undefined;
+export function nextOpening(now: Date, calendar: Calendar, horizonDays?: number): Date | undefined;
+export function nextOpening(
+  now: Date,
+  windows: readonly DeploymentWindow[] | Calendar,
+  freezesOrHorizon?: readonly Freeze[] | number,
+  horizonDays?: number,
+): Date | undefined {
+  const freezes = Array.isArray(freezesOrHorizon) ? freezesOrHorizon : [];
+  const horizon =
+    typeof freezesOrHorizon === "number" ? freezesOrHorizon : (horizonDays ?? DEFAULT_HORIZON_DAYS);
+  const calendar = asCalendar(windows, freezes);
+  const nowMs = now.getTime();
+  if (allowedAt(calendar, nowMs)) return new Date(nowMs);
+  if (calendar.windows.length === 0) return undefined;
+
+  const zones = [...new Map(calendar.windows.map((window) => [window.zone.name, window.zone])).values()];
+  const firstChunk = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  for (let chunkStart = firstChunk; chunkStart < nowMs + horizon * DAY_MS; chunkStart += DAY_MS) {
+    const chunkEnd = chunkStart + DAY_MS;
+    const candidates: number[] = [];
+    const offsets = new Map<string, number[]>();
+    for (const zone of zones) {
+      const atStart = zone.offset(chunkStart);
+      const atEnd = zone.offset(chunkEnd);
+      offsets.set(zone.name, atStart === atEnd ? [atStart] : [atStart, atEnd]);
+      if (atStart !== atEnd) candidates.push(offsetChange(zone, chunkStart, chunkEnd));
+    }
+    for (const window of calendar.windows) {
+      // A local opening time maps to one instant per offset in force that day (two around a DST change).
+      for (const offset of offsets.get(window.zone.name) ?? []) {
+        const localDay = Math.floor((chunkStart + offset * MINUTE_MS) / DAY_MS) * DAY_MS;
+        for (const day of [localDay - DAY_MS, localDay, localDay + DAY_MS]) {
+          candidates.push(day + window.startMinute * MINUTE_MS - offset * MINUTE_MS);
+        }
+      }
+    }
+    for (const freeze of calendar.freezes) candidates.push(freeze.toMs);
+    const opening = candidates
+      .filter((ms) => ms > nowMs && ms >= chunkStart && ms < chunkEnd)
+      .sort((a, b) => a - b)
+      .find((ms) => allowedAt(calendar, ms));
+    if (opening !== undefined) return new Date(opening);
+  }
+  return undefined;
+}
+
+/** The first minute in (from, to] whose offset differs from the one at `from` (binary search). */
+function offsetChange(zone: IANAZone, from: number, to: number): number {
+  const before = zone.offset(from);
+  let low = from / MINUTE_MS;
+  let high = to / MINUTE_MS;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (zone.offset(middle * MINUTE_MS) === before) low = middle;
+    else high = middle;
+  }
+  return high * MINUTE_MS;
+}
+
+/** Allowed, or why not and when the next window opens. */
+export function judge(now: Date, calendar: Calendar, horizonDays = DEFAULT_HORIZON_DAYS): Judgement {
+  const ms = now.getTime();
+  if (allowedAt(calendar, ms)) return { allowed: true };
+  const freeze = freezeAt(calendar, ms);
+  return {
+    allowed: false,
+    blocked: freeze ? { kind: "freeze", freeze: freeze.source } : { kind: "outside" },
+    nextOpening: nextOpening(now, calendar, horizonDays),
+  };
+}
+
+const DAY_LABEL = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** "Tue–Thu 10:00–14:00 UTC", "Mon, Wed 22:00–02:00 Europe/Berlin". */
+export function describeWindow(window: DeploymentWindow): string {
+  const positions = [
+    ...new Set(window.days.map((day) => WEEKDAYS.indexOf(String(day).toLowerCase() as Weekday))),
+  ]
+    .filter((position) => position >= 0)
+    .sort((a, b) => a - b);
+  const runs: string[] = [];
+  for (let i = 0; i < positions.length;) {
+    let j = i;
+    while (j + 1 < positions.length && positions[j + 1] === positions[j] + 1) j++;
+    runs.push(
+      j - i >= 2
+        ? `${DAY_LABEL[positions[i]]}–${DAY_LABEL[positions[j]]}`
+        : positions
+            .slice(i, j + 1)
+            .map((p) => DAY_LABEL[p])
+            .join(", "),
+    );
+    i = j + 1;
+  }
+  return `${runs.join(", ")} ${window.start}–${window.end} ${window.zone}`;
+}
+
+/** "Fri 2026-11-27 15:00 UTC": an instant as violations print it. */
+export function formatInstant(instant: Date): string {
+  const iso = instant.toISOString();
+  const seconds = iso.slice(17, 19) === "00" && iso.slice(20, 23) === "000" ? "" : `:${iso.slice(17, 19)}`;
+  return `${DAY_LABEL[(instant.getUTCDay() + 6) % 7]} ${iso.slice(0, 10)} ${iso.slice(11, 16)}${seconds} UTC`;
+}

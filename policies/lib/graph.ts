@@ -1,0 +1,91 @@
+// Reading the resource graph the way the components describe it (lib/contract.ts): which command is
+// which step, and what a resource depends on, directly or through components.
+import { RESOURCE, STEP_ENV, StepName } from "./contract";
+
+/** What graph helpers need of a resource; PolicyResource satisfies it. */
+export interface GraphNode {
+  type: string;
+  urn: string;
+  name: string;
+  props: Record<string, unknown>;
+  parent?: GraphNode;
+  dependencies: GraphNode[];
+}
+
+/** The plain string entries of a command's `environment` (secret entries read through the analyzer's proxy). */
+export function commandEnvironment(resource: Pick<GraphNode, "type" | "props">): Record<string, string> {
+  if (resource.type !== RESOURCE.command) return {};
+  const environment = resource.props.environment;
+  if (typeof environment !== "object" || environment === null) return {};
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment as Record<string, unknown>)) {
+    if (typeof value === "string") result[name] = value;
+  }
+  return result;
+}
+
+/** The greenlight step a command performs (GREENLIGHT_STEP), if it is one. */
+export function stepOf(resource: Pick<GraphNode, "type" | "props">): string | undefined {
+  return commandEnvironment(resource)[STEP_ENV.step];
+}
+
+/** Every command of the given step, with its environment. */
+export function findSteps<T extends GraphNode>(
+  resources: readonly T[],
+  step: StepName,
+): { resource: T; env: Record<string, string> }[] {
+  const found: { resource: T; env: Record<string, string> }[] = [];
+  for (const resource of resources) {
+    const env = commandEnvironment(resource);
+    if (env[STEP_ENV.step] === step) found.push({ resource, env });
+  }
+  return found;
+}
+
+/** Children of each component, by the component's URN. */
+export function childrenIndex<T extends GraphNode>(resources: readonly T[]): Map<string, T[]> {
+  const index = new Map<string, T[]>();
+  for (const resource of resources) {
+    const parent = resource.parent?.urn;
+    if (parent === undefined) continue;
+    const siblings = index.get(parent);
+    if (siblings) siblings.push(resource);
+    else index.set(parent, [resource]);
+  }
+  return index;
+}
+
+/**
+ * Everything `resource` waits for before it runs: its dependencies and theirs; all of a component it
+ * depends on (a dependency on a component is one on everything inside it); and its ancestors' own
+ * dependencies (the Node.js SDK registers a child only after its parent, and the parent only after
+ * the parent's dependsOn). Siblings do not count: a child does not wait for them.
+ */
+export function dependencyClosure<T extends GraphNode>(
+  resource: T,
+  children: ReadonlyMap<string, T[]>,
+): Set<T> {
+  const whole = new Set<T>();
+  const registered = new Set<T>();
+  const queue: { node: T; whole: boolean }[] = [];
+  const visit = (node: T | undefined, wholeNode: boolean) => {
+    if (node === undefined || node === resource || whole.has(node)) return;
+    if (!wholeNode && registered.has(node)) return;
+    (wholeNode ? whole : registered).add(node);
+    queue.push({ node, whole: wholeNode });
+  };
+  for (const dependency of resource.dependencies as T[]) visit(dependency, true);
+  visit(resource.parent as T | undefined, false);
+  while (queue.length > 0) {
+    const { node, whole: wholeNode } = queue.pop() as { node: T; whole: boolean };
+    for (const dependency of node.dependencies as T[]) visit(dependency, true);
+    visit(node.parent as T | undefined, false);
+    if (wholeNode) for (const child of children.get(node.urn) ?? []) visit(child, true);
+  }
+  return new Set([...whole, ...registered]);
+}
+
+/** A resource's name as violations print it: "<name> (<type>)". */
+export function label(resource: Pick<GraphNode, "name" | "type">): string {
+  return `${resource.name} (${resource.type})`;
+}

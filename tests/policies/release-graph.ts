@@ -1,0 +1,300 @@
+// A hand-built resource graph in the shape the harness records and the components are specified to
+// build (policies/lib/contract.ts): one release with every checklist item in place. Tests break one
+// thing at a time; the bench repeats it to 1,000 resources.
+import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { RecordedResource, SECRET_PLACEHOLDER, SECRET_SIG, SECRET_SIG_KEY } from "../../tools/harness/types";
+
+export const DIGEST_IMAGE = `registry.example.com/shop@sha256:${"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}`;
+
+/** A secret input as the harness records it. */
+export function secretInput(): Record<string, unknown> {
+  return { [SECRET_SIG_KEY]: SECRET_SIG, value: SECRET_PLACEHOLDER };
+}
+
+export interface ReleaseGraphOptions {
+  stack?: string;
+  release?: string;
+  color?: "blue" | "green";
+  /** Suffix that keeps names unique when graphs are repeated. */
+  suffix?: string;
+  /** Override fields on the release record. */
+  override?: { reason?: string; approver?: string; ticket?: string; expiresAt?: string };
+}
+
+/** Builds RecordedResources with URNs, parents and dependencies filled in. */
+export class GraphBuilder {
+  readonly resources: RecordedResource[] = [];
+  constructor(private readonly stack = "production") {}
+
+  urnOf(type: string, name: string): string {
+    return `urn:pulumi:${this.stack}::greenlight::${type}::${name}`;
+  }
+
+  add(
+    type: string,
+    name: string,
+    options: {
+      custom?: boolean;
+      parent?: RecordedResource;
+      dependsOn?: RecordedResource[];
+      inputs?: Record<string, unknown>;
+      propertyDependencies?: Record<string, RecordedResource[]>;
+      protect?: boolean;
+    } = {},
+  ): RecordedResource {
+    const propertyDependencies = Object.fromEntries(
+      Object.entries(options.propertyDependencies ?? {}).map(([key, deps]) => [
+        key,
+        deps.map((dep) => dep.urn),
+      ]),
+    );
+    const resource: RecordedResource = {
+      urn: this.urnOf(type, name),
+      type,
+      name,
+      custom: options.custom ?? !type.startsWith("greenlight:"),
+      parent: options.parent?.urn,
+      dependencies: [
+        ...new Set([
+          ...(options.dependsOn ?? []).map((dep) => dep.urn),
+          ...Object.values(propertyDependencies).flat(),
+        ]),
+      ],
+      propertyDependencies,
+      inputs: options.inputs ?? {},
+      protect: options.protect ?? false,
+      retainOnDelete: false,
+      deleteBeforeReplace: false,
+      ignoreChanges: [],
+      replaceOnChanges: [],
+      additionalSecretOutputs: [],
+    };
+    this.resources.push(resource);
+    return resource;
+  }
+}
+
+/** One well-formed release: every policy passes on it in production at an open window. */
+export function releaseGraph(
+  options: ReleaseGraphOptions = {},
+  builder = new GraphBuilder(options.stack),
+): RecordedResource[] {
+  const release = options.release ?? "2026.11.20-2";
+  const color = options.color ?? "blue";
+  const suffix = options.suffix ?? "";
+  const n = (name: string) => `${name}${suffix}`;
+  const before = builder.resources.length;
+
+  const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"));
+  const kms = builder.add(RESOURCE.kmsKey, n("backups-key"), {
+    parent: bucketComponent,
+    inputs: { enableKeyRotation: true },
+  });
+  const bucket = builder.add(RESOURCE.bucket, n("backups-bucket"), {
+    parent: bucketComponent,
+    protect: true,
+    inputs: { bucket: `example-shop-backups${suffix}`, objectLockEnabled: true, forceDestroy: false },
+  });
+  const onBucket = { parent: bucketComponent, propertyDependencies: { bucket: [bucket] } };
+  builder.add(RESOURCE.bucketVersioning, n("backups-versioning"), {
+    ...onBucket,
+    inputs: { bucket: "backups-bucket-id", versioningConfiguration: { status: "Enabled" } },
+  });
+  builder.add(RESOURCE.bucketEncryption, n("backups-encryption"), {
+    parent: bucketComponent,
+    propertyDependencies: { bucket: [bucket], rules: [kms] },
+    inputs: {
+      bucket: "backups-bucket-id",
+      rules: [
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:key" },
+          bucketKeyEnabled: true,
+        },
+      ],
+    },
+  });
+  builder.add(RESOURCE.bucketPublicAccessBlock, n("backups-public-access"), {
+    ...onBucket,
+    inputs: {
+      bucket: "backups-bucket-id",
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+  });
+  builder.add(RESOURCE.bucketLifecycle, n("backups-lifecycle"), {
+    ...onBucket,
+    inputs: {
+      bucket: "backups-bucket-id",
+      rules: [
+        {
+          id: "expire",
+          status: "Enabled",
+          expiration: { days: 35 },
+          noncurrentVersionExpiration: { noncurrentDays: 35 },
+        },
+      ],
+    },
+  });
+  builder.add(RESOURCE.bucketObjectLock, n("backups-object-lock"), {
+    ...onBucket,
+    inputs: {
+      bucket: "backups-bucket-id",
+      objectLockEnabled: "Enabled",
+      rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
+    },
+  });
+
+  const roles = builder.add(COMPONENT.databaseRoles, n("roles"));
+  const migrator = builder.add(RESOURCE.pgRole, n("roles-migrator"), {
+    parent: roles,
+    protect: true,
+    inputs: { name: "shop_migrator", login: true, password: secretInput() },
+  });
+  builder.add(RESOURCE.pgRole, n("roles-app"), {
+    parent: roles,
+    protect: true,
+    inputs: { name: "shop_app", login: true, password: secretInput() },
+  });
+  builder.add(RESOURCE.pgGrant, n("roles-app-tables"), {
+    parent: roles,
+    protect: true,
+    dependsOn: [migrator],
+    inputs: {
+      database: "shop",
+      role: "shop_app",
+      objectType: "table",
+      privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+    },
+  });
+
+  const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
+  const record = builder.add(RESOURCE.command, n("release-record"), {
+    parent: recordComponent,
+    inputs: {
+      create: "node bin/greenlight-ops.js record",
+      environment: {
+        [STEP_ENV.step]: STEP.record,
+        [STEP_ENV.release]: release,
+        ...(options.override?.reason !== undefined
+          ? { [STEP_ENV.overrideReason]: options.override.reason }
+          : {}),
+        ...(options.override?.approver !== undefined
+          ? { [STEP_ENV.overrideApprover]: options.override.approver }
+          : {}),
+        ...(options.override?.ticket !== undefined
+          ? { [STEP_ENV.overrideTicket]: options.override.ticket }
+          : {}),
+        ...(options.override?.expiresAt !== undefined
+          ? { [STEP_ENV.overrideExpiresAt]: options.override.expiresAt }
+          : {}),
+      },
+    },
+  });
+
+  const backupComponent = builder.add(COMPONENT.databaseBackup, n("backup"), { dependsOn: [record] });
+  const backup = builder.add(RESOURCE.command, n("backup-run"), {
+    parent: backupComponent,
+    dependsOn: [record, bucket],
+    inputs: {
+      create: "node bin/greenlight-ops.js backup",
+      environment: {
+        [STEP_ENV.step]: STEP.backup,
+        [STEP_ENV.release]: release,
+        [STEP_ENV.verify]: "true",
+        PGHOST: "db.prod.internal",
+        PGUSER: "greenlight_admin",
+        PGPASSWORD: secretInput(),
+      },
+    },
+  });
+
+  const migrationComponent = builder.add(COMPONENT.migration, n("migration"), {
+    dependsOn: [backupComponent],
+  });
+  builder.add(RESOURCE.command, n("migration-run"), {
+    parent: migrationComponent,
+    dependsOn: [backup],
+    inputs: {
+      create: "node bin/greenlight-ops.js migrate",
+      environment: {
+        [STEP_ENV.step]: STEP.migrate,
+        [STEP_ENV.release]: release,
+        GREENLIGHT_IMAGE: DIGEST_IMAGE,
+        DATABASE_URL: secretInput(),
+      },
+    },
+  });
+
+  const service = builder.add(COMPONENT.blueGreenService, n("service"));
+  const slot = builder.add(COMPONENT.colorSlot, n(`service-${color}`), { parent: service });
+  const containers = [0, 1].map((replica) =>
+    builder.add(RESOURCE.container, n(`service-${color}-${replica}`), {
+      parent: slot,
+      inputs: {
+        image: DIGEST_IMAGE,
+        memory: 1024,
+        cpus: "2",
+        labels: [
+          { label: LABEL.app, value: "shop" },
+          { label: LABEL.color, value: color },
+          { label: LABEL.release, value: release },
+        ],
+        healthcheck: {
+          tests: ["CMD", "/usr/bin/node", "-e", "probe"],
+          interval: "5s",
+          timeout: "3s",
+          retries: 5,
+        },
+        envs: ["CORS_ORIGIN=https://shop.example.com", secretInput()],
+      },
+    }),
+  );
+
+  const gateComponent = builder.add(COMPONENT.healthGate, n(`gate-${color}`), { dependsOn: containers });
+  const gate = builder.add(RESOURCE.command, n(`gate-${color}-run`), {
+    parent: gateComponent,
+    dependsOn: containers,
+    inputs: {
+      create: "node bin/greenlight-ops.js health-gate",
+      environment: {
+        [STEP_ENV.step]: STEP.healthGate,
+        [STEP_ENV.color]: color,
+        [STEP_ENV.readiness]: "true",
+      },
+    },
+  });
+  const switchComponent = builder.add(COMPONENT.trafficSwitch, n("switch"), { dependsOn: [gateComponent] });
+  builder.add(RESOURCE.command, n("switch-run"), {
+    parent: switchComponent,
+    dependsOn: [gate],
+    inputs: {
+      create: "node bin/greenlight-ops.js switch",
+      environment: { [STEP_ENV.step]: STEP.switch, [STEP_ENV.color]: color, [STEP_ENV.release]: release },
+    },
+  });
+  return builder.resources.slice(before);
+}
+
+/** Finds a resource by name in a graph; throws so a test never asserts on nothing. */
+export function byName(resources: RecordedResource[], name: string): RecordedResource {
+  const found = resources.find((resource) => resource.name === name);
+  if (!found)
+    throw new Error(
+      `no resource named ${name} in the graph (names: ${resources.map((r) => r.name).join(", ")})`,
+    );
+  return found;
+}
+
+/** Synthetic graph of at least `count` resources: whole releases, each with its own names and release id. */
+export function syntheticGraph(count: number, stack = "production"): RecordedResource[] {
+  const builder = new GraphBuilder(stack);
+  for (let index = 0; builder.resources.length < count; index++) {
+    releaseGraph(
+      { stack, release: `2026.11.${String(index).padStart(3, "0")}`, suffix: `-${index}` },
+      builder,
+    );
+  }
+  return builder.resources;
+}
