@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { RecordedResource, runProgram } from "./harness/run";
 import { StackFileError } from "./harness/stack-file";
+import { PolicyConfigError, evaluatePolicies, loadPolicyConfig } from "./policy-runner";
 
 /** One policy verdict, as in DESIGN.md's JSON contract. */
 export interface Violation {
@@ -53,7 +54,22 @@ export async function plan(
   }
 
   // POLICY-HOOK: the policy pack judges run.resources here (tools/policy-runner.ts).
-  const violations: Violation[] = [];
+  let violations: Violation[];
+  try {
+    violations = await evaluatePolicies({
+      resources: run.resources,
+      stack: options.stack,
+      at: options.at,
+      preview: options.preview,
+      policyConfig: loadPolicyConfig(options.stack),
+    });
+  } catch (error) {
+    if (error instanceof PolicyConfigError) {
+      err(`plan: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
 
   const document: PlanDocument = {
     stack: options.stack,
