@@ -292,7 +292,7 @@ export function planRollback(request: RollbackRequest): RollbackPlan {
   const to = side(targetState, targetColor);
   const manual: string[] = [];
   const commands: PlannedCommand[] = [];
-  // What Pulumi.<stack>.yaml holds as the commands run; unknown keys are always set.
+  // What Pulumi.<stack>.yaml holds as the commands run (unknown without a file, so every key is set once).
   const fileState = new Map<string, string>();
   for (const [key, value] of Object.entries(request.stackFile ?? {})) {
     if (!value.secret && value.value !== undefined) fileState.set(key, value.value);
@@ -302,7 +302,7 @@ export function planRollback(request: RollbackRequest): RollbackPlan {
       const fullKey = qualified(key);
       const plain = typeof value === "string" ? value : plainValue(value);
       if (plain !== undefined) {
-        if (request.stackFile !== undefined && fileState.get(fullKey) === plain) continue;
+        if (fileState.get(fullKey) === plain) continue;
         commands.push({ argv: pulumiConfigSet(stack, fullKey, plain), purpose });
         fileState.set(fullKey, plain);
       } else if (fromTarget) {
