@@ -28,6 +28,8 @@ export interface PlanOptions {
   at: Date;
   json: boolean;
   preview: boolean;
+  /** A stack file other than Pulumi.<stack>.yaml (the stack name still selects stack rules). */
+  stackFile?: string;
 }
 
 export const EXIT = { ok: 0, mandatoryViolation: 1, usage: 2 } as const;
@@ -40,7 +42,12 @@ export async function plan(
 ): Promise<number> {
   let run;
   try {
-    run = await runProgram({ stack: options.stack, at: options.at.toISOString(), preview: options.preview });
+    run = await runProgram({
+      stack: options.stack,
+      stackFile: options.stackFile,
+      at: options.at.toISOString(),
+      preview: options.preview,
+    });
   } catch (error) {
     if (error instanceof StackFileError) {
       err(`plan: ${error.message}\n`);
@@ -83,7 +90,11 @@ export async function plan(
     })),
     violations,
   };
-  out(options.json ? JSON.stringify(document, null, 2) + "\n" : renderHuman(document, run.resources, options.preview));
+  out(
+    options.json
+      ? JSON.stringify(document, null, 2) + "\n"
+      : renderHuman(document, run.resources, options.preview),
+  );
   return violations.some((violation) => violation.level === "mandatory") ? EXIT.mandatoryViolation : EXIT.ok;
 }
 
@@ -111,9 +122,13 @@ export function renderHuman(document: PlanDocument, resources: RecordedResource[
       .filter((urn) => byUrn.has(urn))
       .map((urn) => urn.split("::").pop())
       .join(", ");
-    lines.push(`${indent}${resource.custom ? "+" : "▸"} ${resource.name} (${resource.type})${deps ? `  after: ${deps}` : ""}`);
+    lines.push(
+      `${indent}${resource.custom ? "+" : "▸"} ${resource.name} (${resource.type})${deps ? `  after: ${deps}` : ""}`,
+    );
     for (const violation of verdicts.get(resource.urn) ?? []) {
-      lines.push(`${indent}    ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`);
+      lines.push(
+        `${indent}    ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`,
+      );
     }
     for (const child of children.get(resource.urn) ?? []) walk(child, depth + 1);
   };
@@ -122,7 +137,9 @@ export function renderHuman(document: PlanDocument, resources: RecordedResource[
   if (stackWide.length > 0) {
     lines.push("", "stack:");
     for (const violation of stackWide) {
-      lines.push(`  ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`);
+      lines.push(
+        `  ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`,
+      );
     }
   }
   const mandatory = document.violations.filter((violation) => violation.level === "mandatory").length;
@@ -142,15 +159,24 @@ export function parseArgs(argv: string[]): PlanOptions {
     .option("--at <time>", "ISO-8601 instant to judge at (default: now)")
     .option("--json", "print the DESIGN.md JSON document", false)
     .option("--preview", "judge as a pull-request preview would (deployment window advisory)", false)
+    .option("--stack-file <path>", "read the stack's config from this file instead of Pulumi.<stack>.yaml")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .parse(argv, { from: "user" });
-  const opts = program.opts<{ stack: string; at?: string; json: boolean; preview: boolean }>();
+  const opts = program.opts<{
+    stack: string;
+    at?: string;
+    json: boolean;
+    preview: boolean;
+    stackFile?: string;
+  }>();
   const at = opts.at === undefined ? new Date() : new Date(opts.at);
   if (opts.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(opts.at) || Number.isNaN(at.getTime()))) {
-    throw new UsageError(`--at ${JSON.stringify(opts.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`);
+    throw new UsageError(
+      `--at ${JSON.stringify(opts.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
+    );
   }
-  return { stack: opts.stack, at, json: opts.json, preview: opts.preview };
+  return { stack: opts.stack, at, json: opts.json, preview: opts.preview, stackFile: opts.stackFile };
 }
 
 class UsageError extends Error {}

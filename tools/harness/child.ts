@@ -89,7 +89,7 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
       newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
       call: () => ({}),
     },
-    "greenlight",
+    request.project,
     request.stack,
     request.preview,
   );

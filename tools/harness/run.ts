@@ -37,6 +37,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   );
   const request: ProgramRequest = {
     projectDir,
+    project: stackConfig.project,
     stack: options.stack,
     config: stackConfig.config,
     secretKeys: stackConfig.secretKeys,

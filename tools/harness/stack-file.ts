@@ -5,6 +5,8 @@ import { SECRET_PLACEHOLDER } from "./types";
 
 /** A stack's config as the Pulumi engine would hand it to the program. */
 export interface StackConfig {
+  /** The project name from Pulumi.yaml. */
+  project: string;
   /** Fully qualified keys to string values (arrays and objects as JSON). */
   config: Record<string, string>;
   /** Keys whose value is (or contains) a `secure:` entry. */
@@ -58,7 +60,7 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
     config[fullKey] = encoded.value;
     if (encoded.secret) secretKeys.push(fullKey);
   }
-  return { config, secretKeys };
+  return { project: project.name, config, secretKeys };
 }
 
 /** Applies overrides on top of a stack's config (tests and tools use this to vary one key). */
@@ -76,7 +78,7 @@ export function applyOverrides(base: StackConfig, overrides: Record<string, Conf
       config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
-  return { config, secretKeys: [...secretKeys] };
+  return { project: base.project, config, secretKeys: [...secretKeys] };
 }
 
 function qualify(project: string, key: string): string {

@@ -51,6 +51,8 @@ export interface RecordedResource {
 export interface ProgramRequest {
   /** Folder holding Pulumi.yaml and index.ts. */
   projectDir: string;
+  /** The project name from Pulumi.yaml. */
+  project: string;
   stack: string;
   /** Fully qualified config keys to string values, as the Pulumi engine hands them to a program. */
   config: Record<string, string>;
