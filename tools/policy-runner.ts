@@ -304,72 +304,116 @@ export function stackUrn(stack: string, project = "greenlight"): string {
 
 const EMPTY_TAGS: ReadonlyMap<string, string> = new Map();
 
+interface PackModules {
+  deserialize: DeserializeModule;
+  proxy: ProxyModule;
+  secret: SecretModule;
+  policy: PolicyModule;
+  runtime: RuntimeModule;
+}
+
+let packModules: PackModules | undefined;
+
+/** The pack's own @pulumi/policy internals and @pulumi/pulumi runtime, loaded once. */
+function pack(): PackModules {
+  packModules ??= {
+    deserialize: fromPack<DeserializeModule>("@pulumi/policy/deserialize"),
+    proxy: fromPack<ProxyModule>("@pulumi/policy/proxy"),
+    secret: fromPack<SecretModule>("@pulumi/policy/policy"),
+    policy: fromPack<PolicyModule>("@pulumi/policy/policy"),
+    runtime: fromPack<{ runtime: RuntimeModule }>("@pulumi/pulumi").runtime,
+  };
+  return packModules;
+}
+
+/**
+ * Recorded inputs as a policy sees them: the pack's deserializer (secret markers become `Secret`),
+ * behind the secrets-preserving proxy and the unknown-checking proxy, in the server's order.
+ */
+export function toPolicyProps(inputs: Record<string, unknown>): Record<string, unknown> {
+  const { deserialize, proxy, secret } = pack();
+  const deserialized = deserialize.deserializeProperties({ toJavaScript: () => inputs }, true);
+  const raw = (deserialized as Record<string, unknown>)[proxy.getSpecialProxyTarget];
+  return proxy.unknownCheckingProxy(secretsPreservingProxy(raw, secret, proxy) as Record<string, unknown>);
+}
+
+/** Runs `body` with pulumi.runtime.isDryRun() answering `preview`, as PULUMI_NODEJS_DRY_RUN does for a real pack. */
+export async function withDryRun<T>(preview: boolean, body: () => Promise<T> | T): Promise<T> {
+  const { runtime } = pack();
+  const previous = runtime.isDryRun();
+  setDryRun(runtime, preview);
+  try {
+    return await body();
+  } finally {
+    setDryRun(runtime, previous);
+  }
+}
+
 /** Evaluates every enabled policy over the resources; verdicts in policy order, resources in graph order. */
 export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]> {
-  const deserialize = fromPack<DeserializeModule>("@pulumi/policy/deserialize");
-  const proxy = fromPack<ProxyModule>("@pulumi/policy/proxy");
-  const secret = fromPack<SecretModule>("@pulumi/policy/policy");
-  const policyModule = fromPack<PolicyModule>("@pulumi/policy/policy");
-  const runtime = fromPack<{ runtime: RuntimeModule }>("@pulumi/pulumi").runtime;
+  const modules = pack();
   const policies: Policies = input.policies ?? PACK;
   const configs = reconcilePolicyConfig(policies, input.policyConfig);
   const stackWide = stackUrn(input.stack, input.project);
 
-  const propsOf = (resource: RecordedResource): Record<string, unknown> => {
-    // The pack's deserializer turns secret markers into Secret; its proxy is swapped for the fixed one.
-    const deserialized = deserialize.deserializeProperties({ toJavaScript: () => resource.inputs }, true);
-    const raw = (deserialized as Record<string, unknown>)[proxy.getSpecialProxyTarget];
-    return proxy.unknownCheckingProxy(secretsPreservingProxy(raw, secret, proxy) as Record<string, unknown>);
-  };
   const isType = (type: string) => (resourceClass: unknown) => {
-    const pulumiType = policyModule.getPulumiType(resourceClass);
+    const pulumiType = modules.policy.getPulumiType(resourceClass);
     if (pulumiType) return type === pulumiType;
     const isInstance = (resourceClass as { isInstance?: (value: unknown) => boolean }).isInstance;
     return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
   };
-  const optionsOf = (resource: RecordedResource): PolicyResourceOptions => ({
-    protect: resource.protect,
-    ignoreChanges: resource.ignoreChanges,
-    ...(resource.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
-    aliases: [],
-    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-    additionalSecretOutputs: resource.additionalSecretOutputs,
-    ...(resource.parent ? { parent: resource.parent } : {}),
-  });
+  const props = new Map(input.resources.map((resource) => [resource.urn, toPolicyProps(resource.inputs)]));
   const byUrn = new Map(input.resources.map((resource) => [resource.urn, resource]));
-  const providerOf = (resource: RecordedResource) => {
-    const provider = resource.provider ? byUrn.get(resource.provider) : undefined;
-    return provider
-      ? { type: provider.type, props: propsOf(provider), urn: provider.urn, name: provider.name }
-      : undefined;
-  };
 
-  // Built once: policies read, never write, these objects.
-  const props = new Map(input.resources.map((resource) => [resource.urn, propsOf(resource)]));
-  const stackResources = new Map<string, PolicyResource>();
-  for (const resource of input.resources) {
+  // What the server builds for every validation, built once: policies read these, they do not write.
+  const common = input.resources.map((resource) => {
     const resourceProps = props.get(resource.urn) as Record<string, unknown>;
-    const provider = providerOf(resource);
-    stackResources.set(resource.urn, {
+    const providerResource = resource.provider ? byUrn.get(resource.provider) : undefined;
+    const opts: PolicyResourceOptions = {
+      protect: resource.protect,
+      ignoreChanges: resource.ignoreChanges,
+      ...(resource.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: resource.additionalSecretOutputs,
+      ...(resource.parent ? { parent: resource.parent } : {}),
+    };
+    return {
       type: resource.type,
       props: resourceProps,
       urn: resource.urn,
       name: resource.name,
-      opts: optionsOf(resource),
+      opts,
+      isType: isType(resource.type),
+      asType: (resourceClass: unknown) => (isType(resource.type)(resourceClass) ? resourceProps : undefined),
+      ...(providerResource
+        ? {
+            provider: {
+              type: providerResource.type,
+              props: props.get(providerResource.urn) as Record<string, unknown>,
+              urn: providerResource.urn,
+              name: providerResource.name,
+            },
+          }
+        : {}),
+    };
+  });
+
+  const stackResources = new Map<string, PolicyResource>();
+  for (const base of common) {
+    stackResources.set(base.urn, {
+      ...base,
+      asType: base.asType as PolicyResource["asType"],
       dependencies: [],
       propertyDependencies: {},
-      isType: isType(resource.type),
-      asType: ((resourceClass: unknown) =>
-        isType(resource.type)(resourceClass) ? resourceProps : undefined) as PolicyResource["asType"],
-      ...(provider ? { provider } : {}),
     });
   }
+  const lookup = (urns: string[]) =>
+    urns
+      .map((urn) => stackResources.get(urn))
+      .filter((found): found is PolicyResource => found !== undefined);
   for (const resource of input.resources) {
     const node = stackResources.get(resource.urn) as PolicyResource;
-    const lookup = (urns: string[]) =>
-      urns
-        .map((urn) => stackResources.get(urn))
-        .filter((found): found is PolicyResource => found !== undefined);
     const parent = resource.parent ? stackResources.get(resource.parent) : undefined;
     if (parent) node.parent = parent;
     node.dependencies = lookup(resource.dependencies);
@@ -378,10 +422,19 @@ export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]
     }
   }
 
+  // One args object per resource for every resource policy (the server builds one per call); policies
+  // run one at a time, so getConfig follows the policy at hand.
+  let currentGetConfig = <T extends object>(): T => ({}) as T;
+  const resourceArgs: ResourceValidationArgs[] = common.map((base) => ({
+    ...base,
+    asType: base.asType as ResourceValidationArgs["asType"],
+    stackTags: EMPTY_TAGS,
+    getConfig: <T extends object>() => currentGetConfig<T>(),
+    notApplicable: throwNotApplicable,
+  }));
+
   const verdicts: Verdict[] = [];
-  const previousDryRun = runtime.isDryRun();
-  setDryRun(runtime, input.preview);
-  try {
+  await withDryRun(input.preview, async () => {
     for (const policy of policies) {
       const resolved = configs.get(policy.name) as ResolvedConfig;
       if (resolved.enforcementLevel === "disabled") continue;
@@ -389,10 +442,12 @@ export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]
       const level = resolved.enforcementLevel === "advisory" ? "advisory" : "mandatory";
       const properties = { ...resolved.properties };
       if (policy.configSchema?.properties.now !== undefined) properties.now = input.at.toISOString();
-      const getConfig = <T extends object>() => structuredClone(properties) as T;
+      // Like the server: a fresh top-level object per call, nested values shared.
+      const getConfig = <T extends object>() => ({ ...properties }) as T;
+      currentGetConfig = getConfig;
       const failure = (error: unknown, urn: string): Verdict | undefined => {
         if (error instanceof NotApplicableError) return undefined;
-        if (error instanceof proxy.UnknownValueError) {
+        if (error instanceof modules.proxy.UnknownValueError) {
           return {
             policy: policy.name,
             level: "advisory",
@@ -404,56 +459,36 @@ export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]
           `policy ${policy.name} failed on ${urn}: ${error instanceof Error ? error.message : String(error)}`,
         );
       };
+      const push = (urn: string, message: string) =>
+        verdicts.push({ policy: policy.name, level, urn, message: message || policy.description });
 
-      if (policyModule.isResourcePolicy(policy)) {
+      if (modules.policy.isResourcePolicy(policy)) {
         const validations = Array.isArray(policy.validateResource)
           ? policy.validateResource
           : [policy.validateResource];
         const pulumiType = Array.isArray(policy.validateResource)
           ? undefined
-          : policyModule.getPulumiType(policy.validateResource);
-        for (const resource of input.resources) {
-          if (pulumiType && resource.type !== pulumiType) continue;
-          const resourceProps = props.get(resource.urn) as Record<string, unknown>;
-          const provider = providerOf(resource);
-          const args: ResourceValidationArgs = {
-            type: resource.type,
-            props: resourceProps,
-            urn: resource.urn,
-            name: resource.name,
-            opts: optionsOf(resource),
-            stackTags: EMPTY_TAGS,
-            isType: isType(resource.type),
-            asType: ((resourceClass: unknown) =>
-              isType(resource.type)(resourceClass)
-                ? resourceProps
-                : undefined) as ResourceValidationArgs["asType"],
-            getConfig,
-            notApplicable: throwNotApplicable,
-            ...(provider ? { provider } : {}),
-          };
-          const report: ReportViolation = (message) => {
-            verdicts.push({
-              policy: policy.name,
-              level,
-              urn: resource.urn,
-              message: message || policy.description,
-            });
-          };
+          : modules.policy.getPulumiType(policy.validateResource);
+        let currentUrn = stackWide;
+        // The server reports a resource policy's violations on the resource, whatever URN is passed.
+        const reportOnResource: ReportViolation = (message) => push(currentUrn, message);
+        for (const args of resourceArgs) {
+          if (pulumiType && args.type !== pulumiType) continue;
+          currentUrn = args.urn;
           for (const validation of validations) {
             if (typeof validation !== "function") continue;
             try {
-              await validation(args, report);
+              await validation(args, reportOnResource);
             } catch (error) {
-              const verdict = failure(error, resource.urn);
+              const verdict = failure(error, args.urn);
               if (verdict) verdicts.push(verdict);
             }
           }
         }
       }
 
-      if (policyModule.isStackPolicy(policy)) {
-        const pulumiType = policyModule.getPulumiType(policy.validateStack);
+      if (modules.policy.isStackPolicy(policy)) {
+        const pulumiType = modules.policy.getPulumiType(policy.validateStack);
         if (pulumiType && !input.resources.some((resource) => resource.type === pulumiType)) continue;
         const args: StackValidationArgs = {
           resources: [...stackResources.values()],
@@ -461,25 +496,15 @@ export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]
           getConfig,
           notApplicable: throwNotApplicable,
         };
-        const report: ReportViolation = (message, urn) => {
-          verdicts.push({
-            policy: policy.name,
-            level,
-            urn: urn ?? stackWide,
-            message: message || policy.description,
-          });
-        };
         try {
-          await policy.validateStack(args, report);
+          await policy.validateStack(args, (message, urn) => push(urn ?? stackWide, message));
         } catch (error) {
           const verdict = failure(error, stackWide);
           if (verdict) verdicts.push(verdict);
         }
       }
     }
-  } finally {
-    setDryRun(runtime, previousDryRun);
-  }
+  });
   return verdicts;
 }
 

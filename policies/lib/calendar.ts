@@ -91,8 +91,31 @@ export function parseInstant(text: string): Date | undefined {
   return Number.isNaN(instant.getTime()) ? undefined : instant;
 }
 
-/** Checks windows and freezes; throws a CalendarError naming the first bad entry and how to fix it. */
+const zones = new Map<string, IANAZone | undefined>();
+
+/** The zone, or undefined when it is not an IANA name; cached, as luxon builds a formatter to check. */
+function ianaZone(name: string): IANAZone | undefined {
+  if (!zones.has(name)) zones.set(name, IANAZone.isValidZone(name) ? IANAZone.create(name) : undefined);
+  return zones.get(name);
+}
+
+const parsed = new WeakMap<readonly DeploymentWindow[], WeakMap<readonly Freeze[], Calendar>>();
+
+/**
+ * Checks windows and freezes; throws a CalendarError naming the first bad entry and how to fix it.
+ * The same arrays give the same Calendar (policies ask once per resource).
+ */
 export function parseCalendar(windows: readonly DeploymentWindow[], freezes: readonly Freeze[]): Calendar {
+  const byFreezes = parsed.get(windows) ?? new WeakMap<readonly Freeze[], Calendar>();
+  parsed.set(windows, byFreezes);
+  const known = byFreezes.get(freezes);
+  if (known) return known;
+  const calendar = buildCalendar(windows, freezes);
+  byFreezes.set(freezes, calendar);
+  return calendar;
+}
+
+function buildCalendar(windows: readonly DeploymentWindow[], freezes: readonly Freeze[]): Calendar {
   const parsedWindows = windows.map((window, index): ParsedWindow => {
     const what = `windows[${index}]`;
     if (!Array.isArray(window.days) || window.days.length === 0) {
@@ -115,12 +138,13 @@ export function parseCalendar(windows: readonly DeploymentWindow[], freezes: rea
         `${what}: start and end are both ${window.start}; a window needs a length (an end before the start runs past midnight)`,
       );
     }
-    if (typeof window.zone !== "string" || !IANAZone.isValidZone(window.zone)) {
+    const zone = typeof window.zone === "string" ? ianaZone(window.zone) : undefined;
+    if (!zone) {
       throw new CalendarError(
         `${what}.zone ${JSON.stringify(window.zone)}: expected an IANA time zone such as UTC, Europe/Berlin or America/New_York`,
       );
     }
-    return { days, startMinute, endMinute, zone: IANAZone.create(window.zone), source: window };
+    return { days, startMinute, endMinute, zone, source: window };
   });
   const parsedFreezes = freezes.map((freeze, index): ParsedFreeze => {
     const what = `freezes[${index}]`;
@@ -269,8 +293,22 @@ function offsetChange(zone: IANAZone, from: number, to: number): number {
   return high * MINUTE_MS;
 }
 
-/** Allowed, or why not and when the next window opens. */
+const judgements = new WeakMap<Calendar, Map<string, Judgement>>();
+
+/** Allowed, or why not and when the next window opens (remembered per calendar and instant). */
 export function judge(now: Date, calendar: Calendar, horizonDays = DEFAULT_HORIZON_DAYS): Judgement {
+  const byInstant = judgements.get(calendar) ?? new Map<string, Judgement>();
+  judgements.set(calendar, byInstant);
+  const key = `${now.getTime()}/${horizonDays}`;
+  const known = byInstant.get(key);
+  if (known) return known;
+  const judgement = judgeNow(now, calendar, horizonDays);
+  if (byInstant.size > 1000) byInstant.clear();
+  byInstant.set(key, judgement);
+  return judgement;
+}
+
+function judgeNow(now: Date, calendar: Calendar, horizonDays: number): Judgement {
   const ms = now.getTime();
   if (allowedAt(calendar, ms)) return { allowed: true };
   const freeze = freezeAt(calendar, ms);

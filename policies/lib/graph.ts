@@ -12,15 +12,26 @@ export interface GraphNode {
   dependencies: GraphNode[];
 }
 
-/** The plain string entries of a command's `environment` (secret entries read through the analyzer's proxy). */
-export function commandEnvironment(resource: Pick<GraphNode, "type" | "props">): Record<string, string> {
+const environments = new WeakMap<object, Readonly<Record<string, string>>>();
+
+/**
+ * The string entries of a command's `environment` (secret entries read through the analyzer's proxy).
+ * Remembered per props object: several policies read the same commands, and proxied reads are slow.
+ */
+export function commandEnvironment(
+  resource: Pick<GraphNode, "type" | "props">,
+): Readonly<Record<string, string>> {
   if (resource.type !== RESOURCE.command) return {};
+  const known = environments.get(resource.props);
+  if (known) return known;
   const environment = resource.props.environment;
-  if (typeof environment !== "object" || environment === null) return {};
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(environment as Record<string, unknown>)) {
-    if (typeof value === "string") result[name] = value;
+  if (typeof environment === "object" && environment !== null) {
+    for (const [name, value] of Object.entries(environment as Record<string, unknown>)) {
+      if (typeof value === "string") result[name] = value;
+    }
   }
+  environments.set(resource.props, result);
   return result;
 }
 
@@ -33,8 +44,8 @@ export function stepOf(resource: Pick<GraphNode, "type" | "props">): string | un
 export function findSteps<T extends GraphNode>(
   resources: readonly T[],
   step: StepName,
-): { resource: T; env: Record<string, string> }[] {
-  const found: { resource: T; env: Record<string, string> }[] = [];
+): { resource: T; env: Readonly<Record<string, string>> }[] {
+  const found: { resource: T; env: Readonly<Record<string, string>> }[] = [];
   for (const resource of resources) {
     const env = commandEnvironment(resource);
     if (env[STEP_ENV.step] === step) found.push({ resource, env });
