@@ -500,10 +500,27 @@ export function planRollback(request: RollbackRequest): RollbackPlan {
     );
   }
   const drift = request.stackFile === undefined ? [] : configDrift(current, request.stackFile);
-  if (drift.length > 0) {
+  const pinnedKeys = new Set(
+    [
+      ...COLORS.flatMap((color) => [`${color}Release`, `${color}Image`]),
+      "activeColor",
+      "schemaBreaking",
+      "maintenanceMode",
+      ...(request.override !== undefined ? Object.values(OVERRIDE_KEYS) : []),
+    ].map(qualified),
+  );
+  const pinnedDrift = drift.filter((entry) => pinnedKeys.has(entry.key));
+  const otherDrift = drift.filter((entry) => !pinnedKeys.has(entry.key));
+  if (pinnedDrift.length > 0) {
     notes.push(
-      `Pulumi.${stack}.yaml differs from the live v${current.version} in ${drift.map((entry) => entry.key).join(", ")}: ` +
-        "release keys are set above; the other differences go out with this rollback's pulumi up unless you revert them first",
+      `Pulumi.${stack}.yaml holds other release settings than the live v${current.version} (${pinnedDrift.map((entry) => entry.key).join(", ")}), ` +
+        "perhaps a release written but never deployed: the commands above set them explicitly",
+    );
+  }
+  if (otherDrift.length > 0) {
+    notes.push(
+      `Pulumi.${stack}.yaml differs from the live v${current.version} in ${otherDrift.map((entry) => entry.key).join(", ")}: ` +
+        "these differences go out with this rollback's pulumi up unless you revert them first",
     );
   }
   notes.push(
