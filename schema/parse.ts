@@ -73,10 +73,14 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const decoded: Record<string, unknown> = {};
   const envPlain: Record<string, string> = {};
   const envSecret: Record<string, string> = {};
+  const envNames: string[] = [];
+  const present = new Set<string>();
   for (const [fullKey, value] of Object.entries(raw.values)) {
     const [namespace, ...rest] = fullKey.split(":");
     const key = rest.join(":");
+    if (namespace === NAMESPACE) present.add(key);
     if (namespace === ENV_NAMESPACE) {
+      envNames.push(key);
       if (!ENV_NAME.test(key)) {
         fail(
           fullKey,
@@ -124,11 +128,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       fail(key, issue.message + (issue.path.length > 0 ? ` (item ${issue.path.join(".")})` : ""));
     }
   }
-  crossKeyRules(
-    valid,
-    { stack: raw.stack, now: raw.now, envNames: [...Object.keys(envPlain), ...Object.keys(envSecret)] },
-    fail,
-  );
+  crossKeyRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
   if (problems.length > 0) throw new ConfigError(raw.stack, problems);
   return settingsFrom(valid as Decoded, raw.stack, envPlain, envSecret);
 }

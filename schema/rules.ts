@@ -13,8 +13,10 @@ export type Fail = (key: ConfigKeyName, expected: string, received?: string) => 
 export interface RuleContext {
   stack: string;
   now: Date;
-  /** Names set in the greenlight-env: namespace. */
+  /** Names set in the greenlight-env: namespace (valid or not: a bad one is reported once, there). */
   envNames: string[];
+  /** greenlight: keys that are set at all (valid or not). */
+  present: ReadonlySet<string>;
 }
 
 /** An emergency override is for one emergency: at most this far ahead. */
@@ -77,9 +79,9 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
   }
 
   const overrideKeys = ["overrideReason", "overrideApprover", "overrideTicket", "overrideExpiresAt"] as const;
-  const overrideSet = overrideKeys.filter((key) => c[key] !== undefined);
+  const overrideSet = overrideKeys.filter((key) => context.present.has(key));
   if (overrideSet.length > 0 && overrideSet.length < overrideKeys.length) {
-    for (const key of overrideKeys.filter((key) => c[key] === undefined)) {
+    for (const key of overrideKeys.filter((key) => !context.present.has(key))) {
       fail(
         key,
         "expected a value: an emergency override needs reason, approver, ticket and expiresAt together",
@@ -114,9 +116,9 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
   ) {
     fail("backupKmsKeyId", "expected no KMS key unless backupEncryption is aws:kms");
   }
-  if ((c.s3AccessKeyId === undefined) !== (c.s3SecretAccessKey === undefined)) {
+  if (context.present.has("s3AccessKeyId") !== context.present.has("s3SecretAccessKey")) {
     fail(
-      c.s3AccessKeyId === undefined ? "s3AccessKeyId" : "s3SecretAccessKey",
+      context.present.has("s3AccessKeyId") ? "s3SecretAccessKey" : "s3AccessKeyId",
       "expected s3AccessKeyId and s3SecretAccessKey together",
     );
   }
