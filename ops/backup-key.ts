@@ -19,14 +19,19 @@ export interface BackupKeyParts {
 
 /** Formats an instant as the compact UTC timestamp used in keys. */
 export function keyTimestamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /** The folder holding every backup of one release. */
 export function releasePrefix(prefix: string, stack: string, release: string): string {
-  if (!KEY_PREFIX.test(prefix)) throw new Error(`backup prefix ${JSON.stringify(prefix)}: use path segments of letters, digits, . _ -`);
+  if (!KEY_PREFIX.test(prefix))
+    throw new Error(`backup prefix ${JSON.stringify(prefix)}: use path segments of letters, digits, . _ -`);
   if (!STACK.test(stack)) throw new Error(`stack ${JSON.stringify(stack)}: use letters, digits, . _ -`);
-  if (!RELEASE_ID.test(release)) throw new Error(`release ${JSON.stringify(release)}: use 1-64 letters, digits, . _ -`);
+  if (!RELEASE_ID.test(release))
+    throw new Error(`release ${JSON.stringify(release)}: use 1-64 letters, digits, . _ -`);
   return `${prefix}/${stack}/${release}/`;
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages greenlight's tests use, only those that are missing:
+# PostgreSQL 15 (server), Docker (docker.io, dockerd), HAProxy. Needs root (or sudo) and apt-get.
+set -euo pipefail
+
+missing=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "system packages: missing ${missing[*]} and not root; install them with apt-get" >&2
+    exit 1
+  fi
+fi
+echo "system packages: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's postinst may start these as system services; the tests start their own, on loopback.
+for service in postgresql haproxy; do $sudo service "$service" stop >/dev/null 2>&1 || true; done
