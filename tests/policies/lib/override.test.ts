@@ -1,0 +1,91 @@
+import { strict as assert } from "assert";
+import { checkOverride, describeGap } from "../../../policies/lib/override";
+
+const NOW = new Date("2026-11-27T15:00:00Z");
+const FULL = {
+  reason: "hotfix for checkout 500s (INC-4711)",
+  approver: "oncall.alice",
+  ticket: "INC-4711",
+  expiresAt: "2026-11-27T18:00:00Z",
+};
+
+describe("policies/lib/override", () => {
+  it("is absent when no field is set (blank strings count as unset)", () => {
+    assert.deepEqual(checkOverride({}, NOW), { status: "absent" });
+    assert.deepEqual(checkOverride({ reason: " ", ticket: "" }, NOW), { status: "absent" });
+  });
+
+  it("is valid with all four fields and an expiry within 24 h", () => {
+    const check = checkOverride(FULL, NOW);
+    assert.deepEqual(check, {
+      status: "valid",
+      override: { ...FULL, expiresAt: new Date("2026-11-27T18:00:00Z") },
+    });
+  });
+
+  it("is valid up to exactly 24 h ahead, in any offset", () => {
+    assert.equal(checkOverride({ ...FULL, expiresAt: "2026-11-28T15:00:00Z" }, NOW).status, "valid");
+    assert.equal(checkOverride({ ...FULL, expiresAt: "2026-11-28T16:00:00+01:00" }, NOW).status, "valid");
+  });
+
+  const invalid: [string, Partial<typeof FULL>, RegExp[]][] = [
+    [
+      "an override that expired a minute ago",
+      { expiresAt: "2026-11-27T14:59:00Z" },
+      [/it expired at Fri 2026-11-27 14:59 UTC, 1 min before Fri 2026-11-27 15:00 UTC/],
+    ],
+    [
+      "an override expiring exactly now",
+      { expiresAt: "2026-11-27T15:00:00Z" },
+      [/it expired at .*, 0 s before/],
+    ],
+    [
+      "an expiry a minute more than 24 h ahead",
+      { expiresAt: "2026-11-28T15:01:00Z" },
+      [
+        /expiresAt Sat 2026-11-28 15:01 UTC is 24 h 1 min after Fri 2026-11-27 15:00 UTC; an override lasts at most 24 h/,
+      ],
+    ],
+    [
+      "an expiry without a zone",
+      { expiresAt: "2026-11-27T18:00:00" },
+      [/expiresAt "2026-11-27T18:00:00" is not an ISO-8601 time with a zone/],
+    ],
+    [
+      "a missing approver",
+      { approver: undefined },
+      [/approver is missing \(set greenlight:overrideApprover\)/],
+    ],
+    [
+      "a reason alone",
+      { approver: undefined, ticket: undefined, expiresAt: undefined },
+      [/approver is missing/, /ticket is missing \(set greenlight:overrideTicket\)/, /expiresAt is missing/],
+    ],
+  ];
+  for (const [name, change, messages] of invalid) {
+    it(`rejects ${name}, saying why`, () => {
+      const check = checkOverride({ ...FULL, ...change }, NOW);
+      assert.equal(check.status, "invalid");
+      if (check.status !== "invalid") return;
+      for (const message of messages)
+        assert.ok(
+          check.problems.some((problem) => message.test(problem)),
+          `${message} in ${check.problems.join(" | ")}`,
+        );
+    });
+  }
+
+  it("honours a shorter maximum", () => {
+    const check = checkOverride(FULL, NOW, 2);
+    assert.equal(check.status, "invalid");
+    assert.match(check.status === "invalid" ? check.problems.join() : "", /3 h after .*at most 2 h/);
+  });
+
+  it("describes gaps in seconds, minutes, hours and days", () => {
+    assert.equal(describeGap(40_000), "40 s");
+    assert.equal(describeGap(60_000), "1 min");
+    assert.equal(describeGap(3 * 3_600_000), "3 h");
+    assert.equal(describeGap(3 * 3_600_000 + 5 * 60_000), "3 h 5 min");
+    assert.equal(describeGap(52 * 3_600_000), "2 d 4 h");
+  });
+});

@@ -1,0 +1,59 @@
+import { strict as assert } from "assert";
+import { entrySecretness, secretness } from "../../../policies/lib/secrets";
+import { SECRET_SIG, SECRET_SIG_KEY } from "../../../tools/harness/types";
+import { toPolicyProps } from "../../../tools/policy-runner";
+import { secretInput } from "../release-graph";
+
+// The analyzer's own modules, as the pack resolves them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const deserialize = require("@pulumi/policy/deserialize") as {
+  deserializeProperties(
+    struct: { toJavaScript(): Record<string, unknown> },
+    proxySecrets: boolean,
+  ): Record<string, unknown>;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(value: T): T };
+
+const INPUTS = { create: "true", environment: { PLAIN: "x", PASSWORD: secretInput() } };
+
+describe("policies/lib/secrets", () => {
+  it("sees secret and plaintext entries in props as the runner hands them", () => {
+    const props = toPolicyProps(INPUTS);
+    assert.equal(entrySecretness(props, "environment", "PASSWORD"), "secret");
+    assert.equal(entrySecretness(props, "environment", "PLAIN"), "plain");
+    assert.equal(secretness(props, "create"), "plain");
+    assert.equal(
+      (props.environment as Record<string, unknown>).PASSWORD,
+      "[secret]",
+      "reads unwrap the value",
+    );
+  });
+
+  it("sees secrets in the engine's remediate path (deserialize with secrets kept, then the unknown check)", () => {
+    const props = proxy.unknownCheckingProxy(
+      deserialize.deserializeProperties({ toJavaScript: () => INPUTS }, true),
+    );
+    assert.equal(entrySecretness(props, "environment", "PASSWORD"), "secret");
+    assert.equal(entrySecretness(props, "environment", "PLAIN"), "plain");
+  });
+
+  it("answers unknown in the engine's validation path, where secrets arrive unwrapped", () => {
+    const props = proxy.unknownCheckingProxy(
+      deserialize.deserializeProperties({ toJavaScript: () => INPUTS }, false),
+    );
+    assert.equal(entrySecretness(props, "environment", "PASSWORD"), "unknown");
+    assert.equal(entrySecretness(props, "environment", "PLAIN"), "unknown");
+  });
+
+  it("answers unknown for plain objects and non-objects", () => {
+    assert.equal(secretness({ a: "b" }, "a"), "unknown");
+    assert.equal(secretness(undefined, "a"), "unknown");
+    assert.equal(secretness("text", 0), "unknown");
+  });
+
+  it("treats an entry of a secret property as secret", () => {
+    const props = toPolicyProps({ environment: { [SECRET_SIG_KEY]: SECRET_SIG, value: { A: "1" } } });
+    assert.equal(entrySecretness(props, "environment", "A"), "secret");
+  });
+});
