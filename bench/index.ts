@@ -5,11 +5,19 @@ import { BenchResult } from "./result";
 
 type Suite = () => Promise<BenchResult[]>;
 
-const SUITES: Record<string, () => Promise<Suite>> = {
-  policies: async () => (await import("./policies")).benchPolicies,
-  data: async () => (await import("./data")).benchData,
-  switch: async () => (await import("./switch")).benchSwitch,
+/** Suite name → module in this folder and the function it exports. */
+const SUITES: Record<string, [module: string, exported: string]> = {
+  policies: ["./policies", "benchPolicies"],
+  data: ["./data", "benchData"],
+  switch: ["./switch", "benchSwitch"],
 };
+
+async function load(name: string): Promise<Suite> {
+  const [module, exported] = SUITES[name];
+  const suite = ((await import(module)) as Record<string, unknown>)[exported];
+  if (typeof suite !== "function") throw new Error(`bench/${module}.ts does not export ${exported}`);
+  return suite as Suite;
+}
 
 function format(result: BenchResult): string {
   const value = Number.isInteger(result.value) ? String(result.value) : result.value.toFixed(3);
@@ -20,11 +28,11 @@ function format(result: BenchResult): string {
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SUITES);
   for (const name of wanted) {
-    const load = SUITES[name];
-    if (!load) throw new Error(`unknown bench suite ${name}: choose from ${Object.keys(SUITES).join(", ")}`);
+    if (!(name in SUITES))
+      throw new Error(`unknown bench suite ${name}: choose from ${Object.keys(SUITES).join(", ")}`);
     console.log(`${name}:`);
     const started = Date.now();
-    for (const result of await (await load())()) console.log(format(result));
+    for (const result of await (await load(name))()) console.log(format(result));
     console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
 }
