@@ -675,8 +675,8 @@ describe("tools/rollback", function () {
           "--yes",
           "--json",
         ],
-        // No database or S3 credentials: the real restore step must refuse.
-        { ...pulumi.env, PGPASSWORD: "", AWS_ACCESS_KEY_ID: "" },
+        // No database or S3 credentials (and no instance metadata to wait for): the real restore step must refuse.
+        { ...pulumi.env, AWS_EC2_METADATA_DISABLED: "true" },
       );
       assert.notEqual(run.code, 0);
       const calls = pulumi.calls();
