@@ -4,10 +4,10 @@
 // entries stay. A refused release never touches the file. Prints the preview/up commands to run next.
 // Exit 0: written; 1: refused; 2: usage or unreadable files.
 import { spawnSync } from "child_process";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { processIo, ToolIo } from "./history/io";
+import { instantOption, positiveIntegerOption, processIo, ToolIo } from "./history/io";
 import { ConfigError, parseStackConfig } from "../schema/parse";
 import { IMAGE_DIGEST, IMAGE_REF, RELEASE_ID } from "../schema/patterns";
 import { Color, otherColor } from "../schema/types";
@@ -31,7 +31,7 @@ interface ReleaseOptions extends OverrideFlags {
   healthTimeoutMs: number;
   skipHealthCheck: boolean;
   gitTag: boolean;
-  at?: string;
+  at?: Date;
   json: boolean;
 }
 
@@ -53,19 +53,10 @@ function parseArgs(argv: string[]): ReleaseOptions {
     .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", path.resolve(__dirname, ".."))
     .option("--stack-file <path>", "the stack file to change (default: <project-dir>/Pulumi.<stack>.yaml)")
     .option("--health-host <host>", "where both colors' ports answer /health", "127.0.0.1")
-    .option(
-      "--health-timeout-ms <ms>",
-      "timeout of one /health probe",
-      (value: string) => {
-        if (!/^\d+$/.test(value) || Number(value) < 1)
-          throw new InvalidArgumentError("expected milliseconds ≥ 1");
-        return Number(value);
-      },
-      3000,
-    )
+    .option("--health-timeout-ms <ms>", "timeout of one /health probe", positiveIntegerOption, 3000)
     .option("--skip-health-check", "do not probe the colors (stated in the output)", false)
     .option("--git-tag", "commit the stack file and create the annotated tag release/<stack>/<id>", false)
-    .option("--at <time>", "ISO-8601 instant the override expiry is judged at (default: now)")
+    .option("--at <time>", "ISO-8601 instant the override expiry is judged at (default: now)", instantOption)
     .option("--json", "print what was written as JSON", false)
     .option(
       "--override-reason <text>",
@@ -137,13 +128,7 @@ export async function main(
     io.err(`release: ${message}\n`);
     return code;
   };
-  const now = options.at === undefined ? new Date() : new Date(options.at);
-  if (options.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(options.at) || Number.isNaN(now.getTime()))) {
-    return fail(
-      EXIT.usage,
-      `--at ${JSON.stringify(options.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
-    );
-  }
+  const now = options.at ?? new Date();
   const stackFile = path.resolve(
     options.stackFile ?? path.join(options.projectDir, `Pulumi.${options.stack}.yaml`),
   );

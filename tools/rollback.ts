@@ -2,11 +2,11 @@
 // Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
 // release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
 // Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad history, no pulumi.
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { formatCommand } from "./history/commands";
-import { processIo, ToolIo } from "./history/io";
+import { instantOption, positiveIntegerOption, processIo, ToolIo } from "./history/io";
 import { OverrideFlags, overrideFromFlags } from "./history/override";
 import { MissingPulumiError, readLiveHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
 import { HistoryError, readHistoryFile, StackUpdate } from "./history/read";
@@ -22,19 +22,8 @@ interface RollbackOptions extends OverrideFlags {
   json: boolean;
   yes: boolean;
   maxAgeDays: number;
-  at?: string;
+  at?: Date;
   projectDir: string;
-}
-
-function positiveInteger(flag: string) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) {
-      throw new InvalidArgumentError(
-        `${flag} ${JSON.stringify(value)}: expected a whole number of at least 1`,
-      );
-    }
-    return Number(value);
-  };
 }
 
 function parseArgs(argv: string[]): RollbackOptions {
@@ -44,7 +33,7 @@ function parseArgs(argv: string[]): RollbackOptions {
     .option(
       "--to <version>",
       "history version to roll back to (default: the last succeeded update with another release)",
-      positiveInteger("--to"),
+      positiveIntegerOption,
     )
     .option(
       "--history-file <path>",
@@ -56,8 +45,8 @@ function parseArgs(argv: string[]): RollbackOptions {
       "run the commands (pulumi config set …, then pulumi up), stopping at the first failure",
       false,
     )
-    .option("--max-age-days <days>", "refuse a target older than this", positiveInteger("--max-age-days"), 30)
-    .option("--at <time>", "ISO-8601 instant ages are measured from (default: now)")
+    .option("--max-age-days <days>", "refuse a target older than this", positiveIntegerOption, 30)
+    .option("--at <time>", "ISO-8601 instant ages are measured from (default: now)", instantOption)
     .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."))
     .option(
       "--override-reason <text>",
@@ -90,13 +79,7 @@ export async function main(
     return code;
   };
 
-  const now = options.at === undefined ? new Date() : new Date(options.at);
-  if (options.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(options.at) || Number.isNaN(now.getTime()))) {
-    return fail(
-      EXIT.usage,
-      `--at ${JSON.stringify(options.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
-    );
-  }
+  const now = options.at ?? new Date();
   const override = overrideFromFlags(options, now);
   if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
 
