@@ -233,7 +233,7 @@ export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy 
 export const deploymentWindowAdvisory: ResourceValidationPolicy = {
   name: "deployment-window-advisory",
   description:
-    "Reports, without blocking, what deployment-window will decide when a preview runs outside the window, and every emergency override used or rejected.",
+    "Checks that deployment-window's decision is seen early: reports, without blocking, a preview outside the window and every emergency override used or rejected.",
   enforcementLevel: "advisory",
   configSchema: windowConfigSchema,
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {

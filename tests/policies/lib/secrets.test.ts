@@ -1,19 +1,20 @@
 import { strict as assert } from "assert";
 import { entrySecretness, secretness } from "../../../policies/lib/secrets";
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../../tools/harness/types";
-import { toPolicyProps } from "../../../tools/policy-runner";
+import { POLICIES_DIR, toPolicyProps } from "../../../tools/policy-runner";
 import { secretInput } from "../release-graph";
 
-// The analyzer's own modules, as the pack resolves them.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const deserialize = require("@pulumi/policy/deserialize") as {
+// The analyzer's own modules, as the pack resolves them (policies/node_modules when it exists).
+const packModule = <T>(id: string): T =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(require.resolve(id, { paths: [POLICIES_DIR] })) as T;
+const deserialize = packModule<{
   deserializeProperties(
     struct: { toJavaScript(): Record<string, unknown> },
     proxySecrets: boolean,
   ): Record<string, unknown>;
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(value: T): T };
+}>("@pulumi/policy/deserialize");
+const proxy = packModule<{ unknownCheckingProxy<T>(value: T): T }>("@pulumi/policy/proxy");
 
 const INPUTS = { create: "true", environment: { PLAIN: "x", PASSWORD: secretInput() } };
 
