@@ -45,6 +45,7 @@ describe("policies/ is a pack of its own", () => {
         }
       }
     }
+    assert.ok(imports > 30, `found ${imports} imports`);
   });
 
   it("index.ts only constructs the PolicyPack from all.ts", () => {
