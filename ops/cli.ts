@@ -1,10 +1,13 @@
 // greenlight-ops: the operational steps the command resources call. Thin: each step lives in its own
 // module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError } from "commander";
+import { backupCommand } from "./backup";
+import { migrateCommand } from "./migrate";
+import { restoreCommand } from "./restore";
 import { StepCommand, StepError } from "./step";
 
 /** Every step the CLI offers, in runbook order. */
-export const COMMANDS: StepCommand[] = [];
+export const COMMANDS: StepCommand[] = [backupCommand, restoreCommand, migrateCommand];
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const program = new Command("greenlight-ops")
