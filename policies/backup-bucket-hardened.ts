@@ -26,11 +26,32 @@ function list(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.map(record) : [];
 }
 
-/** Whether a companion resource (versioning, encryption, …) configures this bucket. */
-function configures(companion: PolicyResource, bucket: PolicyResource): boolean {
-  if ((companion.propertyDependencies.bucket ?? []).includes(bucket)) return true;
-  const target = companion.props.bucket;
-  return typeof target === "string" && (target === bucket.props.bucket || target === bucket.props.id);
+/**
+ * Companion resources (versioning, encryption, …) by the bucket they configure: the bucket their
+ * `bucket` input came from, or whose name or id that input holds.
+ */
+function companionsByBucket(
+  buckets: PolicyResource[],
+  companions: PolicyResource[],
+): Map<PolicyResource, PolicyResource[]> {
+  const byKey = new Map<unknown, PolicyResource>();
+  for (const bucket of buckets) {
+    for (const key of [bucket, bucket.props.bucket, bucket.props.id]) {
+      if (key !== undefined && !byKey.has(key)) byKey.set(key, bucket);
+    }
+  }
+  const result = new Map<PolicyResource, PolicyResource[]>(buckets.map((bucket) => [bucket, []]));
+  for (const companion of companions) {
+    const targets = new Set<PolicyResource>();
+    for (const dependency of companion.propertyDependencies.bucket ?? []) {
+      const bucket = byKey.get(dependency);
+      if (bucket) targets.add(bucket);
+    }
+    const named = byKey.get(companion.props.bucket);
+    if (named) targets.add(named);
+    for (const bucket of targets) result.get(bucket)?.push(companion);
+  }
+  return result;
 }
 
 export const backupBucketHardened: StackValidationPolicy = {
@@ -60,19 +81,26 @@ export const backupBucketHardened: StackValidationPolicy = {
     const given = args.getConfig<Partial<BackupBucketHardenedConfig>>();
     const requireObjectLock = given.requireObjectLock ?? false;
     const sseAlgorithms = given.sseAlgorithms ?? ["aws:kms", "aws:kms:dsse", "AES256"];
-    const byType = (type: string) => args.resources.filter((resource) => resource.type === type);
-    const versionings = byType(RESOURCE.bucketVersioning);
-    const encryptions = byType(RESOURCE.bucketEncryption);
-    const accessBlocks = byType(RESOURCE.bucketPublicAccessBlock);
-    const lifecycles = byType(RESOURCE.bucketLifecycle);
-    const locks = byType(RESOURCE.bucketObjectLock);
+    const companionTypes: string[] = [
+      RESOURCE.bucketVersioning,
+      RESOURCE.bucketEncryption,
+      RESOURCE.bucketPublicAccessBlock,
+      RESOURCE.bucketLifecycle,
+      RESOURCE.bucketObjectLock,
+    ];
+    const buckets = args.resources.filter((resource) => resource.type === RESOURCE.bucket);
+    if (buckets.length === 0) return;
+    const companions = companionsByBucket(
+      buckets,
+      args.resources.filter((resource) => companionTypes.includes(resource.type)),
+    );
 
-    for (const bucket of byType(RESOURCE.bucket)) {
-      const of = (companions: PolicyResource[]) =>
-        companions.filter((companion) => configures(companion, bucket));
+    for (const bucket of buckets) {
+      const mine = companions.get(bucket) ?? [];
+      const of = (type: string) => mine.filter((companion) => companion.type === type);
       const problems: string[] = [];
 
-      const versioningOn = of(versionings).some(
+      const versioningOn = of(RESOURCE.bucketVersioning).some(
         (versioning) => record(versioning.props.versioningConfiguration).status === "Enabled",
       );
       if (!versioningOn && record(bucket.props.versioning).enabled !== true) {
@@ -81,7 +109,7 @@ export const backupBucketHardened: StackValidationPolicy = {
         );
       }
 
-      const encrypted = of(encryptions).some((encryption) =>
+      const encrypted = of(RESOURCE.bucketEncryption).some((encryption) =>
         list(encryption.props.rules).some((rule) =>
           sseAlgorithms.includes(String(record(rule.applyServerSideEncryptionByDefault).sseAlgorithm)),
         ),
@@ -92,7 +120,7 @@ export const backupBucketHardened: StackValidationPolicy = {
         );
       }
 
-      const blocks = of(accessBlocks);
+      const blocks = of(RESOURCE.bucketPublicAccessBlock);
       const missingFlags = PUBLIC_ACCESS_FLAGS.filter(
         (flag) => !blocks.some((block) => block.props[flag] === true),
       );
@@ -104,7 +132,7 @@ export const backupBucketHardened: StackValidationPolicy = {
         problems.push(`the public access block leaves ${missingFlags.join(", ")} off (set all four to true)`);
       }
 
-      const lifecycleOn = of(lifecycles).some((lifecycle) =>
+      const lifecycleOn = of(RESOURCE.bucketLifecycle).some((lifecycle) =>
         list(lifecycle.props.rules).some((rule) => rule.status === "Enabled"),
       );
       if (!lifecycleOn) {
@@ -114,7 +142,9 @@ export const backupBucketHardened: StackValidationPolicy = {
       }
 
       if (requireObjectLock) {
-        const lockConfigured = of(locks).some((lock) => lock.props.objectLockEnabled !== "Disabled");
+        const lockConfigured = of(RESOURCE.bucketObjectLock).some(
+          (lock) => lock.props.objectLockEnabled !== "Disabled",
+        );
         if (!lockConfigured && bucket.props.objectLockEnabled !== true) {
           problems.push(
             `object lock is off (create the bucket with objectLockEnabled: true and a BucketObjectLockConfiguration; greenlight:backupObjectLockDays ≥ 1)`,

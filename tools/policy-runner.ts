@@ -478,7 +478,9 @@ export async function evaluatePolicies(input: PolicyRunInput): Promise<Verdict[]
           for (const validation of validations) {
             if (typeof validation !== "function") continue;
             try {
-              await validation(args, reportOnResource);
+              // Await only real promises: a microtask per resource and policy costs more than most checks.
+              const pending = validation(args, reportOnResource);
+              if (pending instanceof Promise) await pending;
             } catch (error) {
               const verdict = failure(error, args.urn);
               if (verdict) verdicts.push(verdict);
