@@ -2,12 +2,30 @@
 // module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError } from "commander";
 import { backupCommand } from "./backup";
+import { guardCommand } from "./guard";
+import { healthGateCommand } from "./health-gate";
+import { imageCommand } from "./image";
 import { migrateCommand } from "./migrate";
+import { notifyCommand } from "./notify";
+import { recordCommand } from "./record";
 import { restoreCommand } from "./restore";
+import { smokeCommand } from "./smoke";
 import { StepCommand, StepError } from "./step";
+import { switchCommand } from "./switch";
 
 /** Every step the CLI offers, in runbook order. */
-export const COMMANDS: StepCommand[] = [backupCommand, restoreCommand, migrateCommand];
+export const COMMANDS: StepCommand[] = [
+  recordCommand,
+  backupCommand,
+  restoreCommand,
+  migrateCommand,
+  imageCommand,
+  healthGateCommand,
+  smokeCommand,
+  switchCommand,
+  guardCommand,
+  notifyCommand,
+];
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const program = new Command("greenlight-ops")

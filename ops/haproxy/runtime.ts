@@ -1,0 +1,117 @@
+// HAProxy's runtime API, spoken directly over its UNIX admin socket with `net` (socat would add tens
+// of milliseconds of process start-up to every flip).
+import * as net from "net";
+import { BACKEND } from "./config";
+
+/** Sends one command and returns HAProxy's whole answer (it closes the connection after it). */
+export function runtimeCommand(socketPath: string, command: string, timeoutMs = 2000): Promise<string> {
+  if (/[\n;]/.test(command)) {
+    return Promise.reject(new Error(`runtime command ${JSON.stringify(command)}: one command per call`));
+  }
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(`HAProxy admin socket ${socketPath} did not answer "${command}" within ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    socket.once("connect", () => socket.write(`${command}\n`));
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`HAProxy admin socket ${socketPath}: ${error.message}`));
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+  });
+}
+
+/** True when a proxy answers on the socket. */
+export async function proxyAnswers(socketPath: string): Promise<boolean> {
+  try {
+    return (await runtimeCommand(socketPath, "show info", 1000)).includes("Pid:");
+  } catch {
+    return false;
+  }
+}
+
+/** srv_admin_state bits (HAProxy's SRV_ADMF_*). */
+const ADMIN = {
+  forcedMaint: 0x01,
+  inheritedMaint: 0x02,
+  forcedDrain: 0x08,
+  inheritedDrain: 0x10,
+  resolutionMaint: 0x20,
+  hostnameMaint: 0x40,
+} as const;
+
+/** One line of `show servers state`. */
+export interface ServerState {
+  backend: string;
+  name: string;
+  /** 0 stopped (DOWN), 1 starting, 2 running, 3 stopping. */
+  operationalState: number;
+  adminState: number;
+  userWeight: number;
+  /** Last health-check result: 0 unknown, 1 neutral, 2 failed, 3 passed, 4 passed conditionally. */
+  checkResult: number;
+  address: string;
+  port: number;
+}
+
+/** How a server takes traffic: ready (load-balanced), drain (checks only) or maint (nothing). */
+export type Admission = "ready" | "drain" | "maint";
+
+export function admission(state: Pick<ServerState, "adminState">): Admission {
+  const maint = ADMIN.forcedMaint | ADMIN.inheritedMaint | ADMIN.resolutionMaint | ADMIN.hostnameMaint;
+  if (state.adminState & maint) return "maint";
+  if (state.adminState & (ADMIN.forcedDrain | ADMIN.inheritedDrain)) return "drain";
+  // A server disabled in the config and set ready at run time keeps only the config bit: it serves.
+  return "ready";
+}
+
+/** Parses `show servers state` output (format version 1). */
+export function parseServersState(text: string): ServerState[] {
+  const lines = text.split("\n").map((line) => line.trim());
+  if (lines[0] !== "1") {
+    throw new Error(
+      `unexpected "show servers state" answer (version ${JSON.stringify(lines[0])}): ${text.slice(0, 200)}`,
+    );
+  }
+  return lines
+    .slice(1)
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => {
+      const fields = line.split(/\s+/);
+      return {
+        backend: fields[1],
+        name: fields[3],
+        address: fields[4],
+        operationalState: Number(fields[5]),
+        adminState: Number(fields[6]),
+        userWeight: Number(fields[7]),
+        checkResult: Number(fields[11]),
+        port: Number(fields[18]),
+      };
+    });
+}
+
+/** The raw `show servers state` text of the app backend (also what the server-state file holds). */
+export function serversStateText(socketPath: string): Promise<string> {
+  return runtimeCommand(socketPath, `show servers state ${BACKEND}`);
+}
+
+export async function showServersState(socketPath: string): Promise<ServerState[]> {
+  return parseServersState(await serversStateText(socketPath));
+}
+
+/** `set server app/<name> state <ready|drain|maint>`; throws with HAProxy's answer when refused. */
+export async function setServerState(socketPath: string, server: string, state: Admission): Promise<void> {
+  const answer = (await runtimeCommand(socketPath, `set server ${BACKEND}/${server} state ${state}`)).trim();
+  if (answer !== "")
+    throw new Error(`HAProxy refused "set server ${BACKEND}/${server} state ${state}": ${answer}`);
+}

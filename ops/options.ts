@@ -1,0 +1,67 @@
+// Option parsers shared by the release steps: commander calls them per value, and an
+// InvalidArgumentError becomes "error: option '--x <n>' argument 'y' is invalid. <why>" with exit 2.
+import { InvalidArgumentError } from "commander";
+import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../schema/patterns";
+import { COLORS, Color } from "../schema/types";
+
+export function integer(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value.trim()))
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    const parsed = Number(value);
+    if (parsed < min || parsed > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return parsed;
+  };
+}
+
+export const port = integer(1, 65535);
+
+export function color(value: string): Color {
+  if (!COLORS.includes(value as Color)) throw new InvalidArgumentError("expected blue or green");
+  return value as Color;
+}
+
+export function releaseId(value: string): string {
+  if (!RELEASE_ID.test(value)) {
+    throw new InvalidArgumentError("expected 1-64 letters, digits, '.', '_' or '-'");
+  }
+  return value;
+}
+
+export function host(value: string): string {
+  if (!HOST.test(value)) throw new InvalidArgumentError("expected a host name or IPv4 address");
+  return value;
+}
+
+/** An image reference (name:tag, name@sha256:…) or a bare image id (sha256:…). */
+export function isImageRef(value: string): boolean {
+  return IMAGE_REF.test(value) || /^sha256:[a-f0-9]{64}$/.test(value);
+}
+
+export function imageRef(value: string): string {
+  if (!isImageRef(value)) {
+    throw new InvalidArgumentError("expected a Docker image reference such as registry/shop@sha256:<64 hex>");
+  }
+  return value;
+}
+
+export function urlPath(value: string): string {
+  if (!URL_PATH.test(value)) throw new InvalidArgumentError("expected an absolute path such as /health");
+  return value;
+}
+
+/** Collects a repeatable option into a list, each value checked by `parse`. */
+export function repeatable<T>(
+  parse: (value: string) => T,
+): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+/** Replica ports: hostPort, hostPort+1, … (replica i listens on hostPort+i). */
+export function replicaPorts(hostPort: number, replicas: number): number[] {
+  if (hostPort + replicas - 1 > 65535) {
+    throw new InvalidArgumentError(`port ${hostPort} + ${replicas} replicas runs past 65535`);
+  }
+  return Array.from({ length: replicas }, (_, replica) => hostPort + replica);
+}
