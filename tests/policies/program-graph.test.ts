@@ -1,0 +1,168 @@
+// The pack over the real program's graph (the harness runs index.ts under mocks), for each stack file,
+// and over tampered copies that each break one checklist item. A rule is asserted as soon as the
+// components it judges are in the graph; until then its test skips and says which are missing.
+import { strict as assert } from "assert";
+import { COMPONENT, LABEL, RESOURCE } from "../../policies/lib/contract";
+import { Judged, copyProject, judgeProgram, needComponents, tamper } from "./program";
+
+const WEDNESDAY_11 = new Date("2026-11-25T11:00:00Z");
+
+/** What each rule judges: its test needs these components in the graph. */
+const RULE_COMPONENTS: [policy: string, components: string[]][] = [
+  ["deployment-window", [COMPONENT.releaseRecord]],
+  ["backup-before-migrate", [COMPONENT.databaseBackup, COMPONENT.migration]],
+  ["health-gate-before-switch", [COMPONENT.healthGate, COMPONENT.trafficSwitch]],
+  ["immutable-images", [COMPONENT.colorSlot]],
+  ["backup-bucket-hardened", [COMPONENT.backupBucket]],
+  ["protect-stateful", [COMPONENT.backupBucket, COMPONENT.databaseRoles]],
+  ["container-limits", [COMPONENT.colorSlot]],
+  ["secrets-are-secret", [COMPONENT.databaseBackup, COMPONENT.migration, COMPONENT.colorSlot]],
+];
+
+const mandatory = (judged: Judged, policy: string) =>
+  judged.verdicts.filter((verdict) => verdict.policy === policy && verdict.level === "mandatory");
+
+/** Deep copy of a value with every Output detached from the resources it came from. */
+const DETACH_ALL = `
+  const detachAll = (value: unknown): unknown =>
+    pulumi.Output.isInstance(value)
+      ? helpers.detach(value)
+      : Array.isArray(value)
+        ? value.map(detachAll)
+        : value && typeof value === "object"
+          ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, detachAll(inner)]))
+          : value;
+`;
+
+/** A transformation body that cuts a step (and its component) loose from everything it waited for. */
+function cutLoose(component: string, step: string): string {
+  return `${DETACH_ALL}
+  if (args.type === "${component}") return { props: args.props, opts: { ...args.opts, dependsOn: [] } };
+  if (helpers.stepOf(args.props) === "${step}") {
+    return { props: { ...(detachAll(args.props) as Record<string, unknown>), greenlightTampered: "${step}" }, opts: { ...args.opts, dependsOn: [] } };
+  }
+  return undefined;`;
+}
+
+describe("the pack on the real program's graph", function () {
+  this.timeout(300_000);
+
+  for (const stack of ["local", "staging", "production"]) {
+    describe(`Pulumi.${stack}.yaml, as an update on Wednesday 11:00 UTC`, () => {
+      let judged: Judged;
+      before(async () => {
+        judged = await judgeProgram(stack, { at: WEDNESDAY_11 });
+      });
+
+      for (const [policy, components] of RULE_COMPONENTS) {
+        it(`${policy} holds`, function () {
+          needComponents(this, judged.resources, components);
+          assert.deepEqual(mandatory(judged, policy), []);
+        });
+      }
+    });
+  }
+
+  describe("tampered copies of the program (production)", () => {
+    let real: Judged;
+    before(async () => {
+      real = await judgeProgram("production", { at: WEDNESDAY_11 });
+    });
+
+    async function judgeTampered(body: string): Promise<Judged> {
+      const copy = copyProject();
+      try {
+        tamper(copy, body);
+        return await judgeProgram("production", { at: WEDNESDAY_11, projectDir: copy.dir });
+      } finally {
+        copy.cleanup();
+      }
+    }
+
+    it("the migration's dependency on the backup removed: backup-before-migrate fails on the migration", async function () {
+      needComponents(this, real.resources, [COMPONENT.databaseBackup, COMPONENT.migration]);
+      const judged = await judgeTampered(cutLoose(COMPONENT.migration, "migrate"));
+      const tampered = judged.resources.filter(
+        (resource) => resource.inputs.greenlightTampered === "migrate",
+      );
+      assert.ok(
+        tampered.length > 0,
+        "the migration command was found by its GREENLIGHT_STEP (plain environment map)",
+      );
+      const violations = mandatory(judged, "backup-before-migrate");
+      assert.deepEqual(
+        violations.map((violation) => violation.urn).sort(),
+        tampered.map((resource) => resource.urn).sort(),
+      );
+      assert.match(violations[0].message, /does not depend on a verified backup/);
+    });
+
+    it("the switch's dependency on the gate removed: health-gate-before-switch fails on the switch", async function () {
+      needComponents(this, real.resources, [COMPONENT.healthGate, COMPONENT.trafficSwitch]);
+      const judged = await judgeTampered(cutLoose(COMPONENT.trafficSwitch, "switch"));
+      const tampered = judged.resources.filter((resource) => resource.inputs.greenlightTampered === "switch");
+      assert.ok(
+        tampered.length > 0,
+        "the switch command was found by its GREENLIGHT_STEP (plain environment map)",
+      );
+      const violations = mandatory(judged, "health-gate-before-switch");
+      assert.deepEqual(
+        violations.map((violation) => violation.urn).sort(),
+        tampered.map((resource) => resource.urn).sort(),
+      );
+      assert.match(violations[0].message, /does not depend on a readiness-checking health gate/);
+    });
+
+    it("a tag instead of a digest: immutable-images fails on every app container", async function () {
+      needComponents(this, real.resources, [COMPONENT.colorSlot]);
+      const judged = await judgeTampered(`
+  if (args.type !== "${RESOURCE.container}") return undefined;
+  return { props: { ...args.props, image: "registry.example.com/shop:2026.11.20-2" }, opts: args.opts };`);
+      const containers = judged.resources.filter((resource) => resource.type === RESOURCE.container);
+      assert.ok(containers.length > 0);
+      const violations = mandatory(judged, "immutable-images");
+      assert.deepEqual(
+        [...new Set(violations.map((violation) => violation.urn))].sort(),
+        containers.map((resource) => resource.urn).sort(),
+      );
+      assert.match(
+        violations[0].message,
+        /runs image "registry\.example\.com\/shop:2026\.11\.20-2", which is not pinned by digest/,
+      );
+    });
+
+    it("a plaintext password: secrets-are-secret fails on the backup command", async function () {
+      needComponents(this, real.resources, [COMPONENT.databaseBackup]);
+      const judged = await judgeTampered(`
+  if (helpers.stepOf(args.props) !== "backup") return undefined;
+  const environment = args.props.environment as Record<string, unknown>;
+  return { props: { ...args.props, environment: { ...environment, PGPASSWORD: "hunter2" }, greenlightTampered: "backup" }, opts: args.opts };`);
+      const backups = judged.resources.filter((resource) => resource.inputs.greenlightTampered === "backup");
+      assert.ok(
+        backups.length > 0,
+        "the backup command was found by its GREENLIGHT_STEP (plain environment map)",
+      );
+      const violations = mandatory(judged, "secrets-are-secret");
+      assert.ok(
+        violations.some(
+          (violation) =>
+            backups.some((backup) => backup.urn === violation.urn) &&
+            /environment PGPASSWORD looks secret but is plaintext/.test(violation.message),
+        ),
+        JSON.stringify(violations),
+      );
+    });
+
+    it("app containers carry the label the limits rule selects them by", function () {
+      needComponents(this, real.resources, [COMPONENT.colorSlot]);
+      const containers = real.resources.filter((resource) => resource.type === RESOURCE.container);
+      for (const container of containers) {
+        const labels = container.inputs.labels as { label: string }[] | undefined;
+        assert.ok(
+          labels?.some((entry) => entry.label === LABEL.app),
+          `${container.name} has ${LABEL.app}`,
+        );
+      }
+    });
+  });
+});
