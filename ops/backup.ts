@@ -91,7 +91,8 @@ async function previousBackup(
   options: BackupOptions,
   database: string,
 ): Promise<BackupManifest | undefined> {
-  const keys = await manifestKeys(client, settings, options);
+  const { bucket, prefix, stack } = options;
+  const keys = await manifestKeys(client, settings, { bucket, prefix, stack });
   for (const key of keys) {
     const manifest = await s3Call(settings, options.bucket, `reading ${key}`, () =>
       readManifest(client, options.bucket, key),
@@ -265,18 +266,16 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       error instanceof StepError
         ? error
         : new StepError(describeS3Error(error, settings, options.bucket, "backup"));
-    const leftovers = await removePartial(
-      client,
-      options.bucket,
-      key,
-      (upload as Upload | undefined)?.uploadId,
-    );
+    const uploadId = (upload as Upload | undefined)?.uploadId;
+    const leftovers = await removePartial(client, options.bucket, key, uploadId);
     const note =
       leftovers.length > 0
         ? ` (cleanup incomplete: ${leftovers.join("; ")}; no manifest was written, so no step will use it)`
         : uploaded
-          ? " (the partial dump was removed; no manifest was written)"
-          : " (nothing was written to the bucket)";
+          ? " (the dump object was removed; no manifest was written)"
+          : uploadId
+            ? " (the partial upload was aborted; no manifest was written)"
+            : " (nothing was written to the bucket)";
     throw new StepError(failure.message + note, failure.exitCode);
   } finally {
     await session.query("ROLLBACK").catch(() => undefined);
