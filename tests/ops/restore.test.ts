@@ -1,0 +1,306 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BackupManifest } from "../../ops/manifest";
+import { RestoreReport, compareTables, derivedDatabaseName } from "../../ops/restore";
+import { PgCluster, startPostgres } from "../support/postgres";
+import { S3Server, startS3 } from "../support/s3";
+import { needService } from "../support/service";
+import {
+  BUCKET,
+  PREFIX,
+  STACK,
+  adminClient,
+  backupArgs,
+  databasesLike,
+  getObject,
+  putObject,
+  reason,
+  runOps,
+  sql,
+  stepEnv,
+} from "./support/data";
+
+// Every kind of content a dump must carry exactly: json (hashed as text), jsonb, numeric, special
+// floats, arrays, bytea, NULLs, unicode, a table without a key holding duplicate rows, partitions,
+// another schema and an empty table.
+const SHOP_SCHEMA = `
+CREATE SCHEMA sales;
+CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, profile json, prefs jsonb, created_at timestamptz);
+CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer_id int REFERENCES customers, total numeric(12, 3),
+                           ratio float8, tags text[], note text, blob bytea);
+CREATE TABLE audit_log (at timestamptz, line text);
+CREATE TABLE measurements (id int, city text, reading real) PARTITION BY LIST (city);
+CREATE TABLE measurements_a PARTITION OF measurements FOR VALUES IN ('a');
+CREATE TABLE measurements_b PARTITION OF measurements FOR VALUES IN ('b');
+CREATE TABLE empty_table (id int);
+INSERT INTO customers (name, profile, prefs, created_at)
+  SELECT CASE WHEN g % 10 = 0 THEN 'Zürich ✓ ' || g ELSE 'customer ' || g END,
+         CASE WHEN g % 7 = 0 THEN NULL ELSE json_build_object('tier', g % 3, 'tags', json_build_array(g, 'x')) END,
+         jsonb_build_object('mail', g % 2 = 0), '2026-01-01'::timestamptz + g * interval '1 minute'
+    FROM generate_series(1, 3000) g;
+INSERT INTO sales.orders (customer_id, total, ratio, tags, note, blob)
+  SELECT 1 + g % 3000, g * 1.125, CASE g % 4 WHEN 0 THEN 'NaN'::float8 WHEN 1 THEN '-0'::float8 WHEN 2 THEN 'Infinity' ELSE g / 3.0 END,
+         ARRAY['t' || g % 5, NULL], CASE WHEN g % 3 = 0 THEN NULL ELSE repeat('n', g % 50) END, decode(md5(g::text), 'hex')
+    FROM generate_series(1, 30000) g;
+INSERT INTO audit_log SELECT '2026-01-01', 'same line' FROM generate_series(1, 3);
+INSERT INTO audit_log VALUES ('2026-01-02', 'other line');
+INSERT INTO measurements SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, g / 7.0 FROM generate_series(1, 5000) g;
+`;
+
+const EVERY_TABLE = [
+  "public.audit_log",
+  "public.customers",
+  "public.empty_table",
+  "public.measurements_a",
+  "public.measurements_b",
+  "sales.orders",
+];
+
+function restoreArgs(release: string, extra: string[]): string[] {
+  return [
+    "restore",
+    "--bucket",
+    BUCKET,
+    "--prefix",
+    PREFIX,
+    "--stack",
+    STACK,
+    "--release",
+    release,
+    "--progress-seconds",
+    "1",
+    ...extra,
+  ];
+}
+
+describe("restore step: pure parts", () => {
+  it("pairs tables by name and flags differing, missing and extra tables", () => {
+    const table = (name: string, rows: number, checksum: string) => ({
+      schema: "public",
+      name,
+      rows,
+      checksum,
+      method: "record" as const,
+    });
+    const comparisons = compareTables(
+      [table("a", 1, "10"), table("b", 2, "20"), table("c", 3, "30")],
+      [table("a", 1, "10"), table("b", 2, "21"), table("d", 4, "40")],
+    );
+    assert.deepEqual(
+      comparisons.map((row) => [row.table, row.match]),
+      [
+        ["public.a", true],
+        ["public.b", false],
+        ["public.c", false],
+        ["public.d", false],
+      ],
+    );
+    assert.equal(comparisons[2].restoredRows, null);
+    assert.equal(comparisons[3].sourceRows, null);
+  });
+
+  it("derives scratch and kept database names within PostgreSQL's 63 characters", () => {
+    const at = new Date("2026-11-23T18:45:00Z");
+    assert.equal(derivedDatabaseName("shop", "drill", at), "shop_drill_20261123t184500z");
+    const long = derivedDatabaseName("a".repeat(63), "before", at);
+    assert.equal(long.length, 63);
+    assert.match(long, /^a+_before_20261123t184500z$/);
+  });
+});
+
+describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible server", function () {
+  this.timeout(300_000);
+  let pg: PgCluster;
+  let s3: S3Server;
+  let firstBackup: BackupManifest;
+  const spool = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-restore-test-"));
+
+  before(async function () {
+    pg = await needService(this, "PostgreSQL 15", startPostgres);
+    s3 = await needService(this, "S3-compatible server", () => startS3());
+    await s3.createBucket(BUCKET);
+    await pg.query("CREATE DATABASE shop");
+    await sql(pg, "shop", SHOP_SCHEMA);
+    const run = await runOps(backupArgs("r1"), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 0, run.stderr);
+    firstBackup = run.json as unknown as BackupManifest;
+  });
+  after(async () => {
+    await s3?.stop();
+    await pg?.stop();
+    fs.rmSync(spool, { recursive: true, force: true });
+  });
+
+  const drillArgs = (release: string, extra: string[] = []) =>
+    restoreArgs(release, ["--drill", "--spool-dir", spool, ...extra]);
+
+  it("drill: checks the sha256, restores into a scratch database, reproduces every table exactly, drops it", async () => {
+    const run = await runOps(drillArgs("r1"), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 0, run.stderr);
+    const report = run.json as unknown as RestoreReport;
+    assert.equal(report.mode, "drill");
+    assert.equal(report.dumpKey, firstBackup.dumpKey);
+    assert.equal(report.comparedWith, "snapshot");
+    assert.equal(report.matched, true);
+    assert.deepEqual(
+      report.tables.map((table) => table.table),
+      EVERY_TABLE,
+    );
+    for (const table of report.tables) {
+      assert.equal(table.match, true, table.table);
+      assert.equal(table.restoredRows, table.sourceRows);
+      assert.equal(table.restoredChecksum, table.sourceChecksum);
+    }
+    const rows = Object.fromEntries(report.tables.map((table) => [table.table, table.restoredRows]));
+    assert.equal(rows["sales.orders"], 30000);
+    assert.equal(rows["public.audit_log"], 4);
+    assert.equal(rows["public.empty_table"], 0);
+    assert.match(run.stderr, /sha256 matches the manifest/);
+    assert.match(report.database, /^shop_drill_\d{8}t\d{6}z$/);
+    assert.deepEqual(await databasesLike(pg, "shop_drill_"), [], "the scratch database is dropped");
+    assert.deepEqual(fs.readdirSync(spool), [], "the downloaded dump is removed");
+  });
+
+  it("drill against the live database notices a single changed value; the snapshot drill is unaffected by later writes", async () => {
+    await sql(pg, "shop", "UPDATE customers SET profile = '{\"tier\": 9}' WHERE id = 1");
+    await sql(pg, "shop", "UPDATE sales.orders SET total = total + 0.001 WHERE id = 2");
+    try {
+      const live = await runOps(drillArgs("r1", ["--compare-live"]), stepEnv(pg, s3, "shop"));
+      assert.equal(live.code, 1);
+      assert.match(
+        reason(live),
+        /differs from the live database shop in 2 table\(s\): public\.customers, sales\.orders/,
+      );
+      const report = live.json as unknown as RestoreReport;
+      assert.equal(report.matched, false);
+      assert.deepEqual(
+        report.tables.filter((table) => !table.match).map((table) => table.table),
+        ["public.customers", "sales.orders"],
+      );
+      assert.deepEqual(await databasesLike(pg, "shop_drill_"), []);
+
+      const snapshot = await runOps(drillArgs("r1"), stepEnv(pg, s3, "shop"));
+      assert.equal(snapshot.code, 0, snapshot.stderr);
+    } finally {
+      await sql(
+        pg,
+        "shop",
+        "UPDATE customers SET profile = json_build_object('tier', 1, 'tags', json_build_array(1, 'x')) WHERE id = 1",
+      );
+      await sql(pg, "shop", "UPDATE sales.orders SET total = total - 0.001 WHERE id = 2");
+    }
+  });
+
+  it("refuses a real restore without --confirm (exit 2) or without a target, and changes nothing", async () => {
+    const before = await sql(pg, "shop", "SELECT count(*)::int AS n FROM customers");
+    const unconfirmed = await runOps(restoreArgs("r1", ["--target-db", "shop"]), stepEnv(pg, s3, "shop"));
+    assert.equal(unconfirmed.code, 2);
+    assert.match(reason(unconfirmed), /refusing to replace database shop without --confirm/);
+    const untargeted = await runOps(restoreArgs("r1", ["--confirm"]), stepEnv(pg, s3, "shop"));
+    assert.equal(untargeted.code, 2);
+    assert.match(reason(untargeted), /give --drill to rehearse, or --target-db <database> --confirm/);
+    assert.deepEqual(await sql(pg, "shop", "SELECT count(*)::int AS n FROM customers"), before);
+    assert.deepEqual(await databasesLike(pg, "shop_"), []);
+  });
+
+  it("not enough free disk for the download: refuses before creating anything", async () => {
+    const run = await runOps(drillArgs("r1", ["--min-free-disk-percent", "99"]), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 1);
+    assert.match(reason(run), /not enough free disk in .* for downloading db\/local\/r1\//);
+    assert.deepEqual(await databasesLike(pg, "shop_"), []);
+  });
+
+  it("restores an older backup given by --key", async () => {
+    await sql(pg, "shop", "CREATE TABLE notes AS SELECT g AS id FROM generate_series(1, 10) g");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const first = await runOps(backupArgs("r3"), stepEnv(pg, s3, "shop"));
+    assert.equal(first.code, 0, first.stderr);
+    await sql(pg, "shop", "INSERT INTO notes SELECT g FROM generate_series(11, 25) g");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = await runOps(backupArgs("r3"), stepEnv(pg, s3, "shop"));
+    assert.equal(second.code, 0, second.stderr);
+    const older = first.json as unknown as BackupManifest;
+
+    const byKey = await runOps(drillArgs("r3", ["--key", older.dumpKey]), stepEnv(pg, s3, "shop"));
+    assert.equal(byKey.code, 0, byKey.stderr);
+    const notes = (byKey.json as unknown as RestoreReport).tables.find(
+      (table) => table.table === "public.notes",
+    );
+    assert.equal(notes?.restoredRows, 10);
+    const newest = await runOps(drillArgs("r3"), stepEnv(pg, s3, "shop"));
+    assert.equal(
+      (newest.json as unknown as RestoreReport).dumpKey,
+      (second.json as unknown as BackupManifest).dumpKey,
+    );
+    await sql(pg, "shop", "DROP TABLE notes");
+  });
+
+  it("object corrupted after upload: checksum mismatch refuses the drill and the restore before anything is created", async () => {
+    const run = await runOps(backupArgs("r4"), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = run.json as unknown as BackupManifest;
+    const dump = await getObject(s3, manifest.dumpKey);
+    dump[Math.floor(dump.length / 2)] ^= 0xff;
+    await putObject(s3, manifest.dumpKey, dump);
+
+    const drill = await runOps(drillArgs("r4"), stepEnv(pg, s3, "shop"));
+    assert.equal(drill.code, 3);
+    assert.match(reason(drill), /does not match its manifest .* the object changed after the backup/);
+    const real = await runOps(
+      restoreArgs("r4", ["--target-db", "shop", "--confirm", "--spool-dir", spool]),
+      stepEnv(pg, s3, "shop"),
+    );
+    assert.equal(real.code, 3);
+    assert.deepEqual(await databasesLike(pg, "shop_"), []);
+    assert.deepEqual(fs.readdirSync(spool), []);
+  });
+
+  it("real restore: swaps the backup in, keeps the old database, carries over the database's grants and settings", async () => {
+    await pg.query("CREATE ROLE shop_app LOGIN PASSWORD 'app'");
+    await pg.query("REVOKE CONNECT, TEMPORARY ON DATABASE shop FROM PUBLIC");
+    await pg.query("GRANT CONNECT ON DATABASE shop TO shop_app");
+    await pg.query("ALTER DATABASE shop SET work_mem = '8MB'");
+    const backup = await runOps(backupArgs("r5"), stepEnv(pg, s3, "shop"));
+    assert.equal(backup.code, 0, backup.stderr);
+    const expected = await sql(pg, "shop", "SELECT count(*)::int AS n FROM sales.orders");
+
+    await sql(pg, "shop", "DELETE FROM sales.orders WHERE id > 100");
+    await sql(pg, "shop", "CREATE TABLE junk (id int)");
+    const client = await adminClient(pg, "shop");
+    client.on("error", () => undefined);
+    try {
+      const run = await runOps(
+        restoreArgs("r5", ["--target-db", "shop", "--confirm", "--spool-dir", spool]),
+        stepEnv(pg, s3, "shop"),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const report = run.json as unknown as RestoreReport;
+      assert.equal(report.mode, "restore");
+      assert.equal(report.matched, true);
+      assert.match(report.previousDatabase ?? "", /^shop_before_\d{8}t\d{6}z$/);
+
+      assert.deepEqual(await sql(pg, "shop", "SELECT count(*)::int AS n FROM sales.orders"), expected);
+      assert.equal((await sql(pg, "shop", "SELECT to_regclass('junk') AS t"))[0].t, null);
+      const kept = report.previousDatabase as string;
+      assert.equal(
+        (await sql(pg, kept, "SELECT count(*)::int AS n FROM sales.orders"))[0].n,
+        100,
+        "the old data is kept",
+      );
+      const privileges = await pg.query<{ app: boolean; everyone: boolean }>(
+        "SELECT has_database_privilege('shop_app', 'shop', 'CONNECT') AS app, has_database_privilege('public', 'shop', 'CONNECT') AS everyone",
+      );
+      assert.deepEqual(privileges[0], { app: true, everyone: false });
+      const settings = await pg.query<{ setconfig: string[] }>(
+        "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'shop'",
+      );
+      assert.deepEqual(settings[0]?.setconfig, ["work_mem=8MB"]);
+      await assert.rejects(client.query("SELECT 1"), "the open session on the replaced database was ended");
+      await pg.query(`DROP DATABASE ${kept}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+});
