@@ -1,0 +1,279 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BackupManifest } from "../../ops/manifest";
+import { MIGRATION_LOCK, MigrationRecord, dockerRunArgs } from "../../ops/migrate";
+import { buildSampleImage } from "../fixtures/app/build";
+import { ensureDocker } from "../support/docker";
+import { PgCluster, startPostgres } from "../support/postgres";
+import { S3Server, startS3 } from "../support/s3";
+import { needService } from "../support/service";
+import {
+  BUCKET,
+  PREFIX,
+  STACK,
+  adminClient,
+  backupArgs,
+  getObject,
+  putObject,
+  reason,
+  runOps,
+  schemaShape,
+  sql,
+  startOps,
+  stepEnv,
+} from "./support/data";
+
+const MIGRATOR_PASSWORD = "migrator-Secret-4711";
+
+describe("migrate step: pure parts", () => {
+  it("runs the command's first word as the entrypoint and passes DATABASE_URL by name only", () => {
+    const args = dockerRunArgs(
+      { image: "greenlight-sample:v2", command: ["node", "/app/migrate.js"], network: "host", release: "v2" },
+      "greenlight-migrate-v2-1",
+    );
+    assert.deepEqual(args.slice(args.indexOf("--entrypoint")), [
+      "--entrypoint",
+      "node",
+      "greenlight-sample:v2",
+      "/app/migrate.js",
+    ]);
+    assert.equal(args[args.indexOf("-e") + 1], "DATABASE_URL");
+    assert.ok(!args.some((arg) => arg.startsWith("DATABASE_URL=")));
+    assert.deepEqual(args.slice(0, 6), [
+      "run",
+      "--rm",
+      "--name",
+      "greenlight-migrate-v2-1",
+      "--network",
+      "host",
+    ]);
+  });
+});
+
+describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", function () {
+  this.timeout(300_000);
+  let pg: PgCluster;
+  let s3: S3Server;
+  const images: Record<string, string> = {};
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-migrate-test-"));
+  const argvLog = path.join(work, "docker-argv.log");
+  const dockerSpy = path.join(work, "docker");
+
+  before(async function () {
+    await needService(this, "Docker", ensureDocker);
+    pg = await needService(this, "PostgreSQL 15", startPostgres);
+    s3 = await needService(this, "S3-compatible server", () => startS3());
+    for (const release of ["v1", "v2", "v5"]) images[release] = buildSampleImage(release).ref;
+    await s3.createBucket(BUCKET);
+    await pg.query("CREATE DATABASE shop");
+    await pg.query(`CREATE ROLE shop_migrator LOGIN PASSWORD '${MIGRATOR_PASSWORD}'`);
+    await sql(pg, "shop", "ALTER SCHEMA public OWNER TO shop_migrator");
+    // Records every docker invocation's argv, then runs the real docker.
+    fs.writeFileSync(dockerSpy, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${argvLog}\nexec docker "$@"\n`, {
+      mode: 0o755,
+    });
+
+    assert.equal((await runOps(backupArgs("v1"), env())).code, 0);
+    const v1 = await runOps(migrateArgs("v1"), env());
+    assert.equal(v1.code, 0, v1.stderr);
+    await sql(
+      pg,
+      "shop",
+      "INSERT INTO orders (customer, total_cents) SELECT 'c' || g, g FROM generate_series(1, 500) g",
+    );
+  });
+  after(async () => {
+    await s3?.stop();
+    await pg?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  function env(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return stepEnv(pg, s3, "shop", {
+      DATABASE_URL: pg.url("shop", "shop_migrator", MIGRATOR_PASSWORD),
+      ...overrides,
+    });
+  }
+
+  function migrateArgs(release: string, extra: string[] = []): string[] {
+    const image = images[release.split("-")[0]];
+    return [
+      "migrate",
+      ...["--bucket", BUCKET, "--prefix", PREFIX, "--stack", STACK, "--release", release],
+      ...["--image", image, "--command-json", '["node","/app/migrate.js"]', "--network", "host"],
+      ...["--docker", dockerSpy, "--timeout-seconds", "120"],
+      ...extra,
+    ];
+  }
+
+  async function records(): Promise<
+    { release: string; outcome: string; error: string | null; started_at: Date; finished_at: Date }[]
+  > {
+    return sql(
+      pg,
+      "shop",
+      "SELECT release, outcome, error, started_at, finished_at FROM greenlight.migrations ORDER BY id",
+    );
+  }
+
+  async function appliedVersions(): Promise<number[]> {
+    return (
+      await sql<{ version: number }>(pg, "shop", "SELECT version FROM schema_migrations ORDER BY 1")
+    ).map((row) => row.version);
+  }
+
+  it("refuses without a backup of its own release; the migration never starts", async () => {
+    const shape = await schemaShape(pg, "shop");
+    const run = await runOps(migrateArgs("v2"), env());
+    assert.equal(run.code, 3);
+    assert.match(
+      reason(run),
+      /^migrate: no backup of release v2 in s3:\/\/greenlight-backups .* under db\/local\/v2\//,
+    );
+    assert.deepEqual(await schemaShape(pg, "shop"), shape);
+    assert.deepEqual(
+      (await records()).map((row) => row.release),
+      ["v1"],
+    );
+  });
+
+  it("object corrupted after upload: the checksum mismatch refuses; the migration never starts", async () => {
+    const backup = await runOps(backupArgs("v2"), env());
+    assert.equal(backup.code, 0, backup.stderr);
+    const manifest = backup.json as unknown as BackupManifest;
+    const original = await getObject(s3, manifest.dumpKey);
+    await putObject(s3, manifest.dumpKey, original.subarray(0, original.length - 10));
+    const shape = await schemaShape(pg, "shop");
+    const run = await runOps(migrateArgs("v2"), env());
+    assert.equal(run.code, 3);
+    assert.match(
+      reason(run),
+      /does not match its manifest \(stored \d+ bytes .* the object changed after the backup/,
+    );
+    assert.deepEqual(await schemaShape(pg, "shop"), shape);
+    assert.deepEqual(await appliedVersions(), [1]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  });
+
+  it("applies v2's schema after a verified backup, records the run, and keeps DATABASE_URL out of argv", async () => {
+    const backup = await runOps(backupArgs("v2"), env());
+    assert.equal(backup.code, 0, backup.stderr);
+    const manifest = backup.json as unknown as BackupManifest;
+    fs.rmSync(argvLog, { force: true });
+    const run = await runOps(migrateArgs("v2"), env());
+    assert.equal(run.code, 0, run.stderr);
+    const record = run.json as unknown as MigrationRecord;
+    assert.equal(record.outcome, "succeeded");
+    assert.equal(record.release, "v2");
+    assert.equal(record.backupKey, manifest.dumpKey, "the newest backup of its release");
+    assert.equal(record.backupSha256, manifest.sha256);
+    assert.equal(record.error, null);
+    assert.match(run.stderr, /sha256 matches/);
+
+    assert.deepEqual(await appliedVersions(), [1, 2]);
+    const columns = await schemaShape(pg, "shop");
+    assert.ok(columns.includes("public.orders.status:text"));
+    assert.ok(columns.some((column) => column.startsWith("public.order_events.")));
+    assert.equal((await sql(pg, "shop", "SELECT count(*)::int AS n FROM orders"))[0].n, 500);
+    const last = (await records()).pop();
+    assert.equal(last?.release, "v2");
+    assert.equal(last?.outcome, "succeeded");
+    assert.ok(last && last.finished_at >= last.started_at);
+
+    const argv = fs.readFileSync(argvLog, "utf8");
+    assert.match(
+      argv,
+      /run --rm --name greenlight-migrate-v2-\d+ --network host .* -e DATABASE_URL --entrypoint node greenlight-sample:v2 \/app\/migrate\.js/,
+    );
+    assert.doesNotMatch(argv, new RegExp(MIGRATOR_PASSWORD));
+    assert.doesNotMatch(argv, /postgresql:\/\//);
+  });
+
+  it("a failing migration (v5) is recorded as failed and leaves the schema exactly as it was", async () => {
+    const backup = await runOps(backupArgs("v5"), env());
+    assert.equal(backup.code, 0, backup.stderr);
+    const shape = await schemaShape(pg, "shop");
+    const run = await runOps(migrateArgs("v5"), env());
+    assert.equal(run.code, 1);
+    assert.match(
+      reason(run),
+      /migration of release v5 failed: node \/app\/migrate\.js exited 1: .*no_such_column.*recorded as failed/,
+    );
+    const record = run.json as unknown as MigrationRecord;
+    assert.equal(record.outcome, "failed");
+    assert.match(record.error ?? "", /migration failed, rolled back/);
+    const last = (await records()).pop();
+    assert.equal(last?.outcome, "failed");
+    assert.match(last?.error ?? "", /no_such_column/);
+    assert.deepEqual(
+      await schemaShape(pg, "shop"),
+      shape,
+      "the sample migrator rolled the whole transaction back",
+    );
+    assert.deepEqual(await appliedVersions(), [1, 2]);
+  });
+
+  it("two migrations at once: the second waits for the advisory lock, then runs", async () => {
+    const holder = await adminClient(pg, "shop");
+    try {
+      await holder.query("SET application_name = 'greenlight-test-holder'");
+      await holder.query("SELECT pg_advisory_lock($1, $2)", [...MIGRATION_LOCK]);
+      const running = startOps(migrateArgs("v2"), env());
+      const deadline = Date.now() + 30_000;
+      while (!/waiting for the migration lock held by greenlight-test-holder/.test(running.stderrSoFar())) {
+        if (Date.now() > deadline) throw new Error(`never waited: ${running.stderrSoFar()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const countBefore = (await records()).length;
+      await holder.query("SELECT pg_advisory_unlock($1, $2)", [...MIGRATION_LOCK]);
+      const run = await running.done;
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok((run.json as unknown as MigrationRecord).lockWaitSeconds >= 1.5);
+      assert.equal(
+        (await records()).length,
+        countBefore + 1,
+        "it recorded its run only once it held the lock",
+      );
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("a migration that cannot get the lock within its timeout fails clearly and does not start", async () => {
+    const holder = await adminClient(pg, "shop");
+    try {
+      await holder.query("SET application_name = 'greenlight-test-holder'");
+      await holder.query("SELECT pg_advisory_lock($1, $2)", [...MIGRATION_LOCK]);
+      const countBefore = (await records()).length;
+      const shape = await schemaShape(pg, "shop");
+      const run = await runOps(migrateArgs("v2", ["--timeout-seconds", "3"]), env());
+      assert.equal(run.code, 4);
+      assert.match(
+        reason(run),
+        /another migration, greenlight-test-holder \(pid \d+, .*\), held the migration lock for the whole timeout .* release v2 did not start/,
+      );
+      assert.equal((await records()).length, countBefore);
+      assert.deepEqual(await schemaShape(pg, "shop"), shape);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("two real runs started together never overlap", async () => {
+    const countBefore = (await records()).length;
+    const [first, second] = await Promise.all([
+      runOps(migrateArgs("v2"), env()),
+      runOps(migrateArgs("v2"), env()),
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    const runs = (await records()).slice(countBefore);
+    assert.equal(runs.length, 2);
+    const [a, b] = runs.sort((x, y) => x.started_at.getTime() - y.started_at.getTime());
+    assert.ok(a.finished_at <= b.started_at, "the second started only after the first finished");
+    assert.deepEqual(await appliedVersions(), [1, 2]);
+  });
+});
