@@ -15,6 +15,9 @@ export interface ImmutableImagesConfig {
 /** Environment variables of greenlight steps that name an image (a migration runs in its release's image). */
 const IMAGE_ENV_NAME = /(^|_)IMAGE$/;
 
+/** An `--image <ref>` argument of a command line (the ops CLI's image check and switch take one). */
+const IMAGE_ARGUMENT = /--image[= ]+["']?([^\s"']+)/g;
+
 /** What is wrong with an image reference, or undefined when it is acceptable. */
 export function imageProblem(image: string, config: ImmutableImagesConfig): string | undefined {
   if (PINNED_IMAGE.test(image)) return undefined;
@@ -36,7 +39,7 @@ function imageFix(config: ImmutableImagesConfig): string {
 export const immutableImages: ResourceValidationPolicy = {
   name: "immutable-images",
   description:
-    "Requires container images to be pinned by digest (where configured) and never to use the latest tag, including images named in greenlight step commands.",
+    "Requires container images to be pinned by digest (where configured) and never to use the latest tag, including images greenlight commands name.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -68,6 +71,19 @@ export const immutableImages: ResourceValidationPolicy = {
         );
       }
       return;
+    }
+    if (args.type !== RESOURCE.command) return;
+    for (const field of ["create", "update"] as const) {
+      const line = args.props[field];
+      if (typeof line !== "string") continue;
+      for (const match of line.matchAll(IMAGE_ARGUMENT)) {
+        const problem = imageProblem(match[1], config);
+        if (problem) {
+          reportViolation(
+            `command ${label(args)} passes --image "${match[1]}", which ${problem}; ${imageFix(config)}.`,
+          );
+        }
+      }
     }
     const env = commandEnvironment(args);
     if (env[STEP_ENV.step] === undefined) return;

@@ -96,7 +96,25 @@ describe("policies/immutable-images", () => {
     );
   });
 
-  it("leaves commands that are not greenlight steps alone", async () => {
+  it("checks --image arguments of command lines", async () => {
+    const check = resourceArgs(
+      RESOURCE.command,
+      { create: "node bin/greenlight-ops.js image --image shop:latest --port 8081" },
+      { name: "service-blue-image" },
+    );
+    const messages = await resourceViolations(immutableImages, check, { config: STAGING });
+    assert.deepEqual(messages.length, 1);
+    assert.match(
+      messages[0],
+      /^command service-blue-image \(command:local:Command\) passes --image "shop:latest", which uses the latest tag/,
+    );
+    const pinned = resourceArgs(RESOURCE.command, {
+      create: `node bin/greenlight-ops.js switch --image=${DIGEST_IMAGE}`,
+    });
+    assert.deepEqual(await resourceViolations(immutableImages, pinned, { config: PRODUCTION }), []);
+  });
+
+  it("leaves the environment of commands that are not greenlight steps alone", async () => {
     const other = resourceArgs(RESOURCE.command, { environment: { BASE_IMAGE: "shop:latest" } });
     assert.deepEqual(await resourceViolations(immutableImages, other, { config: PRODUCTION }), []);
   });

@@ -16,7 +16,7 @@ const RULE_COMPONENTS: [policy: string, components: string[]][] = [
   ["backup-bucket-hardened", [COMPONENT.backupBucket]],
   ["protect-stateful", [COMPONENT.backupBucket, COMPONENT.databaseRoles]],
   ["container-limits", [COMPONENT.colorSlot]],
-  ["secrets-are-secret", [COMPONENT.databaseBackup, COMPONENT.migration, COMPONENT.colorSlot]],
+  ["secrets-are-secret", [COMPONENT.releaseRecord, COMPONENT.colorSlot]],
 ];
 
 const mandatory = (judged: Judged, policy: string) =>
@@ -131,25 +131,26 @@ describe("the pack on the real program's graph", function () {
       );
     });
 
-    it("a plaintext password: secrets-are-secret fails on the backup command", async function () {
-      needComponents(this, real.resources, [COMPONENT.databaseBackup]);
+    it("a plaintext password in a step's environment: secrets-are-secret fails on each such step", async function () {
+      needComponents(this, real.resources, [COMPONENT.releaseRecord]);
       const judged = await judgeTampered(`
-  if (helpers.stepOf(args.props) !== "backup") return undefined;
+  const step = helpers.stepOf(args.props);
+  if (step === undefined) return undefined;
   const environment = args.props.environment as Record<string, unknown>;
-  return { props: { ...args.props, environment: { ...environment, PGPASSWORD: "hunter2" }, greenlightTampered: "backup" }, opts: args.opts };`);
-      const backups = judged.resources.filter((resource) => resource.inputs.greenlightTampered === "backup");
-      assert.ok(
-        backups.length > 0,
-        "the backup command was found by its GREENLIGHT_STEP (plain environment map)",
+  return { props: { ...args.props, environment: { ...environment, DB_PASSWORD: "hunter2" }, greenlightTampered: String(step) }, opts: args.opts };`);
+      const tampered = judged.resources.filter(
+        (resource) => resource.inputs.greenlightTampered !== undefined,
       );
-      const violations = mandatory(judged, "secrets-are-secret");
       assert.ok(
-        violations.some(
-          (violation) =>
-            backups.some((backup) => backup.urn === violation.urn) &&
-            /environment PGPASSWORD looks secret but is plaintext/.test(violation.message),
-        ),
-        JSON.stringify(violations),
+        tampered.length > 0,
+        "step commands were found by their GREENLIGHT_STEP (plain environment map)",
+      );
+      const flagged = mandatory(judged, "secrets-are-secret").filter((violation) =>
+        /environment DB_PASSWORD looks secret but is plaintext/.test(violation.message),
+      );
+      assert.deepEqual(
+        flagged.map((violation) => violation.urn).sort(),
+        tampered.map((resource) => resource.urn).sort(),
       );
     });
 
