@@ -1,0 +1,119 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { formatSmokeCheck } from "../../schema/smoke";
+import { SmokeCheck } from "../../schema/types";
+import { ArgChecker } from "./args";
+import { ColorSlot } from "./ColorSlot";
+import { opsCommand, stepOutputs } from "./command-line";
+
+export interface HealthGateArgs {
+  /** The slot under test; the gate runs after all its containers are up. Its color, release, image and ports are used. */
+  slot: ColorSlot;
+  /** Address the replicas are probed at, directly and not through the proxy (default 127.0.0.1). */
+  host?: string;
+  /** Liveness path (default /health). */
+  healthPath?: string;
+  /** Readiness path (default /health/ready). */
+  readinessPath?: string;
+  /** Seconds between probes (seed 001: 5). */
+  intervalSeconds: number;
+  /** Seconds one probe may take (seed 001: 3). */
+  timeoutSeconds: number;
+  /** 200 answers in a row each path needs on each replica (seed 001: 5). */
+  attempts: number;
+  /** Seconds after which the gate fails. */
+  deadlineSeconds: number;
+  /** Smoke checks run once the probes pass (path, status, text, max latency). */
+  smokeChecks: SmokeCheck[];
+  /** Slack-compatible webhook for a red gate (secret). */
+  webhookUrl?: pulumi.Input<string>;
+}
+
+/**
+ * The health gate of one color: `greenlight-ops health-gate` (liveness and readiness N times in a row
+ * on every replica) then `greenlight-ops smoke`. Runs again whenever the color's release or image changes.
+ */
+export class HealthGate extends pulumi.ComponentResource {
+  readonly color: string;
+  readonly release: string;
+  /** The command; the traffic switch depends on it. */
+  readonly run: command.local.Command;
+  /** The gate's and the smoke checks' JSON reports (empty during preview). */
+  readonly report: pulumi.Output<Record<string, unknown>[]>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.healthGate, name, {}, opts);
+    const check = new ArgChecker("HealthGate", name);
+    check.require(args.slot instanceof ColorSlot, "slot", typeof args.slot, "the ColorSlot under test");
+    const host = args.host ?? "127.0.0.1";
+    check.host("host", host);
+    const healthPath = args.healthPath ?? "/health";
+    const readinessPath = args.readinessPath ?? "/health/ready";
+    check.path("healthPath", healthPath);
+    check.path("readinessPath", readinessPath);
+    check.integer("intervalSeconds", args.intervalSeconds, 1, 300, "seconds");
+    check.integer("timeoutSeconds", args.timeoutSeconds, 1, 120, "seconds");
+    check.integer("attempts", args.attempts, 1, 100, "attempts");
+    const needed = args.intervalSeconds * (args.attempts - 1) + args.timeoutSeconds;
+    check.integer(
+      "deadlineSeconds",
+      args.deadlineSeconds,
+      needed,
+      3600,
+      `seconds (at least interval × (attempts − 1) + timeout = ${needed})`,
+    );
+    args.smokeChecks.forEach((smoke, index) => {
+      check.path(`smokeChecks[${index}].path`, smoke.path);
+      check.integer(`smokeChecks[${index}].status`, smoke.status, 100, 599, "(an HTTP status)");
+      check.integer(`smokeChecks[${index}].maxMs`, smoke.maxMs, 1, 600_000, "ms");
+      check.require(
+        !(smoke.text ?? "").includes('"'),
+        `smokeChecks[${index}].text`,
+        smoke.text,
+        "text without double quotes",
+      );
+    });
+
+    const { slot } = args;
+    this.color = slot.color;
+    this.release = slot.release;
+    const target = {
+      color: slot.color,
+      release: slot.release,
+      port: slot.ports[0],
+      replicas: slot.ports.length,
+      host,
+    };
+    const gate = opsCommand("health-gate", {
+      ...target,
+      "health-path": healthPath,
+      "readiness-path": readinessPath,
+      interval: args.intervalSeconds,
+      timeout: args.timeoutSeconds,
+      attempts: args.attempts,
+      deadline: args.deadlineSeconds,
+    });
+    const smoke = opsCommand("smoke", { ...target, check: args.smokeChecks.map(formatSmokeCheck) });
+
+    this.run = new command.local.Command(
+      `${name}-run`,
+      {
+        create: `${gate} && ${smoke}`,
+        environment: {
+          [STEP_ENV.step]: STEP.healthGate,
+          [STEP_ENV.color]: slot.color,
+          [STEP_ENV.release]: slot.release,
+          [STEP_ENV.readiness]: "true",
+          ...(args.webhookUrl !== undefined
+            ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
+            : {}),
+        },
+        triggers: [slot.color, slot.release, slot.image],
+      },
+      { parent: this, dependsOn: [slot] },
+    );
+    this.report = this.run.stdout.apply(stepOutputs);
+    this.registerOutputs({ color: this.color, release: this.release, report: this.report });
+  }
+}

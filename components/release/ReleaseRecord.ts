@@ -1,0 +1,78 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { Color, Override } from "../../schema/types";
+import { ArgChecker } from "./args";
+import { OPS_CLI, stepOutputs } from "./command-line";
+
+export interface ReleaseRecordArgs {
+  /** Stack the release goes to. */
+  stack: string;
+  /** Release id that becomes active. */
+  release: string;
+  /** The color it runs on (config activeColor). */
+  color: Color;
+  /** Its image. */
+  image: string;
+  /** The release's schema change is not backward compatible (rollback restores a backup). */
+  schemaBreaking: boolean;
+  /** Emergency override of the deployment window: all four fields, expiring within 24 h. */
+  override?: Override;
+}
+
+/**
+ * The first step of every update: `greenlight-ops record` re-checks the emergency override when the
+ * update runs and prints the release record, which the program exports so `pulumi stack history`
+ * shows it. The deployment-window policy reads the same fields from this command's environment.
+ */
+export class ReleaseRecord extends pulumi.ComponentResource {
+  readonly run: command.local.Command;
+  /** The record as the step printed it: release, color, image, schemaBreaking, override (empty during preview). */
+  readonly record: pulumi.Output<Record<string, unknown> | undefined>;
+
+  constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.releaseRecord, name, {}, opts);
+    const check = new ArgChecker("ReleaseRecord", name);
+    check.require(/^[A-Za-z0-9._-]{1,64}$/.test(args.stack), "stack", args.stack, "a stack name");
+    check.release("release", args.release);
+    check.color("color", args.color);
+    check.image("image", args.image);
+    if (args.override) {
+      for (const field of ["reason", "approver", "ticket", "expiresAt"] as const) {
+        check.require(
+          (args.override[field] ?? "").trim() !== "",
+          `override.${field}`,
+          args.override[field],
+          "a value: an override needs all four fields",
+        );
+      }
+    }
+    const override: Record<string, string> = args.override
+      ? {
+          [STEP_ENV.overrideReason]: args.override.reason,
+          [STEP_ENV.overrideApprover]: args.override.approver,
+          [STEP_ENV.overrideTicket]: args.override.ticket,
+          [STEP_ENV.overrideExpiresAt]: args.override.expiresAt,
+        }
+      : {};
+    this.run = new command.local.Command(
+      `${name}-record`,
+      {
+        create: `${OPS_CLI} record`,
+        environment: {
+          [STEP_ENV.step]: STEP.record,
+          [STEP_ENV.release]: args.release,
+          [STEP_ENV.color]: args.color,
+          GREENLIGHT_IMAGE: args.image,
+          GREENLIGHT_STACK: args.stack,
+          GREENLIGHT_SCHEMA_BREAKING: String(args.schemaBreaking),
+          ...override,
+        },
+        triggers: [args.stack, args.release, args.color, args.image],
+      },
+      { parent: this },
+    );
+    this.record = this.run.stdout.apply((stdout) => stepOutputs(stdout)[0]);
+    this.registerOutputs({ record: this.record });
+  }
+}

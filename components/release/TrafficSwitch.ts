@@ -1,0 +1,155 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { FS_PATH } from "../../schema/patterns";
+import { Color } from "../../schema/types";
+import { ArgChecker } from "./args";
+import { opsCommand, stepOutputs } from "./command-line";
+import { HealthGate } from "./HealthGate";
+
+/** Post-switch guard thresholds (seeds 001/002). */
+export interface GuardSettings {
+  /** Revert above this 5xx/connection-error rate, in percent (default 5). */
+  errorRatePercent: number;
+  /** Revert above this p95 latency, in milliseconds (default 2000). */
+  p95Ms: number;
+  /** Seconds the guard watches the new color (0: no guard). */
+  durationSeconds: number;
+  /** Requests needed before the guard judges. */
+  minRequests: number;
+}
+
+export interface TrafficSwitchArgs {
+  /** The color that serves after this update (config activeColor). */
+  activeColor: Color;
+  /** Release and image of that color. */
+  release: string;
+  image: string;
+  /** The health gate of `activeColor`; the switch waits for it (policy health-gate-before-switch). */
+  gate: HealthGate;
+  /** Port the proxy listens on, on 127.0.0.1. */
+  proxyPort: number;
+  /** Directory for the proxy's config, socket, pidfile and server-state file (relative to the project). */
+  stateDir: string;
+  /** Host port of replica 0 of each color. */
+  hostPorts: Record<Color, number>;
+  /** Replicas per color. */
+  replicas: number;
+  /** Address the proxy reaches the replicas at (default 127.0.0.1). */
+  upstreamHost?: string;
+  /** Path of HAProxy's own health checks (default /health). */
+  healthPath?: string;
+  /** off, on (503 page) or read-only (only GET and HEAD pass). */
+  maintenanceMode: "off" | "on" | "read-only";
+  /** Paths requested through the proxy right after the switch (cache warm-up, seed 000). */
+  warmupPaths: string[];
+  guard: GuardSettings;
+  /** Slack-compatible webhook for switch and revert (secret). */
+  webhookUrl?: pulumi.Input<string>;
+}
+
+/**
+ * Points the proxy at `activeColor` with `greenlight-ops switch` (HAProxy runtime API: no reload, no
+ * dropped request), warms it up and guards it; a breach flips back and fails the update. Runs when the
+ * active color, its release or its image changes, and when proxy settings change.
+ */
+export class TrafficSwitch extends pulumi.ComponentResource {
+  readonly activeColor: Color;
+  readonly release: string;
+  readonly image: string;
+  readonly proxyUrl: string;
+  /** The gate report the switch waited for. */
+  readonly gateReport: pulumi.Output<Record<string, unknown>[]>;
+  /** The switch's own report: method, flip time, warm-up, guard numbers (empty during preview). */
+  readonly report: pulumi.Output<Record<string, unknown> | undefined>;
+  readonly run: command.local.Command;
+
+  constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.trafficSwitch, name, {}, opts);
+    const check = new ArgChecker("TrafficSwitch", name);
+    check.color("activeColor", args.activeColor);
+    check.release("release", args.release);
+    check.image("image", args.image);
+    check.require(args.gate instanceof HealthGate, "gate", typeof args.gate, "the HealthGate of activeColor");
+    check.require(
+      args.gate.color === args.activeColor && args.gate.release === args.release,
+      "gate",
+      `${args.gate.color}/${args.gate.release}`,
+      `the gate of ${args.activeColor}/${args.release}, the color and release this switch activates`,
+    );
+    check.port("proxyPort", args.proxyPort);
+    check.require(
+      FS_PATH.test(args.stateDir),
+      "stateDir",
+      args.stateDir,
+      "a path of letters, digits and . _ - /",
+    );
+    check.integer("replicas", args.replicas, 1, 16, "replicas");
+    check.portRange("hostPorts.blue", args.hostPorts.blue, args.replicas);
+    check.portRange("hostPorts.green", args.hostPorts.green, args.replicas);
+    const upstreamHost = args.upstreamHost ?? "127.0.0.1";
+    check.host("upstreamHost", upstreamHost);
+    const healthPath = args.healthPath ?? "/health";
+    check.path("healthPath", healthPath);
+    check.require(
+      ["off", "on", "read-only"].includes(args.maintenanceMode),
+      "maintenanceMode",
+      args.maintenanceMode,
+      "off, on or read-only",
+    );
+    args.warmupPaths.forEach((path, index) => check.path(`warmupPaths[${index}]`, path));
+    check.integer("guard.errorRatePercent", args.guard.errorRatePercent, 1, 100, "percent");
+    check.integer("guard.p95Ms", args.guard.p95Ms, 1, 600_000, "ms");
+    check.integer("guard.durationSeconds", args.guard.durationSeconds, 0, 86400, "seconds");
+    check.integer("guard.minRequests", args.guard.minRequests, 1, 1_000_000, "requests");
+
+    this.activeColor = args.activeColor;
+    this.release = args.release;
+    this.image = args.image;
+    this.proxyUrl = `http://127.0.0.1:${args.proxyPort}/`;
+    this.gateReport = args.gate.report;
+
+    this.run = new command.local.Command(
+      `${name}-run`,
+      {
+        create: opsCommand("switch", {
+          color: args.activeColor,
+          release: args.release,
+          image: args.image,
+          "state-dir": args.stateDir,
+          "proxy-port": args.proxyPort,
+          "blue-port": args.hostPorts.blue,
+          "green-port": args.hostPorts.green,
+          replicas: args.replicas,
+          "upstream-host": upstreamHost,
+          "health-path": healthPath,
+          maintenance: args.maintenanceMode,
+          warmup: args.warmupPaths,
+          "guard-seconds": args.guard.durationSeconds,
+          "guard-error-rate": args.guard.errorRatePercent,
+          "guard-p95-ms": args.guard.p95Ms,
+          "guard-min-requests": args.guard.minRequests,
+        }),
+        environment: {
+          [STEP_ENV.step]: STEP.switch,
+          [STEP_ENV.color]: args.activeColor,
+          [STEP_ENV.release]: args.release,
+          ...(args.webhookUrl !== undefined
+            ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
+            : {}),
+        },
+        triggers: [args.activeColor, args.release, args.image],
+      },
+      { parent: this, dependsOn: [args.gate.run] },
+    );
+    this.report = this.run.stdout.apply((stdout) => stepOutputs(stdout)[0]);
+    this.registerOutputs({
+      activeColor: this.activeColor,
+      release: this.release,
+      image: this.image,
+      proxyUrl: this.proxyUrl,
+      gateReport: this.gateReport,
+      report: this.report,
+    });
+  }
+}

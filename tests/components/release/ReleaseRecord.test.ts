@@ -1,0 +1,60 @@
+import { strict as assert } from "assert";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { fixture, named, program, waitsFor } from "./support";
+
+describe("ReleaseRecord (mocks)", function () {
+  this.timeout(120_000);
+
+  it("is the first step: every container and command of the release waits for it", async () => {
+    const { resources } = await program("production");
+    const record = named(resources, "release-record");
+    assert.equal(named(resources, "release").type, COMPONENT.releaseRecord);
+    assert.deepEqual(record.dependencies, [], "it waits for nothing");
+    const steps = resources.filter(
+      (resource) =>
+        resource.custom &&
+        resource !== record &&
+        (resource.type === RESOURCE.command || resource.type === RESOURCE.container),
+    );
+    assert.ok(steps.length >= 10);
+    for (const step of steps)
+      assert.ok(waitsFor(resources, step).has("release-record"), `${step.name} waits for the record`);
+  });
+
+  it("carries release, color, image and schema flag in plain env, and no override keys without an override", async () => {
+    const { resources } = await program("production");
+    const environment = named(resources, "release-record").inputs.environment as Record<string, unknown>;
+    assert.deepEqual(environment, {
+      [STEP_ENV.step]: STEP.record,
+      [STEP_ENV.release]: "2026.11.20-2",
+      [STEP_ENV.color]: "blue",
+      GREENLIGHT_IMAGE:
+        "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+      GREENLIGHT_STACK: "production",
+      GREENLIGHT_SCHEMA_BREAKING: "false",
+    });
+    assert.equal(named(resources, "release-record").inputs.create, "node bin/greenlight-ops.js record");
+  });
+
+  it("carries all four override fields when the stack has an emergency override", async () => {
+    const { resources } = await program("production", {
+      "greenlight:overrideReason": "checkout answers 500 for EU cards",
+      "greenlight:overrideApprover": "oncall.maria",
+      "greenlight:overrideTicket": "INC-2041",
+      "greenlight:overrideExpiresAt": new Date(Date.now() + 3 * 3_600_000).toISOString(),
+    });
+    const environment = named(resources, "release-record").inputs.environment as Record<string, string>;
+    assert.equal(environment[STEP_ENV.overrideReason], "checkout answers 500 for EU cards");
+    assert.equal(environment[STEP_ENV.overrideApprover], "oncall.maria");
+    assert.equal(environment[STEP_ENV.overrideTicket], "INC-2041");
+    assert.match(environment[STEP_ENV.overrideExpiresAt], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it("refuses an override that lacks a field, naming it", async () => {
+    const partial = await fixture("partial-override");
+    assert.match(
+      partial.ok ? "" : partial.message,
+      /ReleaseRecord release: args\.override\.approver "" is invalid: expected a value: an override needs all four fields/,
+    );
+  });
+});

@@ -1,0 +1,75 @@
+import { strict as assert } from "assert";
+import { COMPONENT, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { dependencyNames, fixture, flagsOf, named, program, validFixture, waitsFor } from "./support";
+
+describe("TrafficSwitch (mocks)", function () {
+  this.timeout(120_000);
+
+  it("calls greenlight-ops switch with the proxy, ports, maintenance, warm-up and guard settings from config", async () => {
+    const { resources } = await program("production");
+    assert.equal(named(resources, "switch").type, COMPONENT.trafficSwitch);
+    const create = String(named(resources, "switch-run").inputs.create);
+    assert.match(create, /^node bin\/greenlight-ops\.js switch /);
+    assert.deepEqual(flagsOf(create), {
+      color: ["blue"],
+      release: ["2026.11.20-2"],
+      image: [
+        "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+      ],
+      "state-dir": ["/var/lib/greenlight/production"],
+      "proxy-port": ["8080"],
+      "blue-port": ["8081"],
+      "green-port": ["8091"],
+      replicas: ["3"],
+      "upstream-host": ["127.0.0.1"],
+      "health-path": ["/health"],
+      maintenance: ["off"],
+      warmup: ["/"],
+      "guard-seconds": ["300"],
+      "guard-error-rate": ["5"],
+      "guard-p95-ms": ["2000"],
+      "guard-min-requests": ["20"],
+    });
+    const { resources: fixtureResources } = await validFixture();
+    const fixtureFlags = flagsOf(String(named(fixtureResources, "switch-run").inputs.create));
+    assert.deepEqual(fixtureFlags.maintenance, ["read-only"]);
+    assert.deepEqual(fixtureFlags.warmup, ["/", "/health"]);
+  });
+
+  it("depends on the gate of the color it activates, not the other's, and re-runs when the color, release or image changes", async () => {
+    for (const color of ["blue", "green"] as const) {
+      const { resources } = await program("production", { "greenlight:activeColor": color });
+      const run = named(resources, "switch-run");
+      const other = color === "blue" ? "green" : "blue";
+      assert.deepEqual(dependencyNames(resources, run), [`gate-${color}-run`]);
+      const everything = waitsFor(resources, run);
+      assert.ok(everything.has(`service-${color}-0`), "after the target's containers");
+      assert.ok(
+        !everything.has(`gate-${other}-run`) &&
+          !resources.some((resource) => resource.name === `gate-${other}`),
+        `no gate of ${other}`,
+      );
+      const environment = run.inputs.environment as Record<string, unknown>;
+      assert.deepEqual([environment[STEP_ENV.step], environment[STEP_ENV.color]], [STEP.switch, color]);
+      assert.equal((run.inputs.triggers as string[])[0], color);
+    }
+  });
+
+  it("exports the proxy URL and the gate report; the active color, release and image stay the config's", async () => {
+    const { outputs } = await program("local");
+    assert.equal(outputs.proxyUrl, "http://127.0.0.1:18080/");
+    assert.deepEqual(outputs.gateReport, [], "empty under mocks: the gate prints it when it runs");
+    assert.deepEqual(
+      [outputs.activeColor, outputs.activeRelease, outputs.activeImage],
+      ["blue", "v1", "greenlight-sample:v1"],
+    );
+  });
+
+  it("refuses a gate of another color or release than the one it activates", async () => {
+    const mismatch = await fixture("gate-other-color");
+    assert.match(
+      mismatch.ok ? "" : mismatch.message,
+      /TrafficSwitch switch: args\.gate "blue\/r1" is invalid: expected the gate of green\/r2/,
+    );
+  });
+});

@@ -1,0 +1,47 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { opsCommand, shellQuote, stepOutputs } from "../../../components/release/command-line";
+
+describe("release command lines", () => {
+  const roundTrip = (word: string) =>
+    execFileSync("sh", ["-c", `printf '%s' ${shellQuote(word)}`], { encoding: "utf8" });
+
+  it("shell-quotes every word so sh hands it over unchanged", () => {
+    for (const word of [
+      "v1",
+      "/health",
+      `it's`,
+      `text="a b"`,
+      "$(reboot)",
+      "`id`",
+      "a;b && c",
+      "'",
+      "",
+      "x\ny",
+    ]) {
+      assert.equal(roundTrip(word), word, JSON.stringify(word));
+    }
+    assert.equal(shellQuote("registry.example.com/shop@sha256:abc"), "registry.example.com/shop@sha256:abc");
+  });
+
+  it("builds flags in order, repeats lists, keeps bare flags and drops unset ones", () => {
+    assert.equal(
+      opsCommand("switch", {
+        color: "green",
+        port: 8091,
+        warmup: ["/", "/a b"],
+        "no-pull": true,
+        image: undefined,
+        off: false,
+      }),
+      "node bin/greenlight-ops.js switch --color green --port 8091 --warmup / --warmup '/a b' --no-pull",
+    );
+    assert.throws(() => opsCommand("switch; rm -rf /", {}), /is not a step name/);
+    assert.throws(() => opsCommand("switch", { "x y": "1" }), /is not a flag name/);
+  });
+
+  it("reads the JSON lines a step printed, skipping anything else", () => {
+    assert.deepEqual(stepOutputs('{"a":1}\nnot json\n{"b":2}\n{broken\n'), [{ a: 1 }, { b: 2 }]);
+    assert.deepEqual(stepOutputs(undefined), []);
+  });
+});
