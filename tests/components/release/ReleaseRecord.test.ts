@@ -5,18 +5,32 @@ import { fixture, named, program, waitsFor } from "./support";
 describe("ReleaseRecord (mocks)", function () {
   this.timeout(120_000);
 
-  it("is the first step: every container and command of the release waits for it", async () => {
+  it("is the first step of the release layer: every container, image check, gate and switch waits for it", async () => {
     const { resources } = await program("production");
     const record = named(resources, "release-record");
     assert.equal(named(resources, "release").type, COMPONENT.releaseRecord);
     assert.deepEqual(record.dependencies, [], "it waits for nothing");
+    const releaseLayer = new Set(
+      resources
+        .filter(
+          (resource) =>
+            resource.type === COMPONENT.blueGreenService ||
+            resource.type === COMPONENT.healthGate ||
+            resource.type === COMPONENT.trafficSwitch,
+        )
+        .map((resource) => resource.urn),
+    );
+    const inLayer = (resource: (typeof resources)[number]): boolean => {
+      const parent = resources.find((candidate) => candidate.urn === resource.parent);
+      return releaseLayer.has(resource.urn) || (parent !== undefined && inLayer(parent));
+    };
     const steps = resources.filter(
       (resource) =>
         resource.custom &&
-        resource !== record &&
-        (resource.type === RESOURCE.command || resource.type === RESOURCE.container),
+        (resource.type === RESOURCE.command || resource.type === RESOURCE.container) &&
+        inLayer(resource),
     );
-    assert.ok(steps.length >= 10);
+    assert.equal(steps.length, 10, "6 containers, 2 image checks, the gate, the switch");
     for (const step of steps)
       assert.ok(waitsFor(resources, step).has("release-record"), `${step.name} waits for the record`);
   });
