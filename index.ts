@@ -1,5 +1,10 @@
 // greenlight: one release of a Dockerised web app on PostgreSQL, in the runbook's order.
 // Reads top-down: config → data safety → color slots → gate → switch → exports. Wiring only.
+import * as aws from "@pulumi/aws";
+import { BackupBucket, s3ProviderArgs } from "./components/data/BackupBucket";
+import { DatabaseBackup } from "./components/data/DatabaseBackup";
+import { DatabaseRoles } from "./components/data/DatabaseRoles";
+import { Migration } from "./components/data/Migration";
 import { BlueGreenService } from "./components/release/BlueGreenService";
 import { HealthGate } from "./components/release/HealthGate";
 import { ReleaseRecord } from "./components/release/ReleaseRecord";
@@ -10,9 +15,6 @@ import { loadConfig } from "./config";
 const config = loadConfig();
 const active = config.colors[config.activeColor];
 
-// 2. Data safety: hardened bucket, least-privilege roles, verified backup, run-once migration.
-
-// 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
 const record = new ReleaseRecord("release", {
   stack: config.stack,
@@ -22,6 +24,46 @@ const record = new ReleaseRecord("release", {
   schemaBreaking: config.migration.schemaBreaking,
   override: config.override,
 });
+
+// 2. Data safety: hardened bucket, least-privilege roles, verified backup, run-once migration.
+const { database: db, backup: bk, secrets } = config;
+const production = config.stack === "production"; // protects and retains the bucket, its key, roles, grants
+const s3Provider = new aws.Provider("backup-s3", s3ProviderArgs(bk.s3, secrets.s3SecretAccessKey));
+// A custom endpoint is an S3-compatible server (s3rver locally) without versioning/lifecycle/lock APIs.
+const hardening = !bk.s3.endpoint;
+const bucket = new BackupBucket("backups", { ...bk, production, hardening, provider: s3Provider });
+const roles = new DatabaseRoles("roles", { ...db, database: db.name, passwords: secrets, production });
+const dataStep = {
+  stack: config.stack,
+  release: active.release,
+  bucket: bucket.bucketName,
+  prefix: bk.prefix,
+  database: { host: db.host, port: db.port, database: db.name, user: db.adminUser },
+  password: secrets.dbAdminPassword,
+  s3: { ...bk.s3, secretAccessKey: secrets.s3SecretAccessKey },
+};
+const { minFreeDiskPercent, restoreDrill } = bk;
+const backup = new DatabaseBackup(
+  "backup",
+  { ...dataStep, minFreeDiskPercent, restoreDrill },
+  { dependsOn: [record] },
+);
+const hostNetwork = config.app.networkMode === "host";
+const migratorHost = hostNetwork ? db.host : db.appHost;
+const migration = new Migration(
+  "migration",
+  {
+    ...dataStep,
+    ...config.migration,
+    image: active.image,
+    backup,
+    network: hostNetwork ? "host" : "bridge",
+    migrator: { role: db.migratorRole, password: secrets.migratorPassword, host: migratorHost },
+  },
+  { dependsOn: [record, roles] },
+);
+
+// 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
 const { app, traffic } = config;
 const service = new BlueGreenService(
   "service",
@@ -86,3 +128,7 @@ export const proxyUrl = trafficSwitch.proxyUrl;
 export const gateReport = trafficSwitch.gateReport;
 export const switchReport = trafficSwitch.report;
 export const releaseRecord = record.record;
+export const backupBucket = bucket.bucketName;
+export const lastBackup = backup.manifest;
+export const lastRestoreDrill = backup.drillReport;
+export const migrationRecord = migration.record;

@@ -1,0 +1,237 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT } from "../../policies/lib/contract";
+import { BUCKET_NAME, KEY_PREFIX } from "../../schema/patterns";
+
+export interface BackupBucketArgs {
+  /** Bucket name: 3-63 lower-case letters, digits, '.' or '-'. */
+  bucket: string;
+  /** Key prefix the backups live under (`<prefix>/<stack>/<release>/…`); lifecycle rules apply to it. */
+  prefix: string;
+  /** Default server-side encryption: "aws:kms" (a key is created unless kmsKeyId is given) or "AES256". */
+  encryption: "aws:kms" | "AES256";
+  /** An existing KMS key id or ARN for aws:kms; unset: the component creates one with rotation on. */
+  kmsKeyId?: string;
+  /** Days a backup, and a noncurrent version, is kept before it expires (1-3650). */
+  retentionDays: number;
+  /** Days before backups move to colder storage, 0 = never; must be below retentionDays. */
+  coldAfterDays: number;
+  /** Object-lock retention in days (governance mode), 0 = no object lock; at most retentionDays. */
+  objectLockDays: number;
+  /** Production: protect the bucket (and its key) and retain them when removed from the program. */
+  production: boolean;
+  /**
+   * Create the hardening companions (versioning, encryption, public-access block, lifecycle, object
+   * lock). Default true. False only for an S3-compatible server that lacks those APIs (s3rver): the
+   * bucket alone is created and the policy pack reports what is missing.
+   */
+  hardening?: boolean;
+  /** AWS provider for every child: the local stack points it at an S3-compatible endpoint. */
+  provider?: aws.Provider;
+}
+
+/** Days an object must stay in STANDARD before a lifecycle rule may move it to STANDARD_IA (AWS). */
+export const STANDARD_IA_MIN_DAYS = 30;
+/** Minimum storage duration GLACIER_IR bills for, in days (AWS). */
+export const GLACIER_IR_MIN_STORAGE_DAYS = 90;
+
+/**
+ * The colder class backups move to. Both keep millisecond reads, so a rollback's restore never waits
+ * for a Glacier retrieval: STANDARD_IA once AWS allows it (30 days), GLACIER_IR before that.
+ */
+export function coldStorageClass(coldAfterDays: number): "STANDARD_IA" | "GLACIER_IR" {
+  return coldAfterDays >= STANDARD_IA_MIN_DAYS ? "STANDARD_IA" : "GLACIER_IR";
+}
+
+/** The lifecycle rule of the backup prefix: colder class, expiry, noncurrent versions, stale uploads. */
+export function lifecycleRules(
+  keyPrefix: string,
+  retentionDays: number,
+  coldAfterDays: number,
+): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+  const storageClass = coldStorageClass(coldAfterDays);
+  return [
+    {
+      id: "greenlight-backups",
+      status: "Enabled",
+      filter: { prefix: `${keyPrefix}/` },
+      ...(coldAfterDays > 0
+        ? {
+            transitions: [{ days: coldAfterDays, storageClass }],
+            noncurrentVersionTransitions: [{ noncurrentDays: coldAfterDays, storageClass }],
+          }
+        : {}),
+      expiration: { days: retentionDays },
+      noncurrentVersionExpiration: { noncurrentDays: retentionDays },
+      // A failed backup aborts its multipart upload; this catches one whose process died first.
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+    },
+  ];
+}
+
+/** Cost notes for the chosen lifecycle (logged as warnings, never silently changed). */
+export function lifecycleNotes(retentionDays: number, coldAfterDays: number): string[] {
+  if (coldAfterDays === 0 || coldStorageClass(coldAfterDays) !== "GLACIER_IR") return [];
+  const stored = retentionDays - coldAfterDays;
+  return stored < GLACIER_IR_MIN_STORAGE_DAYS
+    ? [
+        `backups move to GLACIER_IR after ${coldAfterDays} days but expire ${stored} days later; GLACIER_IR bills at least ${GLACIER_IR_MIN_STORAGE_DAYS} days, so a colder class may cost more than keeping them in STANDARD (set backupColdAfterDays to 0 or ≥ ${STANDARD_IA_MIN_DAYS})`,
+      ]
+    : [];
+}
+
+/** AWS provider settings; with an endpoint, path-style S3 at that URL without AWS account checks. */
+export function s3ProviderArgs(
+  s3: { endpoint?: string; region: string; accessKeyId?: string },
+  secretAccessKey?: pulumi.Input<string>,
+): aws.ProviderArgs {
+  const credentials = {
+    ...(s3.accessKeyId ? { accessKey: s3.accessKeyId } : {}),
+    ...(secretAccessKey !== undefined ? { secretKey: pulumi.secret(secretAccessKey) } : {}),
+  };
+  if (!s3.endpoint) return { region: s3.region, ...credentials };
+  return {
+    region: s3.region,
+    endpoints: [{ s3: s3.endpoint }],
+    s3UsePathStyle: true,
+    skipCredentialsValidation: true,
+    skipRegionValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: true,
+    ...credentials,
+  };
+}
+
+/**
+ * The bucket that holds the database backups (seed 004: "Replicate off-site"), hardened: versioning,
+ * default encryption, all four public-access blocks, lifecycle (colder class, expiry, noncurrent
+ * versions) and, when configured, object lock so a backup cannot be deleted or overwritten in time.
+ */
+export class BackupBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  /** The bucket's name once it exists: pass it on so the backup waits for the bucket. */
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  /** The KMS key the component created, if it created one. */
+  readonly kmsKey?: aws.kms.Key;
+
+  constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.backupBucket, name, {}, opts);
+    const bad = (arg: string, value: unknown, expected: string) =>
+      new Error(
+        `BackupBucket ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
+      );
+    if (!BUCKET_NAME.test(args.bucket))
+      throw bad("bucket", args.bucket, "3-63 lower-case letters, digits, '.' or '-'");
+    if (!KEY_PREFIX.test(args.prefix))
+      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
+    if (args.encryption !== "aws:kms" && args.encryption !== "AES256")
+      throw bad("encryption", args.encryption, "aws:kms or AES256");
+    if (args.kmsKeyId !== undefined && args.encryption !== "aws:kms")
+      throw bad("kmsKeyId", args.kmsKeyId, "no key with AES256 (set encryption to aws:kms to use a KMS key)");
+    const days = (arg: "retentionDays" | "coldAfterDays" | "objectLockDays", min: number) => {
+      if (!(Number.isInteger(args[arg]) && args[arg] >= min && args[arg] <= 3650))
+        throw bad(arg, args[arg], `whole days, ${min}-3650`);
+    };
+    days("retentionDays", 1);
+    days("coldAfterDays", 0);
+    days("objectLockDays", 0);
+    if (args.coldAfterDays > 0 && args.coldAfterDays >= args.retentionDays)
+      throw bad(
+        "coldAfterDays",
+        args.coldAfterDays,
+        `0 or fewer days than retentionDays (${args.retentionDays})`,
+      );
+    if (args.objectLockDays > args.retentionDays)
+      throw bad(
+        "objectLockDays",
+        args.objectLockDays,
+        `at most retentionDays (${args.retentionDays}): locked backups cannot expire`,
+      );
+    const hardening = args.hardening ?? true;
+    if (args.production && !hardening)
+      throw bad("hardening", false, "true in production (only a local S3-compatible server may skip it)");
+
+    const child = { parent: this, provider: args.provider };
+    const keep = { protect: args.production, retainOnDelete: args.production };
+    if (hardening && args.encryption === "aws:kms" && args.kmsKeyId === undefined) {
+      this.kmsKey = new aws.kms.Key(
+        `${name}-key`,
+        {
+          description: `greenlight database backups in ${args.bucket}`,
+          enableKeyRotation: true,
+          deletionWindowInDays: 30,
+        },
+        { ...child, ...keep },
+      );
+    }
+    const lock = args.objectLockDays > 0;
+    this.bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      {
+        bucket: args.bucket,
+        forceDestroy: false,
+        ...(lock ? { objectLockEnabled: true } : {}),
+        tags: { "greenlight:purpose": "database-backups" },
+      },
+      { ...child, ...keep },
+    );
+    this.bucketName = this.bucket.bucket;
+    this.bucketArn = this.bucket.arn;
+
+    if (hardening) {
+      const bucket = this.bucket.id;
+      const versioning = new aws.s3.BucketVersioning(
+        `${name}-versioning`,
+        { bucket, versioningConfiguration: { status: "Enabled" } },
+        child,
+      );
+      const kms = args.encryption === "aws:kms";
+      new aws.s3.BucketServerSideEncryptionConfiguration(
+        `${name}-encryption`,
+        {
+          bucket,
+          rules: [
+            {
+              applyServerSideEncryptionByDefault: {
+                sseAlgorithm: args.encryption,
+                ...(kms ? { kmsMasterKeyId: args.kmsKeyId ?? this.kmsKey?.arn } : {}),
+              },
+              bucketKeyEnabled: kms,
+            },
+          ],
+        },
+        child,
+      );
+      new aws.s3.BucketPublicAccessBlock(
+        `${name}-public-access`,
+        {
+          bucket,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        child,
+      );
+      new aws.s3.BucketLifecycleConfiguration(
+        `${name}-lifecycle`,
+        { bucket, rules: lifecycleRules(args.prefix, args.retentionDays, args.coldAfterDays) },
+        { ...child, dependsOn: [versioning] },
+      );
+      for (const note of lifecycleNotes(args.retentionDays, args.coldAfterDays)) pulumi.log.warn(note, this);
+      if (lock) {
+        new aws.s3.BucketObjectLockConfiguration(
+          `${name}-object-lock`,
+          {
+            bucket,
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: "GOVERNANCE", days: args.objectLockDays } },
+          },
+          { ...child, dependsOn: [versioning] },
+        );
+      }
+    }
+    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+  }
+}

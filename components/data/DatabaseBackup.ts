@@ -1,0 +1,232 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT, STEP } from "../../policies/lib/contract";
+import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
+import { PgTarget, S3Target, lastJsonLine, num, opsCommandLine, stepEnvironment, text } from "./step-command";
+
+/** GREENLIGHT_STEP of the restore drill (the contract's STEP has no entry for it yet). */
+export const RESTORE_DRILL_STEP = "restore-drill";
+
+const STACK = /^[A-Za-z0-9._-]{1,64}$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export interface DatabaseBackupArgs {
+  /** Stack name: a segment of every backup key. */
+  stack: string;
+  /** Release this backup precedes: in the key and in the triggers, so each release takes a new backup. */
+  release: string;
+  /** Bucket name; pass BackupBucket.bucketName so the backup waits for the bucket. */
+  bucket: pulumi.Input<string>;
+  /** Key prefix: backups are `<prefix>/<stack>/<release>/<timestamp>.dump` and `.manifest.json`. */
+  prefix: string;
+  /** Where pg_dump connects, as the role that takes backups (greenlight:dbAdminUser). */
+  database: PgTarget;
+  /** That role's password, a secret; unset for trust or peer authentication. */
+  password?: pulumi.Input<string>;
+  /** The bucket's S3 settings; the secret key is a secret. */
+  s3: S3Target;
+  /** Read the whole archive back with pg_restore and compare its tables (GREENLIGHT_VERIFY). Default true. */
+  verify?: boolean;
+  /** Refuse a dump smaller than this fraction of the database's previous backup; 0 disables. Default 0.1. */
+  minSizeRatio?: number;
+  /** Free disk, in percent, the drill's download must leave on its file system (seed 004: 15). */
+  minFreeDiskPercent: number;
+  /** Restore each backup into a scratch database and compare every table before the migration. */
+  restoreDrill: boolean;
+}
+
+/** What the backup step printed, as the stack outputs record it (empty during preview). */
+export interface BackupSummary {
+  key?: string;
+  bytes?: number;
+  sha256?: string;
+  release?: string;
+  tableCount?: number;
+  finishedAt?: string;
+}
+
+/** The drill's verdict, as the stack outputs record it (empty during preview). */
+export interface DrillSummary {
+  dumpKey?: string;
+  matched?: boolean;
+  tables?: number;
+  seconds?: number;
+}
+
+/** Reads the manifest the backup step printed; undefined when it printed nothing (preview, mocks). */
+export function backupSummary(stdout: string | undefined): BackupSummary | undefined {
+  const manifest = lastJsonLine(stdout);
+  if (!manifest) return undefined;
+  return {
+    key: text(manifest, "dumpKey"),
+    bytes: num(manifest, "bytes"),
+    sha256: text(manifest, "sha256"),
+    release: text(manifest, "release"),
+    tableCount: num(manifest, "tableCount"),
+    finishedAt: text(manifest, "finishedAt"),
+  };
+}
+
+/** Reads the drill report the restore step printed. */
+export function drillSummary(stdout: string | undefined): DrillSummary | undefined {
+  const report = lastJsonLine(stdout);
+  if (!report) return undefined;
+  const seconds = report.seconds as Record<string, unknown> | undefined;
+  return {
+    dumpKey: text(report, "dumpKey"),
+    matched: typeof report.matched === "boolean" ? report.matched : undefined,
+    tables: Array.isArray(report.tables) ? report.tables.length : undefined,
+    seconds: num(seconds, "total"),
+  };
+}
+
+/** The backup step's command line; every value is pattern-checked before it is quoted. */
+export function backupCommandLine(args: {
+  bucket: string;
+  prefix: string;
+  stack: string;
+  release: string;
+  minSizeRatio: number;
+  verify: boolean;
+}): string {
+  if (!BUCKET.test(args.bucket))
+    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  return opsCommandLine("backup", {
+    bucket: args.bucket,
+    prefix: args.prefix,
+    stack: args.stack,
+    release: args.release,
+    "min-size-ratio": args.minSizeRatio,
+    "no-verify": !args.verify,
+  });
+}
+
+/** The drill's command line: the backup just taken (by key once known), into a scratch database. */
+export function drillCommandLine(args: {
+  bucket: string;
+  prefix: string;
+  stack: string;
+  release: string;
+  key?: string;
+  minFreeDiskPercent: number;
+}): string {
+  if (!BUCKET.test(args.bucket))
+    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  if (args.key !== undefined && !/^[A-Za-z0-9._/-]+\.dump$/.test(args.key))
+    throw new Error(`backup key ${JSON.stringify(args.key)} is not a dump key`);
+  return opsCommandLine("restore", {
+    bucket: args.bucket,
+    prefix: args.prefix,
+    stack: args.stack,
+    release: args.release,
+    key: args.key,
+    drill: true,
+    "min-free-disk-percent": args.minFreeDiskPercent,
+  });
+}
+
+/** Checks the connection target shared by the backup and the migration. */
+export function checkPgTarget(component: string, name: string, database: PgTarget): void {
+  const bad = (arg: string, value: unknown, expected: string) =>
+    new Error(
+      `${component} ${name}: args.database.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
+    );
+  if (!HOST.test(database.host)) throw bad("host", database.host, "a host name or IPv4 address");
+  if (!(Number.isInteger(database.port) && database.port >= 1 && database.port <= 65535))
+    throw bad("port", database.port, "a TCP port 1-65535");
+  if (!SQL_IDENTIFIER.test(database.database))
+    throw bad("database", database.database, "a lower-case SQL identifier");
+  if (!SQL_IDENTIFIER.test(database.user)) throw bad("user", database.user, "a lower-case SQL identifier");
+}
+
+/**
+ * The verified pre-migration backup (seed 004, Gate #1): `greenlight-ops backup` streams pg_dump -Fc
+ * to the bucket with a sha256 and writes the manifest only when every check passed; with the drill
+ * on, `greenlight-ops restore --drill` then restores it into a scratch database and compares every
+ * table. Both re-run for every release (triggers), and the manifest lands in the stack outputs.
+ */
+export class DatabaseBackup extends pulumi.ComponentResource {
+  readonly run: command.local.Command;
+  readonly drill?: command.local.Command;
+  /** The release this backup precedes: a migration checks it is its own. */
+  readonly release: string;
+  /** Key, size and sha256 of the backup (undefined during preview). */
+  readonly manifest: pulumi.Output<BackupSummary | undefined>;
+  /** The drill's verdict, when the drill is on (undefined during preview). */
+  readonly drillReport: pulumi.Output<DrillSummary | undefined>;
+
+  constructor(name: string, args: DatabaseBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.databaseBackup, name, {}, opts);
+    const bad = (arg: string, value: unknown, expected: string) =>
+      new Error(
+        `DatabaseBackup ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
+      );
+    if (!STACK.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
+    if (!RELEASE_ID.test(args.release))
+      throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
+    if (!KEY_PREFIX.test(args.prefix))
+      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
+    checkPgTarget("DatabaseBackup", name, args.database);
+    const minSizeRatio = args.minSizeRatio ?? 0.1;
+    if (!(minSizeRatio >= 0 && minSizeRatio < 1))
+      throw bad("minSizeRatio", minSizeRatio, "a fraction from 0 to below 1");
+    if (!(
+      Number.isInteger(args.minFreeDiskPercent) &&
+      args.minFreeDiskPercent >= 0 &&
+      args.minFreeDiskPercent <= 90
+    ))
+      throw bad("minFreeDiskPercent", args.minFreeDiskPercent, "0-90 percent");
+    const verify = args.verify ?? true;
+    this.release = args.release;
+
+    const where = { prefix: args.prefix, stack: args.stack, release: args.release };
+    const environment = (step: string) =>
+      stepEnvironment({ step, release: args.release, verify }, args.database, args.password, args.s3);
+    this.run = new command.local.Command(
+      `${name}-run`,
+      {
+        create: pulumi
+          .output(args.bucket)
+          .apply((bucket) => backupCommandLine({ bucket, ...where, minSizeRatio, verify })),
+        environment: environment(STEP.backup),
+        // A new release, bucket or database takes a new backup.
+        triggers: [
+          args.release,
+          args.stack,
+          args.bucket,
+          args.prefix,
+          args.database.host,
+          args.database.database,
+        ],
+      },
+      { parent: this },
+    );
+    // The manifest holds names, sizes and hashes only; the command's stdout is secret because its
+    // environment is, and the stack outputs must show which backup belongs to which release.
+    this.manifest = pulumi.unsecret(this.run.stdout).apply(backupSummary);
+
+    if (args.restoreDrill) {
+      const key = this.manifest.apply((manifest) => manifest?.key);
+      this.drill = new command.local.Command(
+        `${name}-restore-drill`,
+        {
+          create: pulumi.all([args.bucket, key]).apply(([bucket, dumpKey]) =>
+            drillCommandLine({
+              bucket,
+              ...where,
+              key: dumpKey,
+              minFreeDiskPercent: args.minFreeDiskPercent,
+            }),
+          ),
+          environment: environment(RESTORE_DRILL_STEP),
+          triggers: [args.release, key],
+        },
+        { parent: this, dependsOn: [this.run] },
+      );
+      this.drillReport = pulumi.unsecret(this.drill.stdout).apply(drillSummary);
+    } else {
+      this.drillReport = pulumi.output(undefined);
+    }
+    this.registerOutputs({ manifest: this.manifest, drillReport: this.drillReport });
+  }
+}

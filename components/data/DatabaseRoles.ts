@@ -1,0 +1,195 @@
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT } from "../../policies/lib/contract";
+import { HOST, SQL_IDENTIFIER } from "../../schema/patterns";
+
+export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+
+export interface DatabaseRolesArgs {
+  /** PostgreSQL host the role management connects to (greenlight:dbHost). */
+  host: string;
+  /** PostgreSQL port (1-65535). */
+  port: number;
+  /** The application's database. */
+  database: string;
+  /** Role that manages the roles and grants (greenlight:dbAdminUser). */
+  adminUser: string;
+  /** TLS of the admin connection. Default: "disable" on a loopback host, "require" elsewhere. */
+  sslmode?: SslMode;
+  /** Role that owns the schema and runs the migrations. */
+  migratorRole: string;
+  /** Role the app connects as: reads and writes rows, no DDL. */
+  appRole: string;
+  /** Passwords, as secrets: the admin's (unset for trust or peer authentication), the migrator's, the app's. */
+  passwords: {
+    dbAdminPassword?: pulumi.Input<string>;
+    migratorPassword: pulumi.Input<string>;
+    appPassword: pulumi.Input<string>;
+  };
+  /** Schema the application's tables live in. Default "public". */
+  schema?: string;
+  /** Production: protect every role and grant, and retain the roles when removed from the program. */
+  production: boolean;
+}
+
+/** Row privileges of the app role on tables, and what it needs of sequences (serial ids). */
+export const APP_TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"];
+export const APP_SEQUENCE_PRIVILEGES = ["USAGE", "SELECT", "UPDATE"];
+
+/** The default sslmode for a host: TLS off only on loopback. */
+export function defaultSslMode(host: string): SslMode {
+  return /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host) ? "disable" : "require";
+}
+
+/**
+ * The least-privilege roles of seed 002's "separate credentials": a migrator role that owns the
+ * schema (so only migrations change it) and an app role with row access only, on every table the
+ * migrator creates now or later (default privileges FOR ROLE migrator). Passwords stay secrets.
+ */
+export class DatabaseRoles extends pulumi.ComponentResource {
+  readonly provider: postgresql.Provider;
+  readonly migrator: postgresql.Role;
+  readonly app: postgresql.Role;
+  readonly migratorRoleName: pulumi.Output<string>;
+  readonly appRoleName: pulumi.Output<string>;
+
+  constructor(name: string, args: DatabaseRolesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.databaseRoles, name, {}, opts);
+    const bad = (arg: string, value: unknown, expected: string) =>
+      new Error(
+        `DatabaseRoles ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
+      );
+    if (!HOST.test(args.host)) throw bad("host", args.host, "a host name or IPv4 address");
+    if (!(Number.isInteger(args.port) && args.port >= 1 && args.port <= 65535))
+      throw bad("port", args.port, "a TCP port 1-65535");
+    const schema = args.schema ?? "public";
+    for (const [arg, value] of Object.entries({
+      database: args.database,
+      adminUser: args.adminUser,
+      migratorRole: args.migratorRole,
+      appRole: args.appRole,
+      schema,
+    })) {
+      if (!SQL_IDENTIFIER.test(value)) throw bad(arg, value, "a lower-case SQL identifier");
+    }
+    if (args.migratorRole === args.appRole)
+      throw bad("appRole", args.appRole, "a role other than the migrator (the app must not own the schema)");
+    if (args.appRole === args.adminUser || args.migratorRole === args.adminUser)
+      throw bad("adminUser", args.adminUser, "a role other than the migrator and app roles");
+    const sslmode = args.sslmode ?? defaultSslMode(args.host);
+    if (!["disable", "require", "verify-ca", "verify-full"].includes(sslmode))
+      throw bad("sslmode", sslmode, "disable, require, verify-ca or verify-full");
+
+    this.provider = new postgresql.Provider(
+      `${name}-provider`,
+      {
+        host: args.host,
+        port: args.port,
+        database: args.database,
+        username: args.adminUser,
+        ...(args.passwords.dbAdminPassword !== undefined
+          ? { password: pulumi.secret(args.passwords.dbAdminPassword) }
+          : {}),
+        sslmode,
+        superuser: false,
+        connectTimeout: 15,
+      },
+      { parent: this },
+    );
+    const child = { parent: this, provider: this.provider, protect: args.production };
+    const kept = { ...child, retainOnDelete: args.production };
+    const loginRole = (part: string, role: string, password: pulumi.Input<string>) =>
+      new postgresql.Role(
+        `${name}-${part}`,
+        {
+          name: role,
+          login: true,
+          password: pulumi.secret(password),
+          superuser: false,
+          createDatabase: false,
+          createRole: false,
+          replication: false,
+          bypassRowLevelSecurity: false,
+        },
+        { ...kept, additionalSecretOutputs: ["password"] },
+      );
+    this.migrator = loginRole("migrator", args.migratorRole, args.passwords.migratorPassword);
+    this.app = loginRole("app", args.appRole, args.passwords.appPassword);
+    this.migratorRoleName = this.migrator.name;
+    this.appRoleName = this.app.name;
+
+    // The schema holds the data: never dropped with the program, whatever the stack.
+    const ownedSchema = new postgresql.Schema(
+      `${name}-schema`,
+      {
+        name: schema,
+        database: args.database,
+        owner: this.migrator.name,
+        ifNotExists: true,
+        dropCascade: false,
+      },
+      { ...child, retainOnDelete: true },
+    );
+    const grant = (part: string, grantArgs: postgresql.GrantArgs) =>
+      new postgresql.Grant(`${name}-${part}`, grantArgs, child);
+    grant("migrator-connect", {
+      database: args.database,
+      role: this.migrator.name,
+      objectType: "database",
+      privileges: ["CONNECT", "TEMPORARY"],
+    });
+    grant("app-connect", {
+      database: args.database,
+      role: this.app.name,
+      objectType: "database",
+      privileges: ["CONNECT"],
+    });
+    // Nobody but the owner creates objects in the schema (PUBLIC had CREATE on public before PostgreSQL 15).
+    grant("public-schema", {
+      database: args.database,
+      role: "public",
+      schema: ownedSchema.name,
+      objectType: "schema",
+      privileges: [],
+    });
+    grant("app-schema", {
+      database: args.database,
+      role: this.app.name,
+      schema: ownedSchema.name,
+      objectType: "schema",
+      privileges: ["USAGE"],
+    });
+    grant("app-tables", {
+      database: args.database,
+      role: this.app.name,
+      schema: ownedSchema.name,
+      objectType: "table",
+      privileges: APP_TABLE_PRIVILEGES,
+    });
+    grant("app-sequences", {
+      database: args.database,
+      role: this.app.name,
+      schema: ownedSchema.name,
+      objectType: "sequence",
+      privileges: APP_SEQUENCE_PRIVILEGES,
+    });
+    for (const [part, objectType, privileges] of [
+      ["app-default-tables", "table", APP_TABLE_PRIVILEGES],
+      ["app-default-sequences", "sequence", APP_SEQUENCE_PRIVILEGES],
+    ] as const) {
+      new postgresql.DefaultPrivileges(
+        `${name}-${part}`,
+        {
+          database: args.database,
+          owner: this.migrator.name,
+          role: this.app.name,
+          schema: ownedSchema.name,
+          objectType,
+          privileges: [...privileges],
+        },
+        child,
+      );
+    }
+    this.registerOutputs({ migratorRoleName: this.migratorRoleName, appRoleName: this.appRoleName });
+  }
+}

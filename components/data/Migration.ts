@@ -1,0 +1,178 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT, STEP } from "../../policies/lib/contract";
+import { COMMAND_WORD, HOST, IMAGE_REF, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
+import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
+import { PgTarget, S3Target, lastJsonLine, num, opsCommandLine, stepEnvironment, text } from "./step-command";
+
+const STACK = /^[A-Za-z0-9._-]{1,64}$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface MigrationArgs {
+  /** Stack name: a segment of the backup keys the step looks under. */
+  stack: string;
+  /** Release being migrated: in the triggers, so each release migrates once. */
+  release: string;
+  /** The release's image; the migration runs in a one-off container of it. */
+  image: string;
+  /** The release's migration command, exec form; the first word becomes the container's entrypoint. */
+  command: string[];
+  /** Docker network of the one-off container: "host" or a network name. */
+  network: string;
+  /** Longest the migration may take, lock wait included, in seconds (≥ 10). */
+  timeoutSeconds: number;
+  /** Bucket name (BackupBucket.bucketName). */
+  bucket: pulumi.Input<string>;
+  /** Key prefix of the backups. */
+  prefix: string;
+  /** The verified backup of this same release; the migration depends on it (and on its drill). */
+  backup: DatabaseBackup;
+  /** Where the step takes its lock and records the run, as the admin role. */
+  database: PgTarget;
+  /** The admin role's password, a secret; unset for trust or peer authentication. */
+  password?: pulumi.Input<string>;
+  /** The migrator role the container connects as, and the host it reaches PostgreSQL at. */
+  migrator: { role: string; password: pulumi.Input<string>; host: string };
+  /** The bucket's S3 settings. */
+  s3: S3Target;
+}
+
+/** The run as greenlight.migrations recorded it (empty during preview). */
+export interface MigrationSummary {
+  release?: string;
+  outcome?: string;
+  backupKey?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+}
+
+/** Reads the record the migrate step printed. */
+export function migrationSummary(stdout: string | undefined): MigrationSummary | undefined {
+  const record = lastJsonLine(stdout);
+  if (!record) return undefined;
+  return {
+    release: text(record, "release"),
+    outcome: text(record, "outcome"),
+    backupKey: text(record, "backupKey"),
+    startedAt: text(record, "startedAt"),
+    finishedAt: text(record, "finishedAt"),
+    durationSeconds: num(record, "durationSeconds"),
+  };
+}
+
+/** The migrator's connection string for the container (a secret: it holds the password). */
+export function databaseUrl(
+  target: { host: string; port: number; database: string; user: string; sslmode?: string },
+  password: string,
+): string {
+  const query = target.sslmode ? `?sslmode=${encodeURIComponent(target.sslmode)}` : "";
+  return `postgresql://${encodeURIComponent(target.user)}:${encodeURIComponent(password)}@${target.host}:${target.port}/${target.database}${query}`;
+}
+
+/** The migrate step's command line; every value is pattern-checked before it is quoted. */
+export function migrateCommandLine(args: {
+  bucket: string;
+  prefix: string;
+  stack: string;
+  release: string;
+  image: string;
+  command: string[];
+  network: string;
+  timeoutSeconds: number;
+}): string {
+  if (!BUCKET.test(args.bucket))
+    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  return opsCommandLine("migrate", {
+    bucket: args.bucket,
+    prefix: args.prefix,
+    stack: args.stack,
+    release: args.release,
+    image: args.image,
+    "command-json": JSON.stringify(args.command),
+    network: args.network,
+    "timeout-seconds": args.timeoutSeconds,
+  });
+}
+
+/**
+ * The run-once migration (seed 004, "Database Migration", Gate #2): `greenlight-ops migrate` checks the
+ * newest backup of ITS release (verified, sha256 re-hashed), takes the migration advisory lock, runs
+ * the release's migration command in a one-off container of the release image and records the run in
+ * greenlight.migrations. The command depends on the backup component (backup and drill), so the graph
+ * and the step both say: no verified backup, no migration.
+ */
+export class Migration extends pulumi.ComponentResource {
+  readonly run: command.local.Command;
+  /** The recorded run: release, outcome, backup key, start and end (undefined during preview). */
+  readonly record: pulumi.Output<MigrationSummary | undefined>;
+
+  constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.migration, name, {}, opts);
+    const bad = (arg: string, value: unknown, expected: string) =>
+      new Error(`Migration ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`);
+    if (!STACK.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
+    if (!RELEASE_ID.test(args.release))
+      throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
+    if (!IMAGE_REF.test(args.image)) throw bad("image", args.image, "a Docker image reference");
+    if (args.command.length === 0 || !args.command.every((word) => COMMAND_WORD.test(word)))
+      throw bad(
+        "command",
+        args.command,
+        "a non-empty list of words without spaces, quotes or shell characters",
+      );
+    if (!NETWORK.test(args.network)) throw bad("network", args.network, "host or a Docker network name");
+    if (!(Number.isInteger(args.timeoutSeconds) && args.timeoutSeconds >= 10))
+      throw bad("timeoutSeconds", args.timeoutSeconds, "whole seconds, at least 10");
+    if (!KEY_PREFIX.test(args.prefix))
+      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
+    if (args.backup.release !== args.release)
+      throw bad(
+        "backup",
+        args.backup.release,
+        `the backup of release ${args.release} (a migration needs a backup of its own release)`,
+      );
+    checkPgTarget("Migration", name, args.database);
+    if (!SQL_IDENTIFIER.test(args.migrator.role))
+      throw bad("migrator.role", args.migrator.role, "a lower-case SQL identifier");
+    if (!HOST.test(args.migrator.host))
+      throw bad("migrator.host", args.migrator.host, "a host name or IPv4 address");
+
+    const migratorUrl = pulumi
+      .output(args.migrator.password)
+      .apply((password) =>
+        databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
+      );
+    this.run = new command.local.Command(
+      `${name}-run`,
+      {
+        create: pulumi.output(args.bucket).apply((bucket) =>
+          migrateCommandLine({
+            bucket,
+            prefix: args.prefix,
+            stack: args.stack,
+            release: args.release,
+            image: args.image,
+            command: args.command,
+            network: args.network,
+            timeoutSeconds: args.timeoutSeconds,
+          }),
+        ),
+        environment: stepEnvironment(
+          { step: STEP.migrate, release: args.release, verify: true },
+          args.database,
+          args.password,
+          args.s3,
+          { GREENLIGHT_IMAGE: args.image, DATABASE_URL: pulumi.secret(migratorUrl) },
+        ),
+        // Each release (or a new image of it) migrates once.
+        triggers: [args.release, args.image],
+      },
+      { parent: this, dependsOn: [args.backup] },
+    );
+    // The record holds names, times and an outcome only; stdout is secret because the environment is.
+    this.record = pulumi.unsecret(this.run.stdout).apply(migrationSummary);
+    this.registerOutputs({ record: this.record });
+  }
+}

@@ -1,0 +1,113 @@
+// Pure helpers of the data components' command resources: the ops CLI line (validated words,
+// shell-quoted), the environment the steps read their connections from (secrets as Pulumi secrets,
+// plain GREENLIGHT_* markers for the policy pack), and the JSON the steps print.
+import * as pulumi from "@pulumi/pulumi";
+import { STEP_ENV } from "../../policies/lib/contract";
+
+/** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
+export const OPS_CLI = "node bin/greenlight-ops.js";
+
+/** Single-quotes a word for sh unless it is made of safe characters only. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `node bin/greenlight-ops.js <step> --flag value …`; `true` is a bare flag, undefined/false are left out. */
+export function opsCommandLine(
+  step: string,
+  flags: Record<string, string | number | boolean | undefined>,
+): string {
+  const words = [OPS_CLI, step];
+  for (const [flag, value] of Object.entries(flags)) {
+    if (!/^[a-z][a-z0-9-]*$/.test(flag))
+      throw new Error(`ops flag ${JSON.stringify(flag)} is not a flag name`);
+    if (value === undefined || value === false) continue;
+    words.push(`--${flag}`);
+    if (value !== true) words.push(shellQuote(String(value)));
+  }
+  return words.join(" ");
+}
+
+/** Where a step connects to PostgreSQL (libpq variables). */
+export interface PgTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** libpq sslmode; unset leaves libpq's default. */
+  sslmode?: string;
+}
+
+/** S3 settings of the backup bucket. */
+export interface S3Target {
+  /** S3-compatible endpoint (path-style); unset for AWS. */
+  endpoint?: string;
+  region: string;
+  /** Unset: the AWS default credential chain of the machine running `pulumi up`. */
+  accessKeyId?: string;
+  secretAccessKey?: pulumi.Input<string>;
+}
+
+/** What a step's environment says about it, for the policy pack (plain values). */
+export interface StepMarkers {
+  step: string;
+  release: string;
+  verify: boolean;
+}
+
+/**
+ * The environment of a data step: plain GREENLIGHT_STEP/RELEASE/VERIFY, libpq and AWS variables;
+ * every credential (and the access key id, whose name the secrets policy treats as secret) is a secret.
+ */
+export function stepEnvironment(
+  markers: StepMarkers,
+  pg: PgTarget,
+  pgPassword: pulumi.Input<string> | undefined,
+  s3: S3Target,
+  extra: Record<string, pulumi.Input<string>> = {},
+): Record<string, pulumi.Input<string>> {
+  const environment: Record<string, pulumi.Input<string>> = {
+    [STEP_ENV.step]: markers.step,
+    [STEP_ENV.release]: markers.release,
+    [STEP_ENV.verify]: String(markers.verify),
+    PGHOST: pg.host,
+    PGPORT: String(pg.port),
+    PGDATABASE: pg.database,
+    PGUSER: pg.user,
+    AWS_REGION: s3.region,
+  };
+  if (pg.sslmode) environment.PGSSLMODE = pg.sslmode;
+  if (pgPassword !== undefined) environment.PGPASSWORD = pulumi.secret(pgPassword);
+  if (s3.endpoint) environment.GREENLIGHT_S3_ENDPOINT = s3.endpoint;
+  if (s3.accessKeyId) environment.AWS_ACCESS_KEY_ID = pulumi.secret(s3.accessKeyId);
+  if (s3.secretAccessKey !== undefined) environment.AWS_SECRET_ACCESS_KEY = pulumi.secret(s3.secretAccessKey);
+  return { ...environment, ...extra };
+}
+
+/** The last JSON object a step printed on stdout, or undefined (empty stdout under preview and mocks). */
+export function lastJsonLine(stdout: string | undefined): Record<string, unknown> | undefined {
+  const lines = (stdout ?? "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("{"));
+  for (const line of lines.reverse()) {
+    try {
+      const value: unknown = JSON.parse(line);
+      if (value && typeof value === "object" && !Array.isArray(value))
+        return value as Record<string, unknown>;
+    } catch {
+      // Not a JSON line: a step prints one JSON object; progress goes to stderr.
+    }
+  }
+  return undefined;
+}
+
+/** A string field of a step's JSON, or undefined. */
+export function text(value: Record<string, unknown> | undefined, field: string): string | undefined {
+  return typeof value?.[field] === "string" ? (value[field] as string) : undefined;
+}
+
+/** A number field of a step's JSON, or undefined. */
+export function num(value: Record<string, unknown> | undefined, field: string): number | undefined {
+  return typeof value?.[field] === "number" ? (value[field] as number) : undefined;
+}
