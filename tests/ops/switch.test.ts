@@ -324,6 +324,33 @@ describe("blue/green release on real Docker, HAProxy and the sample app", functi
     );
   });
 
+  it("the guard on its own (greenlight-ops guard) watches the serving color and flips back on a breach", async () => {
+    await color("blue", "v2");
+    await color("green", "v4");
+    assert.equal((await switchTo("blue", "v2", ["--guard-seconds", "0"])).code, 0);
+    assert.equal((await switchTo("green", "v4", ["--guard-seconds", "0"])).code, 0, "moved without a guard");
+    const load = startLoad({ url: `http://127.0.0.1:${proxyPort}/`, maxRequests: 200_000, maxMs: 60_000 });
+    const guarded = await runOps([
+      "guard",
+      "--color",
+      "green",
+      ...flags(),
+      "--guard-seconds",
+      "20",
+      "--guard-min-requests",
+      "100",
+    ]);
+    await waitUntil("500 more requests", () => load.served("v2") >= 500, 30_000);
+    const result = await load.stop();
+    assert.equal(guarded.code, 1, guarded.stderr);
+    assert.match(
+      guarded.stderr,
+      /^guard: guard reverted traffic to blue: error rate [\d.]+ % \(\d+ of \d+\) is above 5 %/m,
+    );
+    assert.equal((guarded.json[0] as { revertedTo: string }).revertedTo, "blue");
+    assert.ok(result.sequence.slice(-300).every((release) => release === "v2"));
+  });
+
   it("a webhook that hangs or is down neither fails nor blocks the release", async () => {
     await color("blue", "v1");
     await color("green", "v2");
