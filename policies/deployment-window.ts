@@ -24,8 +24,8 @@ import {
   parseCalendar,
   parseInstant,
 } from "./lib/calendar";
-import { STEP, STEP_ENV } from "./lib/contract";
-import { commandEnvironment, findSteps } from "./lib/graph";
+import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
+import { childrenIndex, commandEnvironment, dependencyClosure, findSteps, label } from "./lib/graph";
 import { OverrideCheck, checkOverride, describeGap } from "./lib/override";
 
 /** Seed 001's standard deployment window. */
@@ -199,7 +199,7 @@ function describeOverride(
 export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy = {
   name: "deployment-window",
   description:
-    "Requires every update to run inside a deployment window and outside every freeze, unless the release record carries a valid emergency override.",
+    "Requires every update to run inside a deployment window and outside every freeze, unless the release record carries a valid emergency override; everything the release changes waits for that record.",
   enforcementLevel: "mandatory",
   configSchema: windowConfigSchema,
   remediationSteps:
@@ -221,12 +221,30 @@ export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy 
   },
   validateStack: (args, reportViolation) => {
     // Without the record the window cannot be judged; a program that drops it must not slip through.
-    if (findSteps(args.resources, STEP.record).length > 0) return;
-    reportViolation(
-      `no release record in the stack: expected a command with ${STEP_ENV.step}=${STEP.record} ` +
-        `(the greenlight:release:ReleaseRecord component), which the deployment window and the override are judged on. ` +
-        `Keep the ReleaseRecord in index.ts.`,
-    );
+    const records = findSteps(args.resources, STEP.record).map(({ resource }) => resource);
+    if (records.length === 0) {
+      reportViolation(
+        `no release record in the stack: expected a command with ${STEP_ENV.step}=${STEP.record} ` +
+          `(the greenlight:release:ReleaseRecord component), which the deployment window and the override are judged on. ` +
+          `Keep the ReleaseRecord in index.ts.`,
+      );
+      return;
+    }
+    // The window stops the update at the record; whatever does not wait for it could already have run.
+    const children = childrenIndex(args.resources);
+    for (const resource of args.resources) {
+      const step = commandEnvironment(resource)[STEP_ENV.step];
+      const changesTheRelease =
+        (step !== undefined && step !== STEP.record) || resource.type === RESOURCE.container;
+      if (!changesTheRelease) continue;
+      const waited = dependencyClosure(resource, children);
+      if (records.some((record) => waited.has(record))) continue;
+      reportViolation(
+        `${label(resource)} does not wait for the release record, so in an update outside the window it could run ` +
+          `before deployment-window stops the release; make it depend on the ReleaseRecord (dependsOn: [record]).`,
+        resource.urn,
+      );
+    }
   },
 };
 

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { deploymentWindow, deploymentWindowAdvisory } from "../../policies/deployment-window";
 import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { omit, policyResources, resourceArgs, resourceViolations, stackViolations } from "./args";
-import { releaseGraph } from "./release-graph";
+import { byName, releaseGraph } from "./release-graph";
 
 const WEDNESDAY_11 = "2026-11-25T11:00:00Z";
 const FRIDAY_15 = "2026-11-27T15:00:00Z";
@@ -228,6 +228,38 @@ describe("policies/deployment-window", () => {
   describe("the release record must be in the stack", () => {
     it("passes a graph with a release record", async () => {
       assert.deepEqual(await stackViolations(deploymentWindow, policyResources(releaseGraph())), []);
+    });
+    it("fails every step and container that does not wait for the record, on its URN", async () => {
+      const graph = releaseGraph();
+      byName(graph, "backup").dependencies = [];
+      byName(graph, "backup-run").dependencies = [];
+      byName(graph, "service").dependencies = [];
+      const violations = await stackViolations(deploymentWindow, policyResources(graph));
+      const expected = [
+        "backup-run",
+        "migration-run",
+        "service-blue-0",
+        "service-blue-1",
+        "gate-blue-run",
+        "switch-run",
+      ];
+      assert.deepEqual(
+        violations.map((violation) => violation.urn),
+        expected.map((name) => byName(graph, name).urn),
+      );
+      assert.match(
+        violations[0].message,
+        /^backup-run \(command:local:Command\) does not wait for the release record, so in an update outside the window it could run before deployment-window stops the release; make it depend on the ReleaseRecord \(dependsOn: \[record\]\)\.$/,
+      );
+    });
+    it("counts waiting through a parent component, as the SDK orders it", async () => {
+      const graph = releaseGraph();
+      byName(graph, "backup-run").dependencies = [byName(graph, "backups-bucket").urn];
+      assert.deepEqual(
+        await stackViolations(deploymentWindow, policyResources(graph)),
+        [],
+        "backup-run's parent waits for the record",
+      );
     });
     it("fails a graph without one (the window could not be judged)", async () => {
       const withoutRecord = releaseGraph().filter((resource) => resource.name !== "release-record");

@@ -264,7 +264,11 @@ describe("policies/index.ts served as the Pulumi CLI runs a pack", function () {
       const found = await analyzeStack(pack, graph);
       assert.deepEqual(
         found.map(({ policy, level, urn }) => [policy, level, urn]),
-        [["backup-before-migrate", LEVEL.MANDATORY, byName(graph, "migration-run").urn]],
+        [
+          ["deployment-window", LEVEL.MANDATORY, byName(graph, "migration-run").urn],
+          ["backup-before-migrate", LEVEL.MANDATORY, byName(graph, "migration-run").urn],
+        ],
+        "cut loose, it waits neither for its backup nor for the release record",
       );
     });
 

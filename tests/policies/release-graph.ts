@@ -227,7 +227,7 @@ export function releaseGraph(
     },
   });
 
-  const service = builder.add(COMPONENT.blueGreenService, n("service"));
+  const service = builder.add(COMPONENT.blueGreenService, n("service"), { dependsOn: [record] });
   const slot = builder.add(COMPONENT.colorSlot, n(`service-${color}`), { parent: service });
   const containers = [0, 1].map((replica) =>
     builder.add(RESOURCE.container, n(`service-${color}-${replica}`), {
