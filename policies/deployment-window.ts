@@ -25,7 +25,7 @@ import {
   parseInstant,
 } from "./lib/calendar";
 import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
-import { childrenIndex, commandEnvironment, dependencyClosure, findSteps, label } from "./lib/graph";
+import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
 import { OverrideCheck, checkOverride, describeGap } from "./lib/override";
 
 /** Seed 001's standard deployment window. */
@@ -232,13 +232,13 @@ export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy 
     }
     // The window stops the update at the record; whatever does not wait for it could already have run.
     const children = childrenIndex(args.resources);
+    const recordSet = new Set(records);
     for (const resource of args.resources) {
       const step = commandEnvironment(resource)[STEP_ENV.step];
       const changesTheRelease =
         (step !== undefined && step !== STEP.record) || resource.type === RESOURCE.container;
       if (!changesTheRelease) continue;
-      const waited = dependencyClosure(resource, children);
-      if (records.some((record) => waited.has(record))) continue;
+      if (waitsForAny(resource, children, recordSet)) continue;
       reportViolation(
         `${label(resource)} does not wait for the release record, so in an update outside the window it could run ` +
           `before deployment-window stops the release; make it depend on the ReleaseRecord (dependsOn: [record]).`,

@@ -76,24 +76,50 @@ export function dependencyClosure<T extends GraphNode>(
   resource: T,
   children: ReadonlyMap<string, T[]>,
 ): Set<T> {
+  const closure = new Set<T>();
+  walkDependencies(resource, children, (node) => {
+    closure.add(node);
+    return false;
+  });
+  return closure;
+}
+
+/** Whether `resource` waits (as dependencyClosure counts it) for any of `targets`; stops at the first. */
+export function waitsForAny<T extends GraphNode>(
+  resource: T,
+  children: ReadonlyMap<string, T[]>,
+  targets: ReadonlySet<T>,
+): boolean {
+  return walkDependencies(resource, children, (node) => targets.has(node));
+}
+
+/** Visits what `resource` waits for, each node once, until `stop` returns true; says whether it did. */
+function walkDependencies<T extends GraphNode>(
+  resource: T,
+  children: ReadonlyMap<string, T[]>,
+  stop: (node: T) => boolean,
+): boolean {
   const whole = new Set<T>();
   const registered = new Set<T>();
   const queue: { node: T; whole: boolean }[] = [];
+  let stopped = false;
   const visit = (node: T | undefined, wholeNode: boolean) => {
-    if (node === undefined || node === resource || whole.has(node)) return;
+    if (stopped || node === undefined || node === resource || whole.has(node)) return;
     if (!wholeNode && registered.has(node)) return;
+    const first = !whole.has(node) && !registered.has(node);
     (wholeNode ? whole : registered).add(node);
+    if (first && stop(node)) stopped = true;
     queue.push({ node, whole: wholeNode });
   };
   for (const dependency of resource.dependencies as T[]) visit(dependency, true);
   visit(resource.parent as T | undefined, false);
-  while (queue.length > 0) {
+  while (queue.length > 0 && !stopped) {
     const { node, whole: wholeNode } = queue.pop() as { node: T; whole: boolean };
     for (const dependency of node.dependencies as T[]) visit(dependency, true);
     visit(node.parent as T | undefined, false);
     if (wholeNode) for (const child of children.get(node.urn) ?? []) visit(child, true);
   }
-  return new Set([...whole, ...registered]);
+  return stopped;
 }
 
 /** A resource's name as violations print it: "<name> (<type>)". */
