@@ -161,6 +161,8 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
     // The snapshot stays open for the whole dump; server-side timeouts must not end it.
     await session.query("SET LOCAL statement_timeout = 0");
     await session.query("SET LOCAL idle_in_transaction_session_timeout = 0");
+    // The checksums run beside pg_dump: one backend, no parallel workers competing with the dump.
+    await session.query("SET LOCAL max_parallel_workers_per_gather = 0");
     snapshot = (
       await session.query<{ snapshot: string; version: string; size: string }>(
         "SELECT pg_export_snapshot() AS snapshot, current_setting('server_version') AS version, pg_database_size(current_database())::text AS size",
