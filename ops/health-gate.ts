@@ -4,8 +4,8 @@
 import { Command } from "commander";
 import { COLORS, Color } from "../schema/types";
 import { probe } from "./http-probe";
-import { notifyFromStep } from "./notify";
-import { color, host, integer, port, releaseId, replicaPorts, urlPath } from "./options";
+import { withGateFailureNotice } from "./notify";
+import { addTargetOptions, integer, targetFromOptions, urlPath } from "./options";
 import { StepCommand, StepError, progress } from "./step";
 
 export interface HealthGateOptions {
@@ -149,12 +149,7 @@ export const healthGateCommand: StepCommand = {
   description:
     "Probes every replica of a color directly until health and readiness answer 200 N times in a row",
   options: (command: Command) =>
-    command
-      .requiredOption("--color <color>", "color under test: blue or green", color)
-      .requiredOption("--release <id>", "release the color runs", releaseId)
-      .requiredOption("--port <port>", "host port of replica 0 (replica i on port+i)", port)
-      .option("--replicas <n>", "replicas of the color", integer(1, 16), 1)
-      .option("--host <host>", "address the replicas are reached at", host, "127.0.0.1")
+    addTargetOptions(command)
       .option("--health-path <path>", "liveness path", urlPath, "/health")
       .option("--readiness-path <path>", "readiness path", urlPath, "/health/ready")
       .option("--no-readiness", "check the liveness path only (the policy pack refuses this)")
@@ -162,12 +157,9 @@ export const healthGateCommand: StepCommand = {
       .option("--timeout <seconds>", "seconds one probe may take", integer(1, 120), 3)
       .option("--attempts <n>", "consecutive 200 answers required", integer(1, 100), 5)
       .option("--deadline <seconds>", "give up after this many seconds", integer(1, 3600), 120),
-  run: async (options, env) => {
+  run: (options, env) => {
     const gate: HealthGateOptions = {
-      color: options.color as Color,
-      release: String(options.release),
-      host: String(options.host),
-      ports: replicaPorts(Number(options.port), Number(options.replicas)),
+      ...targetFromOptions(options),
       healthPath: String(options.healthPath),
       readinessPath: String(options.readinessPath),
       checkReadiness: options.readiness !== false,
@@ -176,21 +168,8 @@ export const healthGateCommand: StepCommand = {
       attempts: Number(options.attempts),
       deadlineSeconds: Number(options.deadline),
     };
-    try {
-      return await runHealthGate(gate, (message) => progress("health-gate", message));
-    } catch (error) {
-      if (error instanceof StepError && error.exitCode === 1) {
-        await notifyFromStep(
-          "health-gate",
-          {
-            event: "gate-failure",
-            text: `${gate.color} (release ${gate.release}) failed its health gate; traffic stays where it is`,
-            fields: { reason: error.message },
-          },
-          env,
-        );
-      }
-      throw error;
-    }
+    return withGateFailureNotice("health-gate", "health gate", gate, env, () =>
+      runHealthGate(gate, (message) => progress("health-gate", message)),
+    );
   },
 };

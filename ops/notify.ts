@@ -101,6 +101,32 @@ export async function notifyFromStep(
   return result;
 }
 
+/** Runs a gate step; a failure (exit 1) posts a gate-failure message before it propagates. */
+export async function withGateFailureNotice<T>(
+  step: string,
+  what: string,
+  target: { color: string; release: string },
+  env: NodeJS.ProcessEnv,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof StepError && error.exitCode === 1) {
+      await notifyFromStep(
+        step,
+        {
+          event: "gate-failure",
+          text: `${target.color} (release ${target.release}) failed its ${what}; traffic stays where it is`,
+          fields: { reason: error.message },
+        },
+        env,
+      );
+    }
+    throw error;
+  }
+}
+
 export const notifyCommand: StepCommand = {
   name: "notify",
   description: `Posts a Slack-compatible message to ${WEBHOOK_ENV}; always exits 0 once the message is built`,

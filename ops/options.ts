@@ -1,6 +1,6 @@
 // Option parsers shared by the release steps: commander calls them per value, and an
 // InvalidArgumentError becomes "error: option '--x <n>' argument 'y' is invalid. <why>" with exit 2.
-import { InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../schema/patterns";
 import { COLORS, Color } from "../schema/types";
 
@@ -64,4 +64,31 @@ export function replicaPorts(hostPort: number, replicas: number): number[] {
     throw new InvalidArgumentError(`port ${hostPort} + ${replicas} replicas runs past 65535`);
   }
   return Array.from({ length: replicas }, (_, replica) => hostPort + replica);
+}
+
+/** The color under test and where its replicas answer: shared by health-gate and smoke. */
+export interface ColorTarget {
+  color: Color;
+  release: string;
+  host: string;
+  /** One port per replica. */
+  ports: number[];
+}
+
+export function addTargetOptions(command: Command): Command {
+  return command
+    .requiredOption("--color <color>", "color under test: blue or green", color)
+    .requiredOption("--release <id>", "release the color runs", releaseId)
+    .requiredOption("--port <port>", "host port of replica 0 (replica i on port+i)", port)
+    .option("--replicas <n>", "replicas of the color", integer(1, 16), 1)
+    .option("--host <host>", "address the replicas are reached at", host, "127.0.0.1");
+}
+
+export function targetFromOptions(options: Record<string, unknown>): ColorTarget {
+  return {
+    color: options.color as Color,
+    release: String(options.release),
+    host: String(options.host),
+    ports: replicaPorts(Number(options.port), Number(options.replicas)),
+  };
 }

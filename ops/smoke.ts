@@ -1,12 +1,11 @@
 // Smoke checks (seeds 000, 002, 004: "smoke test critical flows"): each configured path on every
 // replica of the target color, directly, with its expected status, body text and slowest answer.
-import { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { parseSmokeCheck } from "../schema/smoke";
 import { Color, SmokeCheck } from "../schema/types";
 import { probe } from "./http-probe";
-import { notifyFromStep } from "./notify";
-import { color, host, integer, port, releaseId, repeatable, replicaPorts } from "./options";
+import { withGateFailureNotice } from "./notify";
+import { addTargetOptions, repeatable, targetFromOptions } from "./options";
 import { StepCommand, StepError, progress } from "./step";
 
 export interface SmokeOptions {
@@ -103,42 +102,20 @@ export const smokeCommand: StepCommand = {
   name: "smoke",
   description: "Runs the smoke checks once against every replica of a color, directly",
   options: (command: Command) =>
-    command
-      .requiredOption("--color <color>", "color under test: blue or green", color)
-      .requiredOption("--release <id>", "release the color runs", releaseId)
-      .requiredOption("--port <port>", "host port of replica 0 (replica i on port+i)", port)
-      .option("--replicas <n>", "replicas of the color", integer(1, 16), 1)
-      .option("--host <host>", "address the replicas are reached at", host, "127.0.0.1")
-      .option(
-        "--check <check>",
-        `a smoke check '<path> <status> [text="…"] [maxMs=<n>]'; repeatable`,
-        repeatable(smokeCheck),
-      ),
-  run: async (options, env) => {
+    addTargetOptions(command).option(
+      "--check <check>",
+      `a smoke check '<path> <status> [text="…"] [maxMs=<n>]'; repeatable`,
+      repeatable(smokeCheck),
+    ),
+  run: (options, env) => {
     const smoke: SmokeOptions = {
-      color: options.color as Color,
-      release: String(options.release),
-      host: String(options.host),
-      ports: replicaPorts(Number(options.port), Number(options.replicas)),
+      ...targetFromOptions(options),
       checks: (options.check as SmokeCheck[] | undefined) ?? [],
     };
-    try {
+    return withGateFailureNotice("smoke", "smoke checks", smoke, env, async () => {
       const report = await runSmoke(smoke);
       progress("smoke", `${report.results.length} checks passed on ${smoke.color}`);
       return report;
-    } catch (error) {
-      if (error instanceof StepError) {
-        await notifyFromStep(
-          "smoke",
-          {
-            event: "gate-failure",
-            text: `${smoke.color} (release ${smoke.release}) failed its smoke checks; traffic stays where it is`,
-            fields: { reason: error.message },
-          },
-          env,
-        );
-      }
-      throw error;
-    }
+    });
   },
 };
