@@ -6,7 +6,7 @@
 import { execFile, spawn } from "child_process";
 import { Client } from "pg";
 import { IMAGE_REF, KEY_PREFIX, RELEASE_ID } from "../schema/patterns";
-import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "./manifest";
+import { findReleaseBackup, verifyStoredDump } from "./manifest";
 import { connect, describePgError } from "./postgres";
 import { s3Client, s3Settings } from "./s3";
 import { StepCommand, StepError, progress, requireEnv } from "./step";
@@ -325,5 +325,3 @@ export const migrateCommand: StepCommand = {
       .option("--docker <path>", "docker CLI", "docker"),
   run: (options, env) => migrate(migrateOptions(options), env),
 };
-
-export { EXIT_NO_VERIFIED_BACKUP };
