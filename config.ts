@@ -10,7 +10,8 @@ export interface GreenlightConfig extends Omit<StackSettings, "secrets"> {
     appPassword: pulumi.Output<string>;
     s3SecretAccessKey?: pulumi.Output<string>;
     webhookUrl?: pulumi.Output<string>;
-    env: pulumi.Output<Record<string, string>>;
+    /** Secret environment variables: names in plain sight, each value a secret. */
+    env: Record<string, pulumi.Output<string>>;
   };
 }
 
@@ -51,7 +52,9 @@ export function loadConfig(): GreenlightConfig {
       appPassword: pulumi.secret(settings.secrets.appPassword),
       s3SecretAccessKey: secret(settings.secrets.s3SecretAccessKey),
       webhookUrl: secret(settings.secrets.webhookUrl),
-      env: pulumi.secret(settings.secrets.env),
+      env: Object.fromEntries(
+        Object.entries(settings.secrets.env).map(([name, value]) => [name, pulumi.secret(value)]),
+      ),
     },
   };
 }

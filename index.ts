@@ -89,6 +89,8 @@ const service = new BlueGreenService(
     secretEnv: config.secrets.env,
     database: { ...config.database, host: config.database.appHost, user: config.database.appRole },
     databasePassword: config.secrets.appPassword,
+    // The new release starts only on the migrated schema; the warm color does not wait.
+    targetDependsOn: [migration],
   },
   { dependsOn: [record] },
 );
