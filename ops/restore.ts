@@ -7,6 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as readline from "readline";
 import { Client } from "pg";
 import { KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../schema/patterns";
 import { keyTimestamp } from "./backup-key";
@@ -130,6 +131,22 @@ export function derivedDatabaseName(base: string, tag: string, at: Date): string
   return `${base.slice(0, 63 - suffix.length)}${suffix}`;
 }
 
+/** TABLE DATA entries of `pg_restore --list`: dump id → table (names with spaces are left out). */
+export function tableDataItems(listing: string): Map<number, { schema: string; name: string }> {
+  const items = new Map<number, { schema: string; name: string }>();
+  for (const line of listing.split("\n")) {
+    const match = /^(\d+); \d+ \d+ TABLE DATA (\S+) (\S+) \S+$/.exec(line);
+    if (match) items.set(Number(match[1]), { schema: match[2], name: match[3] });
+  }
+  return items;
+}
+
+/** The dump id of a TABLE DATA item pg_restore --verbose reports finished (parallel mode), if any. */
+export function finishedTableData(line: string): number | undefined {
+  const match = /finished item (\d+) TABLE DATA /.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
 function validate(options: RestoreOptions): void {
   const bad = (what: string) => new StepError(what, 2);
   if (!BUCKET.test(options.bucket))
@@ -189,15 +206,21 @@ async function summarize(
   database: string,
   jobs: number,
   methods: Map<string, TableSummary["method"]>,
+  known: Map<string, Promise<TableSummary>> = new Map(),
 ): Promise<TableSummary[]> {
   const clients: Client[] = [];
   try {
     clients.push(await connect(env, database, "greenlight-restore-compare"));
     const tables = await listTables(clients[0]);
-    while (clients.length < Math.min(jobs, tables.length))
+    const left = tables.filter((table) => !known.has(`${table.schema}.${table.name}`)).length;
+    while (clients.length < Math.min(jobs, left))
       clients.push(await connect(env, database, "greenlight-restore-compare"));
-    return await mapPool(tables, clients.length, (table, worker) =>
-      checksumTable(clients[worker], table, { method: methods.get(`${table.schema}.${table.name}`) }),
+    return await mapPool(
+      tables,
+      clients.length,
+      (table, worker) =>
+        known.get(`${table.schema}.${table.name}`) ??
+        checksumTable(clients[worker], table, { method: methods.get(`${table.schema}.${table.name}`) }),
     );
   } catch (error) {
     if (error instanceof StepError) throw error;
@@ -336,6 +359,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     ? derivedDatabaseName(sourceDatabase, "drill", at)
     : derivedDatabaseName(options.targetDb as string, "restore", at);
   let admin: Client | undefined;
+  let early: Client | undefined;
   let created = false;
   let swapped = false;
   try {
@@ -347,20 +371,39 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     checkDigest(manifest, stored);
     const downloaded = Date.now();
     progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
-    await checkArchive(pgRestore, file, manifest, env);
+    const items = await checkArchive(pgRestore, file, manifest, env);
 
     admin = await connect(env, options.maintenanceDb, "greenlight-restore");
     await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
     created = true;
-    await runPgRestore(pgRestore, file, database, options, env, admin);
-    const restoredAt = Date.now();
-
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
+    // Tables whose data is complete are checksummed one at a time while pg_restore goes on.
+    early = await connect(env, database, "greenlight-restore-compare");
+    const earlyClient = early;
+    const known = new Map<string, Promise<TableSummary>>();
+    let queue: Promise<unknown> = Promise.resolve();
+    await runPgRestore(pgRestore, file, database, options, env, admin, (dumpId) => {
+      const table = items.get(dumpId);
+      if (!table) return;
+      const summary = queue.then(() =>
+        checksumTable(earlyClient, table, { method: methods.get(`${table.schema}.${table.name}`) }),
+      );
+      // Awaited in summarize(); a failure must not surface earlier as an unhandled rejection.
+      summary.catch(() => undefined);
+      queue = summary.catch(() => undefined);
+      known.set(`${table.schema}.${table.name}`, summary);
+    });
+    const restoredAt = Date.now();
+    progress(STEP, `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`);
+
     const live = options.compareLive || manifest.tables.length === 0;
     const [source, restored] = await Promise.all([
       live ? summarize(env, sourceDatabase, options.jobs, methods) : Promise.resolve(manifest.tables),
-      summarize(env, database, options.jobs, methods),
+      summarize(env, database, options.jobs, methods, known),
     ]);
+    // Renaming the restored database needs it free of sessions.
+    await earlyClient.end();
+    early = undefined;
     const tables = compareTables(source, restored);
     const matched = tables.every((table) => table.match);
     const compared = Date.now();
@@ -412,6 +455,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   } finally {
+    await early?.end().catch(() => undefined);
     if (admin && created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
     await admin?.end().catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -424,7 +468,7 @@ async function checkArchive(
   file: string,
   manifest: BackupManifest,
   env: NodeJS.ProcessEnv,
-): Promise<void> {
+): Promise<Map<number, { schema: string; name: string }>> {
   const lister = spawn(pgRestore, ["--list", file], { env, stdio: ["ignore", "pipe", "pipe"] });
   const stdout = collectStdout(lister);
   const exit = await childExit(lister);
@@ -432,11 +476,13 @@ async function checkArchive(
     throw new StepError(
       `pg_restore --list ${manifest.dumpKey} failed (${describeExit(exit)}: ${firstErrorLine(exit.stderr)}): the archive is unreadable`,
     );
-  const listed = tableDataEntries(await stdout);
+  const listing = await stdout;
+  const listed = tableDataEntries(listing);
   if (manifest.tables.length > 0 && listed !== manifest.tableCount)
     throw new StepError(
       `${manifest.dumpKey} lists data for ${listed} tables, its manifest ${manifest.tableCount}: the archive is incomplete`,
     );
+  return tableDataItems(listing);
 }
 
 async function runPgRestore(
@@ -446,12 +492,20 @@ async function runPgRestore(
   options: RestoreOptions,
   env: NodeJS.ProcessEnv,
   admin: Client,
+  onTableData: (dumpId: number) => void,
 ): Promise<void> {
   // A drill checks content: ownership and grants need roles the scratch server may not have.
   const args = ["--no-password", "--exit-on-error", `--jobs=${options.jobs}`, `--dbname=${database}`];
   if (options.drill) args.push("--no-owner", "--no-acl");
+  // In parallel mode --verbose reports each finished item, so tables can be compared while indexes build.
+  if (options.jobs > 1) args.push("--verbose");
   const child = spawn(pgRestore, [...args, file], { env, stdio: ["ignore", "ignore", "pipe"] });
   const exit = childExit(child);
+  if (child.stderr)
+    readline.createInterface({ input: child.stderr }).on("line", (line) => {
+      const dumpId = finishedTableData(line);
+      if (dumpId !== undefined) onTableData(dumpId);
+    });
   let size = 0;
   const startedAt = Date.now();
   const timer =

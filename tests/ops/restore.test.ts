@@ -3,7 +3,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BackupManifest } from "../../ops/manifest";
-import { RestoreReport, compareTables, derivedDatabaseName } from "../../ops/restore";
+import {
+  RestoreReport,
+  compareTables,
+  derivedDatabaseName,
+  finishedTableData,
+  tableDataItems,
+} from "../../ops/restore";
 import { PgCluster, startPostgres } from "../support/postgres";
 import { S3Server, startS3 } from "../support/s3";
 import { needService } from "../support/service";
@@ -101,6 +107,30 @@ describe("restore step: pure parts", () => {
     assert.equal(comparisons[3].sourceRows, null);
   });
 
+  it("maps pg_restore's finished TABLE DATA items to tables, so they are compared while indexes build", () => {
+    const items = tableDataItems(
+      [
+        "215; 1259 16386 TABLE public orders postgres",
+        "3352; 0 16386 TABLE DATA public orders postgres",
+        "3354; 0 16396 TABLE DATA sales order_events postgres",
+        "3363; 0 0 SEQUENCE SET public orders_id_seq postgres",
+      ].join("\n"),
+    );
+    assert.deepEqual(
+      [...items.entries()],
+      [
+        [3352, { schema: "public", name: "orders" }],
+        [3354, { schema: "sales", name: "order_events" }],
+      ],
+    );
+    assert.equal(finishedTableData("pg_restore: finished item 3354 TABLE DATA order_events"), 3354);
+    assert.equal(
+      finishedTableData("pg_restore: finished item 3208 CONSTRAINT events events_pkey"),
+      undefined,
+    );
+    assert.equal(finishedTableData("pg_restore: processing item 3352 TABLE DATA orders"), undefined);
+  });
+
   it("derives scratch and kept database names within PostgreSQL's 63 characters", () => {
     const at = new Date("2026-11-23T18:45:00Z");
     assert.equal(derivedDatabaseName("shop", "drill", at), "shop_drill_20261123t184500z");
@@ -158,6 +188,7 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     assert.equal(rows["public.audit_log"], 4);
     assert.equal(rows["public.empty_table"], 0);
     assert.match(run.stderr, /sha256 matches the manifest/);
+    assert.match(run.stderr, /6 of 6 tables queued for comparison while pg_restore ran/);
     assert.match(report.database, /^shop_drill_\d{8}t\d{6}z$/);
     assert.deepEqual(await databasesLike(pg, "shop_drill_"), [], "the scratch database is dropped");
     assert.deepEqual(fs.readdirSync(spool), [], "the downloaded dump is removed");
