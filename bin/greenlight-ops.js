@@ -31,10 +31,7 @@ let cli;
 if (buildIsFresh()) {
   cli = require(path.join(build, "ops", "cli.js"));
 } else {
-  if (fs.existsSync(stamp))
-    process.stderr.write(
-      "greenlight-ops: bin/build is older than its sources; compiling with ts-node (run npm run build)\n",
-    );
+  // Silent on purpose: a step's stderr is its one-line reason; a stale build only costs start-up time.
   require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
   cli = require("../ops/cli");
 }

@@ -27,12 +27,19 @@ describe("code quality", function () {
   });
 
   it("lints clean (eslint)", () => {
-    const result = run(process.execPath, [require.resolve("eslint/bin/eslint.js"), "."]);
+    const result = run(process.execPath, [
+      path.join(PROJECT_DIR, "node_modules", "eslint", "bin", "eslint.js"),
+      ".",
+    ]);
     assert.equal(result.status, 0, result.output);
   });
 
   it("is formatted (prettier --check)", () => {
-    const result = run(process.execPath, [require.resolve("prettier/bin/prettier.cjs"), "--check", "."]);
+    const result = run(process.execPath, [
+      path.join(PROJECT_DIR, "node_modules", "prettier", "bin", "prettier.cjs"),
+      "--check",
+      ".",
+    ]);
     assert.equal(result.status, 0, result.output);
   });
 });

@@ -12,7 +12,7 @@ describe("BlueGreenService in the real program (mocks)", function () {
     assert.equal(service.type, COMPONENT.blueGreenService);
     const slots = ofType(resources, COMPONENT.colorSlot);
     assert.deepEqual(
-      slots.map((slot) => [slot.name, slot.parent]),
+      slots.map((slot) => [slot.name, slot.parent]).sort(([a], [b]) => String(a).localeCompare(String(b))),
       [
         ["service-blue", service.urn],
         ["service-green", service.urn],

@@ -71,9 +71,16 @@ describe("ColorSlot (mocks)", function () {
     assert.equal(envs.filter(isSecretMarker).length, 3, "DATABASE_URL, API_TOKEN, SESSION_SECRET");
     assert.ok(!JSON.stringify(envs).includes("p@ss"), "the password never appears");
     assert.ok(!JSON.stringify(envs).includes("DATABASE_URL"), "DATABASE_URL exists only inside a secret");
-    // In the real program the secret env is one Output, so the whole list is one secret.
+    // The real program passes each secret env entry as its own secret: plain settings stay readable.
     const { resources: real } = await program("production");
-    assert.ok(isSecretMarker(named(real, "service-blue-0").inputs.envs));
+    const realEnvs = named(real, "service-blue-0").inputs.envs as unknown[];
+    assert.ok(realEnvs.includes("FEATURE_NEW_CHECKOUT=false"));
+    assert.ok(realEnvs.includes("CORS_ORIGIN=https://shop.example.com"));
+    assert.equal(realEnvs.filter(isSecretMarker).length, 2, "DATABASE_URL and SESSION_SECRET");
+    assert.ok(
+      !JSON.stringify(realEnvs).includes("SESSION_SECRET="),
+      "the secret's name=value pair is inside the secret",
+    );
   });
 
   it("checks the image is on the Docker host before creating containers", async () => {
