@@ -124,7 +124,7 @@ describe("BackupBucket in the real program (mocks)", function () {
     const block = onlyOne(resources, RESOURCE.bucketPublicAccessBlock).inputs;
     for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"])
       assert.equal(block[flag], true, flag);
-    assert.deepEqual(onlyOne(resources, RESOURCE.bucketLifecycle).inputs.rules, lifecycleRules("db", 35, 7));
+    assert.deepEqual(onlyOne(resources, RESOURCE.bucketLifecycle).inputs.rules, lifecycleRules("db", 90, 30));
     const lock = onlyOne(resources, RESOURCE.bucketObjectLock);
     assert.equal(lock.inputs.objectLockEnabled, "Enabled");
     assert.deepEqual(lock.inputs.rule, { defaultRetention: { mode: "GOVERNANCE", days: 30 } });
