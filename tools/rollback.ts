@@ -10,7 +10,9 @@ import { instantOption, positiveIntegerOption, processIo, ToolIo } from "./histo
 import { OverrideFlags, overrideFromFlags } from "./history/override";
 import { MissingPulumiError, readLiveHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
 import { HistoryError, readHistoryFile, StackUpdate } from "./history/read";
-import { planDocument, planRollback, renderPlan, RollbackRefusal } from "./history/rollback-plan";
+import { planRollback } from "./history/rollback-plan";
+import { planDocument, renderPlan } from "./history/rollback-render";
+import { RollbackRefusal } from "./history/rollback-target";
 import { FileConfigValue, readFileConfig, StackYamlError } from "./history/stack-yaml";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
