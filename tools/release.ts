@@ -4,17 +4,30 @@
 // entries stay. A refused release never touches the file. Prints the preview/up commands to run next.
 // Exit 0: written; 1: refused; 2: usage or unreadable files.
 import { spawnSync } from "child_process";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { instantOption, positiveIntegerOption, processIo, ToolIo } from "./history/io";
+import {
+  failure,
+  instantOption,
+  parseCommandLine,
+  positiveIntegerOption,
+  processIo,
+  ToolIo,
+} from "./history/io";
 import { ConfigError, parseStackConfig } from "../schema/parse";
 import { IMAGE_DIGEST, IMAGE_REF, RELEASE_ID } from "../schema/patterns";
 import { Color, otherColor } from "../schema/types";
 import { applyOverrides, readStackConfig, StackFileError } from "./harness/stack-file";
 import { formatCommand, pulumiPreview, pulumiUp } from "./history/commands";
 import { ColorHealth, describeHealth, healthy, probe } from "./history/health";
-import { describeOverride, OVERRIDE_KEYS, OverrideFlags, overrideFromFlags } from "./history/override";
+import {
+  describeOverride,
+  OVERRIDE_KEYS,
+  OverrideFlags,
+  overrideFromFlags,
+  overrideOptions,
+} from "./history/override";
 import { applyConfigChanges, ConfigChanges, StackYamlError } from "./history/stack-yaml";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
@@ -38,8 +51,8 @@ interface ReleaseOptions extends OverrideFlags {
 /** The refusal of a release, with what to do instead. */
 class Refusal extends Error {}
 
-function parseArgs(argv: string[]): ReleaseOptions {
-  const program = new Command("release")
+function releaseCommand(): Command {
+  const command = new Command("release")
     .description("Write the next release into Pulumi.<stack>.yaml as `pulumi config set` would")
     .requiredOption("--stack <name>", "stack to release to (local, staging, production)")
     .requiredOption("--release <id>", "release id: 1-64 letters, digits, '.', '_' or '-'")
@@ -57,18 +70,8 @@ function parseArgs(argv: string[]): ReleaseOptions {
     .option("--skip-health-check", "do not probe the colors (stated in the output)", false)
     .option("--git-tag", "commit the stack file and create the annotated tag release/<stack>/<id>", false)
     .option("--at <time>", "ISO-8601 instant the override expiry is judged at (default: now)", instantOption)
-    .option("--json", "print what was written as JSON", false)
-    .option(
-      "--override-reason <text>",
-      "emergency override: why this release may leave the deployment window",
-    )
-    .option("--override-approver <handle>", "emergency override: the on-call approver")
-    .option("--override-ticket <id>", "emergency override: the incident or change ticket")
-    .option("--override-expires-at <time>", "emergency override: ISO-8601 expiry, at most 24 h ahead")
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .parse(argv, { from: "user" });
-  return program.opts<ReleaseOptions>();
+    .option("--json", "print what was written as JSON", false);
+  return overrideOptions(command, "release", "the incident or change ticket");
 }
 
 /** Refuses release ids and images that must never reach a stack file. */
@@ -117,17 +120,10 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   io: ToolIo = processIo,
 ): Promise<number> {
-  let options: ReleaseOptions;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    throw error;
-  }
-  const fail = (code: number, message: string) => {
-    io.err(`release: ${message}\n`);
-    return code;
-  };
+  const parsed = parseCommandLine<ReleaseOptions>(releaseCommand(), argv, EXIT);
+  if ("exitCode" in parsed) return parsed.exitCode;
+  const { options } = parsed;
+  const fail = failure(io, "release");
   const now = options.at ?? new Date();
   const stackFile = path.resolve(
     options.stackFile ?? path.join(options.projectDir, `Pulumi.${options.stack}.yaml`),

@@ -2,14 +2,21 @@
 // Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
 // release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
 // Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad history, no pulumi.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { formatCommand } from "./history/commands";
-import { instantOption, positiveIntegerOption, processIo, ToolIo } from "./history/io";
-import { OverrideFlags, overrideFromFlags } from "./history/override";
-import { MissingPulumiError, readLiveHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
-import { HistoryError, readHistoryFile, StackUpdate } from "./history/read";
+import {
+  failure,
+  instantOption,
+  parseCommandLine,
+  positiveIntegerOption,
+  processIo,
+  ToolIo,
+} from "./history/io";
+import { OverrideFlags, overrideFromFlags, overrideOptions } from "./history/override";
+import { HISTORY_FILE_OPTION, readStackHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
+import { StackUpdate } from "./history/read";
 import { planRollback } from "./history/rollback-plan";
 import { planDocument, renderPlan } from "./history/rollback-render";
 import { RollbackRefusal } from "./history/rollback-target";
@@ -28,8 +35,8 @@ interface RollbackOptions extends OverrideFlags {
   projectDir: string;
 }
 
-function parseArgs(argv: string[]): RollbackOptions {
-  const program = new Command("rollback")
+function rollbackCommand(): Command {
+  const command = new Command("rollback")
     .description("Plan (and with --yes run) a rollback from `pulumi stack history --json`")
     .requiredOption("--stack <name>", "stack to roll back (staging, production, …)")
     .option(
@@ -37,10 +44,7 @@ function parseArgs(argv: string[]): RollbackOptions {
       "history version to roll back to (default: the last succeeded update with another release)",
       positiveIntegerOption,
     )
-    .option(
-      "--history-file <path>",
-      "read `pulumi stack history --json` output from a file instead of running pulumi",
-    )
+    .option(...HISTORY_FILE_OPTION)
     .option("--json", "print the plan as JSON", false)
     .option(
       "--yes",
@@ -49,18 +53,8 @@ function parseArgs(argv: string[]): RollbackOptions {
     )
     .option("--max-age-days <days>", "refuse a target older than this", positiveIntegerOption, 30)
     .option("--at <time>", "ISO-8601 instant ages are measured from (default: now)", instantOption)
-    .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."))
-    .option(
-      "--override-reason <text>",
-      "emergency override: why this rollback may leave the deployment window",
-    )
-    .option("--override-approver <handle>", "emergency override: the on-call approver")
-    .option("--override-ticket <id>", "emergency override: the incident ticket")
-    .option("--override-expires-at <time>", "emergency override: ISO-8601 expiry, at most 24 h ahead")
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .parse(argv, { from: "user" });
-  return program.opts<RollbackOptions>();
+    .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."));
+  return overrideOptions(command, "rollback", "the incident ticket");
 }
 
 /** Runs the rollback tool; returns its exit code. */
@@ -69,17 +63,10 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   io: ToolIo = processIo,
 ): Promise<number> {
-  let options: RollbackOptions;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    throw error;
-  }
-  const fail = (code: number, message: string) => {
-    io.err(`rollback: ${message}\n`);
-    return code;
-  };
+  const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, EXIT);
+  if ("exitCode" in parsed) return parsed.exitCode;
+  const { options } = parsed;
+  const fail = failure(io, "rollback");
 
   const now = options.at ?? new Date();
   const override = overrideFromFlags(options, now);
@@ -88,13 +75,8 @@ export async function main(
   let updates: StackUpdate[];
   try {
     if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
-    updates =
-      options.historyFile !== undefined
-        ? readHistoryFile(options.historyFile)
-        : readLiveHistory(options.stack, env, options.projectDir);
+    updates = readStackHistory(options, env);
   } catch (error) {
-    if (error instanceof MissingPulumiError || error instanceof HistoryError)
-      return fail(EXIT.usage, error.message);
     return fail(EXIT.usage, (error as Error).message);
   }
 

@@ -1,5 +1,6 @@
-// Where a lifecycle tool writes; tests pass their own.
-import { InvalidArgumentError } from "commander";
+// What the lifecycle tools (release, rollback, stats) share at their edges: where they write (tests pass
+// their own), how they read their command line, and how they report a failure.
+import { Command, CommanderError, InvalidArgumentError, OptionValues } from "commander";
 
 export interface ToolIo {
   out: (text: string) => void;
@@ -13,6 +14,37 @@ export const processIo: ToolIo = {
   err: (text) => process.stderr.write(text),
   stdinIsTTY: Boolean(process.stdin.isTTY),
 };
+
+/**
+ * Parses a tool's argv. Commander prints --help and usage errors itself, so on those only the exit code
+ * is left: `exit.ok` after help, `exit.usage` after a usage error.
+ */
+export function parseCommandLine<T extends OptionValues>(
+  program: Command,
+  argv: string[],
+  exit: { ok: number; usage: number },
+): { options: T } | { exitCode: number } {
+  try {
+    return {
+      options: program
+        .exitOverride()
+        .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+        .parse(argv, { from: "user" })
+        .opts<T>(),
+    };
+  } catch (error) {
+    if (error instanceof CommanderError) return { exitCode: error.exitCode === 0 ? exit.ok : exit.usage };
+    throw error;
+  }
+}
+
+/** A tool's failure report: writes `<tool>: <message>` to its stderr and returns the exit code. */
+export function failure(io: ToolIo, tool: string): (code: number, message: string) => number {
+  return (code, message) => {
+    io.err(`${tool}: ${message}\n`);
+    return code;
+  };
+}
 
 /** Commander parser for `--at <time>`: an ISO-8601 instant, or a usage error naming the fix. */
 export function instantOption(value: string): Date {

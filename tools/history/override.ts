@@ -1,5 +1,6 @@
 // The emergency override flags shared by `release` and `rollback`: all four together, each as the
 // config schema wants it, expiring in the future and at most MAX_OVERRIDE_HOURS ahead.
+import { Command } from "commander";
 import { CONFIG_KEYS } from "../../schema/keys";
 import { MAX_OVERRIDE_HOURS } from "../../schema/rules";
 import { Override } from "../../schema/types";
@@ -26,6 +27,24 @@ const FLAGS = {
   ticket: "--override-ticket",
   expiresAt: "--override-expires-at",
 } as const;
+
+/**
+ * Adds the four override flags to a tool's command line. `action` is what the override lets out of the
+ * window ("release"); `ticket` describes the ticket the tool expects.
+ */
+export function overrideOptions(command: Command, action: string, ticket: string): Command {
+  return command
+    .option(
+      `${FLAGS.reason} <text>`,
+      `emergency override: why this ${action} may leave the deployment window`,
+    )
+    .option(`${FLAGS.approver} <handle>`, "emergency override: the on-call approver")
+    .option(`${FLAGS.ticket} <id>`, `emergency override: ${ticket}`)
+    .option(
+      `${FLAGS.expiresAt} <time>`,
+      `emergency override: ISO-8601 expiry, at most ${MAX_OVERRIDE_HOURS} h ahead`,
+    );
+}
 
 /** Checks the override flags; returns the override, undefined when none is given, or the problems. */
 export function overrideFromFlags(

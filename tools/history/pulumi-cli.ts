@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { formatCommand, PlannedCommand, pulumiStackHistory } from "./commands";
-import { parseHistoryText, StackUpdate } from "./read";
+import { parseHistoryText, readHistoryFile, StackUpdate } from "./read";
 
 /** Exit code of a tool that needs the Pulumi CLI and cannot find it. */
 export const EXIT_NO_PULUMI = 2;
@@ -63,6 +63,22 @@ export function readLiveHistory(
     );
   }
   return parseHistoryText(result.stdout, `pulumi stack history --stack ${stack}`);
+}
+
+/** The option that reads a saved history instead of running pulumi (rollback, stats). */
+export const HISTORY_FILE_OPTION = [
+  "--history-file <path>",
+  "read `pulumi stack history --json` output from a file instead of running pulumi",
+] as const;
+
+/** A tool's history: the saved `--history-file` when given, else the live one from the Pulumi CLI. */
+export function readStackHistory(
+  source: { stack: string; historyFile?: string; projectDir: string },
+  env: NodeJS.ProcessEnv,
+): StackUpdate[] {
+  return source.historyFile !== undefined
+    ? readHistoryFile(source.historyFile)
+    : readLiveHistory(source.stack, env, source.projectDir);
 }
 
 /** How a run of planned commands ended. */
