@@ -1,6 +1,7 @@
 // Probes each color's /health before a release overwrites the idle color: if the idle color is the only
 // healthy one, the release would replace the last working copy of the app.
-import { Color } from "../../schema/types";
+import { Color, otherColor, StackSettings } from "../../schema/types";
+import { ReleaseRefusal } from "./release-inputs";
 
 /** What one color answered. */
 export interface ColorHealth {
@@ -37,4 +38,37 @@ export async function probe(color: Color, url: string, timeoutMs: number): Promi
 /** One line per color: `blue (active) 200 http://…`. */
 export function describeHealth(health: ColorHealth, role: string): string {
   return `${health.color} (${role}) ${health.status !== undefined ? `answered ${health.status}` : `did not answer (${health.error})`} at ${health.url}`;
+}
+
+/** What the pre-release check probes. */
+export interface HealthCheckRequest {
+  stack: string;
+  /** The stack's settings: each color's host port and the app's health path. */
+  settings: StackSettings;
+  activeColor: Color;
+  /** Where both colors' ports answer. */
+  host: string;
+  timeoutMs: number;
+}
+
+/** Probes both colors; refuses (ReleaseRefusal) when only the idle one is healthy. Returns the report lines. */
+export async function checkColorHealth(request: HealthCheckRequest): Promise<string[]> {
+  const { settings, activeColor, host, timeoutMs } = request;
+  const idleColor = otherColor(activeColor);
+  const url = (color: Color) => `http://${host}:${settings.colors[color].hostPort}${settings.app.healthPath}`;
+  const [active, idle]: ColorHealth[] = await Promise.all([
+    probe(activeColor, url(activeColor), timeoutMs),
+    probe(idleColor, url(idleColor), timeoutMs),
+  ]);
+  const lines = [describeHealth(active, "active"), describeHealth(idle, "idle")];
+  if (!healthy(active) && healthy(idle)) {
+    throw new ReleaseRefusal(
+      `${describeHealth(active, "active")}, but ${describeHealth(idle, "idle")}: this release would overwrite the only ` +
+        `healthy color. Flip to ${idleColor} first (npm run rollback -- --stack ${request.stack}), or pass --skip-health-check if you know better`,
+    );
+  }
+  if (!healthy(active) && !healthy(idle)) {
+    lines.push("neither color answered 200: cannot tell which is healthy (is --health-host right?)");
+  }
+  return lines;
 }
