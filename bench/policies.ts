@@ -1,6 +1,7 @@
 // The whole policy pack, in-process as npm run plan runs it, over a synthetic graph of 1,000+ resources
 // (whole releases: bucket and companions, roles, record, backup, migration, slots, gate, switch).
-import { evaluatePolicies, loadPolicyConfig } from "../tools/policy-runner";
+import { evaluatePolicies } from "../tools/policy-runner";
+import { loadPolicyConfig } from "../tools/policy-runner/config";
 import { syntheticGraph } from "../tests/policies/release-graph";
 import { BenchResult } from "./result";
 

@@ -5,7 +5,8 @@
 import { Command, CommanderError } from "commander";
 import { RecordedResource, runProgram } from "./harness/run";
 import { StackFileError } from "./harness/stack-file";
-import { PolicyConfigError, evaluatePolicies, loadPolicyConfig } from "./policy-runner";
+import { evaluatePolicies } from "./policy-runner";
+import { PolicyConfigError, loadPolicyConfig } from "./policy-runner/config";
 
 /** One policy verdict, as in DESIGN.md's JSON contract. */
 export interface Violation {

@@ -8,7 +8,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { RecordedResource } from "../../tools/harness/types";
-import { toPolicyProps, withDryRun } from "../../tools/policy-runner";
+import { toPolicyProps, withDryRun } from "../../tools/policy-runner/pack";
 
 export interface Violation {
   message: string;

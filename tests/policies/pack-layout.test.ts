@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { policies } from "../../policies/all";
-import { POLICIES_DIR } from "../../tools/policy-runner";
+import { POLICIES_DIR } from "../../tools/policy-runner/pack";
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

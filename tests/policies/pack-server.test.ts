@@ -7,7 +7,8 @@ import * as path from "path";
 import { policies } from "../../policies/all";
 import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
 import type { RecordedResource } from "../../tools/harness/types";
-import { POLICIES_DIR, loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner";
+import { loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner/config";
+import { POLICIES_DIR } from "../../tools/policy-runner/pack";
 import { byName, releaseGraph, secretInput } from "./release-graph";
 
 /** Modules as the pack resolves them, so messages are built with the server's own classes. */

@@ -6,7 +6,8 @@ import * as path from "path";
 import type { Context } from "mocha";
 import { parseDocument } from "yaml";
 import { PROJECT_DIR, RecordedResource, runProgram } from "../../tools/harness/run";
-import { Verdict, evaluatePolicies, loadPolicyConfig } from "../../tools/policy-runner";
+import { Verdict, evaluatePolicies } from "../../tools/policy-runner";
+import { loadPolicyConfig } from "../../tools/policy-runner/config";
 
 /** Folders a program run does not need (tests hold a Docker rootfs). */
 const NOT_COPIED = new Set([

@@ -6,13 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../../policies/all";
 import { RESOURCE } from "../../policies/lib/contract";
-import {
-  PolicyConfigError,
-  evaluatePolicies,
-  loadPolicyConfig,
-  reconcilePolicyConfig,
-  stackUrn,
-} from "../../tools/policy-runner";
+import { evaluatePolicies, stackUrn } from "../../tools/policy-runner";
+import { PolicyConfigError, loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner/config";
 import { byName, releaseGraph, syntheticGraph } from "../policies/release-graph";
 
 const WEDNESDAY_11 = new Date("2026-11-25T11:00:00Z");

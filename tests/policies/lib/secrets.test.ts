@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { entrySecretness, secretness } from "../../../policies/lib/secrets";
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../../tools/harness/types";
-import { POLICIES_DIR, toPolicyProps } from "../../../tools/policy-runner";
+import { POLICIES_DIR, toPolicyProps } from "../../../tools/policy-runner/pack";
 import { secretInput } from "../release-graph";
 
 // The analyzer's own modules, as the pack resolves them (policies/node_modules when it exists).
