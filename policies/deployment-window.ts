@@ -10,20 +10,16 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { DEFAULT_HORIZON_DAYS, Judgement, describeWindow, formatInstant, judge } from "./lib/calendar";
 import {
   Calendar,
   CalendarError,
-  DEFAULT_HORIZON_DAYS,
   DeploymentWindow,
   Freeze,
-  Judgement,
   WEEKDAYS,
-  describeWindow,
-  formatInstant,
-  judge,
   parseCalendar,
   parseInstant,
-} from "./lib/calendar";
+} from "./lib/calendar-config";
 import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
 import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
 import { OverrideCheck, checkOverride, describeGap } from "./lib/override";

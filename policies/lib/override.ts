@@ -1,6 +1,7 @@
 // The emergency override of the deployment window (seed 001: "any time with on-call approval"), judged
 // as a pure function of `now`: it counts only with a reason, an approver, a ticket and a near expiry.
-import { formatInstant, parseInstant } from "./calendar";
+import { formatInstant } from "./calendar";
+import { parseInstant } from "./calendar-config";
 
 /** The override fields as the release record carries them; any may be missing. */
 export interface OverrideFields {

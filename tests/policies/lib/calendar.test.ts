@@ -1,18 +1,14 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
+import { describeWindow, formatInstant, isAllowed, judge, nextOpening } from "../../../policies/lib/calendar";
 import {
   CalendarError,
   DeploymentWindow,
   Freeze,
   WEEKDAYS,
   Weekday,
-  describeWindow,
-  formatInstant,
-  isAllowed,
-  judge,
-  nextOpening,
   parseCalendar,
-} from "../../../policies/lib/calendar";
+} from "../../../policies/lib/calendar-config";
 
 const SEED_WINDOW: DeploymentWindow[] = [
   { days: ["tue", "wed", "thu"], start: "10:00", end: "14:00", zone: "UTC" },
