@@ -2,7 +2,7 @@
 // migration must wait for a verified backup of the same release; the graph, not timing, says so.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { STEP, STEP_ENV } from "./lib/contract";
-import { childrenIndex, commandEnvironment, dependencyClosure, findSteps, label } from "./lib/graph";
+import { awaitedSteps, childrenIndex, findSteps, label } from "./lib/graph";
 
 export interface BackupBeforeMigrateConfig {
   /** The backup must be verified (GREENLIGHT_VERIFY=true: pg_restore --list and checksum). */
@@ -39,9 +39,7 @@ export const backupBeforeMigrate: StackValidationPolicy = {
         );
         continue;
       }
-      const backups = [...dependencyClosure(migration, children)]
-        .map((resource) => ({ resource, env: commandEnvironment(resource) }))
-        .filter((candidate) => candidate.env[STEP_ENV.step] === STEP.backup);
+      const backups = awaitedSteps(migration, children, STEP.backup);
       const sameRelease = backups.filter((backup) => backup.env[STEP_ENV.release] === release);
       const verified = sameRelease.filter((backup) => backup.env[STEP_ENV.verify] === "true");
       if (verified.length > 0 || (!requireVerifiedBackup && sameRelease.length > 0)) continue;

@@ -2,7 +2,7 @@
 // until the previous gate is green"). The switch must wait for the gate of the color it activates.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { STEP, STEP_ENV } from "./lib/contract";
-import { childrenIndex, commandEnvironment, dependencyClosure, findSteps, label } from "./lib/graph";
+import { awaitedSteps, childrenIndex, findSteps, label } from "./lib/graph";
 
 export interface HealthGateBeforeSwitchConfig {
   /** The gate must also check the readiness path (GREENLIGHT_CHECK_READINESS=true). */
@@ -40,9 +40,7 @@ export const healthGateBeforeSwitch: StackValidationPolicy = {
         );
         continue;
       }
-      const gates = [...dependencyClosure(trafficSwitch, children)]
-        .map((resource) => ({ resource, env: commandEnvironment(resource) }))
-        .filter((candidate) => candidate.env[STEP_ENV.step] === STEP.healthGate);
+      const gates = awaitedSteps(trafficSwitch, children, STEP.healthGate);
       const sameColor = gates.filter((gate) => gate.env[STEP_ENV.color] === color);
       const ready = sameColor.filter((gate) => gate.env[STEP_ENV.readiness] === "true");
       if (ready.length > 0 || (!requireReadiness && sameColor.length > 0)) continue;

@@ -40,12 +40,15 @@ export function stepOf(resource: Pick<GraphNode, "type" | "props">): string | un
   return commandEnvironment(resource)[STEP_ENV.step];
 }
 
+/** A step command found in the graph, with its environment. */
+export interface FoundStep<T extends GraphNode> {
+  resource: T;
+  env: Readonly<Record<string, string>>;
+}
+
 /** Every command of the given step, with its environment. */
-export function findSteps<T extends GraphNode>(
-  resources: readonly T[],
-  step: StepName,
-): { resource: T; env: Readonly<Record<string, string>> }[] {
-  const found: { resource: T; env: Readonly<Record<string, string>> }[] = [];
+export function findSteps<T extends GraphNode>(resources: readonly T[], step: StepName): FoundStep<T>[] {
+  const found: FoundStep<T>[] = [];
   for (const resource of resources) {
     const env = commandEnvironment(resource);
     if (env[STEP_ENV.step] === step) found.push({ resource, env });
@@ -82,6 +85,15 @@ export function dependencyClosure<T extends GraphNode>(
     return false;
   });
   return closure;
+}
+
+/** The commands of the given step that `resource` waits for (as dependencyClosure counts it). */
+export function awaitedSteps<T extends GraphNode>(
+  resource: T,
+  children: ReadonlyMap<string, T[]>,
+  step: StepName,
+): FoundStep<T>[] {
+  return findSteps([...dependencyClosure(resource, children)], step);
 }
 
 /** Whether `resource` waits (as dependencyClosure counts it) for any of `targets`; stops at the first. */

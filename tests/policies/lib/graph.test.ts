@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
 import { STEP } from "../../../policies/lib/contract";
-import { childrenIndex, commandEnvironment, dependencyClosure, findSteps } from "../../../policies/lib/graph";
+import {
+  awaitedSteps,
+  childrenIndex,
+  commandEnvironment,
+  dependencyClosure,
+  findSteps,
+} from "../../../policies/lib/graph";
 import { policyResources } from "../args";
 import { byName, releaseGraph } from "../release-graph";
 
@@ -41,6 +47,19 @@ describe("policies/lib/graph", () => {
     assert.ok(closure.includes("switch"), "its parent, registration only");
     assert.ok(closure.includes("gate-blue"), "the parent's dependsOn");
     assert.ok(!closure.includes("backup-run"), "nothing the switch does not wait for");
+  });
+
+  it("finds the steps a command waits for, and only those", () => {
+    const gates = awaitedSteps(find("switch-run"), children, STEP.healthGate);
+    assert.deepEqual(
+      gates.map(({ resource, env }) => [resource.name, env.GREENLIGHT_COLOR]),
+      [["gate-blue-run", "blue"]],
+    );
+    assert.deepEqual(awaitedSteps(find("switch-run"), children, STEP.backup), []);
+    assert.deepEqual(
+      awaitedSteps(find("migration-run"), children, STEP.backup).map(({ resource }) => resource.name),
+      ["backup-run"],
+    );
   });
 
   it("does not walk into siblings through a parent", () => {
