@@ -22,7 +22,7 @@ import {
 } from "./lib/calendar-config";
 import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
 import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
-import { OverrideCheck, checkOverride, describeGap } from "./lib/override";
+import { OverrideCheck, checkOverride, describeGap, overrideFields } from "./lib/override";
 
 /** Seed 001's standard deployment window. */
 export const DEFAULT_WINDOWS: DeploymentWindow[] = [
@@ -142,16 +142,7 @@ function assess(args: ResourceValidationArgs, policyName: string): Assessment | 
     }
     now = parsed;
   }
-  const override = checkOverride(
-    {
-      reason: env[STEP_ENV.overrideReason],
-      approver: env[STEP_ENV.overrideApprover],
-      ticket: env[STEP_ENV.overrideTicket],
-      expiresAt: env[STEP_ENV.overrideExpiresAt],
-    },
-    now,
-    config.maxOverrideHours,
-  );
+  const override = checkOverride(overrideFields(env), now, config.maxOverrideHours);
   return {
     release: env[STEP_ENV.release] ?? "(no GREENLIGHT_RELEASE)",
     now,

@@ -2,6 +2,7 @@
 // as a pure function of `now`: it counts only with a reason, an approver, a ticket and a near expiry.
 import { formatInstant } from "./calendar";
 import { parseInstant } from "./calendar-config";
+import { STEP_ENV } from "./contract";
 
 /** The override fields as the release record carries them; any may be missing. */
 export interface OverrideFields {
@@ -23,6 +24,16 @@ export type OverrideCheck =
   | { status: "absent" }
   | { status: "valid"; override: ValidOverride }
   | { status: "invalid"; problems: string[] };
+
+/** The override fields a release record's environment carries (the STEP_ENV.override* variables). */
+export function overrideFields(env: Readonly<Record<string, string | undefined>>): OverrideFields {
+  return {
+    reason: env[STEP_ENV.overrideReason],
+    approver: env[STEP_ENV.overrideApprover],
+    ticket: env[STEP_ENV.overrideTicket],
+    expiresAt: env[STEP_ENV.overrideExpiresAt],
+  };
+}
 
 /** The stack config keys users set, so a problem can say how to fix it. */
 const CONFIG_KEY: Record<keyof OverrideFields, string> = {

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { checkOverride, describeGap } from "../../../policies/lib/override";
+import { STEP_ENV } from "../../../policies/lib/contract";
+import { checkOverride, describeGap, overrideFields } from "../../../policies/lib/override";
 
 const NOW = new Date("2026-11-27T15:00:00Z");
 const FULL = {
@@ -10,6 +11,23 @@ const FULL = {
 };
 
 describe("policies/lib/override", () => {
+  it("reads the four fields from a release record's environment, and nothing else", () => {
+    const env = {
+      [STEP_ENV.step]: "record",
+      [STEP_ENV.overrideReason]: FULL.reason,
+      [STEP_ENV.overrideApprover]: FULL.approver,
+      [STEP_ENV.overrideTicket]: FULL.ticket,
+      [STEP_ENV.overrideExpiresAt]: FULL.expiresAt,
+    };
+    assert.deepEqual(overrideFields(env), FULL);
+    assert.deepEqual(overrideFields({ [STEP_ENV.overrideTicket]: "INC-1" }), {
+      reason: undefined,
+      approver: undefined,
+      ticket: "INC-1",
+      expiresAt: undefined,
+    });
+  });
+
   it("is absent when no field is set (blank strings count as unset)", () => {
     assert.deepEqual(checkOverride({}, NOW), { status: "absent" });
     assert.deepEqual(checkOverride({ reason: " ", ticket: "" }, NOW), { status: "absent" });
