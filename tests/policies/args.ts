@@ -9,6 +9,7 @@ import type {
 } from "@pulumi/policy";
 import type { RecordedResource } from "../../tools/harness/types";
 import { toPolicyProps, withDryRun } from "../../tools/policy-runner/pack";
+import { ReleaseGraphOptions, releaseGraph } from "./release-graph";
 
 export interface Violation {
   message: string;
@@ -156,6 +157,22 @@ export async function stackViolations(
     ),
   );
   return violations;
+}
+
+/**
+ * A stack policy's violations on a fresh release graph (built with `options.graph`) after `change` broke
+ * one thing in it, in place or by returning a changed graph.
+ */
+export async function violationsAfter(
+  policy: StackValidationPolicy,
+  change: (graph: RecordedResource[]) => RecordedResource[] | void,
+  options: CallOptions & { graph?: ReleaseGraphOptions } = {},
+): Promise<Violation[]> {
+  const graph = releaseGraph(options.graph);
+  return stackViolations(policy, policyResources(change(graph) ?? graph), {
+    config: options.config,
+    preview: options.preview,
+  });
 }
 
 /** A copy of `object` without `keys`. */

@@ -2,16 +2,11 @@ import { strict as assert } from "assert";
 import { backupBeforeMigrate } from "../../policies/backup-before-migrate";
 import { STEP_ENV } from "../../policies/lib/contract";
 import type { RecordedResource } from "../../tools/harness/types";
-import { policyResources, stackViolations } from "./args";
-import { byName, releaseGraph } from "./release-graph";
+import { policyResources, stackViolations, violationsAfter } from "./args";
+import { byName, releaseGraph, stepEnvironment } from "./release-graph";
 
-const env = (resource: RecordedResource) => resource.inputs.environment as Record<string, unknown>;
-
-async function check(change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) {
-  const graph = releaseGraph();
-  change(graph);
-  return stackViolations(backupBeforeMigrate, policyResources(graph), { config });
-}
+const check = (change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) =>
+  violationsAfter(backupBeforeMigrate, change, { config });
 
 describe("policies/backup-before-migrate", () => {
   it("passes a migration that waits for the verified backup of its release", async () => {
@@ -35,7 +30,7 @@ describe("policies/backup-before-migrate", () => {
 
   it("fails when the backup's verification is off", async () => {
     const violations = await check((graph) => {
-      env(byName(graph, "backup-run"))[STEP_ENV.verify] = "false";
+      stepEnvironment(byName(graph, "backup-run"))[STEP_ENV.verify] = "false";
     });
     assert.equal(violations.length, 1);
     assert.match(
@@ -47,7 +42,7 @@ describe("policies/backup-before-migrate", () => {
   it("passes an unverified backup when requireVerifiedBackup is off", async () => {
     const violations = await check(
       (graph) => {
-        delete env(byName(graph, "backup-run"))[STEP_ENV.verify];
+        delete stepEnvironment(byName(graph, "backup-run"))[STEP_ENV.verify];
       },
       { requireVerifiedBackup: false },
     );
@@ -56,7 +51,7 @@ describe("policies/backup-before-migrate", () => {
 
   it("fails when the only backup is of another release", async () => {
     const violations = await check((graph) => {
-      env(byName(graph, "backup-run"))[STEP_ENV.release] = "2026.11.18-1";
+      stepEnvironment(byName(graph, "backup-run"))[STEP_ENV.release] = "2026.11.18-1";
     });
     assert.match(
       violations[0].message,
@@ -102,7 +97,7 @@ describe("policies/backup-before-migrate", () => {
 
   it("fails a migration without a release id", async () => {
     const violations = await check((graph) => {
-      delete env(byName(graph, "migration-run"))[STEP_ENV.release];
+      delete stepEnvironment(byName(graph, "migration-run"))[STEP_ENV.release];
     });
     assert.match(
       violations[0].message,

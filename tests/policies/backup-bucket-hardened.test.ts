@@ -1,19 +1,15 @@
 import { strict as assert } from "assert";
 import { backupBucketHardened } from "../../policies/backup-bucket-hardened";
 import type { RecordedResource } from "../../tools/harness/types";
-import { policyResources, stackViolations } from "./args";
+import { policyResources, stackViolations, violationsAfter } from "./args";
 import { byName, releaseGraph } from "./release-graph";
 
 const PRODUCTION = { requireObjectLock: true };
 
-async function check(
+const check = (
   change: (graph: RecordedResource[]) => RecordedResource[] | void,
   config: Record<string, unknown> = PRODUCTION,
-) {
-  let graph = releaseGraph();
-  graph = change(graph) ?? graph;
-  return stackViolations(backupBucketHardened, policyResources(graph), { config });
-}
+) => violationsAfter(backupBucketHardened, change, { config });
 const without = (name: string) => (graph: RecordedResource[]) =>
   graph.filter((resource) => resource.name !== name);
 const BUCKET_URN = byName(releaseGraph(), "backups-bucket").urn;

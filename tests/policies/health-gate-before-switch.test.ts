@@ -2,16 +2,11 @@ import { strict as assert } from "assert";
 import { healthGateBeforeSwitch } from "../../policies/health-gate-before-switch";
 import { STEP_ENV } from "../../policies/lib/contract";
 import type { RecordedResource } from "../../tools/harness/types";
-import { policyResources, stackViolations } from "./args";
-import { byName, releaseGraph } from "./release-graph";
+import { violationsAfter } from "./args";
+import { byName, releaseGraph, stepEnvironment } from "./release-graph";
 
-const env = (resource: RecordedResource) => resource.inputs.environment as Record<string, unknown>;
-
-async function check(change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) {
-  const graph = releaseGraph({ color: "blue" });
-  change(graph);
-  return stackViolations(healthGateBeforeSwitch, policyResources(graph), { config });
-}
+const check = (change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) =>
+  violationsAfter(healthGateBeforeSwitch, change, { graph: { color: "blue" }, config });
 
 describe("policies/health-gate-before-switch", () => {
   it("passes a switch that waits for the readiness-checking gate of its color", async () => {
@@ -35,7 +30,7 @@ describe("policies/health-gate-before-switch", () => {
 
   it("fails when the gate does not check readiness", async () => {
     const violations = await check((graph) => {
-      env(byName(graph, "gate-blue-run"))[STEP_ENV.readiness] = "false";
+      stepEnvironment(byName(graph, "gate-blue-run"))[STEP_ENV.readiness] = "false";
     });
     assert.match(
       violations[0].message,
@@ -46,7 +41,7 @@ describe("policies/health-gate-before-switch", () => {
   it("passes a liveness-only gate when requireReadiness is off", async () => {
     const violations = await check(
       (graph) => {
-        env(byName(graph, "gate-blue-run"))[STEP_ENV.readiness] = "false";
+        stepEnvironment(byName(graph, "gate-blue-run"))[STEP_ENV.readiness] = "false";
       },
       { requireReadiness: false },
     );
@@ -55,7 +50,7 @@ describe("policies/health-gate-before-switch", () => {
 
   it("fails a switch to green that waits for blue's gate", async () => {
     const violations = await check((graph) => {
-      env(byName(graph, "switch-run"))[STEP_ENV.color] = "green";
+      stepEnvironment(byName(graph, "switch-run"))[STEP_ENV.color] = "green";
     });
     assert.match(
       violations[0].message,
@@ -73,7 +68,7 @@ describe("policies/health-gate-before-switch", () => {
 
   it("fails a switch without a color", async () => {
     const violations = await check((graph) => {
-      delete env(byName(graph, "switch-run"))[STEP_ENV.color];
+      delete stepEnvironment(byName(graph, "switch-run"))[STEP_ENV.color];
     });
     assert.match(violations[0].message, /has no GREENLIGHT_COLOR in its environment/);
   });

@@ -9,7 +9,7 @@ import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
 import type { RecordedResource } from "../../tools/harness/types";
 import { loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner/config";
 import { POLICIES_DIR } from "../../tools/policy-runner/pack";
-import { byName, releaseGraph, secretInput } from "./release-graph";
+import { byName, releaseGraph, secretInput, stepEnvironment } from "./release-graph";
 
 /** Modules as the pack resolves them, so messages are built with the server's own classes. */
 function packRequire<T>(id: string): T {
@@ -215,7 +215,7 @@ describe("policies/index.ts served as the Pulumi CLI runs a pack", function () {
 
     it("lets a valid override through, reporting its use as advisory", async () => {
       const withOverride = record();
-      Object.assign(withOverride.inputs.environment as Record<string, unknown>, {
+      Object.assign(stepEnvironment(withOverride), {
         [STEP_ENV.overrideReason]: "hotfix for checkout 500s",
         [STEP_ENV.overrideApprover]: "oncall.alice",
         [STEP_ENV.overrideTicket]: "INC-4711",

@@ -287,6 +287,11 @@ export function byName(resources: RecordedResource[], name: string): RecordedRes
   return found;
 }
 
+/** The environment of a step command in a graph, for a test to tamper with. */
+export function stepEnvironment(resource: RecordedResource): Record<string, unknown> {
+  return resource.inputs.environment as Record<string, unknown>;
+}
+
 /** Synthetic graph of at least `count` resources: whole releases, each with its own names and release id. */
 export function syntheticGraph(count: number, stack = "production"): RecordedResource[] {
   const builder = new GraphBuilder(stack);

@@ -8,7 +8,7 @@ import { policies } from "../../policies/all";
 import { RESOURCE } from "../../policies/lib/contract";
 import { evaluatePolicies, stackUrn } from "../../tools/policy-runner";
 import { PolicyConfigError, loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner/config";
-import { byName, releaseGraph, syntheticGraph } from "../policies/release-graph";
+import { byName, releaseGraph, stepEnvironment, syntheticGraph } from "../policies/release-graph";
 
 const WEDNESDAY_11 = new Date("2026-11-25T11:00:00Z");
 const FRIDAY_15 = new Date("2026-11-27T15:00:00Z");
@@ -204,7 +204,7 @@ describe("tools/policy-runner", () => {
 
     it("hands policies secrets as the harness recorded them: a plaintext password fails", async () => {
       const graph = releaseGraph();
-      (byName(graph, "backup-run").inputs.environment as Record<string, unknown>).PGPASSWORD = "hunter2";
+      stepEnvironment(byName(graph, "backup-run")).PGPASSWORD = "hunter2";
       const verdicts = await run(graph);
       assert.deepEqual(
         verdicts.map(({ policy, level, urn }) => [policy, level, urn]),
