@@ -1,7 +1,7 @@
 // A hand-built resource graph in the shape the harness records and the components are specified to
 // build (policies/lib/contract.ts): one release with every checklist item in place. Tests break one
 // thing at a time; the bench repeats it to 1,000 resources.
-import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, StepName } from "../../policies/lib/contract";
 import { RecordedResource, SECRET_PLACEHOLDER, SECRET_SIG, SECRET_SIG_KEY } from "../../tools/harness/types";
 
 export const DIGEST_IMAGE = `registry.example.com/shop@sha256:${"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}`;
@@ -17,8 +17,6 @@ export interface ReleaseGraphOptions {
   color?: "blue" | "green";
   /** Suffix that keeps names unique when graphs are repeated. */
   suffix?: string;
-  /** Override fields on the release record. */
-  override?: { reason?: string; approver?: string; ticket?: string; expiresAt?: string };
 }
 
 /** Builds RecordedResources with URNs, parents and dependencies filled in. */
@@ -84,6 +82,24 @@ export function releaseGraph(
   const suffix = options.suffix ?? "";
   const n = (name: string) => `${name}${suffix}`;
   const before = builder.resources.length;
+  /** A greenlight step: a command running the ops CLI, its GREENLIGHT_STEP first in its environment. */
+  const step = (
+    name: string,
+    stepName: StepName,
+    options: {
+      parent: RecordedResource;
+      dependsOn?: RecordedResource[];
+      environment: Record<string, unknown>;
+    },
+  ) =>
+    builder.add(RESOURCE.command, n(name), {
+      parent: options.parent,
+      dependsOn: options.dependsOn,
+      inputs: {
+        create: `node bin/greenlight-ops.js ${stepName}`,
+        environment: { [STEP_ENV.step]: stepName, ...options.environment },
+      },
+    });
 
   const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"));
   const kms = builder.add(RESOURCE.kmsKey, n("backups-key"), {
@@ -170,61 +186,31 @@ export function releaseGraph(
   });
 
   const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
-  const record = builder.add(RESOURCE.command, n("release-record"), {
+  const record = step("release-record", STEP.record, {
     parent: recordComponent,
-    inputs: {
-      create: "node bin/greenlight-ops.js record",
-      environment: {
-        [STEP_ENV.step]: STEP.record,
-        [STEP_ENV.release]: release,
-        ...(options.override?.reason !== undefined
-          ? { [STEP_ENV.overrideReason]: options.override.reason }
-          : {}),
-        ...(options.override?.approver !== undefined
-          ? { [STEP_ENV.overrideApprover]: options.override.approver }
-          : {}),
-        ...(options.override?.ticket !== undefined
-          ? { [STEP_ENV.overrideTicket]: options.override.ticket }
-          : {}),
-        ...(options.override?.expiresAt !== undefined
-          ? { [STEP_ENV.overrideExpiresAt]: options.override.expiresAt }
-          : {}),
-      },
-    },
+    environment: { [STEP_ENV.release]: release },
   });
 
   const backupComponent = builder.add(COMPONENT.databaseBackup, n("backup"), { dependsOn: [record] });
-  const backup = builder.add(RESOURCE.command, n("backup-run"), {
+  const backup = step("backup-run", STEP.backup, {
     parent: backupComponent,
     dependsOn: [record, bucket],
-    inputs: {
-      create: "node bin/greenlight-ops.js backup",
-      environment: {
-        [STEP_ENV.step]: STEP.backup,
-        [STEP_ENV.release]: release,
-        [STEP_ENV.verify]: "true",
-        PGHOST: "db.prod.internal",
-        PGUSER: "greenlight_admin",
-        PGPASSWORD: secretInput(),
-      },
+    environment: {
+      [STEP_ENV.release]: release,
+      [STEP_ENV.verify]: "true",
+      PGHOST: "db.prod.internal",
+      PGUSER: "greenlight_admin",
+      PGPASSWORD: secretInput(),
     },
   });
 
   const migrationComponent = builder.add(COMPONENT.migration, n("migration"), {
     dependsOn: [backupComponent],
   });
-  builder.add(RESOURCE.command, n("migration-run"), {
+  step("migration-run", STEP.migrate, {
     parent: migrationComponent,
     dependsOn: [backup],
-    inputs: {
-      create: "node bin/greenlight-ops.js migrate",
-      environment: {
-        [STEP_ENV.step]: STEP.migrate,
-        [STEP_ENV.release]: release,
-        GREENLIGHT_IMAGE: DIGEST_IMAGE,
-        DATABASE_URL: secretInput(),
-      },
-    },
+    environment: { [STEP_ENV.release]: release, GREENLIGHT_IMAGE: DIGEST_IMAGE, DATABASE_URL: secretInput() },
   });
 
   const service = builder.add(COMPONENT.blueGreenService, n("service"), { dependsOn: [record] });
@@ -253,26 +239,16 @@ export function releaseGraph(
   );
 
   const gateComponent = builder.add(COMPONENT.healthGate, n(`gate-${color}`), { dependsOn: containers });
-  const gate = builder.add(RESOURCE.command, n(`gate-${color}-run`), {
+  const gate = step(`gate-${color}-run`, STEP.healthGate, {
     parent: gateComponent,
     dependsOn: containers,
-    inputs: {
-      create: "node bin/greenlight-ops.js health-gate",
-      environment: {
-        [STEP_ENV.step]: STEP.healthGate,
-        [STEP_ENV.color]: color,
-        [STEP_ENV.readiness]: "true",
-      },
-    },
+    environment: { [STEP_ENV.color]: color, [STEP_ENV.readiness]: "true" },
   });
   const switchComponent = builder.add(COMPONENT.trafficSwitch, n("switch"), { dependsOn: [gateComponent] });
-  builder.add(RESOURCE.command, n("switch-run"), {
+  step("switch-run", STEP.switch, {
     parent: switchComponent,
     dependsOn: [gate],
-    inputs: {
-      create: "node bin/greenlight-ops.js switch",
-      environment: { [STEP_ENV.step]: STEP.switch, [STEP_ENV.color]: color, [STEP_ENV.release]: release },
-    },
+    environment: { [STEP_ENV.color]: color, [STEP_ENV.release]: release },
   });
   return builder.resources.slice(before);
 }
