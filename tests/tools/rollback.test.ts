@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../../tools/rollback";
 import { applyConfigChanges } from "../../tools/history/stack-yaml";
+import { runTool, ToolRun } from "./run-tool";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "history");
@@ -16,46 +17,32 @@ const image = (release: string) =>
   `registry.example.com/shop@sha256:${crypto.createHash("sha256").update(release).digest("hex")}`;
 const POLICY = ["--policy-pack", "policies", "--policy-pack-config", "policies/config/production.json"];
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 let tmp: string;
 let emptyProject: string;
 
-async function rollback(
+const rollback = (
   args: string[],
   env: NodeJS.ProcessEnv = { PATH: path.join(tmp, "no-pulumi") },
   stdinIsTTY = false,
-): Promise<Run> {
-  let out = "";
-  let err = "";
-  const code = await main(args, env, {
-    out: (text) => (out += text),
-    err: (text) => (err += text),
-    stdinIsTTY,
-  });
-  return { code, out, err };
+): Promise<ToolRun> => runTool(main, args, env, stdinIsTTY);
+
+/**
+ * The usual arguments: a saved history judged at AT, the commands to run where no stack file is
+ * (`projectDir: null` leaves out --project-dir: the tool's default, this repository).
+ */
+function fromHistory(
+  history: string,
+  { stack = "production", projectDir = emptyProject }: { stack?: string; projectDir?: string | null } = {},
+): string[] {
+  const base = ["--stack", stack, "--history-file", history, "--at", AT];
+  return projectDir === null ? base : [...base, "--project-dir", projectDir];
 }
 
 async function plan(
   file: string,
   extra: string[] = [],
 ): Promise<Record<string, unknown> & { commands: string[] }> {
-  const run = await rollback([
-    "--stack",
-    "production",
-    "--history-file",
-    fixture(file),
-    "--at",
-    AT,
-    "--project-dir",
-    emptyProject,
-    "--json",
-    ...extra,
-  ]);
+  const run = await rollback([...fromHistory(fixture(file)), "--json", ...extra]);
   assert.equal(run.code, 0, run.err);
   return JSON.parse(run.out);
 }
@@ -135,16 +122,7 @@ describe("tools/rollback", function () {
         ticket: "INC-2041",
         expiresAt: "2026-11-20T23:00:00Z",
       });
-      const text = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        fixture("production.json"),
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-      ]);
+      const text = await rollback(fromHistory(fixture("production.json")));
       assert.match(text.out, /override {2}v13 used emergency override INC-2041 approved by oncall\.maria/);
       assert.match(text.out, /v12 failed 2026-11-20T16:30:00\.000Z/);
       assert.match(text.out, /dry run/);
@@ -171,14 +149,7 @@ describe("tools/rollback", function () {
       );
       fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), live);
       const run = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        fixture("production.json"),
-        "--at",
-        AT,
-        "--project-dir",
-        project,
+        ...fromHistory(fixture("production.json"), { projectDir: project }),
         "--json",
       ]);
       assert.equal(run.code, 0, run.err);
@@ -258,17 +229,7 @@ describe("tools/rollback", function () {
       ).filter((update) => update.version <= 23);
       const file = path.join(tmp, "breaking-live.json");
       fs.writeFileSync(file, JSON.stringify(history));
-      const run = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        file,
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-        "--json",
-      ]);
+      const run = await rollback([...fromHistory(file), "--json"]);
       assert.equal(run.code, 0, run.err);
       const document = JSON.parse(run.out);
       assert.equal(document.action, "restore");
@@ -293,17 +254,7 @@ describe("tools/rollback", function () {
     });
 
     it("passes over config-only updates and lists failed and in-progress updates after the live one (staging)", async () => {
-      const run = await rollback([
-        "--stack",
-        "staging",
-        "--history-file",
-        fixture("staging.json"),
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-        "--json",
-      ]);
+      const run = await rollback([...fromHistory(fixture("staging.json"), { stack: "staging" }), "--json"]);
       assert.equal(run.code, 0, run.err);
       const document = JSON.parse(run.out);
       assert.equal(document.from.version, 34);
@@ -322,27 +273,8 @@ describe("tools/rollback", function () {
 
   describe("secrets", function () {
     it("never prints secret values, even from a history saved with --show-secrets", async () => {
-      const text = await rollback([
-        "--stack",
-        "staging",
-        "--history-file",
-        fixture("staging.json"),
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-      ]);
-      const json = await rollback([
-        "--stack",
-        "staging",
-        "--history-file",
-        fixture("staging.json"),
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-        "--json",
-      ]);
+      const text = await rollback(fromHistory(fixture("staging.json"), { stack: "staging" }));
+      const json = await rollback([...fromHistory(fixture("staging.json"), { stack: "staging" }), "--json"]);
       const history = fs.readFileSync(fixture("staging.json"), "utf8");
       assert.ok(history.includes("staging-app-pw-7f3a"), "the fixture holds a secret value to leak");
       for (const output of [text.out, text.err, json.out, json.err]) {
@@ -373,19 +305,7 @@ describe("tools/rollback", function () {
     it("refuses to run a secret prompt without a terminal", async () => {
       const pulumi = standIn(path.join(tmp, "standin-secret"));
       const run = await rollback(
-        [
-          "--stack",
-          "production",
-          "--history-file",
-          fixture("production-secret-images.json"),
-          "--at",
-          AT,
-          "--project-dir",
-          emptyProject,
-          "--to",
-          "41",
-          "--yes",
-        ],
+        [...fromHistory(fixture("production-secret-images.json")), "--to", "41", "--yes"],
         pulumi.env,
         false,
       );
@@ -397,17 +317,7 @@ describe("tools/rollback", function () {
 
   describe("refusals (exit 1)", function () {
     const refused = async (file: string, extra: string[], pattern: RegExp) => {
-      const run = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        fixture(file),
-        "--at",
-        AT,
-        "--project-dir",
-        emptyProject,
-        ...extra,
-      ]);
+      const run = await rollback([...fromHistory(fixture(file)), ...extra]);
       assert.equal(run.code, 1, run.out + run.err);
       assert.equal(run.out, "");
       assert.match(run.err, pattern);
@@ -425,7 +335,7 @@ describe("tools/rollback", function () {
         result: string;
       }[];
       fs.writeFileSync(file, JSON.stringify(history.map((update) => ({ ...update, result: "failed" }))));
-      const run = await rollback(["--stack", "production", "--history-file", file, "--at", AT]);
+      const run = await rollback(fromHistory(file, { projectDir: null }));
       assert.equal(run.code, 1);
       assert.match(run.err, /has no succeeded update: nothing is live/);
     });
@@ -438,12 +348,7 @@ describe("tools/rollback", function () {
       refused("production.json", ["--to", "13"], /v13 is the live version already/));
     it("target runs the live release", async () => {
       const run = await rollback([
-        "--stack",
-        "staging",
-        "--history-file",
-        fixture("staging.json"),
-        "--at",
-        AT,
+        ...fromHistory(fixture("staging.json"), { stack: "staging", projectDir: null }),
         "--to",
         "33",
       ]);
@@ -477,12 +382,7 @@ describe("tools/rollback", function () {
       ));
     it("an incomplete emergency override (exit 2, usage)", async () => {
       const run = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        fixture("production.json"),
-        "--at",
-        AT,
+        ...fromHistory(fixture("production.json"), { projectDir: null }),
         "--override-reason",
         "checkout down for everyone",
       ]);
@@ -509,15 +409,7 @@ describe("tools/rollback", function () {
     });
 
     it("with --yes, says pulumi is missing and exits 2 before planning", async () => {
-      const run = await rollback([
-        "--stack",
-        "production",
-        "--history-file",
-        fixture("production.json"),
-        "--at",
-        AT,
-        "--yes",
-      ]);
+      const run = await rollback([...fromHistory(fixture("production.json"), { projectDir: null }), "--yes"]);
       assert.equal(run.code, 2);
       assert.match(run.err, /--yes runs `pulumi config set` and `pulumi up`/);
       assert.equal(run.out, "");
@@ -545,19 +437,7 @@ describe("tools/rollback", function () {
     it("--yes runs the commands in order", async () => {
       const pulumi = standIn(path.join(tmp, "standin-yes"));
       const run = await rollback(
-        [
-          "--stack",
-          "production",
-          "--history-file",
-          fixture("production.json"),
-          "--at",
-          AT,
-          "--project-dir",
-          emptyProject,
-          "--to",
-          "9",
-          "--yes",
-        ],
+        [...fromHistory(fixture("production.json")), "--to", "9", "--yes"],
         pulumi.env,
       );
       assert.equal(run.code, 0, run.err);
@@ -583,20 +463,11 @@ describe("tools/rollback", function () {
 
     it("--yes stops at the first failure with its exit code", async () => {
       const pulumi = standIn(path.join(tmp, "standin-fail"));
-      const run = await rollback(
-        [
-          "--stack",
-          "production",
-          "--history-file",
-          fixture("production.json"),
-          "--at",
-          AT,
-          "--project-dir",
-          emptyProject,
-          "--yes",
-        ],
-        { ...pulumi.env, STANDIN_FAIL_AT: "3", STANDIN_FAIL_CODE: "7" },
-      );
+      const run = await rollback([...fromHistory(fixture("production.json")), "--yes"], {
+        ...pulumi.env,
+        STANDIN_FAIL_AT: "3",
+        STANDIN_FAIL_CODE: "7",
+      });
       assert.equal(run.code, 7);
       assert.equal(pulumi.calls().length, 3);
       assert.deepEqual(pulumi.calls()[2], [
@@ -617,14 +488,7 @@ describe("tools/rollback", function () {
       const pulumi = standIn(path.join(tmp, "standin-override"));
       const run = await rollback(
         [
-          "--stack",
-          "production",
-          "--history-file",
-          fixture("production.json"),
-          "--at",
-          AT,
-          "--project-dir",
-          emptyProject,
+          ...fromHistory(fixture("production.json")),
           "--yes",
           "--override-reason",
           "2026.11.20-1 corrupts carts; back out now",
@@ -662,14 +526,7 @@ describe("tools/rollback", function () {
       const pulumi = standIn(path.join(tmp, "standin-restore"));
       const run = await rollback(
         [
-          "--stack",
-          "production",
-          "--history-file",
-          fixture("production-breaking.json"),
-          "--at",
-          AT,
-          "--project-dir",
-          ROOT,
+          ...fromHistory(fixture("production-breaking.json"), { projectDir: ROOT }),
           "--to",
           "22",
           "--yes",
@@ -708,15 +565,7 @@ describe("tools/rollback", function () {
       "12",
     ]);
     assert.equal(refused.status, 1, refused.stderr);
-    const planned = cli([
-      "--stack",
-      "production",
-      "--history-file",
-      fixture("production.json"),
-      "--at",
-      AT,
-      "--json",
-    ]);
+    const planned = cli([...fromHistory(fixture("production.json"), { projectDir: null }), "--json"]);
     assert.equal(planned.status, 0, planned.stderr);
     assert.equal(JSON.parse(planned.stdout).action, "flip");
   });
