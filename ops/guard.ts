@@ -4,7 +4,8 @@
 import { Command } from "commander";
 import * as dgram from "dgram";
 import { Color, otherColor } from "../schema/types";
-import { addProxyOptions, activate, proxySpecFromOptions, proxyUrl } from "./haproxy/proxy";
+import { activate } from "./haproxy/proxy";
+import { addProxyOptions, proxySpecFromOptions, proxyUrl } from "./haproxy/spec";
 import { notifyFromStep } from "./notify";
 import { color, integer } from "./options";
 import { GuardThresholds, RequestSample, RequestSummary, judge, parseLogLine, summarize } from "./stats";

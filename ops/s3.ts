@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { StepError } from "./step";
 
 export interface S3Settings {
@@ -187,6 +188,22 @@ export async function downloadObject(
   return hashObject(client, bucket, key, {
     destination: fs.createWriteStream(file, { mode: 0o600 }),
     onBytes,
+  });
+}
+
+/** Starts a multipart upload of a dump (a stream or a file's read stream), four parts in flight. */
+export function uploadDump(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: Readable,
+  partSize: number,
+): Upload {
+  return new Upload({
+    client,
+    params: { Bucket: bucket, Key: key, Body: body, ContentType: "application/octet-stream" },
+    partSize,
+    queueSize: 4,
   });
 }
 

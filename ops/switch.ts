@@ -12,14 +12,8 @@ import {
   thresholdsFromOptions,
   watchGuard,
 } from "./guard";
-import {
-  Activation,
-  ProxySpec,
-  activate,
-  addProxyOptions,
-  proxySpecFromOptions,
-  proxyUrl,
-} from "./haproxy/proxy";
+import { Activation, activate } from "./haproxy/proxy";
+import { ProxySpec, addProxyOptions, proxySpecFromOptions, proxyUrl } from "./haproxy/spec";
 import { probe } from "./http-probe";
 import { NotifyResult, notifyFromStep } from "./notify";
 import { color, imageRef, releaseId, repeatable, urlPath } from "./options";

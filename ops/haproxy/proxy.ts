@@ -2,69 +2,17 @@
 // flips a running one with the runtime API (ready the new color FIRST, then drain the old one: the
 // reverse order answers 503 for tens of milliseconds), and reloads only when servers, ports or the
 // maintenance mode change. A config HAProxy rejects never replaces the live one.
-import { Command, InvalidArgumentError } from "commander";
+// spec.ts describes the proxy, flip.ts moves traffic at run time, process.ts starts and reloads it.
 import * as fs from "fs";
-import * as path from "path";
-import { FS_PATH } from "../../schema/patterns";
-import { COLORS, Color, otherColor } from "../../schema/types";
-import { host, integer, port, urlPath } from "../options";
+import { Color } from "../../schema/types";
 import { StepError } from "../step";
-import {
-  MaintenanceMode,
-  ProxyPaths,
-  ProxyServer,
-  ProxyState,
-  activeColorOfConfig,
-  colorServers,
-  proxyPaths,
-  renderHaproxyConfig,
-} from "./config";
+import { ProxyPaths, activeColorOfConfig, proxyPaths, renderHaproxyConfig } from "./config";
+import { flip, saveState, servingColor } from "./flip";
 import { checkConfig, haproxyBinary, reloadProxy, runningPid, startProxy, writeFileAtomic } from "./process";
-import {
-  ServerState,
-  admission,
-  parseServersState,
-  proxyAnswers,
-  serversStateText,
-  setServerState,
-  showServersState,
-} from "./runtime";
+import { admission, proxyAnswers, showServersState } from "./runtime";
+import { ProxySpec, proxyState } from "./spec";
 
-/** What the proxy is built from, apart from the active color. */
-export interface ProxySpec {
-  /** Absolute directory holding config, pidfile, admin socket, server-state file. */
-  stateDir: string;
-  /** TCP port on 127.0.0.1 clients connect to. */
-  proxyPort: number;
-  /** Address the proxy reaches the replicas at. */
-  upstreamHost: string;
-  /** First host port of each color; replica i listens on hostPort + i. */
-  hostPorts: Record<Color, number>;
-  replicas: number;
-  healthPath: string;
-  maintenanceMode: MaintenanceMode;
-  /** UDP port on 127.0.0.1 the access log goes to; the guard listens there. */
-  logPort: number;
-  /** HAProxy's own health-check interval, in milliseconds. */
-  checkIntervalMs: number;
-}
-
-export function proxyState(spec: ProxySpec, activeColor: Color): ProxyState {
-  return {
-    activeColor,
-    servers: colorServers(spec.upstreamHost, spec.hostPorts, spec.replicas),
-    proxyPort: spec.proxyPort,
-    stateDir: spec.stateDir,
-    maintenanceMode: spec.maintenanceMode,
-    healthPath: spec.healthPath,
-    logPort: spec.logPort,
-    checkIntervalMs: spec.checkIntervalMs,
-  };
-}
-
-export function proxyUrl(spec: Pick<ProxySpec, "proxyPort">): string {
-  return `http://127.0.0.1:${spec.proxyPort}/`;
-}
+export type { ProxySpec } from "./spec";
 
 export interface Activation {
   /** start: no proxy ran; flip: runtime API; reload: servers/ports/maintenance changed; unchanged. */
@@ -75,22 +23,6 @@ export interface Activation {
   /** Milliseconds the runtime commands took (ready new, then drain old). */
   runtimeMs?: number;
   pid: number;
-}
-
-/** The color whose servers all take traffic while the other color's take none, if that is the state. */
-export function servingColor(states: ServerState[]): Color | undefined {
-  for (const color of COLORS) {
-    const own = states.filter((state) => state.name.startsWith(`${color}-`));
-    const other = states.filter((state) => state.name.startsWith(`${otherColor(color)}-`));
-    if (
-      own.length > 0 &&
-      own.every((state) => admission(state) === "ready") &&
-      other.every((state) => admission(state) !== "ready")
-    ) {
-      return color;
-    }
-  }
-  return undefined;
 }
 
 async function validated(binary: string, paths: ProxyPaths, text: string, what: string): Promise<void> {
@@ -106,91 +38,6 @@ async function validated(binary: string, paths: ProxyPaths, text: string, what: 
   } finally {
     fs.rmSync(candidate, { force: true });
   }
-}
-
-/** CHK_RES_PASSED in `show servers state`. */
-const CHECK_PASSED = 3;
-
-/**
- * Servers in maintenance have no fresh check result (a plain restart from the config leaves the warm
- * color there), and "ready" alone would send traffic to them unchecked: let HAProxy check them in
- * drain first, and wait for a passed check.
- */
-async function checkedInDrain(paths: ProxyPaths, names: string[], timeoutMs: number): Promise<ServerState[]> {
-  for (const name of names) await setServerState(paths.socket, name, "drain");
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const states = await showServersState(paths.socket);
-    const pending = states.filter(
-      (state) =>
-        names.includes(state.name) && !(state.checkResult === CHECK_PASSED && state.operationalState === 2),
-    );
-    if (pending.length === 0) return states;
-    if (Date.now() > deadline) {
-      throw new StepError(
-        `HAProxy's own health checks did not pass for ${pending.map((state) => state.name).join(", ")} within ${timeoutMs} ms; not moving traffic there (is the color running on its ports?)`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * Ready the color's servers, then drain the other's (the order that drops nothing); the other color's
- * servers in maintenance go to drain too, so HAProxy keeps checking the warm color. Returns the
- * milliseconds the flip itself took (0 when nothing had to change).
- */
-async function flip(
-  paths: ProxyPaths,
-  spec: ProxySpec,
-  color: Color,
-  current: ServerState[],
-): Promise<number> {
-  let states = current;
-  const unchecked = states.filter(
-    (state) => state.name.startsWith(`${color}-`) && admission(state) === "maint",
-  );
-  if (unchecked.length > 0) {
-    states = await checkedInDrain(
-      paths,
-      unchecked.map((state) => state.name),
-      spec.checkIntervalMs * 4 + 2000,
-    );
-  }
-  const target = states.filter((state) => state.name.startsWith(`${color}-`));
-  const down = target.filter((state) => state.operationalState === 0);
-  if (down.length > 0) {
-    throw new StepError(
-      `HAProxy's own health checks see ${down.map((state) => state.name).join(", ")} DOWN; not moving traffic to ${color} (is the color running on its ports?)`,
-    );
-  }
-  const started = process.hrtime.bigint();
-  for (const state of target) {
-    if (admission(state) !== "ready") await setServerState(paths.socket, state.name, "ready");
-  }
-  for (const state of states.filter((candidate) => !candidate.name.startsWith(`${color}-`))) {
-    if (admission(state) !== "drain") await setServerState(paths.socket, state.name, "drain");
-  }
-  return Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
-}
-
-/**
- * Saves the runtime state so a restarted proxy comes back serving the same color. Before a reload onto
- * a new layout, only servers whose address stays are kept: HAProxy would otherwise take a moved
- * server's old port from the file over the new config.
- */
-async function saveState(paths: ProxyPaths, layout?: ProxyServer[]): Promise<void> {
-  let text = await serversStateText(paths.socket);
-  if (layout) {
-    const kept = parseServersState(text).filter((state) =>
-      layout.some((server) => server.name === state.name && server.port === state.port),
-    );
-    text = text
-      .split("\n")
-      .filter((line) => !/^\d+ /.test(line) || kept.some((state) => line.split(/\s+/)[3] === state.name))
-      .join("\n");
-  }
-  writeFileAtomic(paths.stateFile, text);
 }
 
 /** Makes `color` the serving color; see the file comment for how. */
@@ -259,59 +106,4 @@ export async function activate(
   writeFileAtomic(paths.config, desired);
   log(`reloaded HAProxy (pid ${reloaded}) for a new server layout, ${color} active`);
   return { method: "reload", activeColor: color, previousColor: serving, runtimeMs, pid: reloaded };
-}
-
-function stateDir(value: string): string {
-  if (!FS_PATH.test(value)) throw new InvalidArgumentError("expected a path of letters, digits and . _ - /");
-  return path.resolve(value);
-}
-
-function maintenance(value: string): MaintenanceMode {
-  if (!["off", "on", "read-only"].includes(value))
-    throw new InvalidArgumentError("expected off, on or read-only");
-  return value as MaintenanceMode;
-}
-
-/** The options every proxy-touching step (switch, guard) takes. */
-export function addProxyOptions(command: Command): Command {
-  return command
-    .requiredOption(
-      "--state-dir <dir>",
-      "directory for the proxy's config, socket, pidfile and state file",
-      stateDir,
-    )
-    .requiredOption("--proxy-port <port>", "port the proxy listens on (127.0.0.1)", port)
-    .requiredOption("--blue-port <port>", "host port of blue replica 0", port)
-    .requiredOption("--green-port <port>", "host port of green replica 0", port)
-    .option("--replicas <n>", "replicas per color", integer(1, 16), 1)
-    .option("--upstream-host <host>", "address the proxy reaches the replicas at", host, "127.0.0.1")
-    .option("--health-path <path>", "path of HAProxy's own health checks", urlPath, "/health")
-    .option(
-      "--maintenance <mode>",
-      "off, on (503 page) or read-only (only GET and HEAD pass)",
-      maintenance,
-      "off",
-    )
-    .option("--log-port <port>", "UDP port of the access log the guard reads (default: the proxy port)", port)
-    .option(
-      "--check-interval-ms <ms>",
-      "interval of HAProxy's own health checks",
-      integer(100, 60_000),
-      1000,
-    );
-}
-
-export function proxySpecFromOptions(options: Record<string, unknown>): ProxySpec {
-  const proxyPort = Number(options.proxyPort);
-  return {
-    stateDir: String(options.stateDir),
-    proxyPort,
-    upstreamHost: String(options.upstreamHost),
-    hostPorts: { blue: Number(options.bluePort), green: Number(options.greenPort) },
-    replicas: Number(options.replicas),
-    healthPath: String(options.healthPath),
-    maintenanceMode: options.maintenance as MaintenanceMode,
-    logPort: options.logPort === undefined ? proxyPort : Number(options.logPort),
-    checkIntervalMs: Number(options.checkIntervalMs),
-  };
 }

@@ -3,13 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BackupManifest } from "../../ops/manifest";
-import {
-  RestoreReport,
-  compareTables,
-  derivedDatabaseName,
-  finishedTableData,
-  tableDataItems,
-} from "../../ops/restore";
+import { finishedTableData, tableDataItems } from "../../ops/pg-archive";
+import { RestoreReport } from "../../ops/restore";
+import { compareTables } from "../../ops/restore-compare";
+import { derivedDatabaseName } from "../../ops/restore-database";
 import { PgCluster, startPostgres } from "../support/postgres";
 import { S3Server, startS3 } from "../support/s3";
 import { needService } from "../support/service";

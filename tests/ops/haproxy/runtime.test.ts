@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { servingColor } from "../../../ops/haproxy/proxy";
+import { servingColor } from "../../../ops/haproxy/flip";
 import { admission, parseServersState } from "../../../ops/haproxy/runtime";
 
 // `show servers state app` as HAProxy 2.6.12 answered it after a flip to green (blue drained).

@@ -1,0 +1,204 @@
+// One pass of pg_dump: its output goes through a sha256 tap to the upload (or the spool file) and,
+// to verify it, into pg_restore twice (a full read, and --list for the table of contents), while the
+// table checksums run in the dump's own snapshot.
+import { ChildProcess, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { PassThrough, Writable } from "stream";
+import { S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { Client } from "pg";
+import { BackupOptions } from "./backup";
+import { diskSpace, freeAfterPercent } from "./disk";
+import { kill, listArchive, tableDataEntries } from "./pg-archive";
+import { TableSummary, checksumTable, describePgError } from "./postgres";
+import { S3Settings, describeS3Error, uploadDump } from "./s3";
+import { StepError } from "./step";
+import {
+  ChildResult,
+  Sink,
+  childExit,
+  describeExit,
+  fanOut,
+  firstErrorLine,
+  formatRate,
+  newMeter,
+  startProgress,
+} from "./stream";
+
+const STEP = "backup";
+
+/** Each table's rows and checksum, inside the snapshot transaction. */
+async function snapshotChecksums(
+  session: Client,
+  tables: { schema: string; name: string }[],
+): Promise<TableSummary[]> {
+  const summaries: TableSummary[] = [];
+  for (const table of tables) summaries.push(await checksumTable(session, table, { inTransaction: true }));
+  return summaries;
+}
+
+export interface DumpRun {
+  options: BackupOptions;
+  env: NodeJS.ProcessEnv;
+  client: S3Client;
+  settings: S3Settings;
+  session: Client;
+  tables: { schema: string; name: string }[];
+  snapshot: string;
+  pgDump: string;
+  pgRestore: string;
+  key: string;
+  partSize: number;
+  tempDir?: string;
+  onUpload(upload: Upload): void;
+}
+
+export interface DumpResult {
+  bytes: number;
+  sha256: string;
+  tables: TableSummary[];
+  checks: string[];
+  /** The spooled file (spool mode). */
+  file?: string;
+  /** Streaming mode: ends the upload body once every check has passed. */
+  finishUpload(): void;
+  uploadDone: Promise<unknown>;
+}
+
+/**
+ * Runs pg_dump once and feeds its output to the hash, the upload (or spool file) and the validators,
+ * while the table checksums run in the same snapshot. The upload body stays open until pg_dump and
+ * the validators have succeeded, so a failed dump never becomes a complete object.
+ */
+export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
+  const { options, env } = run;
+  const dump = spawn(run.pgDump, ["--format=custom", "--no-password", `--snapshot=${run.snapshot}`], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const dumpExit = childExit(dump);
+  const hash = crypto.createHash("sha256");
+  const meter = newMeter();
+  const sinks: Sink[] = [];
+  let body: PassThrough | undefined;
+  let uploadDone: Promise<unknown> = Promise.resolve();
+  let file: string | undefined;
+  let firstFailure: StepError | undefined;
+  const children: ChildProcess[] = [dump];
+  const fail = (failure: StepError) => {
+    firstFailure ??= failure;
+    children.forEach(kill);
+    body?.destroy();
+  };
+
+  if (run.tempDir) {
+    file = path.join(run.tempDir, "dump");
+    sinks.push({ name: "spool file", stream: fs.createWriteStream(file, { mode: 0o600 }) });
+  } else {
+    body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const upload = uploadDump(run.client, options.bucket, run.key, body, run.partSize);
+    run.onUpload(upload);
+    uploadDone = upload.done();
+    uploadDone.catch((error: unknown) =>
+      fail(new StepError(describeS3Error(error, run.settings, options.bucket, `uploading ${run.key}`))),
+    );
+    sinks.push({ name: "S3 upload", stream: body, keepOpen: true });
+  }
+
+  let fullRead: Promise<ChildResult> | undefined;
+  let listing: Promise<{ exit: ChildResult; stdout: string }> | undefined;
+  if (options.verify) {
+    const reader = spawn(run.pgRestore, ["--no-password", "--file=/dev/null"], {
+      env,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const lister = listArchive(run.pgRestore, env);
+    children.push(reader, lister.child);
+    fullRead = childExit(reader);
+    listing = lister.result;
+    sinks.push({ name: "pg_restore (full read)", stream: reader.stdin as Writable });
+    // --list stops reading after the table of contents: an optional sink.
+    sinks.push({ name: "pg_restore --list", stream: lister.child.stdin as Writable, optional: true });
+  }
+
+  const stopProgress = startProgress(STEP, () => `dump: ${formatRate(meter)}`, options.progressSeconds);
+  const stopDiskWatch = file
+    ? watchDisk(run.tempDir as string, options.minFreeDiskPercent, fail)
+    : () => undefined;
+  const streaming = fanOut(dump.stdout, sinks, (chunk) => {
+    hash.update(chunk);
+    meter.bytes += chunk.length;
+  }).catch((error: Error) => {
+    fail(new StepError(`streaming the dump failed: ${error.message}`));
+  });
+  const checksums = snapshotChecksums(run.session, run.tables).catch((error: unknown) => {
+    fail(new StepError(`table checksums in the dump's snapshot failed: ${describePgError(error, env)}`));
+    return [] as TableSummary[];
+  });
+
+  const [exit] = await Promise.all([dumpExit, streaming]);
+  if (exit.code !== 0 && !firstFailure) {
+    fail(
+      new StepError(
+        `pg_dump failed (${describeExit(exit)}) after ${formatRate(meter)}: ${firstErrorLine(exit.stderr)}`,
+      ),
+    );
+  }
+  const tables = await checksums;
+  const readResult = fullRead ? await fullRead : undefined;
+  const listResult = listing ? await listing : undefined;
+  stopProgress();
+  stopDiskWatch();
+  if (firstFailure) throw firstFailure;
+
+  const checks = [`pg_dump exit 0, ${meter.bytes} bytes`];
+  if (readResult && listResult) {
+    if (readResult.code !== 0)
+      throw new StepError(
+        `pg_restore could not read the whole archive (${describeExit(readResult)}: ${firstErrorLine(readResult.stderr)}): the dump is truncated or corrupt`,
+      );
+    if (listResult.exit.code !== 0)
+      throw new StepError(
+        `pg_restore --list failed (${describeExit(listResult.exit)}: ${firstErrorLine(listResult.exit.stderr)}): the archive's table of contents is unreadable`,
+      );
+    const listed = tableDataEntries(listResult.stdout);
+    if (listed !== tables.length)
+      throw new StepError(
+        `the archive lists data for ${listed} tables but the database has ${tables.length} in the dump's snapshot: the dump is incomplete`,
+      );
+    checks.push(
+      "pg_restore read the whole archive",
+      `pg_restore --list: data for ${listed} tables, as in the database`,
+    );
+  }
+  return {
+    bytes: meter.bytes,
+    sha256: hash.digest("hex"),
+    tables,
+    checks,
+    file,
+    finishUpload: () => body?.end(),
+    uploadDone,
+  };
+}
+
+/** While spooling, stops the dump if the file system falls below the free-disk rule. */
+function watchDisk(dir: string, minFreePercent: number, fail: (failure: StepError) => void): () => void {
+  const timer = setInterval(() => {
+    diskSpace(dir)
+      .then((space) => {
+        const free = freeAfterPercent(space, 0);
+        if (free < minFreePercent)
+          fail(
+            new StepError(
+              `the spool file system ${dir} fell to ${free.toFixed(1)} % free during the dump (rule: ≥ ${minFreePercent} %): free space or use another --spool-dir`,
+            ),
+          );
+      })
+      .catch(() => undefined);
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,210 @@
+// Takes one backup: opens the snapshot the dump and the table checksums share, runs the dump
+// (backup-dump.ts), uploads it (straight from the stream, or from the spool file), checks the stored
+// size and writes the manifest last. Any failure removes what was written to the bucket.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { BackupOptions, validateBackupOptions } from "./backup";
+import { dumpAndVerify } from "./backup-dump";
+import { dumpKey, manifestKeyFor } from "./backup-key";
+import { requireFreeDisk } from "./disk";
+import { BackupManifest, manifestKeys, readManifest } from "./manifest";
+import { connect, describePgError, listTables, pgBinary } from "./postgres";
+import {
+  S3Settings,
+  describeBucket,
+  describeS3Error,
+  objectSize,
+  putJson,
+  removePartial,
+  s3Call,
+  s3Client,
+  s3Settings,
+  uploadDump,
+} from "./s3";
+import { StepError, progress, requireEnv } from "./step";
+
+const STEP = "backup";
+/** S3 allows at most 10,000 parts; parts are at least 8 MB and grow with the database. */
+const MIN_PART_BYTES = 8 * 1024 * 1024;
+
+/** The stack's newest verified backup of the database (any release): the new dump's size is judged against it. */
+async function previousBackup(
+  client: S3Client,
+  settings: S3Settings,
+  options: BackupOptions,
+  database: string,
+): Promise<BackupManifest | undefined> {
+  const { bucket, prefix, stack } = options;
+  const keys = await manifestKeys(client, settings, { bucket, prefix, stack });
+  for (const key of keys) {
+    const manifest = await s3Call(settings, options.bucket, `reading ${key}`, () =>
+      readManifest(client, options.bucket, key),
+    );
+    if (manifest.verified && manifest.database === database) return manifest;
+  }
+  return undefined;
+}
+
+/** Size plausibility: > 0 and not below minSizeRatio of the previous backup. Returns the check's text. */
+export function checkSize(bytes: number, previous: BackupManifest | undefined, minSizeRatio: number): string {
+  if (bytes <= 0) throw new StepError("pg_dump produced an empty archive: nothing was backed up");
+  if (!previous || minSizeRatio === 0) return `size ${bytes} bytes > 0 (no previous backup to compare)`;
+  const ratio = bytes / previous.bytes;
+  if (ratio < minSizeRatio) {
+    throw new StepError(
+      `the dump is ${bytes} bytes, ${(ratio * 100).toFixed(1)} % of the previous backup ${previous.dumpKey} (${previous.bytes} bytes), ` +
+        `below the ${(minSizeRatio * 100).toFixed(0)} % plausibility floor: check the database lost no data; if the shrink is intended, ` +
+        `take one backup by hand with --min-size-ratio 0`,
+    );
+  }
+  return `size ${bytes} bytes is ${(ratio * 100).toFixed(0)} % of the previous backup ${previous.dumpKey}`;
+}
+
+function pgDumpVersion(binary: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync(binary, ["--version"], { env, encoding: "utf8" }).trim();
+}
+
+/** Takes, verifies and uploads one backup; returns its manifest (also uploaded beside the dump). */
+export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Promise<BackupManifest> {
+  validateBackupOptions(options);
+  const database = requireEnv(env, "PGDATABASE", "the database to back up");
+  const settings = s3Settings(env);
+  const client = s3Client(settings);
+  const pgDump = pgBinary("pg_dump", env);
+  const pgRestore = pgBinary("pg_restore", env);
+  const now = options.now ?? (() => new Date());
+  const where = describeBucket(settings, options.bucket);
+
+  // S3 first: it proves the bucket and credentials before the database does any work.
+  const previous = await previousBackup(client, settings, options, database);
+  const session = await connect(env, database, `greenlight-backup:${options.release}`);
+  let snapshot: { snapshot: string; version: string; size: string };
+  let tables: { schema: string; name: string }[];
+  try {
+    await session.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    // The snapshot stays open for the whole dump; server-side timeouts must not end it.
+    await session.query("SET LOCAL statement_timeout = 0");
+    await session.query("SET LOCAL idle_in_transaction_session_timeout = 0");
+    // The checksums run beside pg_dump: one backend, no parallel workers competing with the dump.
+    await session.query("SET LOCAL max_parallel_workers_per_gather = 0");
+    snapshot = (
+      await session.query<{ snapshot: string; version: string; size: string }>(
+        "SELECT pg_export_snapshot() AS snapshot, current_setting('server_version') AS version, pg_database_size(current_database())::text AS size",
+      )
+    ).rows[0];
+    tables = await listTables(session);
+  } catch (error) {
+    await session.end().catch(() => undefined);
+    throw new StepError(describePgError(error, env, database));
+  }
+
+  const tempDir = options.spoolDir
+    ? fs.mkdtempSync(path.join(options.spoolDir, "greenlight-backup-"))
+    : undefined;
+  const startedAt = now();
+  const key = dumpKey(options.prefix, options.stack, options.release, startedAt);
+  let upload: Upload | undefined;
+  let uploaded = false;
+  try {
+    if (tempDir) {
+      const estimate = previous ? Math.ceil(previous.bytes * 1.25) : Number(snapshot.size);
+      await requireFreeDisk(tempDir, estimate, options.minFreeDiskPercent, `the dump of ${database}`);
+    }
+    if (
+      (await s3Call(settings, options.bucket, "checking the new key", () =>
+        objectSize(client, options.bucket, key),
+      )) !== undefined
+    )
+      throw new StepError(
+        `${key} already exists in ${where}: two backups of one release in the same second; retry`,
+      );
+    const partSize = Math.max(MIN_PART_BYTES, Math.ceil(Number(snapshot.size) / 9000));
+    const result = await dumpAndVerify({
+      options,
+      env,
+      client,
+      settings,
+      session,
+      tables,
+      snapshot: snapshot.snapshot,
+      pgDump,
+      pgRestore,
+      key,
+      partSize,
+      tempDir,
+      onUpload: (started) => (upload = started),
+    });
+    uploaded = true;
+    const checks = [...result.checks, checkSize(result.bytes, previous, options.minSizeRatio)];
+    if (tempDir) {
+      const fromFile = uploadDump(
+        client,
+        options.bucket,
+        key,
+        fs.createReadStream(result.file as string),
+        partSize,
+      );
+      upload = fromFile;
+      await s3Call(settings, options.bucket, `uploading ${key}`, () => fromFile.done());
+    } else {
+      result.finishUpload();
+      await result.uploadDone;
+    }
+    const stored = await s3Call(settings, options.bucket, `checking ${key}`, () =>
+      objectSize(client, options.bucket, key),
+    );
+    if (stored !== result.bytes)
+      throw new StepError(
+        `${key} is ${stored ?? "missing"} bytes in ${where}, but ${result.bytes} bytes were sent: the upload is incomplete`,
+      );
+    checks.push(`stored object is ${stored} bytes, as sent`);
+    const manifest: BackupManifest = {
+      format: 1,
+      stack: options.stack,
+      release: options.release,
+      database,
+      dumpKey: key,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      serverVersion: snapshot.version,
+      pgDumpVersion: pgDumpVersion(pgDump, env),
+      tableCount: result.tables.length,
+      tables: result.tables,
+      startedAt: startedAt.toISOString(),
+      finishedAt: now().toISOString(),
+      verified: options.verify,
+      checks,
+    };
+    await s3Call(settings, options.bucket, `writing ${manifestKeyFor(key)}`, () =>
+      putJson(client, options.bucket, manifestKeyFor(key), manifest),
+    );
+    progress(
+      STEP,
+      `backup ${key}: ${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.tableCount} tables, verified ${manifest.verified}`,
+    );
+    return manifest;
+  } catch (error) {
+    const failure =
+      error instanceof StepError
+        ? error
+        : new StepError(describeS3Error(error, settings, options.bucket, "backup"));
+    const uploadId = (upload as Upload | undefined)?.uploadId;
+    const leftovers = await removePartial(client, options.bucket, key, uploadId);
+    const note =
+      leftovers.length > 0
+        ? ` (cleanup incomplete: ${leftovers.join("; ")}; no manifest was written, so no step will use it)`
+        : uploaded
+          ? " (the dump object was removed; no manifest was written)"
+          : uploadId
+            ? " (the partial upload was aborted; no manifest was written)"
+            : " (nothing was written to the bucket)";
+    throw new StepError(failure.message + note, failure.exitCode);
+  } finally {
+    await session.query("ROLLBACK").catch(() => undefined);
+    await session.end().catch(() => undefined);
+    if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+  }
+}

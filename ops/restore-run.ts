@@ -1,0 +1,213 @@
+// Restores one backup: downloads the dump through sha256, checks its table of contents, restores it
+// with pg_restore into a new database (tables whose data is in are compared while indexes still
+// build), compares every table, then swaps the new database in (restore) or drops it (drill).
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as readline from "readline";
+import { Client } from "pg";
+import { requireFreeDisk } from "./disk";
+import { BackupManifest, checkDigest, findReleaseBackup } from "./manifest";
+import { ArchiveTable, finishedTableData, listArchive, tableDataEntries, tableDataItems } from "./pg-archive";
+import { TableSummary, checksumTable, connect, describePgError, pgBinary } from "./postgres";
+import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./restore";
+import { compareTables, summarize } from "./restore-compare";
+import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./restore-database";
+import { downloadObject, s3Call, s3Client, s3Settings } from "./s3";
+import { StepError, progress, requireEnv } from "./step";
+import { describeExit, firstErrorLine, formatRate, newMeter, startProgress, childExit } from "./stream";
+
+const STEP = "restore";
+
+/** Restores a backup (drill or real) and compares every table; throws with the report on a mismatch. */
+export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): Promise<RestoreReport> {
+  validateRestoreOptions(options);
+  const started = Date.now();
+  const now = options.now ?? (() => new Date());
+  const settings = s3Settings(env);
+  const client = s3Client(settings);
+  const pgRestore = pgBinary("pg_restore", env);
+  const sourceDatabase =
+    options.drill || options.compareLive
+      ? requireEnv(env, "PGDATABASE", "the source database the restored copy is compared with")
+      : (env.PGDATABASE ?? (options.targetDb as string));
+
+  const { manifest } = await findReleaseBackup(client, settings, options);
+  await requireFreeDisk(
+    options.spoolDir,
+    manifest.bytes,
+    options.minFreeDiskPercent,
+    `downloading ${manifest.dumpKey}`,
+  );
+  const workDir = fs.mkdtempSync(path.join(options.spoolDir, "greenlight-restore-"));
+  const file = path.join(workDir, "dump");
+  const at = now();
+  const database = options.drill
+    ? derivedDatabaseName(sourceDatabase, "drill", at)
+    : derivedDatabaseName(options.targetDb as string, "restore", at);
+  let admin: Client | undefined;
+  let early: Client | undefined;
+  let created = false;
+  let swapped = false;
+  try {
+    const meter = newMeter();
+    const stopDownload = startProgress(STEP, () => `download: ${formatRate(meter)}`, options.progressSeconds);
+    const stored = await s3Call(settings, options.bucket, `downloading ${manifest.dumpKey}`, () =>
+      downloadObject(client, options.bucket, manifest.dumpKey, file, (bytes) => (meter.bytes = bytes)),
+    ).finally(stopDownload);
+    checkDigest(manifest, stored);
+    const downloaded = Date.now();
+    progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
+    const items = await checkArchive(pgRestore, file, manifest, env);
+
+    admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+    await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
+    created = true;
+    const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
+    // Tables whose data is complete are checksummed one at a time while pg_restore goes on.
+    early = await connect(env, database, "greenlight-restore-compare");
+    const earlyClient = early;
+    const known = new Map<string, Promise<TableSummary>>();
+    let queue: Promise<unknown> = Promise.resolve();
+    await runPgRestore(pgRestore, file, database, options, env, admin, (dumpId) => {
+      const table = items.get(dumpId);
+      if (!table) return;
+      const summary = queue.then(() =>
+        checksumTable(earlyClient, table, { method: methods.get(`${table.schema}.${table.name}`) }),
+      );
+      // Awaited in summarize(); a failure must not surface earlier as an unhandled rejection.
+      summary.catch(() => undefined);
+      queue = summary.catch(() => undefined);
+      known.set(`${table.schema}.${table.name}`, summary);
+    });
+    const restoredAt = Date.now();
+    progress(STEP, `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`);
+
+    const live = options.compareLive || manifest.tables.length === 0;
+    const [source, restored] = await Promise.all([
+      live ? summarize(env, sourceDatabase, options.jobs, methods) : Promise.resolve(manifest.tables),
+      summarize(env, database, options.jobs, methods, known),
+    ]);
+    // Renaming the restored database needs it free of sessions.
+    await earlyClient.end();
+    early = undefined;
+    const tables = compareTables(source, restored);
+    const matched = tables.every((table) => table.match);
+    const compared = Date.now();
+
+    let previousDatabase: string | null | undefined;
+    if (!options.drill && matched) {
+      previousDatabase = await swapIn(
+        admin,
+        database,
+        options.targetDb as string,
+        derivedDatabaseName(options.targetDb as string, "before", at),
+      );
+      swapped = true;
+    }
+    const report: RestoreReport = {
+      mode: options.drill ? "drill" : "restore",
+      release: manifest.release,
+      dumpKey: manifest.dumpKey,
+      bytes: manifest.bytes,
+      sha256: manifest.sha256,
+      database: options.drill ? database : (options.targetDb as string),
+      comparedWith: live ? "live" : "snapshot",
+      sourceDatabase: live ? sourceDatabase : manifest.database,
+      tables,
+      matched,
+      ...(options.drill ? {} : { previousDatabase: previousDatabase ?? null }),
+      seconds: {
+        download: (downloaded - started) / 1000,
+        restore: (restoredAt - downloaded) / 1000,
+        compare: (compared - restoredAt) / 1000,
+        total: (Date.now() - started) / 1000,
+      },
+    };
+    if (!matched) {
+      const differing = tables.filter((table) => !table.match).map((table) => table.table);
+      throw new StepError(
+        `the restored copy of ${manifest.dumpKey} differs from the ${live ? `live database ${sourceDatabase}` : "source as dumped"} in ${differing.length} table(s): ${differing.slice(0, 5).join(", ")}` +
+          (options.drill ? "" : `; ${options.targetDb} was left untouched`),
+        1,
+        report,
+      );
+    }
+    progress(
+      STEP,
+      `${report.mode}: ${tables.length} tables match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
+    );
+    return report;
+  } catch (error) {
+    if (error instanceof StepError) throw error;
+    throw new StepError(describePgError(error, env, database));
+  } finally {
+    await early?.end().catch(() => undefined);
+    if (admin && created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
+    await admin?.end().catch(() => undefined);
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** `pg_restore --list`: the table of contents must be readable and list every table of the manifest. */
+async function checkArchive(
+  pgRestore: string,
+  file: string,
+  manifest: BackupManifest,
+  env: NodeJS.ProcessEnv,
+): Promise<Map<number, ArchiveTable>> {
+  const { exit, stdout: listing } = await listArchive(pgRestore, env, file).result;
+  if (exit.code !== 0)
+    throw new StepError(
+      `pg_restore --list ${manifest.dumpKey} failed (${describeExit(exit)}: ${firstErrorLine(exit.stderr)}): the archive is unreadable`,
+    );
+  const listed = tableDataEntries(listing);
+  if (manifest.tables.length > 0 && listed !== manifest.tableCount)
+    throw new StepError(
+      `${manifest.dumpKey} lists data for ${listed} tables, its manifest ${manifest.tableCount}: the archive is incomplete`,
+    );
+  return tableDataItems(listing);
+}
+
+async function runPgRestore(
+  pgRestore: string,
+  file: string,
+  database: string,
+  options: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  admin: Client,
+  onTableData: (dumpId: number) => void,
+): Promise<void> {
+  // A drill checks content: ownership and grants need roles the scratch server may not have.
+  const args = ["--no-password", "--exit-on-error", `--jobs=${options.jobs}`, `--dbname=${database}`];
+  if (options.drill) args.push("--no-owner", "--no-acl");
+  // In parallel mode --verbose reports each finished item, so tables can be compared while indexes build.
+  if (options.jobs > 1) args.push("--verbose");
+  const child = spawn(pgRestore, [...args, file], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const exit = childExit(child);
+  if (child.stderr)
+    readline.createInterface({ input: child.stderr }).on("line", (line) => {
+      const dumpId = finishedTableData(line);
+      if (dumpId !== undefined) onTableData(dumpId);
+    });
+  let size = 0;
+  const startedAt = Date.now();
+  const timer =
+    options.progressSeconds > 0
+      ? setInterval(() => {
+          admin
+            .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [database])
+            .then((result) => (size = Number(result.rows[0].size)))
+            .catch(() => undefined);
+          progress(
+            STEP,
+            `pg_restore into ${database}: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, ${(size / 1e6).toFixed(0)} MB`,
+          );
+        }, options.progressSeconds * 1000)
+      : undefined;
+  const result = await exit.finally(() => clearInterval(timer));
+  if (result.code !== 0)
+    throw new StepError(
+      `pg_restore into ${database} failed (${describeExit(result)}): ${firstErrorLine(result.stderr)}`,
+    );
+}
