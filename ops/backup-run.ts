@@ -4,8 +4,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Upload } from "@aws-sdk/lib-storage";
 import { BackupOptions, validateBackupOptions } from "./backup";
 import { dumpAndVerify } from "./backup-dump";
 import { dumpKey, manifestKeyFor } from "./backup-key";

@@ -4,7 +4,6 @@
 // The manifest is written beside the dump only when every check passed; a failed backup leaves no
 // manifest and no dump object, so a migration can never mistake it for a good one.
 // This file is the step's command line; backup-run.ts takes the backup, backup-dump.ts streams it.
-import { backup } from "./backup-run";
 import {
   BackupLocation,
   badOption,
@@ -72,5 +71,10 @@ export const backupCommand: StepCommand = {
       .option("--min-free-disk-percent <percent>", "with --spool-dir: free disk that must remain", "15")
       .option("--progress-seconds <seconds>", "seconds between progress lines on stderr", "5")
       .option("--no-verify", "skip reading the archive back (the manifest then says verified: false)"),
-  run: (options, env) => backup(backupOptions(options), env),
+  run: async (options, env) => {
+    const parsed = backupOptions(options);
+    // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
+    const { backup } = await import("./backup-run");
+    return backup(parsed, env);
+  },
 };

@@ -1,6 +1,6 @@
 // The backup manifest: written beside each dump only once the dump is complete and verified, so the
 // migration's precondition, the restore step and the rollback tool can trust what they find.
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { manifestKeyFor, parseBackupKey, releasePrefix } from "./backup-key";
 import { S3Settings, describeBucket, getText, hashObject, listKeys, s3Call } from "./s3";

@@ -6,7 +6,6 @@
 // This file is the step's command line; migrate-run.ts runs it, migrate-container.ts is the container.
 import { IMAGE_REF } from "../schema/patterns";
 import { BackupLocation, badOption, locationOptions, validateLocation } from "./data-options";
-import { migrate } from "./migrate-run";
 import { StepCommand, StepError } from "./step";
 
 const COMMAND_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;
@@ -106,5 +105,10 @@ export const migrateCommand: StepCommand = {
       .option("--network <name>", "Docker network of the container: host or a network name", "host")
       .option("--timeout-seconds <seconds>", "longest run, lock wait included", "900")
       .option("--docker <path>", "docker CLI", "docker"),
-  run: (options, env) => migrate(migrateOptions(options), env),
+  run: async (options, env) => {
+    const parsed = migrateOptions(options);
+    // Loaded only when the step runs (it re-hashes the backup in S3): --help and other steps skip the AWS SDK.
+    const { migrate } = await import("./migrate-run");
+    return migrate(parsed, env);
+  },
 };

@@ -15,8 +15,7 @@ import {
   validateFreeDiskPercent,
   validateLocation,
 } from "./data-options";
-import { TableComparison } from "./restore-compare";
-import { restore } from "./restore-run";
+import type { TableComparison } from "./restore-compare";
 import { StepCommand } from "./step";
 
 export interface RestoreOptions extends BackupLocation {
@@ -125,5 +124,10 @@ export const restoreCommand: StepCommand = {
       .option("--compare-live", "compare with the live PGDATABASE instead of the backup's snapshot")
       .option("--maintenance-db <name>", "database used to create, rename and drop databases", "postgres")
       .option("--progress-seconds <seconds>", "seconds between progress lines on stderr", "5"),
-  run: (options, env) => restore(restoreOptions(options), env),
+  run: async (options, env) => {
+    const parsed = restoreOptions(options);
+    // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
+    const { restore } = await import("./restore-run");
+    return restore(parsed, env);
+  },
 };
