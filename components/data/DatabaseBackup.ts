@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
-import { PgTarget, S3Target, lastJsonLine, num, opsCommandLine, stepEnvironment, text } from "./step-command";
+import { PgTarget, S3Target, lastJsonLine, num, opsCommand, stepEnvironment, text } from "../step-command";
 
 /** GREENLIGHT_STEP of the restore drill (the contract's STEP has no entry for it yet). */
 export const RESTORE_DRILL_STEP = "restore-drill";
@@ -91,7 +91,7 @@ export function backupCommandLine(args: {
 }): string {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
-  return opsCommandLine("backup", {
+  return opsCommand("backup", {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,
@@ -114,7 +114,7 @@ export function drillCommandLine(args: {
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   if (args.key !== undefined && !/^[A-Za-z0-9._/-]+\.dump$/.test(args.key))
     throw new Error(`backup key ${JSON.stringify(args.key)} is not a dump key`);
-  return opsCommandLine("restore", {
+  return opsCommand("restore", {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,

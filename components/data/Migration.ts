@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { COMMAND_WORD, HOST, IMAGE_REF, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
 import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
-import { PgTarget, S3Target, lastJsonLine, num, opsCommandLine, stepEnvironment, text } from "./step-command";
+import { PgTarget, S3Target, lastJsonLine, num, opsCommand, stepEnvironment, text } from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -84,7 +84,7 @@ export function migrateCommandLine(args: {
 }): string {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
-  return opsCommandLine("migrate", {
+  return opsCommand("migrate", {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,

@@ -5,7 +5,7 @@ import { COMPONENT, LABEL } from "../../policies/lib/contract";
 import { APP_NAME, ENV_NAME } from "../../schema/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { opsCommand } from "./command-line";
+import { opsCommand } from "../step-command";
 
 /** Docker healthcheck timing. */
 export interface HealthcheckTiming {

@@ -5,7 +5,7 @@ import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot } from "./ColorSlot";
-import { opsCommand, stepOutputs } from "./command-line";
+import { opsCommand, stepOutputs } from "../step-command";
 
 export interface HealthGateArgs {
   /** The slot under test; the gate runs after all its containers are up. Its color, release, image and ports are used. */

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { Color, Override } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { OPS_CLI, stepOutputs } from "./command-line";
+import { OPS_CLI, stepOutputs } from "../step-command";
 
 export interface ReleaseRecordArgs {
   /** Stack the release goes to. */

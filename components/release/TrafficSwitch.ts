@@ -4,7 +4,7 @@ import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { FS_PATH } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { opsCommand, stepOutputs } from "./command-line";
+import { opsCommand, stepOutputs } from "../step-command";
 import { HealthGate } from "./HealthGate";
 
 /** Post-switch guard thresholds (seeds 001/002). */

@@ -6,7 +6,7 @@ import {
   drillCommandLine,
   drillSummary,
 } from "../../../components/data/DatabaseBackup";
-import { opsCommandLine, shellQuote, stepEnvironment } from "../../../components/data/step-command";
+import { opsCommand, shellQuote, stepEnvironment } from "../../../components/step-command";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
 import { COMMAND_LINE_CREDENTIALS } from "../../../policies/lib/patterns";
 import { SECRET_ENV_NAME } from "../../../schema/patterns";
@@ -102,7 +102,7 @@ describe("DatabaseBackup: pure parts", () => {
     );
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(
-      opsCommandLine("x", { a: "two words", b: true, c: false, d: undefined }),
+      opsCommand("x", { a: "two words", b: true, c: false, d: undefined }),
       "node bin/greenlight-ops.js x --a 'two words' --b",
     );
   });

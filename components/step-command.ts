@@ -1,29 +1,36 @@
-// Pure helpers of the data components' command resources: the ops CLI line (validated words,
-// shell-quoted), the environment the steps read their connections from (secrets as Pulumi secrets,
-// plain GREENLIGHT_* markers for the policy pack), and the JSON the steps print.
+// Pure helpers of the step command resources, data and release alike: the ops CLI line
+// (`node bin/greenlight-ops.js <step> --flag 'value' …`, every value validated by the component that
+// passes it and shell-quoted here, so no config value can change what the shell runs), the environment
+// the data steps read their connections from (secrets as Pulumi secrets, plain GREENLIGHT_* markers for
+// the policy pack), and the JSON lines the steps print. Secrets never go on a command line.
 import * as pulumi from "@pulumi/pulumi";
-import { STEP_ENV } from "../../policies/lib/contract";
+import { STEP_ENV } from "../policies/lib/contract";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
 export const OPS_CLI = "node bin/greenlight-ops.js";
 
-/** Single-quotes a word for sh unless it is made of safe characters only. */
+/** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `node bin/greenlight-ops.js <step> --flag value …`; `true` is a bare flag, undefined/false are left out. */
-export function opsCommandLine(
-  step: string,
-  flags: Record<string, string | number | boolean | undefined>,
-): string {
+/** A flag and its value; `true` is a bare flag, `false`/undefined leave it out, a list repeats it. */
+export type FlagValue = string | number | boolean | undefined | readonly (string | number)[];
+
+/** `node bin/greenlight-ops.js <step> --a 'x' --b 2 …`, flags in the given order. */
+export function opsCommand(step: string, flags: Record<string, FlagValue>): string {
+  if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
   const words = [OPS_CLI, step];
   for (const [flag, value] of Object.entries(flags)) {
     if (!/^[a-z][a-z0-9-]*$/.test(flag))
       throw new Error(`ops flag ${JSON.stringify(flag)} is not a flag name`);
     if (value === undefined || value === false) continue;
-    words.push(`--${flag}`);
-    if (value !== true) words.push(shellQuote(String(value)));
+    if (value === true) {
+      words.push(`--${flag}`);
+      continue;
+    }
+    for (const item of Array.isArray(value) ? value : [value])
+      words.push(`--${flag}`, shellQuote(String(item)));
   }
   return words.join(" ");
 }
@@ -84,13 +91,28 @@ export function stepEnvironment(
   return { ...environment, ...extra };
 }
 
-/** The last JSON object a step printed on stdout, or undefined (empty stdout under preview and mocks). */
-export function lastJsonLine(stdout: string | undefined): Record<string, unknown> | undefined {
-  const lines = (stdout ?? "")
+/** The lines of a step's stdout that look like JSON objects (empty stdout under preview and mocks). */
+function jsonLines(stdout: string | undefined): string[] {
+  return (stdout ?? "")
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line.startsWith("{"));
-  for (const line of lines.reverse()) {
+}
+
+/** Parses the JSON lines a step printed on stdout, skipping anything else. */
+export function stepOutputs(stdout: string | undefined): Record<string, unknown>[] {
+  return jsonLines(stdout).flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The last JSON object a step printed on stdout, or undefined (empty stdout under preview and mocks). */
+export function lastJsonLine(stdout: string | undefined): Record<string, unknown> | undefined {
+  for (const line of jsonLines(stdout).reverse()) {
     try {
       const value: unknown = JSON.parse(line);
       if (value && typeof value === "object" && !Array.isArray(value))

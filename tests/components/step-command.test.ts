@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { opsCommand, shellQuote, stepOutputs } from "../../../components/release/command-line";
+import { opsCommand, shellQuote, stepOutputs } from "../../components/step-command";
 
-describe("release command lines", () => {
+describe("step command lines", () => {
   const roundTrip = (word: string) =>
     execFileSync("sh", ["-c", `printf '%s' ${shellQuote(word)}`], { encoding: "utf8" });
 
