@@ -1,5 +1,5 @@
 // Shared by the data-step tests: the step environment for a test PostgreSQL and S3 server, running
-// the real CLI (`node bin/greenlight-ops.js`), and looking into the bucket.
+// the real CLI (`node bin/greenlight-ops.js`, see cli.ts), and looking into the bucket.
 import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -8,8 +8,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-s
 import { Client } from "pg";
 import { PgCluster } from "../../support/postgres";
 import { S3Server } from "../../support/s3";
+import { CliProcess, spawnOps } from "./cli";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 export const BUCKET = "greenlight-backups";
 export const PREFIX = "db";
 export const STACK = "local";
@@ -50,38 +50,23 @@ export interface OpsRun {
 }
 
 /** A running CLI call whose stderr can be watched before it ends. */
-export interface OpsProcess {
+export interface OpsProcess extends Omit<CliProcess, "done"> {
   done: Promise<OpsRun>;
-  stderrSoFar(): string;
-  pid: number | undefined;
 }
 
 export function startOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 180_000): OpsProcess {
-  const child = spawn(process.execPath, [path.join(PROJECT_DIR, "bin", "greenlight-ops.js"), ...args], {
-    cwd: PROJECT_DIR,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
+  const run = spawnOps(args, env, timeoutMs);
+  const done = run.done.then(({ code, stdout, stderr }) => {
+    const line = stdout.trim().split("\n").filter(Boolean).pop();
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { code, stdout, stderr: withoutSdkNotice(stderr), json };
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const done = new Promise<OpsRun>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split("\n").filter(Boolean).pop();
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr: withoutSdkNotice(stderr), json });
-    });
-  });
-  return { done, stderrSoFar: () => stderr, pid: child.pid };
+  return { done, stderrSoFar: run.stderrSoFar, pid: run.pid };
 }
 
 export function runOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<OpsRun> {

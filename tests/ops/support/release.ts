@@ -1,7 +1,7 @@
 // What the release-layer tests run on: sample-app replicas as containers (host network, PORT per
 // replica, labels as ColorSlot sets them), the ops CLI as the command resources run it, and a local
 // webhook receiver.
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -10,8 +10,9 @@ import * as path from "path";
 import { LABEL } from "../../../policies/lib/contract";
 import { removeContainers } from "../../support/docker";
 import { waitForPort } from "../../support/ports";
+import { spawnOps } from "./cli";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
+export { PROJECT_DIR } from "./cli";
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 function portTaken(port: number): Promise<boolean> {
@@ -106,33 +107,17 @@ export interface OpsRun {
 }
 
 /** Runs `node bin/greenlight-ops.js <args>` as a command resource would. */
-export function runOps(
+export async function runOps(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 120_000,
 ): Promise<OpsRun> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_DIR, "bin", "greenlight-ops.js"), ...args], {
-      cwd: PROJECT_DIR,
-      env: { ...process.env, GREENLIGHT_WEBHOOK_URL: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      const json = stdout
-        .split("\n")
-        .filter((line) => line.trim().startsWith("{"))
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - started });
-    });
-  });
+  const run = await spawnOps(args, { ...process.env, GREENLIGHT_WEBHOOK_URL: "", ...env }, timeoutMs).done;
+  const json = run.stdout
+    .split("\n")
+    .filter((line) => line.trim().startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { ...run, code: run.code ?? -1, json };
 }
 
 /** A Slack-compatible webhook receiver on loopback that keeps every message. */
