@@ -4,9 +4,6 @@ import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
 import { PgTarget, S3Target, lastJsonLine, num, opsCommand, stepEnvironment, text } from "../step-command";
 
-/** GREENLIGHT_STEP of the restore drill (the contract's STEP has no entry for it yet). */
-export const RESTORE_DRILL_STEP = "restore-drill";
-
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -218,7 +215,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
               minFreeDiskPercent: args.minFreeDiskPercent,
             }),
           ),
-          environment: environment(RESTORE_DRILL_STEP),
+          environment: environment(STEP.restoreDrill),
           triggers: [args.release, key],
         },
         { parent: this, dependsOn: [this.run] },

@@ -58,6 +58,7 @@ export const STEP_ENV = {
 export const STEP = {
   record: "record",
   backup: "backup",
+  restoreDrill: "restore-drill",
   migrate: "migrate",
   healthGate: "health-gate",
   switch: "switch",

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import {
-  RESTORE_DRILL_STEP,
   backupCommandLine,
   backupSummary,
   drillCommandLine,
@@ -203,7 +202,7 @@ describe("DatabaseBackup in the real program (mocks)", function () {
       drill.inputs.create,
       "node bin/greenlight-ops.js restore --bucket shop-backups-local --prefix greenlight --stack local --release v1 --drill --min-free-disk-percent 15",
     );
-    assert.equal(environmentOf(drill)[STEP_ENV.step], RESTORE_DRILL_STEP);
+    assert.equal(environmentOf(drill)[STEP_ENV.step], STEP.restoreDrill);
     assert.equal((drill.inputs.triggers as unknown[])[0], "v1");
     const off = await program("local", { "greenlight:restoreDrill": false });
     assert.equal(off.resources.filter((resource) => resource.name === "backup-restore-drill").length, 0);
