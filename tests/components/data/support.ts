@@ -1,65 +1,17 @@
-// Runs of the real program (and of the data fixture) under mocks, shared by the data component
-// tests, plus lookups that throw instead of letting a test assert on nothing.
+// What the data component tests run on: the shared program runs and lookups (../support.ts), the
+// data fixture, and a command resource's environment.
 import * as path from "path";
-import {
-  ConfigOverride,
-  ProgramRun,
-  RecordedResource,
-  isSecretMarker,
-  runProgram,
-} from "../../../tools/harness/run";
+import { ProgramRun, RecordedResource, isSecretMarker } from "../../../tools/harness/run";
+import { fixtureRun } from "../support";
+
+export type { OkRun } from "../support";
+export { anyRun, dependencyNames, named, ofType, program } from "../support";
 
 export const FIXTURE_DIR = path.join(__dirname, "fixture");
 
-export type OkRun = Extract<ProgramRun, { ok: true }>;
-
-const cache = new Map<string, Promise<ProgramRun>>();
-
-function remember(key: string, start: () => Promise<ProgramRun>): Promise<ProgramRun> {
-  const known = cache.get(key);
-  if (known) return known;
-  const promise = start();
-  cache.set(key, promise);
-  return promise;
-}
-
-/** Any run of the real program for a stack (cached per stack and overrides). */
-export function anyRun(stack: string, overrides: Record<string, ConfigOverride> = {}): Promise<ProgramRun> {
-  return remember(JSON.stringify([stack, overrides]), () => runProgram({ stack, overrides }));
-}
-
-/** A successful run of the real program. */
-export async function program(stack: string, overrides: Record<string, ConfigOverride> = {}): Promise<OkRun> {
-  const result = await anyRun(stack, overrides);
-  if (!result.ok) throw new Error(`the program failed (${result.kind}): ${result.message}`);
-  return result;
-}
-
 /** The data fixture program; `testCase` picks one bad argument ("valid": none). */
 export function fixture(testCase: string): Promise<ProgramRun> {
-  return remember(`fixture:${testCase}`, () =>
-    runProgram({ stack: "fixture", projectDir: FIXTURE_DIR, overrides: { "data-fixture:case": testCase } }),
-  );
-}
-
-export function named(resources: RecordedResource[], name: string): RecordedResource {
-  const found = resources.find((resource) => resource.name === name);
-  if (!found)
-    throw new Error(`no resource ${name}; have ${resources.map((resource) => resource.name).join(", ")}`);
-  return found;
-}
-
-export function ofType(resources: RecordedResource[], type: string): RecordedResource[] {
-  const found = resources.filter((resource) => resource.type === type);
-  if (found.length === 0) throw new Error(`no resource of type ${type}`);
-  return found;
-}
-
-/** Names of the resources `resource` depends on directly. */
-export function dependencyNames(resources: RecordedResource[], resource: RecordedResource): string[] {
-  return resource.dependencies.map(
-    (urn) => resources.find((candidate) => candidate.urn === urn)?.name ?? urn,
-  );
+  return fixtureRun(FIXTURE_DIR, "fixture", { "data-fixture:case": testCase });
 }
 
 /** A command resource's environment, asserting it is a map. */

@@ -1,69 +1,22 @@
-// Runs of the real program (and of the release fixture) under mocks, shared by the release component
-// tests, plus lookups that throw instead of letting a test assert on nothing.
+// What the release component tests run on: the shared program runs and lookups (../support.ts), the
+// release fixture, and helpers for dependency closures and command-line flags.
 import * as path from "path";
-import { ConfigOverride, ProgramRun, RecordedResource, runProgram } from "../../../tools/harness/run";
+import { ProgramRun, RecordedResource } from "../../../tools/harness/run";
+import { OkRun, fixtureRun } from "../support";
+
+export { dependencyNames, named, ofType, program } from "../support";
 
 export const FIXTURE_DIR = path.join(__dirname, "fixture");
 
-type OkRun = Extract<ProgramRun, { ok: true }>;
-
-const cache = new Map<string, Promise<ProgramRun>>();
-
-/** The real program for a stack (cached per stack and overrides). */
-export function program(stack: string, overrides: Record<string, ConfigOverride> = {}): Promise<OkRun> {
-  return run(JSON.stringify([stack, overrides]), () => runProgram({ stack, overrides }));
-}
-
 /** The release fixture program; `testCase` picks a bad argument ("valid": none). */
 export function fixture(testCase = "valid"): Promise<ProgramRun> {
-  return (
-    cache.get(`fixture:${testCase}`) ??
-    remember(`fixture:${testCase}`, () =>
-      runProgram({
-        stack: "bridge",
-        projectDir: FIXTURE_DIR,
-        overrides: { "release-fixture:case": testCase },
-      }),
-    )
-  );
+  return fixtureRun(FIXTURE_DIR, "bridge", { "release-fixture:case": testCase });
 }
 
 export async function validFixture(): Promise<OkRun> {
   const result = await fixture("valid");
   if (!result.ok) throw new Error(`the release fixture failed: ${result.message}`);
   return result;
-}
-
-function remember(key: string, start: () => Promise<ProgramRun>): Promise<ProgramRun> {
-  const promise = start();
-  cache.set(key, promise);
-  return promise;
-}
-
-async function run(key: string, start: () => Promise<ProgramRun>): Promise<OkRun> {
-  const result = await (cache.get(key) ?? remember(key, start));
-  if (!result.ok) throw new Error(`the program failed (${result.kind}): ${result.message}`);
-  return result;
-}
-
-export function named(resources: RecordedResource[], name: string): RecordedResource {
-  const found = resources.find((resource) => resource.name === name);
-  if (!found)
-    throw new Error(`no resource ${name}; have ${resources.map((resource) => resource.name).join(", ")}`);
-  return found;
-}
-
-export function ofType(resources: RecordedResource[], type: string): RecordedResource[] {
-  const found = resources.filter((resource) => resource.type === type);
-  if (found.length === 0) throw new Error(`no resource of type ${type}`);
-  return found;
-}
-
-/** Names of a resource's direct dependencies (dependsOn and inputs; components expanded by the harness). */
-export function dependencyNames(resources: RecordedResource[], resource: RecordedResource): string[] {
-  return resource.dependencies.map(
-    (urn) => resources.find((candidate) => candidate.urn === urn)?.name ?? urn.split("::").pop() ?? urn,
-  );
 }
 
 /**
