@@ -79,6 +79,15 @@ async function measure(
   return { seconds, peakMb, stdout };
 }
 
+/** The phase timings a restore drill reports in its JSON (download, restore, compare after restore). */
+type DrillPhases = { download: number; restore: number; compare: number };
+
+function drillPhases(stdout: string): DrillPhases {
+  const report = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as { seconds?: DrillPhases };
+  if (!report.seconds) throw new Error("the restore drill printed no report with phase timings");
+  return report.seconds;
+}
+
 export async function benchData(): Promise<BenchResult[]> {
   const scale = Number(process.env.GREENLIGHT_BENCH_SCALE ?? "1");
   const rounds = Number(process.env.GREENLIGHT_BENCH_ROUNDS ?? "2");
@@ -235,11 +244,13 @@ export async function benchData(): Promise<BenchResult[]> {
     const rawRestores: number[] = [];
     const drills: number[] = [];
     const drillRss: number[] = [];
+    const phases: DrillPhases[] = [];
     for (let round = 0; round < rounds; round++) {
       rawRestores.push(await rawRestore(round));
       const result = await drillStep();
       drills.push(result.seconds);
       if (result.peakMb !== undefined) drillRss.push(result.peakMb);
+      phases.push(drillPhases(result.stdout));
     }
     const startup = await measure(process.execPath, [cli, "--help"], env);
 
@@ -263,6 +274,11 @@ export async function benchData(): Promise<BenchResult[]> {
         unit: "s",
       },
       { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: median(drills), unit: "s" },
+      ...(["download", "restore", "compare"] as const).map((phase) => ({
+        name: `data:   drill ${phase} phase (its own report, median)`,
+        value: median(phases.map((report) => report[phase])),
+        unit: "s",
+      })),
       {
         name: "data: restore drill ÷ raw pg_restore",
         value: drillRatio,

@@ -46,7 +46,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     ? derivedDatabaseName(sourceDatabase, "drill", at)
     : derivedDatabaseName(options.targetDb as string, "restore", at);
   let admin: Client | undefined;
-  let early: Client | undefined;
+  let early: Client[] = [];
   let created = false;
   let swapped = false;
   try {
@@ -64,20 +64,37 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
     created = true;
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
-    // Tables whose data is complete are checksummed one at a time while pg_restore goes on.
-    early = await connect(env, database, "greenlight-restore-compare");
-    const earlyClient = early;
+    // Tables whose data is complete are checksummed while pg_restore goes on, on up to --jobs
+    // connections (a table waits for a free one).
+    early = await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(options.jobs, items.size)) }, () =>
+        connect(env, database, "greenlight-restore-compare"),
+      ),
+    );
+    const free = [...early];
+    const waiting: ((client: Client) => void)[] = [];
+    const acquire = () =>
+      new Promise<Client>((resolve) => {
+        const client = free.pop();
+        if (client) resolve(client);
+        else waiting.push(resolve);
+      });
+    const release = (client: Client) => {
+      const next = waiting.shift();
+      if (next) next(client);
+      else free.push(client);
+    };
     const known = new Map<string, Promise<TableSummary>>();
-    let queue: Promise<unknown> = Promise.resolve();
     await runPgRestore(pgRestore, file, database, options, env, admin, (dumpId) => {
       const table = items.get(dumpId);
       if (!table) return;
-      const summary = queue.then(() =>
-        checksumTable(earlyClient, table, { method: methods.get(`${table.schema}.${table.name}`) }),
+      const summary = acquire().then((client) =>
+        checksumTable(client, table, { method: methods.get(`${table.schema}.${table.name}`) }).finally(() =>
+          release(client),
+        ),
       );
       // Awaited in summarize(); a failure must not surface earlier as an unhandled rejection.
       summary.catch(() => undefined);
-      queue = summary.catch(() => undefined);
       known.set(`${table.schema}.${table.name}`, summary);
     });
     const restoredAt = Date.now();
@@ -89,8 +106,8 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       summarize(env, database, options.jobs, methods, known),
     ]);
     // Renaming the restored database needs it free of sessions.
-    await earlyClient.end();
-    early = undefined;
+    await Promise.all(early.map((client) => client.end()));
+    early = [];
     const tables = compareTables(source, restored);
     const matched = tables.every((table) => table.match);
     const compared = Date.now();
@@ -142,7 +159,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   } finally {
-    await early?.end().catch(() => undefined);
+    await Promise.all(early.map((client) => client.end().catch(() => undefined)));
     if (admin && created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
     await admin?.end().catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
