@@ -1,0 +1,157 @@
+// The composition root's argument mapping: pure functions from the validated stack config (and the
+// resources a component waits for) to each component's arguments. index.ts creates the resources in
+// the runbook's order; nothing here registers one.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { GreenlightConfig } from "../config";
+import type { BackupBucketArgs } from "./data/BackupBucket";
+import type { DatabaseBackup, DatabaseBackupArgs } from "./data/DatabaseBackup";
+import type { DatabaseRolesArgs } from "./data/DatabaseRoles";
+import type { Migration, MigrationArgs } from "./data/Migration";
+import type { BlueGreenServiceArgs } from "./release/BlueGreenService";
+import type { ColorSlot } from "./release/ColorSlot";
+import type { HealthGate, HealthGateArgs } from "./release/HealthGate";
+import type { ReleaseRecordArgs } from "./release/ReleaseRecord";
+import type { TrafficSwitchArgs } from "./release/TrafficSwitch";
+
+/** The release the stack deploys: the active color's settings. */
+export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
+  return config.colors[config.activeColor];
+}
+
+/** The release record: re-checks an emergency override and is exported for stack history. */
+export function recordArgs(config: GreenlightConfig): ReleaseRecordArgs {
+  const active = activeRelease(config);
+  return {
+    stack: config.stack,
+    release: active.release,
+    color: config.activeColor,
+    image: active.image,
+    schemaBreaking: config.migration.schemaBreaking,
+    override: config.override,
+  };
+}
+
+/** Production protects and retains the bucket, its key, the roles and the grants. */
+const isProduction = (config: GreenlightConfig) => config.stack === "production";
+
+/**
+ * The backup bucket. A custom endpoint is an S3-compatible server (s3rver locally) without
+ * versioning/lifecycle/lock APIs, so the hardening companions are left out there.
+ */
+export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): BackupBucketArgs {
+  const bk = config.backup;
+  return { ...bk, production: isProduction(config), hardening: !bk.s3.endpoint, provider };
+}
+
+/** The least-privilege database roles. */
+export function rolesArgs(config: GreenlightConfig): DatabaseRolesArgs {
+  const { database: db, secrets } = config;
+  return { ...db, database: db.name, passwords: secrets, production: isProduction(config) };
+}
+
+/** What the backup and the migration share: the release, the bucket and the admin connection. */
+function dataStep(config: GreenlightConfig, bucket: pulumi.Input<string>) {
+  const { database: db, backup: bk, secrets } = config;
+  return {
+    stack: config.stack,
+    release: activeRelease(config).release,
+    bucket,
+    prefix: bk.prefix,
+    database: { host: db.host, port: db.port, database: db.name, user: db.adminUser },
+    password: secrets.dbAdminPassword,
+    s3: { ...bk.s3, secretAccessKey: secrets.s3SecretAccessKey },
+  };
+}
+
+/** The verified pre-migration backup (and its restore drill). */
+export function backupArgs(config: GreenlightConfig, bucket: pulumi.Input<string>): DatabaseBackupArgs {
+  const { minFreeDiskPercent, restoreDrill } = config.backup;
+  return { ...dataStep(config, bucket), minFreeDiskPercent, restoreDrill };
+}
+
+/** The run-once migration, after `backup`, as the migrator role from the app's network. */
+export function migrationArgs(
+  config: GreenlightConfig,
+  bucket: pulumi.Input<string>,
+  backup: DatabaseBackup,
+): MigrationArgs {
+  const { database: db, secrets } = config;
+  const hostNetwork = config.app.networkMode === "host";
+  return {
+    ...dataStep(config, bucket),
+    ...config.migration,
+    image: activeRelease(config).image,
+    backup,
+    network: hostNetwork ? "host" : "bridge",
+    migrator: {
+      role: db.migratorRole,
+      password: secrets.migratorPassword,
+      host: hostNetwork ? db.host : db.appHost,
+    },
+  };
+}
+
+/** Both color slots; the target color's containers start only after `migration`. */
+export function serviceArgs(config: GreenlightConfig, migration: Migration): BlueGreenServiceArgs {
+  const { app, traffic } = config;
+  return {
+    app: app.name,
+    stack: config.stack,
+    colors: config.colors,
+    targetColor: config.activeColor,
+    replicas: app.replicas,
+    appPort: app.port,
+    networkMode: app.networkMode,
+    memoryMb: app.memoryMb,
+    cpus: app.cpus,
+    healthPath: app.healthPath,
+    // Docker's own healthcheck on the gate's timing (seed 001: 5 s interval, 3 s timeout, 5 attempts).
+    healthcheck: {
+      intervalSeconds: traffic.gate.intervalSeconds,
+      timeoutSeconds: traffic.gate.timeoutSeconds,
+      retries: traffic.gate.attempts,
+      startPeriodSeconds: traffic.gate.intervalSeconds,
+    },
+    env: app.env,
+    secretEnv: config.secrets.env,
+    database: { ...config.database, host: config.database.appHost, user: config.database.appRole },
+    databasePassword: config.secrets.appPassword,
+    // The new release starts only on the migrated schema; the warm color does not wait.
+    targetDependsOn: [migration],
+  };
+}
+
+/** The health gate and smoke tests on the target color's slot. */
+export function gateArgs(config: GreenlightConfig, slot: ColorSlot): HealthGateArgs {
+  const { app, traffic } = config;
+  return {
+    slot,
+    healthPath: app.healthPath,
+    readinessPath: app.readinessPath,
+    ...traffic.gate,
+    smokeChecks: app.smokeChecks,
+    webhookUrl: config.secrets.webhookUrl,
+  };
+}
+
+/** The traffic switch to the active color once `gate` passed, and its guard. */
+export function switchArgs(config: GreenlightConfig, gate: HealthGate): TrafficSwitchArgs {
+  const { app, traffic } = config;
+  const active = activeRelease(config);
+  return {
+    activeColor: config.activeColor,
+    release: active.release,
+    image: active.image,
+    gate,
+    proxyPort: traffic.proxyPort,
+    stateDir: traffic.stateDir,
+    hostPorts: { blue: config.colors.blue.hostPort, green: config.colors.green.hostPort },
+    replicas: app.replicas,
+    healthPath: app.healthPath,
+    maintenanceMode: traffic.maintenanceMode,
+    warmupPaths: app.warmupPaths,
+    guard: traffic.guard,
+    webhookUrl: config.secrets.webhookUrl,
+  };
+}
