@@ -21,8 +21,10 @@ const active = wiring.activeRelease(config);
 const record = new ReleaseRecord("release", wiring.recordArgs(config));
 
 // 2. Data safety: hardened bucket, least-privilege roles, verified backup, run-once migration.
-const { backup: bk, secrets } = config;
-const s3Provider = new aws.Provider("backup-s3", s3ProviderArgs(bk.s3, secrets.s3SecretAccessKey));
+const s3Provider = new aws.Provider(
+  "backup-s3",
+  s3ProviderArgs(config.backup.s3, config.secrets.s3SecretAccessKey),
+);
 const bucket = new BackupBucket("backups", wiring.bucketArgs(config, s3Provider));
 const roles = new DatabaseRoles("roles", wiring.rolesArgs(config));
 const backup = new DatabaseBackup("backup", wiring.backupArgs(config, bucket.bucketName), {
