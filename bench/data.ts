@@ -79,11 +79,16 @@ async function measure(
   return { seconds, peakMb, stdout };
 }
 
+/** The JSON report a data step prints as its last stdout line. */
+function lastReport(stdout: string): unknown {
+  return JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+}
+
 /** The phase timings a restore drill reports in its JSON (download, restore, compare after restore). */
 type DrillPhases = { download: number; restore: number; compare: number };
 
 function drillPhases(stdout: string): DrillPhases {
-  const report = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as { seconds?: DrillPhases };
+  const report = lastReport(stdout) as { seconds?: DrillPhases };
   if (!report.seconds) throw new Error("the restore drill printed no report with phase timings");
   return report.seconds;
 }
@@ -160,27 +165,15 @@ export async function benchData(): Promise<BenchResult[]> {
       if ((await exit).code !== 0) throw new Error("raw pg_dump failed");
       return Number(process.hrtime.bigint() - started) / 1e9;
     };
-    const backupStep = (round: number) =>
+    /** One data step of the compiled CLI on the bench's bucket, timed with its peak RSS. */
+    const opsStep = (step: string, release: string, extra: string[]) =>
       measure(
         process.execPath,
-        [
-          cli,
-          "backup",
-          "--bucket",
-          BUCKET,
-          "--prefix",
-          "db",
-          "--stack",
-          "bench",
-          "--release",
-          `r${round}`,
-          "--progress-seconds",
-          "0",
-          "--min-size-ratio",
-          "0",
-        ],
+        [cli, step, "--bucket", BUCKET, "--prefix", "db", "--stack", "bench", "--release", release, ...extra],
         env,
       );
+    const backupStep = (round: number) =>
+      opsStep("backup", `r${round}`, ["--progress-seconds", "0", "--min-size-ratio", "0"]);
 
     const raw: number[] = [];
     const step: number[] = [];
@@ -192,7 +185,7 @@ export async function benchData(): Promise<BenchResult[]> {
       const result = await backupStep(round);
       step.push(result.seconds);
       if (result.peakMb !== undefined) stepRss.push(result.peakMb);
-      const manifest = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as {
+      const manifest = lastReport(result.stdout) as {
         bytes: number;
         dumpKey: string;
       };
@@ -221,26 +214,7 @@ export async function benchData(): Promise<BenchResult[]> {
       return seconds;
     };
     const drillStep = () =>
-      measure(
-        process.execPath,
-        [
-          cli,
-          "restore",
-          "--bucket",
-          BUCKET,
-          "--prefix",
-          "db",
-          "--stack",
-          "bench",
-          "--release",
-          `r${rounds - 1}`,
-          "--drill",
-          `--jobs=${jobs}`,
-          "--progress-seconds",
-          "0",
-        ],
-        env,
-      );
+      opsStep("restore", `r${rounds - 1}`, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
     const rawRestores: number[] = [];
     const drills: number[] = [];
     const drillRss: number[] = [];

@@ -72,16 +72,14 @@ export function databaseUrl(
 }
 
 /** The migrate step's command line; every value is pattern-checked before it is quoted. */
-export function migrateCommandLine(args: {
-  bucket: string;
-  prefix: string;
-  stack: string;
-  release: string;
-  image: string;
-  command: string[];
-  network: string;
-  timeoutSeconds: number;
-}): string {
+export function migrateCommandLine(
+  args: Pick<
+    MigrationArgs,
+    "prefix" | "stack" | "release" | "image" | "command" | "network" | "timeoutSeconds"
+  > & {
+    bucket: string;
+  },
+): string {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   return opsCommand("migrate", {

@@ -12,10 +12,9 @@ import { S3Server, startS3 } from "../support/s3";
 import { needService } from "../support/service";
 import {
   BUCKET,
-  PREFIX,
-  STACK,
   adminClient,
   backupArgs,
+  locationArgs,
   getObject,
   putObject,
   reason,
@@ -102,7 +101,7 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     const image = images[release.split("-")[0]];
     return [
       "migrate",
-      ...["--bucket", BUCKET, "--prefix", PREFIX, "--stack", STACK, "--release", release],
+      ...locationArgs(release),
       ...["--image", image, "--command-json", '["node","/app/migrate.js"]', "--network", "host"],
       ...["--docker", dockerSpy, "--timeout-seconds", "120"],
       ...extra,

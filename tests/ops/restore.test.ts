@@ -12,10 +12,9 @@ import { S3Server, startS3 } from "../support/s3";
 import { needService } from "../support/service";
 import {
   BUCKET,
-  PREFIX,
-  STACK,
   adminClient,
   backupArgs,
+  locationArgs,
   databasesLike,
   getObject,
   putObject,
@@ -62,20 +61,7 @@ const EVERY_TABLE = [
 ];
 
 function restoreArgs(release: string, extra: string[]): string[] {
-  return [
-    "restore",
-    "--bucket",
-    BUCKET,
-    "--prefix",
-    PREFIX,
-    "--stack",
-    STACK,
-    "--release",
-    release,
-    "--progress-seconds",
-    "1",
-    ...extra,
-  ];
+  return ["restore", ...locationArgs(release), "--progress-seconds", "1", ...extra];
 }
 
 describe("restore step: pure parts", () => {

@@ -86,21 +86,13 @@ export function reason(run: OpsRun): string {
   return run.stderr.trim().split("\n").pop() ?? "";
 }
 
+/** `--bucket … --prefix … --stack … --release <release>`: where a data step finds or puts a backup. */
+export function locationArgs(release: string): string[] {
+  return ["--bucket", BUCKET, "--prefix", PREFIX, "--stack", STACK, "--release", release];
+}
+
 export function backupArgs(release: string, extra: string[] = []): string[] {
-  return [
-    "backup",
-    "--bucket",
-    BUCKET,
-    "--prefix",
-    PREFIX,
-    "--stack",
-    STACK,
-    "--release",
-    release,
-    "--progress-seconds",
-    "1",
-    ...extra,
-  ];
+  return ["backup", ...locationArgs(release), "--progress-seconds", "1", ...extra];
 }
 
 export async function listKeys(s3: S3Server, prefix = `${PREFIX}/`): Promise<string[]> {
