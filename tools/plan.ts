@@ -3,9 +3,9 @@
 // policy pack at --at, prints the resources and every violation.
 // Exit 0: no mandatory violation; 1: a mandatory violation; 2: bad config or usage.
 import { Command, CommanderError } from "commander";
-import { RecordedResource, runProgram } from "./harness/run";
+import { RecordedResource, SECRET_PLACEHOLDER, isSecretMarker, runProgram } from "./harness/run";
 import { StackFileError } from "./harness/stack-file";
-import { evaluatePolicies } from "./policy-runner";
+import { judge, startPack } from "./policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "./policy-runner/config";
 
 /** One policy verdict, as in DESIGN.md's JSON contract. */
@@ -16,12 +16,34 @@ export interface Violation {
   message: string;
 }
 
+/** One resource of the `--json` document. */
+export interface PlannedResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  dependencies: string[];
+  /** URN of the explicit provider resource a custom resource uses; null for components and default providers. */
+  provider: string | null;
+  /** The inputs the program registered, every secret value replaced by "[secret]". */
+  inputs: Record<string, unknown>;
+}
+
 /** The `--json` document of DESIGN.md. */
 export interface PlanDocument {
   stack: string;
   at: string;
-  resources: { urn: string; type: string; name: string; parent: string | null; dependencies: string[] }[];
+  resources: PlannedResource[];
   violations: Violation[];
+}
+
+/** Recorded inputs with each secret marker replaced by the "[secret]" placeholder. */
+export function maskSecrets(value: unknown): unknown {
+  if (isSecretMarker(value)) return SECRET_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskSecrets(inner)]));
+  return value;
 }
 
 export interface PlanOptions {
@@ -41,6 +63,26 @@ export async function plan(
   out: (text: string) => void = (text) => process.stdout.write(text),
   err: (text: string) => void = (text) => process.stderr.write(text),
 ): Promise<number> {
+  let policyConfig;
+  try {
+    policyConfig = loadPolicyConfig(options.stack);
+  } catch (error) {
+    if (error instanceof PolicyConfigError) {
+      err(`plan: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  // The pack starts in its own process (as the CLI starts it) while the program runs under the mocks.
+  const packStarting = startPack({
+    stack: options.stack,
+    at: options.at,
+    preview: options.preview,
+    policyConfig,
+  });
+  packStarting.catch(() => undefined);
+  const stopPack = async () => (await packStarting.catch(() => undefined))?.close();
+
   let run;
   try {
     run = await runProgram({
@@ -50,6 +92,7 @@ export async function plan(
       preview: options.preview,
     });
   } catch (error) {
+    await stopPack();
     if (error instanceof StackFileError) {
       err(`plan: ${error.message}\n`);
       return EXIT.usage;
@@ -57,20 +100,19 @@ export async function plan(
     throw error;
   }
   if (!run.ok) {
+    await stopPack();
     err(`plan: ${run.message}\n`);
     return run.kind === "config" ? EXIT.usage : EXIT.mandatoryViolation;
   }
 
-  // POLICY-HOOK: the policy pack judges run.resources here (tools/policy-runner.ts).
   let violations: Violation[];
   try {
-    violations = await evaluatePolicies({
-      resources: run.resources,
-      stack: options.stack,
-      at: options.at,
-      preview: options.preview,
-      policyConfig: loadPolicyConfig(options.stack),
-    });
+    const server = await packStarting;
+    try {
+      violations = await judge(server, run.resources, options.stack);
+    } finally {
+      await server.close();
+    }
   } catch (error) {
     if (error instanceof PolicyConfigError) {
       err(`plan: ${error.message}\n`);
@@ -88,6 +130,8 @@ export async function plan(
       name: resource.name,
       parent: resource.parent ?? null,
       dependencies: resource.dependencies,
+      provider: resource.provider ?? null,
+      inputs: maskSecrets(resource.inputs) as Record<string, unknown>,
     })),
     violations,
   };
