@@ -3,7 +3,19 @@
 // policy pack at --at, prints the resources and every violation.
 // Exit 0: no mandatory violation; 1: a mandatory violation; 2: bad config or usage.
 import { Command, CommanderError } from "commander";
-import { RecordedResource, SECRET_PLACEHOLDER, isSecretMarker, runProgram } from "./harness/run";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  PROJECT_DIR,
+  ProgramRun,
+  RecordedResource,
+  SECRET_PLACEHOLDER,
+  isSecretMarker,
+  runProgram,
+} from "./harness/run";
+import { UpdateDiff, updateDiff } from "./plan-diff";
 import { StackFileError } from "./harness/stack-file";
 import { judge, startPack } from "./policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "./policy-runner/config";
@@ -35,6 +47,8 @@ export interface PlanDocument {
   at: string;
   resources: PlannedResource[];
   violations: Violation[];
+  /** With --diff-from: what the update from that configuration runs, per step, and what it refuses. */
+  diff?: { from: string } & Omit<UpdateDiff, "resources">;
 }
 
 /** Recorded inputs with each secret marker replaced by the "[secret]" placeholder. */
@@ -53,6 +67,8 @@ export interface PlanOptions {
   preview: boolean;
   /** A stack file other than Pulumi.<stack>.yaml (the stack name still selects stack rules). */
   stackFile?: string;
+  /** Compare with this configuration: a stack file, or a git ref whose Pulumi.<stack>.yaml is used. */
+  diffFrom?: string;
 }
 
 export const EXIT = { ok: 0, mandatoryViolation: 1, usage: 2 } as const;
@@ -84,13 +100,20 @@ export async function plan(
   const stopPack = async () => (await packStarting.catch(() => undefined))?.close();
 
   let run;
+  let previous: ProgramRun | undefined;
+  const programOf = (stackFile: string | undefined) =>
+    runProgram({ stack: options.stack, stackFile, at: options.at.toISOString(), preview: options.preview });
   try {
-    run = await runProgram({
-      stack: options.stack,
-      stackFile: options.stackFile,
-      at: options.at.toISOString(),
-      preview: options.preview,
-    });
+    const from =
+      options.diffFrom === undefined ? undefined : previousStackFile(options.stack, options.diffFrom);
+    try {
+      [run, previous] = await Promise.all([
+        programOf(options.stackFile),
+        from ? programOf(from.file) : undefined,
+      ]);
+    } finally {
+      from?.cleanup();
+    }
   } catch (error) {
     await stopPack();
     if (error instanceof StackFileError) {
@@ -103,6 +126,11 @@ export async function plan(
     await stopPack();
     err(`plan: ${run.message}\n`);
     return run.kind === "config" ? EXIT.usage : EXIT.mandatoryViolation;
+  }
+  if (previous && !previous.ok) {
+    await stopPack();
+    err(`plan: --diff-from ${options.diffFrom}: that configuration does not run: ${previous.message}\n`);
+    return EXIT.usage;
   }
 
   let violations: Violation[];
@@ -135,12 +163,43 @@ export async function plan(
     })),
     violations,
   };
+  if (previous?.ok) {
+    const { steps, refusals } = updateDiff(previous.resources, run.resources);
+    document.diff = { from: options.diffFrom as string, steps, refusals };
+  }
   out(
     options.json
       ? JSON.stringify(document, null, 2) + "\n"
       : renderHuman(document, run.resources, options.preview),
   );
-  return violations.some((violation) => violation.level === "mandatory") ? EXIT.mandatoryViolation : EXIT.ok;
+  const refused = (document.diff?.refusals.length ?? 0) > 0;
+  return refused || violations.some((violation) => violation.level === "mandatory")
+    ? EXIT.mandatoryViolation
+    : EXIT.ok;
+}
+
+/**
+ * The configuration to compare with: a stack file as given, or Pulumi.<stack>.yaml at a git ref
+ * (read with `git show`, into a temporary file removed after the run).
+ */
+export function previousStackFile(stack: string, from: string): { file: string; cleanup(): void } {
+  if (fs.existsSync(from)) return { file: from, cleanup: () => undefined };
+  if (!/^[A-Za-z0-9._\/~^@{}-]{1,200}$/.test(from) || from.startsWith("-"))
+    throw new StackFileError(
+      `--diff-from ${JSON.stringify(from)}: expected a stack file or a git ref such as main or HEAD~1`,
+    );
+  const shown = spawnSync("git", ["show", `${from}:Pulumi.${stack}.yaml`], {
+    cwd: PROJECT_DIR,
+    encoding: "utf8",
+  });
+  if (shown.status !== 0)
+    throw new StackFileError(
+      `--diff-from ${from}: no Pulumi.${stack}.yaml at that git ref (${(shown.stderr || "git failed").trim().split("\n")[0]})`,
+    );
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-diff-from-"));
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, shown.stdout);
+  return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A readable tree: components with their children, then each resource's verdicts. */
@@ -187,6 +246,17 @@ export function renderHuman(document: PlanDocument, resources: RecordedResource[
       );
     }
   }
+  if (document.diff) {
+    lines.push("", `What this update runs, compared with ${document.diff.from}:`);
+    const width = Math.max(...document.diff.steps.map((step) => step.step.length));
+    for (const step of document.diff.steps) {
+      lines.push(
+        `  ${step.runs ? "▶" : "·"} ${step.step.padEnd(width)}  ${step.runs ? "runs" : "does not run"}`,
+      );
+      for (const reason of step.reasons) lines.push(`      ${reason}`);
+    }
+    for (const refusal of document.diff.refusals) lines.push(`  ✗ refused: ${refusal}`);
+  }
   const mandatory = document.violations.filter((violation) => violation.level === "mandatory").length;
   const advisory = document.violations.length - mandatory;
   lines.push(
@@ -205,6 +275,10 @@ export function parseArgs(argv: string[]): PlanOptions {
     .option("--json", "print the DESIGN.md JSON document", false)
     .option("--preview", "judge as a pull-request preview would (deployment window advisory)", false)
     .option("--stack-file <path>", "read the stack's config from this file instead of Pulumi.<stack>.yaml")
+    .option(
+      "--diff-from <file|ref>",
+      "compare with this configuration (a stack file, or a git ref's Pulumi.<stack>.yaml) and say which steps run",
+    )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .parse(argv, { from: "user" });
@@ -214,6 +288,7 @@ export function parseArgs(argv: string[]): PlanOptions {
     json: boolean;
     preview: boolean;
     stackFile?: string;
+    diffFrom?: string;
   }>();
   const at = opts.at === undefined ? new Date() : new Date(opts.at);
   if (opts.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(opts.at) || Number.isNaN(at.getTime()))) {
@@ -221,7 +296,14 @@ export function parseArgs(argv: string[]): PlanOptions {
       `--at ${JSON.stringify(opts.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
     );
   }
-  return { stack: opts.stack, at, json: opts.json, preview: opts.preview, stackFile: opts.stackFile };
+  return {
+    stack: opts.stack,
+    at,
+    json: opts.json,
+    preview: opts.preview,
+    stackFile: opts.stackFile,
+    diffFrom: opts.diffFrom,
+  };
 }
 
 class UsageError extends Error {}
