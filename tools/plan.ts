@@ -184,7 +184,7 @@ export async function plan(
  */
 export function previousStackFile(stack: string, from: string): { file: string; cleanup(): void } {
   if (fs.existsSync(from)) return { file: from, cleanup: () => undefined };
-  if (!/^[A-Za-z0-9._\/~^@{}-]{1,200}$/.test(from) || from.startsWith("-"))
+  if (!/^[A-Za-z0-9._/~^@{}-]{1,200}$/.test(from) || from.startsWith("-"))
     throw new StackFileError(
       `--diff-from ${JSON.stringify(from)}: expected a stack file or a git ref such as main or HEAD~1`,
     );
