@@ -74,8 +74,26 @@ describe("npm run plan with the policy pack", function () {
     needRecord(this);
     const run = await plan(["--stack", "production", "--at", WEDNESDAY_11]);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /judged as an update at 2026-11-25T11:00:00\.000Z/);
+    assert.match(run.stdout, /judged as an update at Wed 2026-11-25 11:00 UTC/);
+    assert.match(run.stdout, /^ {2}window open$/m);
     assert.match(run.stdout, / 0 mandatory /);
+    assert.match(run.stdout, /^Verdict: this release may go out\.$/m);
+    // The steps in the runbook's order, each with its command line.
+    const order = [
+      "record",
+      "backup",
+      "restore drill",
+      "migration",
+      "blue containers",
+      "health gate",
+      "switch and guard",
+    ];
+    const positions = order.map((step) => run.stdout.search(new RegExp(`^ +\\d+\\. ${step}$`, "m")));
+    assert.ok(
+      positions.every((position, index) => position > (positions[index - 1] ?? -1)),
+      positions.join(","),
+    );
+    assert.match(run.stdout, /backup-run: node bin\/greenlight-ops\.js backup --bucket /);
   });
 
   it("production on a Friday 15:00 UTC exits 1, naming the window rule and the next opening", async function () {
@@ -86,7 +104,11 @@ describe("npm run plan with the policy pack", function () {
       run.stdout,
       /✗ \[deployment-window\] release \S+ is not in an open deployment window at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
     );
-    assert.match(run.stdout, /this release may not go out/);
+    assert.match(run.stdout, /^ {2}window closed: this update is blocked$/m);
+    assert.match(
+      run.stdout,
+      /^Verdict: this release may not go out: 1 mandatory violation \(deployment-window\)\.$/m,
+    );
     const windowVerdicts = document(friday).violations.filter(
       (violation) => violation.policy === "deployment-window",
     );

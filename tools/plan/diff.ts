@@ -11,10 +11,10 @@
 //     change to what the container runs with);
 //   - an input computed from a resource that runs again (a command's stdout, a new container's id) is
 //     unknown until then, so it counts as changed: the engine's preview shows it as "output<string>".
-import { LABEL, STEP, STEP_ENV, isCommandType } from "../policies/lib/contract";
-import { RESOURCE } from "../policies/lib/contract";
-import type { RecordedResource } from "./harness/types";
-import { isSecretMarker } from "./harness/types";
+import { LABEL, STEP, STEP_ENV, isCommandType } from "../../policies/lib/contract";
+import { RESOURCE } from "../../policies/lib/contract";
+import type { RecordedResource } from "../harness/types";
+import { isSecretMarker } from "../harness/types";
 
 export type Action = "create" | "replace" | "update" | "delete" | "same";
 
@@ -175,7 +175,7 @@ function labelOf(resource: RecordedResource, label: string): string | undefined 
 }
 
 /** The runbook's order of steps, and which step a resource belongs to. */
-const STEP_ORDER = [
+export const STEP_ORDER = [
   "record",
   "backup",
   "restore drill",
@@ -187,7 +187,7 @@ const STEP_ORDER = [
   "switch and guard",
 ];
 
-function stepOf(resource: RecordedResource): string | undefined {
+export function stepOf(resource: RecordedResource): string | undefined {
   if (resource.type === RESOURCE.container) {
     const color = labelOf(resource, LABEL.color);
     return color ? `${color} containers` : undefined;

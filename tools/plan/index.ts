@@ -1,8 +1,8 @@
-// npm run plan -- --stack <name> [--at <ISO-8601>] [--json] [--preview]
-// The offline preview: runs index.ts for a stack under the mock runtime, judges the graph with the
-// policy pack at --at, prints the resources and every violation.
-// Exit 0: no mandatory violation; 1: a mandatory violation; 2: bad config or usage.
-import { Command, CommanderError } from "commander";
+// The offline preview: runs index.ts for a stack under the mock runtime (tools/harness), judges the graph
+// with the policy pack served as the Pulumi CLI serves it (tools/policy-runner), and with --diff-from says
+// what the update from another configuration runs (./diff.ts). The command line is ./cli.ts, the
+// readable report ./render.ts. Exit 0: may go out; 1: a mandatory violation or a refusal; 2: bad config
+// or usage.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,15 +10,15 @@ import * as path from "path";
 import {
   PROJECT_DIR,
   ProgramRun,
-  RecordedResource,
   SECRET_PLACEHOLDER,
   isSecretMarker,
   runProgram,
-} from "./harness/run";
-import { UpdateDiff, updateDiff } from "./plan-diff";
-import { StackFileError } from "./harness/stack-file";
-import { judge, startPack } from "./policy-runner";
-import { PolicyConfigError, loadPolicyConfig } from "./policy-runner/config";
+} from "../harness/run";
+import { UpdateDiff, updateDiff } from "./diff";
+import { renderHuman, windowLevel } from "./render";
+import { StackFileError } from "../harness/stack-file";
+import { judge, startPack } from "../policy-runner";
+import { PolicyConfigError, loadPolicyConfig } from "../policy-runner/config";
 
 /** One policy verdict, as in DESIGN.md's JSON contract. */
 export interface Violation {
@@ -170,7 +170,10 @@ export async function plan(
   out(
     options.json
       ? JSON.stringify(document, null, 2) + "\n"
-      : renderHuman(document, run.resources, options.preview),
+      : renderHuman(document, run.resources, {
+          preview: options.preview,
+          windowLevel: windowLevel(policyConfig),
+        }),
   );
   const refused = (document.diff?.refusals.length ?? 0) > 0;
   return refused || violations.some((violation) => violation.level === "mandatory")
@@ -200,127 +203,4 @@ export function previousStackFile(stack: string, from: string): { file: string; 
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   fs.writeFileSync(file, shown.stdout);
   return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A readable tree: components with their children, then each resource's verdicts. */
-export function renderHuman(document: PlanDocument, resources: RecordedResource[], preview: boolean): string {
-  const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
-  const children = new Map<string, RecordedResource[]>();
-  const roots: RecordedResource[] = [];
-  for (const resource of resources) {
-    const parent = resource.parent && byUrn.has(resource.parent) ? resource.parent : undefined;
-    if (parent) children.set(parent, [...(children.get(parent) ?? []), resource]);
-    else roots.push(resource);
-  }
-  const verdicts = new Map<string, Violation[]>();
-  for (const violation of document.violations) {
-    verdicts.set(violation.urn, [...(verdicts.get(violation.urn) ?? []), violation]);
-  }
-  const lines = [
-    `greenlight plan: stack ${document.stack}, judged as ${preview ? "a preview" : "an update"} at ${document.at}`,
-    "",
-  ];
-  const walk = (resource: RecordedResource, depth: number) => {
-    const indent = "  ".repeat(depth);
-    const deps = resource.dependencies
-      .filter((urn) => byUrn.has(urn))
-      .map((urn) => urn.split("::").pop())
-      .join(", ");
-    lines.push(
-      `${indent}${resource.custom ? "+" : "▸"} ${resource.name} (${resource.type})${deps ? `  after: ${deps}` : ""}`,
-    );
-    for (const violation of verdicts.get(resource.urn) ?? []) {
-      lines.push(
-        `${indent}    ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`,
-      );
-    }
-    for (const child of children.get(resource.urn) ?? []) walk(child, depth + 1);
-  };
-  roots.forEach((root) => walk(root, 0));
-  const stackWide = document.violations.filter((violation) => !byUrn.has(violation.urn));
-  if (stackWide.length > 0) {
-    lines.push("", "stack:");
-    for (const violation of stackWide) {
-      lines.push(
-        `  ${violation.level === "mandatory" ? "✗" : "!"} [${violation.policy}] ${violation.message}`,
-      );
-    }
-  }
-  if (document.diff) {
-    lines.push("", `What this update runs, compared with ${document.diff.from}:`);
-    const width = Math.max(...document.diff.steps.map((step) => step.step.length));
-    for (const step of document.diff.steps) {
-      lines.push(
-        `  ${step.runs ? "▶" : "·"} ${step.step.padEnd(width)}  ${step.runs ? "runs" : "does not run"}`,
-      );
-      for (const reason of step.reasons) lines.push(`      ${reason}`);
-    }
-    for (const refusal of document.diff.refusals) lines.push(`  ✗ refused: ${refusal}`);
-  }
-  const mandatory = document.violations.filter((violation) => violation.level === "mandatory").length;
-  const advisory = document.violations.length - mandatory;
-  lines.push(
-    "",
-    `${resources.length} resources; ${mandatory} mandatory and ${advisory} advisory violation${advisory === 1 ? "" : "s"}` +
-      (mandatory > 0 ? ": this release may not go out." : "."),
-  );
-  return lines.join("\n") + "\n";
-}
-
-export function parseArgs(argv: string[]): PlanOptions {
-  const program = new Command("plan")
-    .description("Run the program offline for a stack and judge it with the policy pack")
-    .requiredOption("--stack <name>", "stack to plan (local, staging, production)")
-    .option("--at <time>", "ISO-8601 instant to judge at (default: now)")
-    .option("--json", "print the DESIGN.md JSON document", false)
-    .option("--preview", "judge as a pull-request preview would (deployment window advisory)", false)
-    .option("--stack-file <path>", "read the stack's config from this file instead of Pulumi.<stack>.yaml")
-    .option(
-      "--diff-from <file|ref>",
-      "compare with this configuration (a stack file, or a git ref's Pulumi.<stack>.yaml) and say which steps run",
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .parse(argv, { from: "user" });
-  const opts = program.opts<{
-    stack: string;
-    at?: string;
-    json: boolean;
-    preview: boolean;
-    stackFile?: string;
-    diffFrom?: string;
-  }>();
-  const at = opts.at === undefined ? new Date() : new Date(opts.at);
-  if (opts.at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(opts.at) || Number.isNaN(at.getTime()))) {
-    throw new UsageError(
-      `--at ${JSON.stringify(opts.at)}: expected an ISO-8601 time such as 2026-11-25T11:00:00Z`,
-    );
-  }
-  return {
-    stack: opts.stack,
-    at,
-    json: opts.json,
-    preview: opts.preview,
-    stackFile: opts.stackFile,
-    diffFrom: opts.diffFrom,
-  };
-}
-
-class UsageError extends Error {}
-
-if (require.main === module) {
-  (async () => {
-    let options: PlanOptions;
-    try {
-      options = parseArgs(process.argv.slice(2));
-    } catch (error) {
-      if (error instanceof CommanderError && error.exitCode === 0) process.exit(0);
-      if (error instanceof UsageError) process.stderr.write(`plan: ${error.message}\n`);
-      process.exit(EXIT.usage);
-    }
-    process.exit(await plan(options));
-  })().catch((error: unknown) => {
-    process.stderr.write(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(EXIT.usage);
-  });
 }
