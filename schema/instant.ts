@@ -6,10 +6,13 @@ import { DateTime } from "luxon";
 /** An instant as every tool prints it in an example. */
 export const INSTANT_EXAMPLE = "2026-12-01T11:00:00Z";
 
-/** The text is not an instant greenlight accepts; the message names the value and the fix. */
+/** The text is not an instant greenlight accepts; `reason` says what was expected, `message` adds the text. */
 export class InstantError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    readonly text: string,
+    readonly reason: string,
+  ) {
+    super(`${JSON.stringify(text)}: ${reason}`);
     this.name = "InstantError";
   }
 }
@@ -33,38 +36,37 @@ const MONTHS = [
   "December",
 ];
 
-/** Why `text` is not an instant, or undefined when it is one. */
-function problemOf(text: string): string | undefined {
-  const shown = JSON.stringify(text);
+/** What `text` lacks to be an instant, or undefined when it is one. */
+function reasonOf(text: string): string | undefined {
   const match = ISO_INSTANT.exec(text);
   if (match === null) {
-    return `${shown} is not an ISO-8601 time; write it like ${INSTANT_EXAMPLE} (UTC) or 2026-12-01T12:00:00+01:00`;
+    return `expected an ISO-8601 time with a zone, such as ${INSTANT_EXAMPLE} (UTC) or 2026-12-01T12:00:00+01:00`;
   }
   const [, year, month, day, hour, minute, second, , zulu, sign, offsetHours, offsetMinutes] = match;
   if (zulu === undefined && sign === undefined) {
-    return `${shown} has no zone, so it would mean a different instant on every machine; add Z for UTC (${text}Z) or an offset such as +01:00`;
+    return `expected a zone: add Z for UTC (${text}Z) or an offset such as +01:00; without one the time means a different instant on every machine`;
   }
-  if (Number(month) < 1 || Number(month) > 12) return `${shown}: there is no month ${month}`;
+  if (Number(month) < 1 || Number(month) > 12) return "expected a month from 01 to 12";
   const daysInMonth = DateTime.utc(Number(year), Number(month)).daysInMonth ?? 31;
   if (Number(day) < 1 || Number(day) > daysInMonth) {
-    return `${shown}: ${MONTHS[Number(month) - 1]} ${year} has no day ${Number(day)} (it has ${daysInMonth}); give a date that exists`;
+    return `expected a date that exists: ${MONTHS[Number(month) - 1]} ${year} has ${daysInMonth} days`;
   }
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second ?? "0") > 59) {
-    return `${shown}: ${hour}:${minute}${second !== undefined ? `:${second}` : ""} is not a time of day (00:00:00 to 23:59:59)`;
+    return "expected a time of day from 00:00:00 to 23:59:59";
   }
   if (sign !== undefined && (Number(offsetHours) > 14 || Number(offsetMinutes ?? "0") > 59)) {
-    return `${shown}: ${sign}${offsetHours}:${offsetMinutes ?? "00"} is not a UTC offset (from -12:00 to +14:00)`;
+    return "expected a UTC offset from -12:00 to +14:00";
   }
   return undefined;
 }
 
 /** Parses an instant, or throws InstantError naming the value and the fix. */
 export function parseInstant(text: string): Date {
-  const problem = problemOf(text);
-  if (problem !== undefined) throw new InstantError(problem);
+  const reason = reasonOf(text);
+  if (reason !== undefined) throw new InstantError(text, reason);
   const parsed = DateTime.fromISO(text, { setZone: true });
   // The pattern and ranges above leave nothing luxon refuses; this guards a future edit of either.
-  if (!parsed.isValid) throw new InstantError(`${JSON.stringify(text)}: ${parsed.invalidExplanation}`);
+  if (!parsed.isValid) throw new InstantError(text, parsed.invalidExplanation ?? "expected a valid instant");
   return parsed.toJSDate();
 }
 
