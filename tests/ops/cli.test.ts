@@ -1,34 +1,19 @@
 import { strict as assert } from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { COMMANDS } from "../../ops/cli";
+import { assertOneLine, snapshot } from "../tools/run-tool";
 import { CliExit, spawnOps } from "./support/cli";
 
 /** Runs the ops CLI as the command resources do, with no secrets in the environment. */
 const ops = (args: string[]): Promise<CliExit> =>
   spawnOps(args, { PATH: process.env.PATH ?? "" }, 60_000).done;
 
-/** Every file under a directory with its sha256: equal before and after means nothing was written. */
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    files[path.relative(dir, file)] = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-  }
-  return files;
-}
-
 /** A refused command line: exit 2, exactly one line on stderr, nothing on stdout. */
 function assertUsage(run: CliExit, line: RegExp): void {
-  assert.equal(run.code, 2, run.stderr);
+  assertOneLine({ code: run.code, err: run.stderr }, 2, line);
   assert.equal(run.stdout, "");
-  const lines = run.stderr.split("\n").filter((text) => text !== "");
-  assert.equal(lines.length, 1, run.stderr);
-  assert.match(lines[0], line);
-  assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
 }
 
 describe("greenlight-ops: the command-line discipline", function () {

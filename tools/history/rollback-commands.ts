@@ -102,7 +102,11 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
       const plain = typeof value === "string" ? value : plainValue(value);
       if (plain !== undefined) {
         if (fileState.get(fullKey) === plain) continue;
-        commands.push({ argv: pulumiConfigSet(stack, fullKey, plain), purpose });
+        commands.push({
+          argv: pulumiConfigSet(stack, fullKey, plain),
+          purpose,
+          sets: { key: fullKey, value: plain },
+        });
         fileState.set(fullKey, plain);
       } else if (fromTarget) {
         // Never print a secret: without a value on the command line, pulumi prompts for it.
@@ -110,6 +114,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
           argv: ["pulumi", "config", "set", "--secret", fullKey, "--stack", stack],
           purpose: `${purpose}: type the value ${fullKey} had in v${target.update.version} when pulumi asks (secrets are never printed)`,
           interactive: true,
+          sets: { key: fullKey },
         });
         fileState.delete(fullKey);
       } else {
@@ -181,6 +186,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
       commands.push({
         argv: pulumiConfigSet(stack, qualified(key), request.override[field]),
         purpose: "record the emergency override (the deployment-window policy reads it)",
+        sets: { key: qualified(key), value: request.override[field] },
       });
     }
   }
