@@ -3,11 +3,33 @@
 // passes it and shell-quoted here, so no config value can change what the shell runs), the environment
 // the data steps read their connections from (secrets as Pulumi secrets, plain GREENLIGHT_* markers for
 // the policy pack), and the JSON lines the steps print. Secrets never go on a command line.
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { STEP_ENV } from "../policies/lib/contract";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
 export const OPS_CLI = "node bin/greenlight-ops.js";
+
+/**
+ * A step's command resource (@pulumi/command 1.x). Only stdout, the step's one JSON report, goes to the
+ * update's log; stderr (progress, and on failure an app's or a server's own error text) is not logged
+ * and is kept encrypted in the state (additionalSecretOutputs), as the provider's `logging` docs advise
+ * for output that may carry secrets (pulumi/pulumi-command provider/pkg/provider/local/base.go). The
+ * previous run's output is not passed back in (addPreviousOutputInEnv), so no step reads stale reports.
+ * What makes it run again: any input change (create, environment, triggers) — provider/pkg/provider/
+ * common/inputs.go: triggers replace, and without an `update` command an update runs `create` again.
+ */
+export function stepCommand(
+  name: string,
+  args: command.local.CommandArgs,
+  opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+  return new command.local.Command(
+    name,
+    { logging: "stdout", addPreviousOutputInEnv: false, ...args },
+    { ...opts, additionalSecretOutputs: ["stderr", ...(opts.additionalSecretOutputs ?? [])] },
+  );
+}
 
 /** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */
 export function shellQuote(word: string): string {

@@ -14,9 +14,17 @@ import type { HealthGate, HealthGateArgs } from "./release/HealthGate";
 import type { ReleaseRecordArgs } from "./release/ReleaseRecord";
 import type { TrafficSwitchArgs } from "./release/TrafficSwitch";
 
-/** The release the stack deploys: the active color's settings. */
+/** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
   return config.colors[config.activeColor];
+}
+
+/**
+ * The newest release: the latest color's. Backup and migration follow it, not the active color, so a
+ * flip back to the warm color changes no input of theirs and runs neither (DESIGN "What one update runs").
+ */
+export function latestRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
+  return config.colors[config.latestColor];
 }
 
 /** The release record: re-checks an emergency override and is exported for stack history. */
@@ -55,7 +63,7 @@ function dataStep(config: GreenlightConfig, bucket: pulumi.Input<string>) {
   const { database: db, backup: bk, secrets } = config;
   return {
     stack: config.stack,
-    release: activeRelease(config).release,
+    release: latestRelease(config).release,
     bucket,
     prefix: bk.prefix,
     database: { host: db.host, port: db.port, database: db.name, user: db.adminUser },
@@ -81,7 +89,7 @@ export function migrationArgs(
   return {
     ...dataStep(config, bucket),
     ...config.migration,
-    image: activeRelease(config).image,
+    image: latestRelease(config).image,
     backup,
     network: hostNetwork ? "host" : "bridge",
     migrator: {
@@ -92,7 +100,7 @@ export function migrationArgs(
   };
 }
 
-/** Both color slots; the target color's containers start only after `migration`. */
+/** Both color slots; the latest color's containers start only after `migration` of its release. */
 export function serviceArgs(config: GreenlightConfig, migration: Migration): BlueGreenServiceArgs {
   const { app, traffic } = config;
   return {
@@ -100,6 +108,7 @@ export function serviceArgs(config: GreenlightConfig, migration: Migration): Blu
     stack: config.stack,
     colors: config.colors,
     targetColor: config.activeColor,
+    latestColor: config.latestColor,
     replicas: app.replicas,
     appPort: app.port,
     networkMode: app.networkMode,
@@ -117,8 +126,8 @@ export function serviceArgs(config: GreenlightConfig, migration: Migration): Blu
     secretEnv: config.secrets.env,
     database: { ...config.database, host: config.database.appHost, user: config.database.appRole },
     databasePassword: config.secrets.appPassword,
-    // The new release starts only on the migrated schema; the warm color does not wait.
-    targetDependsOn: [migration],
+    // The newest release starts only on the migrated schema; the other color does not wait.
+    latestDependsOn: [migration],
   };
 }
 

@@ -85,6 +85,12 @@ export const CONFIG_KEYS = {
     description: "Environment variable names that must be set for the app before anything deploys.",
     schema: z.array(text(p.ENV_NAME, "an environment variable name ([A-Z_][A-Z0-9_]*)")).default([]),
   },
+  secretEnv: {
+    type: "array",
+    description:
+      "Names of greenlight-env: variables that are secrets: read with requireSecret, and set with --secret.",
+    schema: z.array(text(p.ENV_NAME, "an environment variable name ([A-Z_][A-Z0-9_]*)")).default([]),
+  },
   smokeChecks: {
     type: "array",
     description: "Smoke checks run against the target color: '<path> <status> [text=\"…\"] [maxMs=<n>]'.",
@@ -98,6 +104,12 @@ export const CONFIG_KEYS = {
   activeColor: {
     type: "string",
     description: "The color that serves traffic after this update: blue or green.",
+    schema: z.enum(["blue", "green"], { message: "expected blue or green" }),
+  },
+  latestColor: {
+    type: "string",
+    description:
+      "The color that received the newest release: its release is the one backed up and migrated. A flip back leaves it.",
     schema: z.enum(["blue", "green"], { message: "expected blue or green" }),
   },
   blueRelease: {

@@ -32,8 +32,12 @@ export interface RawStackConfig {
   stack: string;
   /** Fully qualified keys ("greenlight:appName") to their string values. */
   values: Record<string, string>;
-  /** Fully qualified keys whose values are Pulumi secrets. */
-  secretKeys: ReadonlySet<string>;
+  /**
+   * Fully qualified keys whose values are encrypted in the stack file (`secure:`), when the reader can
+   * tell (the offline harness and the tools can; a program run cannot without an internal SDK API, and
+   * the CLI itself refuses plaintext for keys Pulumi.yaml declares secret). Unset: not checked here.
+   */
+  secretKeys?: ReadonlySet<string>;
   /** The instant time-dependent rules are judged at (override expiry). */
   now: Date;
 }
@@ -43,10 +47,12 @@ const STACK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Parses and validates a whole stack configuration, or throws one ConfigError naming every bad key. */
 export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const problems: ConfigProblem[] = [];
-  const isSecret = (fullKey: string) => raw.secretKeys.has(fullKey);
+  const isSecret = (fullKey: string) => raw.secretKeys?.has(fullKey) === true;
+  const knowsSecrets = raw.secretKeys !== undefined;
+  const listedSecretEnv = listedNames(raw.values[`${NAMESPACE}:secretEnv`]);
   const mustBeSecret = (fullKey: string) => {
     const [namespace, key] = fullKey.split(":");
-    if (namespace === ENV_NAMESPACE) return SECRET_ENV_NAME.test(key);
+    if (namespace === ENV_NAMESPACE) return SECRET_ENV_NAME.test(key) || listedSecretEnv.has(key);
     const spec: ConfigKey | undefined = CONFIG_KEYS[key as ConfigKeyName];
     return spec?.secret === true;
   };
@@ -71,8 +77,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   }
 
   const decoded: Record<string, unknown> = {};
-  const envPlain: Record<string, string> = {};
-  const envSecret: Record<string, string> = {};
+  const envValues: Record<string, string> = {};
   const envNames: string[] = [];
   const present = new Set<string>();
   for (const [fullKey, value] of Object.entries(raw.values)) {
@@ -87,12 +92,8 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
           `expected an environment variable name ([A-Z_][A-Z0-9_]*) after ${ENV_NAMESPACE}:`,
           key,
         );
-      } else if (isSecret(fullKey)) {
-        envSecret[key] = value;
-      } else if (SECRET_ENV_NAME.test(key)) {
-        fail(fullKey, `expected a secret, not plaintext; fix: pulumi config set --secret ${fullKey} <value>`);
       } else {
-        envPlain[key] = value;
+        envValues[key] = value;
       }
       continue;
     }
@@ -104,7 +105,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       continue;
     }
     const spec: ConfigKey = CONFIG_KEYS[key as ConfigKeyName];
-    if (spec.secret && !isSecret(fullKey)) {
+    if (spec.secret && knowsSecrets && !isSecret(fullKey)) {
       fail(fullKey, `expected a secret, not plaintext; fix: pulumi config set --secret ${fullKey} <value>`);
       continue;
     }
@@ -129,8 +130,68 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     }
   }
   crossKeyRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
+  const { plain: envPlain, secret: envSecret } = splitEnv(envValues, valid.secretEnv, raw.secretKeys, fail);
   if (problems.length > 0) throw new ConfigError(raw.stack, problems);
   return settingsFrom(valid as Decoded, raw.stack, envPlain, envSecret);
+}
+
+/** The names a secretEnv value lists, for hiding their values in messages (empty when it is malformed). */
+function listedNames(value: string | undefined): Set<string> {
+  try {
+    const names: unknown = JSON.parse(value ?? "[]");
+    return new Set(Array.isArray(names) ? names.map(String) : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * The app's environment split by greenlight:secretEnv: listed names are secrets (the program reads
+ * them with requireSecret), the rest plain. A secret-looking name must be listed; a listed name must
+ * be set; where the reader knows what is encrypted, listed names must be and unlisted ones must not.
+ */
+function splitEnv(
+  values: Record<string, string>,
+  secretNames: string[] | undefined,
+  secretKeys: ReadonlySet<string> | undefined,
+  fail: (key: string, expected: string, received?: string) => void,
+): { plain: Record<string, string>; secret: Record<string, string> } {
+  const plain: Record<string, string> = {};
+  const secret: Record<string, string> = {};
+  const listed = new Set(secretNames ?? []);
+  const setting = (name: string) => `pulumi config set --secret ${ENV_NAMESPACE}:${name} <value>`;
+  for (const [name, value] of Object.entries(values)) {
+    const fullKey = `${ENV_NAMESPACE}:${name}`;
+    const encrypted = secretKeys?.has(fullKey);
+    if (listed.has(name)) {
+      if (encrypted === false)
+        fail(
+          fullKey,
+          `expected a secret (it is in ${NAMESPACE}:secretEnv), not plaintext; fix: ${setting(name)}`,
+        );
+      secret[name] = value;
+    } else if (SECRET_ENV_NAME.test(name)) {
+      fail(
+        fullKey,
+        `expected a secret: add ${name} to ${NAMESPACE}:secretEnv and set it with ${setting(name)}`,
+      );
+    } else if (encrypted === true) {
+      fail(
+        fullKey,
+        `expected ${name} in ${NAMESPACE}:secretEnv: it is encrypted, and unlisted values are read as plaintext`,
+      );
+    } else {
+      plain[name] = value;
+    }
+  }
+  for (const name of listed) {
+    if (!(name in values))
+      fail(
+        `${NAMESPACE}:secretEnv`,
+        `expected ${ENV_NAMESPACE}:${name} to be set: every listed name needs a value; fix: ${setting(name)}`,
+      );
+  }
+  return { plain, secret };
 }
 
 function settingsFrom(
@@ -163,6 +224,7 @@ function settingsFrom(
     },
     activeColor: c.activeColor,
     idleColor: otherColor(c.activeColor),
+    latestColor: c.latestColor,
     database: {
       host: c.dbHost,
       appHost: c.dbAppHost ?? c.dbHost,

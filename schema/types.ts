@@ -57,8 +57,12 @@ export interface StackSettings {
     warmupPaths: string[];
   };
   colors: Record<Color, ColorSettings>;
+  /** The color that serves after this update. */
   activeColor: Color;
+  /** The other color, warm for a flip back. */
   idleColor: Color;
+  /** The color that received the newest release: backup and migration follow its release and image. */
+  latestColor: Color;
   database: {
     host: string;
     appHost: string;

@@ -4,7 +4,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { z } from "zod";
+import { fixedDefault, keyKind, projectDeclarations } from "../schema/declarations";
 import { CONFIG_KEYS, ConfigKey, ENV_NAMESPACE, NAMESPACE } from "../schema/keys";
 import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "./history/io";
 
@@ -23,15 +23,20 @@ runtime:
 config:
 `;
 
-/** The whole Pulumi.yaml, with one declaration (type, description, secret) per greenlight: key. */
+/**
+ * The whole Pulumi.yaml: one declaration per key that has a fixed default (declared with it) or is
+ * required (declared without one, so the CLI refuses a stack that does not set it); optional keys
+ * without a fixed default are not declared (schema/declarations.ts says why).
+ */
 export function renderProjectFile(): string {
   const lines = [PROJECT_HEADER.trimEnd()];
-  for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, ConfigKey][]) {
-    lines.push(`  ${key}:`);
-    lines.push(`    type: ${spec.type}`);
-    if (spec.type === "array") lines.push("    items:", "      type: string");
-    lines.push(`    description: ${JSON.stringify(spec.description)}`);
-    if (spec.secret) lines.push("    secret: true");
+  for (const declaration of projectDeclarations()) {
+    lines.push(`  ${declaration.key}:`);
+    lines.push(`    type: ${declaration.type}`);
+    if (declaration.type === "array") lines.push("    items:", "      type: string");
+    lines.push(`    description: ${JSON.stringify(declaration.description)}`);
+    if (declaration.secret) lines.push("    secret: true");
+    if (declaration.default !== undefined) lines.push(`    default: ${JSON.stringify(declaration.default)}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -39,8 +44,14 @@ export function renderProjectFile(): string {
 /** The README's configuration reference table. */
 export function renderReference(): string {
   const rows = (Object.entries(CONFIG_KEYS) as [string, ConfigKey][]).map(([key, spec]) => {
-    const required = !isOptional(spec.schema) && defaultOf(spec) === undefined;
-    const fallback = required ? "**required**" : (defaultOf(spec) ?? "unset");
+    const kind = keyKind(spec);
+    const value = fixedDefault(spec);
+    const fallback =
+      kind === "required"
+        ? "**required**"
+        : kind === "default"
+          ? `\`${typeof value === "string" ? value : JSON.stringify(value)}\``
+          : `${spec.defaultText ?? "unset"} (optional, not in Pulumi.yaml)`;
     return `| \`${NAMESPACE}:${key}\` | ${spec.type}${spec.secret ? " (secret)" : ""} | ${fallback} | ${spec.description.replace(/\|/g, "\\|")} |`;
   });
   return [
@@ -48,22 +59,9 @@ export function renderReference(): string {
     "| key | type | default | meaning |",
     "|---|---|---|---|",
     ...rows,
-    `| \`${ENV_NAMESPACE}:<NAME>\` | string | unset | An environment variable of the app; names matching PASSWORD, SECRET, TOKEN, API_KEY, DATABASE_URL… must be set with \`--secret\`. |`,
+    `| \`${ENV_NAMESPACE}:<NAME>\` | string | unset | An environment variable of the app; a name listed in \`${NAMESPACE}:secretEnv\` is a secret and must be set with \`--secret\`, and names matching PASSWORD, SECRET, TOKEN, API_KEY, DATABASE_URL… must be listed there. |`,
     README_END,
   ].join("\n");
-}
-
-function isOptional(schema: z.ZodType): boolean {
-  return schema instanceof z.ZodOptional || schema instanceof z.ZodDefault;
-}
-
-function defaultOf(spec: ConfigKey): string | undefined {
-  if (spec.defaultText) return spec.defaultText;
-  if (spec.schema instanceof z.ZodDefault) {
-    const value: unknown = spec.schema.def.defaultValue;
-    return `\`${typeof value === "string" ? value : JSON.stringify(value)}\``;
-  }
-  return undefined;
 }
 
 /** Replaces the generated section of the README, keeping everything around it. */

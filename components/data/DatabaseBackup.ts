@@ -2,7 +2,16 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
-import { PgTarget, S3Target, lastJsonLine, num, opsCommand, stepEnvironment, text } from "../step-command";
+import {
+  PgTarget,
+  S3Target,
+  lastJsonLine,
+  num,
+  opsCommand,
+  stepEnvironment,
+  text,
+  stepCommand,
+} from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -179,7 +188,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
     const where = { prefix: args.prefix, stack: args.stack, release: args.release };
     const environment = (step: string) =>
       stepEnvironment({ step, release: args.release, verify }, args.database, args.password, args.s3);
-    this.run = new command.local.Command(
+    this.run = stepCommand(
       `${name}-run`,
       {
         create: pulumi
@@ -204,7 +213,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
 
     if (args.restoreDrill) {
       const key = this.manifest.apply((manifest) => manifest?.key);
-      this.drill = new command.local.Command(
+      this.drill = stepCommand(
         `${name}-restore-drill`,
         {
           create: pulumi.all([args.bucket, key]).apply(([bucket, dumpKey]) =>

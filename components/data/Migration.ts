@@ -3,7 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { COMMAND_WORD, HOST, IMAGE_REF, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
 import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
-import { PgTarget, S3Target, lastJsonLine, num, opsCommand, stepEnvironment, text } from "../step-command";
+import {
+  PgTarget,
+  S3Target,
+  lastJsonLine,
+  num,
+  opsCommand,
+  stepEnvironment,
+  text,
+  stepCommand,
+} from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -142,7 +151,7 @@ export class Migration extends pulumi.ComponentResource {
       .apply((password) =>
         databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
       );
-    this.run = new command.local.Command(
+    this.run = stepCommand(
       `${name}-run`,
       {
         create: pulumi.output(args.bucket).apply((bucket) =>

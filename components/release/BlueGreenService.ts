@@ -48,8 +48,13 @@ export interface BlueGreenServiceArgs {
   database: { host: string; port: number; name: string; user: string };
   /** Password of the app role (secret). */
   databasePassword: pulumi.Input<string>;
-  /** What the target color waits for before its containers start, e.g. the migration. */
-  targetDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** The color that received the newest release (config latestColor); defaults to targetColor. */
+  latestColor?: Color;
+  /**
+   * What the latest color waits for before its containers start: the migration of its release. A flip
+   * back to the warm color waits for nothing (its release was migrated when it was new).
+   */
+  latestDependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Let the image check pull missing images (default true). */
   pullImages?: boolean;
 }
@@ -100,6 +105,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    const latestColor = args.latestColor ?? args.targetColor;
+    check.color("latestColor", latestColor);
     const slot = (color: Color) => {
       const target = color === args.targetColor;
       return new ColorSlot(
@@ -127,7 +134,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
           warm: !target,
           pullImage: args.pullImages,
         },
-        { parent: this, dependsOn: target ? args.targetDependsOn : undefined },
+        { parent: this, dependsOn: color === latestColor ? args.latestDependsOn : undefined },
       );
     };
     this.slots = { blue: slot("blue"), green: slot("green") };

@@ -1,10 +1,9 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, LABEL } from "../../policies/lib/contract";
 import { ENV_NAME } from "../../schema/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
-import { opsCommand } from "../step-command";
+import { opsCommand, stepCommand } from "../step-command";
 import { ColorSlotArgs, WARM_IGNORED_PROPERTIES, checkColorSlotArgs } from "./color-slot-args";
 
 export type { ColorSlotArgs, HealthcheckTiming } from "./color-slot-args";
@@ -21,6 +20,8 @@ export class ColorSlot extends pulumi.ComponentResource {
   readonly endpoints: string[];
   readonly containers: docker.Container[];
   readonly containerNames: pulumi.Output<string[]>;
+  /** Docker ids of the replicas: new ids mean new containers, which the gate and the switch must see. */
+  readonly containerIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: ColorSlotArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.colorSlot, name, {}, opts);
@@ -35,7 +36,7 @@ export class ColorSlot extends pulumi.ComponentResource {
     const dependsOn: pulumi.Resource[] = [];
     if (args.checkImage ?? true) {
       dependsOn.push(
-        new command.local.Command(
+        stepCommand(
           `${name}-image`,
           {
             create: opsCommand("image", { image: args.image, "no-pull": args.pullImage === false }),
@@ -117,6 +118,7 @@ export class ColorSlot extends pulumi.ComponentResource {
       );
     });
     this.containerNames = pulumi.all(this.containers.map((container) => container.name));
+    this.containerIds = pulumi.all(this.containers.map((container) => container.id));
     this.registerOutputs({
       color: this.color,
       release: this.release,
@@ -124,6 +126,7 @@ export class ColorSlot extends pulumi.ComponentResource {
       ports: this.ports,
       endpoints: this.endpoints,
       containerNames: this.containerNames,
+      containerIds: this.containerIds,
     });
   }
 }

@@ -5,7 +5,7 @@ import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot } from "./ColorSlot";
-import { opsCommand, stepOutputs } from "../step-command";
+import { opsCommand, stepOutputs, stepCommand } from "../step-command";
 
 export interface HealthGateArgs {
   /** The slot under test; the gate runs after all its containers are up. Its color, release, image and ports are used. */
@@ -32,11 +32,13 @@ export interface HealthGateArgs {
 
 /**
  * The health gate of one color: `greenlight-ops health-gate` (liveness and readiness N times in a row
- * on every replica) then `greenlight-ops smoke`. Runs again whenever the color's release or image changes.
+ * on every replica) then `greenlight-ops smoke`. Runs again whenever the color's release, image or containers change.
  */
 export class HealthGate extends pulumi.ComponentResource {
   readonly color: string;
   readonly release: string;
+  /** Docker ids of the containers the gate passed. */
+  readonly containerIds: pulumi.Output<string[]>;
   /** The command; the traffic switch depends on it. */
   readonly run: command.local.Command;
   /** The gate's and the smoke checks' JSON reports (empty during preview). */
@@ -78,6 +80,7 @@ export class HealthGate extends pulumi.ComponentResource {
     const { slot } = args;
     this.color = slot.color;
     this.release = slot.release;
+    this.containerIds = slot.containerIds;
     const target = {
       color: slot.color,
       release: slot.release,
@@ -96,7 +99,7 @@ export class HealthGate extends pulumi.ComponentResource {
     });
     const smoke = opsCommand("smoke", { ...target, check: args.smokeChecks.map(formatSmokeCheck) });
 
-    this.run = new command.local.Command(
+    this.run = stepCommand(
       `${name}-run`,
       {
         create: `${gate} && ${smoke}`,
@@ -109,7 +112,8 @@ export class HealthGate extends pulumi.ComponentResource {
             ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
             : {}),
         },
-        triggers: [slot.color, slot.release, slot.image],
+        // Whenever the color's containers change (a release, a setting, a limit), the gate runs again.
+        triggers: [slot.color, slot.release, slot.image, slot.containerIds],
       },
       { parent: this, dependsOn: [slot] },
     );

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { Color, Override } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { OPS_CLI, stepOutputs } from "../step-command";
+import { OPS_CLI, stepOutputs, stepCommand } from "../step-command";
 
 export interface ReleaseRecordArgs {
   /** Stack the release goes to. */
@@ -55,7 +55,7 @@ export class ReleaseRecord extends pulumi.ComponentResource {
           [STEP_ENV.overrideExpiresAt]: args.override.expiresAt,
         }
       : {};
-    this.run = new command.local.Command(
+    this.run = stepCommand(
       `${name}-record`,
       {
         create: `${OPS_CLI} record`,

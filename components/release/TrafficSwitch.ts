@@ -4,7 +4,7 @@ import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { FS_PATH } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { opsCommand, stepOutputs } from "../step-command";
+import { opsCommand, stepOutputs, stepCommand } from "../step-command";
 import { HealthGate } from "./HealthGate";
 
 /** Post-switch guard thresholds (seeds 001/002). */
@@ -51,7 +51,7 @@ export interface TrafficSwitchArgs {
 /**
  * Points the proxy at `activeColor` with `greenlight-ops switch` (HAProxy runtime API: no reload, no
  * dropped request), warms it up and guards it; a breach flips back and fails the update. Runs when the
- * active color, its release or its image changes, and when proxy settings change.
+ * active color, its release, its image or its containers change, and when proxy settings change.
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
   readonly activeColor: Color;
@@ -109,7 +109,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     this.proxyUrl = `http://127.0.0.1:${args.proxyPort}/`;
     this.gateReport = args.gate.report;
 
-    this.run = new command.local.Command(
+    this.run = stepCommand(
       `${name}-run`,
       {
         create: opsCommand("switch", {
@@ -138,7 +138,8 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
             : {}),
         },
-        triggers: [args.activeColor, args.release, args.image],
+        // A flip, a new release, or new containers behind the active color (the gate ran again) switch again.
+        triggers: [args.activeColor, args.release, args.image, args.gate.containerIds],
       },
       { parent: this, dependsOn: [args.gate.run] },
     );

@@ -86,7 +86,11 @@ const zones = new Map<string, IANAZone | undefined>();
 
 /** The zone, or undefined when it is not an IANA name; cached, as luxon builds a formatter to check. */
 function ianaZone(name: string): IANAZone | undefined {
-  if (!zones.has(name)) zones.set(name, IANAZone.isValidZone(name) ? IANAZone.create(name) : undefined);
+  // Node 22+'s ICU also accepts offsets such as "+02:00" as time zones; an offset has no DST, which is
+  // exactly what a window in a named zone must follow, so only names count.
+  const named = !/^[+-]\d/.test(name);
+  if (!zones.has(name))
+    zones.set(name, named && IANAZone.isValidZone(name) ? IANAZone.create(name) : undefined);
   return zones.get(name);
 }
 

@@ -10,7 +10,9 @@ describe("mock-runtime harness", function () {
 
   it("reads a stack file as the engine would: scalars as strings, lists as JSON, secure: as placeholders", () => {
     const local = readStackConfig(path.join(__dirname, "..", ".."), "local");
-    assert.equal(local.config["greenlight:appPort"], undefined);
+    // Not in the stack file: the CLI merges Pulumi.yaml's declared default, as a string.
+    assert.equal(local.config["greenlight:appPort"], "3000");
+    assert.equal(local.stackValues["greenlight:appPort"], undefined);
     assert.equal(local.config["greenlight:bluePort"], "18081");
     assert.equal(local.config["greenlight:restoreDrill"], "true");
     assert.equal(local.config["greenlight:migrationCommand"], JSON.stringify(["node", "/app/migrate.js"]));
@@ -78,14 +80,16 @@ describe("mock-runtime harness", function () {
   it("applies overrides and reports a config problem of the real program without registering resources", async () => {
     const run = await runProgram({
       stack: "local",
-      overrides: { "greenlight:activeColor": "purple", "greenlight:appPassword": "hunter2-in-the-clear" },
+      // Both pass the CLI's own rule (activeColor is a string; dbAdminPassword is not declared): the
+      // program's parser, told which values are encrypted, names both.
+      overrides: { "greenlight:activeColor": "purple", "greenlight:dbAdminPassword": "hunter2-in-the-clear" },
     });
     assert.equal(run.ok, false);
     if (run.ok) return;
     assert.equal(run.kind, "config");
     assert.deepEqual(run.problems.map((problem) => problem.key).sort(), [
       "greenlight:activeColor",
-      "greenlight:appPassword",
+      "greenlight:dbAdminPassword",
     ]);
     assert.equal(run.resources.length, 0);
     assert.ok(!run.message.includes("hunter2"), "a plaintext password must not be echoed");

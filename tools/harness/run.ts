@@ -2,7 +2,15 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigOverride, applyOverrides, readStackConfig } from "./stack-file";
+import { NAMESPACE } from "../../schema/keys";
+import { ConfigError, parseStackConfig } from "../../schema/parse";
+import {
+  CliConfigError,
+  ConfigOverride,
+  applyOverrides,
+  checkCliConfig,
+  readStackConfig,
+} from "./stack-file";
 import { ProgramRequest, ProgramRun } from "./types";
 
 export { ConfigOverride } from "./stack-file";
@@ -35,6 +43,45 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     readStackConfig(projectDir, options.stack, options.stackFile),
     options.overrides ?? {},
   );
+  // The CLI checks the stack's config against Pulumi.yaml before it starts the program.
+  try {
+    checkCliConfig(options.stack, stackConfig);
+  } catch (error) {
+    if (!(error instanceof CliConfigError)) throw error;
+    return {
+      ok: false,
+      stack: options.stack,
+      kind: "config",
+      message: error.message,
+      problems: error.problem.keys.map((key) => ({
+        key: `${stackConfig.project}:${key}`,
+        received: "(refused by the Pulumi CLI)",
+        expected: error.problem.message,
+      })),
+      resources: [],
+    };
+  }
+  // What the stack file shows and a program run cannot see: which values are encrypted. The same
+  // parser the program runs, told which keys are `secure:`, refuses plaintext secrets here.
+  if (stackConfig.project === NAMESPACE)
+    try {
+      parseStackConfig({
+        stack: options.stack,
+        values: stackConfig.config,
+        secretKeys: new Set(stackConfig.secretKeys),
+        now: options.at ? new Date(options.at) : new Date(),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return {
+        ok: false,
+        stack: options.stack,
+        kind: "config",
+        message: error.message,
+        problems: error.problems,
+        resources: [],
+      };
+    }
   const request: ProgramRequest = {
     projectDir,
     project: stackConfig.project,

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { CliConfigProblem, ProjectConfigType, StackValue, cliConfigProblem } from "./cli-config";
 import { SECRET_PLACEHOLDER } from "./types";
 
 /** A stack's config as the Pulumi engine would hand it to the program. */
@@ -11,6 +12,10 @@ export interface StackConfig {
   config: Record<string, string>;
   /** Keys whose value is (or contains) a `secure:` entry. */
   secretKeys: string[];
+  /** Pulumi.yaml's `config:` declarations, as the CLI reads them. */
+  declarations: Record<string, ProjectConfigType>;
+  /** The stack's own values (no project defaults), fully qualified, as the CLI validates them. */
+  stackValues: Record<string, StackValue>;
 }
 
 /** An override of one key in a test or tool run: a plain value, a secret, or removal (null). */
@@ -24,10 +29,43 @@ export class StackFileError extends Error {
   }
 }
 
+/** The Pulumi CLI refuses this stack's configuration (a declared key missing, mistyped or not encrypted). */
+export class CliConfigError extends StackFileError {
+  constructor(
+    readonly stack: string,
+    readonly problem: CliConfigProblem,
+  ) {
+    const setting = (key: string, secret = false) =>
+      `pulumi config set --stack ${stack}${secret ? " --secret" : ""} greenlight:${key} <value>`;
+    const fix = problem.message.includes("missing")
+      ? problem.keys.map((key) => setting(key)).join("; ")
+      : problem.message.includes("encrypted")
+        ? setting(problem.keys[0], true)
+        : `give greenlight:${problem.keys[0]} a value of the declared type in Pulumi.${stack}.yaml`;
+    super(`${problem.message} (the Pulumi CLI refuses this stack before the program runs); fix: ${fix}`);
+    this.name = "CliConfigError";
+  }
+}
+
+/** Throws CliConfigError when the Pulumi CLI would refuse to run the stack with this configuration. */
+export function checkCliConfig(stack: string, stackConfig: StackConfig): void {
+  const problem = cliConfigProblem(
+    stackConfig.project,
+    stack,
+    stackConfig.declarations,
+    stackConfig.stackValues,
+  );
+  if (problem) throw new CliConfigError(stack, problem);
+}
+
 /** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the engine would; `secure:` values become placeholders. */
 export function readStackConfig(projectDir: string, stack: string, stackFile?: string): StackConfig {
   const projectPath = path.join(projectDir, "Pulumi.yaml");
-  const project = readYaml(projectPath) as { name?: string; config?: Record<string, { default?: unknown }> };
+  if (!fs.existsSync(projectPath))
+    throw new StackFileError(
+      `no ${projectPath}: run this from a greenlight checkout (the Pulumi project file is missing)`,
+    );
+  const project = readYaml(projectPath) as { name?: string; config?: Record<string, ProjectConfigType> };
   if (project?.name === undefined)
     throw new StackFileError(`${projectPath}: no project name; is this a Pulumi project?`);
 
@@ -49,7 +87,10 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
 
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [key, declaration] of Object.entries(project.config ?? {})) {
+  const stackValues: Record<string, StackValue> = {};
+  const declarations = project.config ?? {};
+  // As the CLI merges them: a declared default where the stack sets nothing, the stack's value otherwise.
+  for (const [key, declaration] of Object.entries(declarations)) {
     if (declaration && typeof declaration === "object" && "default" in declaration) {
       config[qualify(project.name, key)] = encode(declaration.default).value;
     }
@@ -58,31 +99,50 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
     const encoded = encode(value);
     const fullKey = qualify(project.name, key);
     config[fullKey] = encoded.value;
+    stackValues[fullKey] = { secure: isSecure(value), value: isSecure(value) ? SECRET_PLACEHOLDER : value };
     if (encoded.secret) secretKeys.push(fullKey);
   }
-  return { project: project.name, config, secretKeys };
+  return { project: project.name, config, secretKeys, declarations, stackValues };
 }
 
 /** Applies overrides on top of a stack's config (tests and tools use this to vary one key). */
 export function applyOverrides(base: StackConfig, overrides: Record<string, ConfigOverride>): StackConfig {
   const config = { ...base.config };
+  const stackValues = { ...base.stackValues };
   const secretKeys = new Set(base.secretKeys);
   for (const [key, value] of Object.entries(overrides)) {
     secretKeys.delete(key);
     if (value === null) {
       delete config[key];
+      delete stackValues[key];
+      // Removing a key brings back its declared default, as `pulumi config rm` does.
+      const declared = base.declarations[key.slice(base.project.length + 1)];
+      if (key.startsWith(`${base.project}:`) && declared?.default !== undefined)
+        config[key] = encode(declared.default).value;
     } else if (typeof value === "object" && !Array.isArray(value)) {
       config[key] = value.secret;
+      stackValues[key] = { secure: true, value: SECRET_PLACEHOLDER };
       secretKeys.add(key);
     } else {
       config[key] = typeof value === "string" ? value : JSON.stringify(value);
+      stackValues[key] = { secure: false, value };
     }
   }
-  return { project: base.project, config, secretKeys: [...secretKeys] };
+  return { ...base, config, secretKeys: [...secretKeys], stackValues };
 }
 
 function qualify(project: string, key: string): string {
   return key.includes(":") ? key : `${project}:${key}`;
+}
+
+function isSecure(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    "secure" in value
+  );
 }
 
 function readYaml(file: string): unknown {

@@ -38,7 +38,7 @@ describe("HealthGate (mocks)", function () {
     assert.ok(!gateLine.includes(":8080"), "never through the proxy port");
   });
 
-  it("carries the step contract in plain env, the webhook only as a secret, and re-runs on the target's release and image", async () => {
+  it("carries the step contract in plain env, the webhook only as a secret, and re-runs on the target's release, image and containers", async () => {
     const { resources } = await program("production");
     const { environment, triggers } = named(resources, "gate-blue-run").inputs as {
       environment: Record<string, unknown>;
@@ -53,6 +53,8 @@ describe("HealthGate (mocks)", function () {
       "blue",
       "2026.11.20-2",
       "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+      // The containers' ids: a replaced container (a setting, a limit) runs the gate again.
+      ["service-blue-0-id", "service-blue-1-id", "service-blue-2-id"],
     ]);
     const local = await program("local");
     assert.equal(

@@ -36,12 +36,18 @@ describe("TrafficSwitch (mocks)", function () {
     assert.deepEqual(fixtureFlags.warmup, ["/", "/health"]);
   });
 
-  it("depends on the gate of the color it activates, not the other's, and re-runs when the color, release or image changes", async () => {
+  it("depends on the gate of the color it activates, not the other's, and re-runs when the color, release, image or containers change", async () => {
     for (const color of ["blue", "green"] as const) {
       const { resources } = await program("production", { "greenlight:activeColor": color });
       const run = named(resources, "switch-run");
       const other = color === "blue" ? "green" : "blue";
-      assert.deepEqual(dependencyNames(resources, run), [`gate-${color}-run`]);
+      // The gate it waits for, and the containers whose ids are in its triggers (new containers: switch again).
+      assert.deepEqual(dependencyNames(resources, run), [
+        `gate-${color}-run`,
+        `service-${color}-0`,
+        `service-${color}-1`,
+        `service-${color}-2`,
+      ]);
       const everything = waitsFor(resources, run);
       assert.ok(everything.has(`service-${color}-0`), "after the target's containers");
       assert.ok(
@@ -51,7 +57,9 @@ describe("TrafficSwitch (mocks)", function () {
       );
       const environment = run.inputs.environment as Record<string, unknown>;
       assert.deepEqual([environment[STEP_ENV.step], environment[STEP_ENV.color]], [STEP.switch, color]);
-      assert.equal((run.inputs.triggers as string[])[0], color);
+      const triggers = run.inputs.triggers as unknown[];
+      assert.equal(triggers[0], color);
+      assert.deepEqual(triggers[3], [0, 1, 2].map((replica) => `service-${color}-${replica}-id`));
     }
   });
 
