@@ -117,6 +117,7 @@ describe("tools/release", function () {
       "greenlight:greenRelease": "2026.11.24-1",
       "greenlight:greenImage": NEW_IMAGE,
       "greenlight:activeColor": "green",
+      "greenlight:latestColor": "green",
       "greenlight:schemaBreaking": "false",
     };
     assert.deepEqual(after.config, expected);
@@ -139,6 +140,7 @@ describe("tools/release", function () {
       .filter((line) => !originals.production.split("\n").includes(line));
     assert.deepEqual(changed, [
       "  greenlight:activeColor: green",
+      "  greenlight:latestColor: green",
       "  greenlight:greenRelease: 2026.11.24-1",
       `  greenlight:greenImage: ${NEW_IMAGE}`,
       '  greenlight:schemaBreaking: "false"',
@@ -194,6 +196,8 @@ describe("tools/release", function () {
     assert.equal(config["greenlight:blueRelease"], "2026.11.24-1");
     assert.equal(config["greenlight:blueImage"], "registry.example.com/shop:2026.11.24-1");
     assert.equal(config["greenlight:activeColor"], "blue");
+    // The newest release is blue's now: the next update backs up and migrates for it.
+    assert.equal(config["greenlight:latestColor"], "blue");
   });
 
   it("records an emergency override in config and the update message, and the next release removes it", async () => {
@@ -583,6 +587,8 @@ describe("tools/release", function () {
       assert.deepEqual(changed, [
         "-  greenlight:activeColor: blue",
         "+  greenlight:activeColor: green",
+        "-  greenlight:latestColor: blue",
+        "+  greenlight:latestColor: green",
         "-  greenlight:greenRelease: 2026.11.18-1",
         "-  greenlight:greenImage: registry.example.com/shop@sha256:9b2e3f1c7a8d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6",
         "+  greenlight:greenRelease: 2026.11.24-1",

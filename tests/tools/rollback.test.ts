@@ -208,6 +208,52 @@ describe("tools/rollback", function () {
       assert.ok((document.notes as string[]).some((note) => note.includes("greenlight:memoryMb")));
     });
 
+    it("keeps latestColor as live: a flip moves traffic, not the newest release (no backup or migration runs)", async () => {
+      const history = JSON.parse(fs.readFileSync(fixture("production.json"), "utf8")) as {
+        version: number;
+        config: Record<string, { value?: string; secret: boolean }>;
+      }[];
+      for (const update of history)
+        update.config["greenlight:latestColor"] = { value: "green", secret: false };
+      const file = path.join(tmp, "production-latest-color.json");
+      fs.writeFileSync(file, JSON.stringify(history));
+      const live = (latestColor: string) =>
+        applyConfigChanges(
+          fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
+          {
+            set: {
+              "greenlight:activeColor": "green",
+              "greenlight:latestColor": latestColor,
+              "greenlight:blueRelease": "2026.11.19-1",
+              "greenlight:blueImage": image("2026.11.19-1"),
+              "greenlight:greenRelease": "2026.11.20-1",
+              "greenlight:greenImage": image("2026.11.20-1"),
+              "greenlight:schemaBreaking": "false",
+            },
+            remove: [],
+          },
+          "Pulumi.production.yaml",
+        );
+      const inSync = await rollback([
+        ...fromHistory(file, { projectDir: project("latest-in-sync", { production: live("green") }) }),
+        "--json",
+      ]);
+      assert.equal(inSync.code, 0, inSync.err);
+      assert.deepEqual(JSON.parse(inSync.out).commands.slice(0, -1), [
+        "pulumi config set greenlight:activeColor blue --stack production",
+      ]);
+      // A stack file that moved latestColor without deploying it: the rollback pins it back to the live value.
+      const drifted = await rollback([
+        ...fromHistory(file, { projectDir: project("latest-drifted", { production: live("blue") }) }),
+        "--json",
+      ]);
+      assert.equal(drifted.code, 0, drifted.err);
+      assert.deepEqual(JSON.parse(drifted.out).commands.slice(0, -1), [
+        "pulumi config set greenlight:activeColor blue --stack production",
+        "pulumi config set greenlight:latestColor green --stack production",
+      ]);
+    });
+
     it("redeploys a release that is no longer warm to the idle color", async () => {
       const document = await plan("production.json", ["--to", "9"]);
       assert.equal(document.action, "redeploy");

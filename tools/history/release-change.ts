@@ -1,5 +1,5 @@
 // The edit a release makes to Pulumi.<stack>.yaml: the idle color gets the release and image, activeColor
-// flips to it, schemaBreaking records the flag, and an emergency override is written (or the previous
+// flips to it, latestColor names it (its release is the one backed up and migrated), schemaBreaking records the flag, and an emergency override is written (or the previous
 // release's is removed). Refused (ReleaseRefusal, exit 1) when the release is already deployed; bad input
 // (BadInput, exit 2) when the override flags are wrong or the stack's config would no longer parse. Pure.
 import { ConfigError, parseStackConfig } from "../../schema/parse";
@@ -67,6 +67,7 @@ export function releaseChange(
       [`greenlight:${idleColor}Release`]: request.release,
       [`greenlight:${idleColor}Image`]: request.image,
       "greenlight:activeColor": idleColor,
+      "greenlight:latestColor": idleColor,
       "greenlight:schemaBreaking": String(request.schemaBreaking),
     },
     remove: [],
