@@ -2,13 +2,13 @@
 // so a stack file's `secure:` values can be written without the Pulumi CLI:
 //   PULUMI_CONFIG_PASSPHRASE=... npm run secret -- --stack local --key greenlight:appPassword < value.txt
 // Refused before anything is written (exit 2, one line): a key greenlight does not read or that is not a
-// secret, an empty value, a missing project or stack file, a passphrase that does not open the stack file.
+// secret (for an app variable: not listed in greenlight:secretEnv), an empty value, a missing project or stack file, a passphrase that does not open the stack file.
 import { Command } from "commander";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { CONFIG_KEYS, ConfigKey, ConfigKeyName, NAMESPACE } from "../schema/keys";
+import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "../schema/keys";
 import { configKeyProblem } from "../schema/namespaces";
 import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "./history/io";
 import { requireProjectFiles } from "./history/project";
@@ -107,8 +107,11 @@ export function setSecretInStackFile(file: string, key: string, value: string, p
   fs.writeFileSync(file, document.toString());
 }
 
-/** Refuses a key that greenlight does not read, or reads as plain config. */
-export function checkSecretKey(key: string, stack: string): void {
+/**
+ * Refuses a key that greenlight does not read, or reads as plain config: a greenlight: key without
+ * `secret` in schema/keys.ts, or an app variable the stack's greenlight:secretEnv does not list.
+ */
+export function checkSecretKey(key: string, stack: string, secretEnv: readonly string[]): void {
   const problem = configKeyProblem(key);
   if (problem !== undefined) throw new BadInput(`--key ${problem.message}`);
   const [namespace, name] = key.split(":");
@@ -117,6 +120,20 @@ export function checkSecretKey(key: string, stack: string): void {
       `--key ${key} is not a secret key; set it as plain config: pulumi config set ${key} <value> --stack ${stack}`,
     );
   }
+  if (namespace === ENV_NAMESPACE && !secretEnv.includes(name)) {
+    throw new BadInput(
+      `--key ${key}: ${name} is not in ${NAMESPACE}:secretEnv of stack ${stack}, so the program reads it as plaintext; ` +
+        `add ${name} to ${NAMESPACE}:secretEnv in Pulumi.${stack}.yaml first, or set it as plain config`,
+    );
+  }
+}
+
+/** The app variables a stack file lists in greenlight:secretEnv. */
+function listedSecretEnv(file: string): string[] {
+  const document = parseDocument(fs.readFileSync(file, "utf8"));
+  if (document.errors.length > 0) throw new BadInput(`${file}: ${document.errors[0].message.split("\n")[0]}`);
+  const listed: unknown = document.toJS()?.config?.[`${NAMESPACE}:secretEnv`];
+  return Array.isArray(listed) ? listed.map(String) : [];
 }
 
 /** Refuses an empty value, or one the key's schema refuses; the value itself is never printed. */
@@ -162,12 +179,12 @@ export async function main(
   const { stack, key, projectDir } = parsed.options;
   const fail = failure(io, "secret");
   try {
-    checkSecretKey(key, stack);
+    const file = requireProjectFiles(projectDir, stack);
+    checkSecretKey(key, stack, listedSecretEnv(file));
     const passphrase = env.PULUMI_CONFIG_PASSPHRASE;
     if (!passphrase) {
       throw new BadInput("PULUMI_CONFIG_PASSPHRASE is not set: export the stack's passphrase first");
     }
-    const file = requireProjectFiles(projectDir, stack);
     const value = readValue().replace(/\r?\n$/, "");
     checkSecretValue(key, value);
     setSecretInStackFile(file, key, value, passphrase);

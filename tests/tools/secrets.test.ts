@@ -111,16 +111,27 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
     }
 
     it("writes a secret the program reads, from stdin, and says where", async () => {
-      const run = await secret(["--stack", "local", "--key", "greenlight-env:API_TOKEN"], LOCAL, "t0ken\n");
+      const run = await secret(
+        ["--stack", "local", "--key", "greenlight-env:SESSION_SECRET"],
+        LOCAL,
+        "s3ss10n\n",
+      );
       assert.equal(run.code, 0, run.err);
-      assert.equal(run.out, "set greenlight-env:API_TOKEN (secret) in Pulumi.local.yaml\n");
+      assert.equal(run.out, "set greenlight-env:SESSION_SECRET (secret) in Pulumi.local.yaml\n");
       const file = parse(fs.readFileSync(path.join(project, "Pulumi.local.yaml"), "utf8")) as StackFile;
       const crypter = new PassphraseCrypter("greenlight-local", file.encryptionsalt);
       assert.equal(
-        crypter.decrypt((file.config["greenlight-env:API_TOKEN"] as { secure: string }).secure),
-        "t0ken",
+        crypter.decrypt((file.config["greenlight-env:SESSION_SECRET"] as { secure: string }).secure),
+        "s3ss10n",
       );
     });
+
+    it("an app variable the stack does not list in greenlight:secretEnv", () =>
+      refused(
+        ["--stack", "local", "--key", "greenlight-env:API_TOKEN"],
+        LOCAL,
+        /^secret: --key greenlight-env:API_TOKEN: API_TOKEN is not in greenlight:secretEnv of stack local, so the program reads it as plaintext; add API_TOKEN to greenlight:secretEnv in Pulumi\.local\.yaml first, or set it as plain config$/,
+      ));
 
     it("a wrong passphrase", () =>
       refused(
