@@ -353,7 +353,8 @@ tools() {
   fi
 }
 
-mkdir -p "$STATE"
+# --check only reports: it creates nothing, not even the state folder.
+[ "$MODE" = "check" ] || mkdir -p "$STATE"
 postgresql
 s3
 docker_service

@@ -239,6 +239,14 @@ describe("scripts/local-services.sh: what pulumi up --stack local needs, started
     }
   });
 
+  it("--check creates nothing, not even its state folder", async () => {
+    const missing = path.join(state, "never-created");
+    const check = await run(["--check"], { ...env, GREENLIGHT_LOCAL_STATE: missing });
+    assert.equal(check.code, 1, check.out);
+    assert.equal(check.lines.postgresql.state, "down");
+    assert.ok(!fs.existsSync(missing));
+  });
+
   it("a usage error is one line and exit 2; --help exits 0", async () => {
     const bad = await run(["--restart"], env);
     assert.equal(bad.code, 2);
