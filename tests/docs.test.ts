@@ -3,11 +3,15 @@
 // the tools' --help, --dry-run and --check modes, the local services check), and everything else is checked
 // against the tools' own options and the Pulumi CLI's documented subcommands and flags. Every link in those
 // documents resolves to a file of the repository.
+// A tested block holds one command per line (`\` continues a line, `#` starts a comment); no `&&`, `;`
+// or command substitution. Tag a block ```sh test to have it exercised; a plain ```sh block is not.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { Command } from "commander";
+import { COMMANDS } from "../ops/cli";
 import type { ToolIo } from "../tools/history/io";
 import { main as genConfig } from "../tools/gen-config";
 import { main as release } from "../tools/release";
@@ -263,6 +267,19 @@ async function toolHelp(): Promise<Record<string, Set<string>>> {
   };
 }
 
+/** Why `<step> [options]` is not a command line of the ops CLI, or undefined. */
+function opsProblem(args: string[]): string | undefined {
+  const step = COMMANDS.find((candidate) => candidate.name === args[0]);
+  if (step === undefined)
+    return `greenlight-ops ${args[0] ?? ""}: no such step (${COMMANDS.map((known) => known.name).join(", ")})`;
+  const options = step
+    .options(new Command(step.name))
+    .options.flatMap((option) => [option.long, option.short]);
+  const known = new Set([...options.filter((flag): flag is string => flag !== undefined), "-h", "--help"]);
+  const unknown = flagsOf(args.slice(1)).filter((flag) => !known.has(flag));
+  return unknown.length > 0 ? `greenlight-ops ${step.name}: no option ${unknown.join(", ")}` : undefined;
+}
+
 /** What the test does with one command: run it here, or check it (the result is the problem, if any). */
 type Handling = { run: string[]; mayFail?: boolean } | { checked: string | undefined };
 
@@ -278,8 +295,17 @@ function handle(text: string, help: Record<string, Set<string>>, scripts: Set<st
       checked: allowed ? undefined : `${text}: the only pipe a tested block may use is the Pulumi installer`,
     };
   }
-  const [program, ...args] = argv;
+  const [first, ...args] = argv;
+  const program = first.replace(/^\.\//, "");
   if (program === "pulumi") return { checked: pulumiProblem(argv) };
+  if (program === "node" && args[0] === "bin/greenlight-ops.js")
+    return { checked: opsProblem(args.slice(1)) };
+  if (program === "npx" && args[0] === "ts-node") {
+    const file = args.slice(1).find((arg) => !arg.startsWith("-")) ?? "";
+    return {
+      checked: fs.existsSync(path.join(ROOT, file)) ? undefined : `${text}: ${file} is not in the repository`,
+    };
+  }
   if (program === "export") {
     return {
       checked:
@@ -317,9 +343,15 @@ function handle(text: string, help: Record<string, Set<string>>, scripts: Set<st
     const script = args[1];
     if (!scripts.has(script)) return { checked: `${text}: no npm script ${script} in package.json` };
     const toolArgs = args[2] === "--" ? args.slice(3) : args.slice(2);
+    if (script === "ops") return { checked: opsProblem(toolArgs) };
     const known = help[script];
-    if (known === undefined)
-      return { checked: `${text}: npm run ${script} is not a tool the documents may show` };
+    // Scripts without options of their own (test, lint, typecheck, build, bench <suite>): that they exist.
+    if (known === undefined) {
+      const plain = ["test", "lint", "typecheck", "build", "format", "bench"].includes(script);
+      return {
+        checked: plain ? undefined : `${text}: npm run ${script} is not a tool the documents may show`,
+      };
+    }
     const unknown = flagsOf(toolArgs).filter((flag) => !known.has(flag));
     if (unknown.length > 0)
       return { checked: `${text}: npm run ${script} has no option ${unknown.join(", ")}` };
@@ -406,6 +438,18 @@ describe("the documents", function () {
       String((handle("rm -rf node_modules", help, scripts) as { checked: string }).checked),
       /a command the documents' test does not know/,
     );
+    const checked = (text: string) => (handle(text, help, scripts) as { checked?: string }).checked;
+    assert.equal(
+      checked("node bin/greenlight-ops.js switch --color blue --release v1 --state-dir /tmp/s"),
+      undefined,
+    );
+    assert.match(
+      checked("node bin/greenlight-ops.js switch --colour blue") ?? "",
+      /greenlight-ops switch: no option --colour/,
+    );
+    assert.match(checked("npm run ops -- swtich --help") ?? "", /greenlight-ops swtich: no such step/);
+    assert.equal(checked("./scripts/test.sh"), undefined);
+    assert.match(checked("./scripts/tset.sh") ?? "", /scripts\/tset\.sh is not in the repository/);
     assert.deepEqual(
       handle("npm run release -- --stack local --release r1 --image x:1 --dry-run", help, scripts),
       {
