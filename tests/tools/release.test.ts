@@ -8,11 +8,24 @@ import * as path from "path";
 import { parse } from "yaml";
 import { applyConfigChanges } from "../../tools/history/stack-yaml";
 import { main } from "../../tools/release";
-import { assertOneLine, snapshot } from "./run-tool";
+import { assertHelp, assertOneLine, runToolScript, snapshot } from "./run-tool";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DIGEST = "sha256:" + "a1".repeat(32);
 const NEW_IMAGE = `registry.example.com/shop@${DIGEST}`;
+/** The usual release, 2026.11.24-1 pinned by digest; to production; and by tag (staging allows tags). */
+const PINNED = ["--release", "2026.11.24-1", "--image", NEW_IMAGE];
+const TO_PRODUCTION = ["--stack", "production", ...PINNED];
+const TAGGED = ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"];
+/** An emergency override's reason, approver and ticket; each test gives its own expiry. */
+const OVERRIDE = [
+  "--override-reason",
+  "checkout answers 500 for EU cards",
+  "--override-approver",
+  "oncall.maria",
+  "--override-ticket",
+  "INC-2041",
+];
 
 interface Run {
   code: number;
@@ -107,7 +120,7 @@ describe("tools/release", function () {
   }
 
   it("writes the release into the idle color exactly as pulumi config set would, keeping comments, order and secure: entries", async () => {
-    const run = await release(["--stack", "production", "--release", "2026.11.24-1", "--image", NEW_IMAGE]);
+    const run = await release(TO_PRODUCTION);
     assert.equal(run.code, 0, run.err);
     const before = parse(originals.production) as { config: Record<string, unknown> };
     const after = parse(read("production")) as { config: Record<string, unknown>; encryptionsalt: string };
@@ -149,12 +162,7 @@ describe("tools/release", function () {
 
   it("records --schema-breaking as the string true and prints the next commands", async () => {
     const run = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
+      ...TO_PRODUCTION,
       "--schema-breaking",
       "--message",
       "drop orders.legacy_status",
@@ -179,15 +187,7 @@ describe("tools/release", function () {
   });
 
   it("goes to blue when green is active (staging, tags allowed there)", async () => {
-    const run = await release([
-      "--stack",
-      "staging",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      "registry.example.com/shop:2026.11.24-1",
-      "--json",
-    ]);
+    const run = await release(["--stack", "staging", ...TAGGED, "--json"]);
     assert.equal(run.code, 0, run.err);
     const report = JSON.parse(run.out);
     assert.equal(report.color, "blue");
@@ -201,25 +201,8 @@ describe("tools/release", function () {
   });
 
   it("records an emergency override in config and the update message, and the next release removes it", async () => {
-    const override = [
-      "--override-reason",
-      "checkout answers 500 for EU cards",
-      "--override-approver",
-      "oncall.maria",
-      "--override-ticket",
-      "INC-2041",
-      "--override-expires-at",
-      "2026-11-24T20:00:00Z",
-    ];
-    const first = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      ...override,
-    ]);
+    const override = [...OVERRIDE, "--override-expires-at", "2026-11-24T20:00:00Z"];
+    const first = await release([...TO_PRODUCTION, ...override]);
     assert.equal(first.code, 0, first.err);
     const config = (parse(read("production")) as { config: Record<string, unknown> }).config;
     assert.equal(config["greenlight:overrideReason"], "checkout answers 500 for EU cards");
@@ -253,18 +236,8 @@ describe("tools/release", function () {
 
   it("writes an override expiry given with an offset in UTC", async () => {
     const run = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      "--override-reason",
-      "checkout answers 500 for EU cards",
-      "--override-approver",
-      "oncall.maria",
-      "--override-ticket",
-      "INC-2041",
+      ...TO_PRODUCTION,
+      ...OVERRIDE,
       "--override-expires-at",
       "2026-11-24T21:30:00+01:00",
     ]);
@@ -274,15 +247,7 @@ describe("tools/release", function () {
 
   it("--skip-health-check says so in the output", async () => {
     blue.status = 503;
-    const run = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      "--skip-health-check",
-    ]);
+    const run = await release([...TO_PRODUCTION, "--skip-health-check"]);
     assert.equal(run.code, 0, run.err);
     assert.match(run.out, /health check skipped \(--skip-health-check\)/);
   });
@@ -299,17 +264,7 @@ describe("tools/release", function () {
     assert.equal(git("init", "-q").status, 0);
     git("add", ".");
     assert.equal(git("commit", "-q", "-m", "stack files").status, 0);
-    const args = [
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      "--git-tag",
-      "--message",
-      "release 2026.11.24-1: EU card fix",
-    ];
+    const args = [...TO_PRODUCTION, "--git-tag", "--message", "release 2026.11.24-1: EU card fix"];
     // A dry run names the commit and the tag, and makes neither.
     const dryRun = await release([...args, "--dry-run"], env);
     assert.equal(dryRun.code, 0, dryRun.err);
@@ -336,10 +291,7 @@ describe("tools/release", function () {
     // A release id is used once: the tag exists now, so the same id is refused before anything is written.
     fs.writeFileSync(stackFile("production"), originals.production);
     git("commit", "-q", "-am", "back");
-    const again = await release(
-      ["--stack", "production", "--release", "2026.11.24-1", "--image", NEW_IMAGE, "--git-tag"],
-      env,
-    );
+    const again = await release([...TO_PRODUCTION, "--git-tag"], env);
     assert.equal(again.code, 1);
     assert.match(again.err, /tag release\/production\/2026\.11\.24-1 exists already/);
     assert.equal(read("production"), originals.production);
@@ -361,7 +313,7 @@ describe("tools/release", function () {
     it("a tag instead of a digest in production", () =>
       bad(
         "production",
-        ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"],
+        TAGGED,
         /^release: --image registry\.example\.com\/shop:2026\.11\.24-1: production runs images pinned by digest, a tag can be moved; use name@sha256:<digest>/,
       ));
     it("latest, anywhere", () =>
@@ -401,10 +353,7 @@ describe("tools/release", function () {
       bad(
         "production",
         [
-          "--release",
-          "2026.11.24-1",
-          "--image",
-          NEW_IMAGE,
+          ...PINNED,
           "--override-reason",
           "checkout answers 500 for EU cards",
           "--override-ticket",
@@ -413,18 +362,7 @@ describe("tools/release", function () {
         /missing --override-approver, --override-expires-at/,
       ));
 
-    const override = [
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      "--override-reason",
-      "checkout answers 500 for EU cards",
-      "--override-approver",
-      "oncall.maria",
-      "--override-ticket",
-      "INC-2041",
-    ];
+    const override = [...PINNED, ...OVERRIDE];
     it("an override expiring more than 24 h ahead, or already expired", async () => {
       await bad(
         "production",
@@ -450,14 +388,7 @@ describe("tools/release", function () {
       );
     });
     it("--at without a zone, or on a day that does not exist (never March 2)", async () => {
-      const args = [
-        "--stack",
-        "staging",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        "registry.example.com/shop:2026.11.24-1",
-      ];
+      const args = ["--stack", "staging", ...TAGGED];
       await refusedRelease(
         2,
         [...args, "--at", "2026-12-01T11:00:00"],
@@ -478,7 +409,7 @@ describe("tools/release", function () {
       fs.writeFileSync(stackFile("staging"), broken);
       await bad(
         "staging",
-        ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"],
+        TAGGED,
         /Pulumi\.staging\.yaml would not be valid after this release: greenlight:replicas got "0"; expected at least 1 replicas \| greenlight:memoryMb got "8"; expected at least 16 MB$/,
       );
     });
@@ -487,21 +418,21 @@ describe("tools/release", function () {
       fs.writeFileSync(stackFile("staging"), text);
       await bad(
         "staging",
-        ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"],
+        TAGGED,
         /^release: Pulumi\.staging\.yaml: greenlite:memoryMb: the namespace greenlite: is not greenlight's, so the program would never read this key; did you mean greenlight:memoryMb\?$/,
       );
     });
     it("a missing stack file names the file and the project's stacks", () =>
       bad(
         "qa",
-        ["--release", "2026.11.24-1", "--image", NEW_IMAGE],
+        PINNED,
         /Pulumi\.qa\.yaml does not exist: there is no stack "qa" in this project \(its stacks: production, staging\); check --stack, or create it with pulumi stack init qa$/,
       ));
     it("a missing Pulumi.yaml names the file and the fix", async () => {
       fs.rmSync(path.join(project, "Pulumi.yaml"));
       await bad(
         "staging",
-        ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"],
+        TAGGED,
         /Pulumi\.yaml does not exist: run this in the greenlight project, or pass --project-dir <the folder that holds Pulumi\.yaml>$/,
       );
     });
@@ -539,7 +470,7 @@ describe("tools/release", function () {
       blue.status = 503;
       await refused(
         "production",
-        ["--release", "2026.11.24-1", "--image", NEW_IMAGE],
+        PINNED,
         new RegExp(
           `blue \\(active\\) answered 503 .*but green \\(idle\\) answered 200 .*would overwrite the only healthy color`,
         ),
@@ -550,31 +481,14 @@ describe("tools/release", function () {
   describe("--dry-run and --help write nothing", function () {
     it("--dry-run prints the stack file's diff and the tag, and writes nothing", async () => {
       const before = snapshot(project);
-      const run = await release([
-        "--stack",
-        "production",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        NEW_IMAGE,
-        "--git-tag",
-        "--dry-run",
-      ]);
+      const run = await release([...TO_PRODUCTION, "--git-tag", "--dry-run"]);
       // --git-tag is checked against the project's git work tree: this temporary project is not one.
       assertOneLine(
         run,
         2,
         /--git-tag: .* is not inside a git work tree; run in a clone of the project, or leave out --git-tag$/,
       );
-      const dryRun = await release([
-        "--stack",
-        "production",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        NEW_IMAGE,
-        "--dry-run",
-      ]);
+      const dryRun = await release([...TO_PRODUCTION, "--dry-run"]);
       assert.equal(dryRun.code, 0, dryRun.err);
       assert.deepEqual(snapshot(project), before, "nothing written");
       assert.match(
@@ -600,14 +514,7 @@ describe("tools/release", function () {
         /\nno git tag \(--git-tag would commit Pulumi\.production\.yaml and create the annotated tag release\/production\/2026\.11\.24-1\)\n/,
       );
       // The diff is exactly what a real release then writes.
-      const real = await release([
-        "--stack",
-        "production",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        NEW_IMAGE,
-      ]);
+      const real = await release([...TO_PRODUCTION]);
       assert.equal(real.code, 0, real.err);
       const written = read("production").split("\n");
       for (const line of changed.filter((entry) => entry.startsWith("+")))
@@ -616,16 +523,7 @@ describe("tools/release", function () {
 
     it("--dry-run --json carries the diff and marks the report as a dry run", async () => {
       const before = snapshot(project);
-      const run = await release([
-        "--stack",
-        "staging",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        "registry.example.com/shop:2026.11.24-1",
-        "--dry-run",
-        "--json",
-      ]);
+      const run = await release(["--stack", "staging", ...TAGGED, "--dry-run", "--json"]);
       assert.equal(run.code, 0, run.err);
       assert.deepEqual(snapshot(project), before);
       const report = JSON.parse(run.out);
@@ -637,9 +535,7 @@ describe("tools/release", function () {
     it("--help prints the options, exits 0 and writes nothing", async () => {
       const before = snapshot(project);
       const run = await release(["--help"]);
-      assert.equal(run.code, 0);
-      assert.equal(run.err, "");
-      assert.match(run.out, /^Usage: release \[options\]/);
+      assertHelp(run, "release");
       assert.match(run.out, /--dry-run +print the stack file's diff and the tag, write\s+nothing/);
       assert.deepEqual(snapshot(project), before);
     });
@@ -648,28 +544,8 @@ describe("tools/release", function () {
   it("npm run release: bad input exits 2 with one line and no stack trace (the CLI wiring)", function () {
     this.timeout(60_000);
     const before = snapshot(project);
-    const cli = spawnSync(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        path.join(ROOT, "tools", "release.ts"),
-        "--project-dir",
-        project,
-        "--stack",
-        "qa",
-        "--release",
-        "r1",
-        "--image",
-        NEW_IMAGE,
-      ],
-      {
-        cwd: ROOT,
-        encoding: "utf8",
-        env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-      },
-    );
-    assertOneLine({ code: cli.status, err: cli.stderr }, 2, /^release: .*Pulumi\.qa\.yaml does not exist/);
+    const cli = runToolScript("release.ts", ["--project-dir", project, "--stack", "qa", ...PINNED]);
+    assertOneLine(cli, 2, /^release: .*Pulumi\.qa\.yaml does not exist/);
     assert.deepEqual(snapshot(project), before);
   });
 });

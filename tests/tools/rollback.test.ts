@@ -1,12 +1,11 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../tools/rollback";
 import { applyConfigChanges } from "../../tools/history/stack-yaml";
-import { assertOneLine, runTool, snapshot, ToolRun } from "./run-tool";
+import { assertHelp, assertOneLine, runTool, runToolScript, snapshot, ToolRun } from "./run-tool";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "history");
@@ -40,6 +39,26 @@ function project(name: string, stackFiles: Record<string, string>): string {
   for (const [stack, text] of Object.entries(stackFiles))
     fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
   return dir;
+}
+
+/** The repository's production file with the release keys as production.json's live v13 has them. */
+function liveAtV13(extra: Record<string, string> = {}): string {
+  return applyConfigChanges(
+    fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
+    {
+      set: {
+        "greenlight:activeColor": "green",
+        "greenlight:blueRelease": "2026.11.19-1",
+        "greenlight:blueImage": image("2026.11.19-1"),
+        "greenlight:greenRelease": "2026.11.20-1",
+        "greenlight:greenImage": image("2026.11.20-1"),
+        "greenlight:schemaBreaking": "false",
+        ...extra,
+      },
+      remove: [],
+    },
+    "Pulumi.production.yaml",
+  );
 }
 
 /** A repository stack file without its release keys. */
@@ -170,22 +189,8 @@ describe("tools/rollback", function () {
     });
 
     it("sets only what the stack file does not hold yet, and names the keys where it differs from the live config", async () => {
-      // The repo's production file, with its release keys as live at v13 (memoryMb stays 1024; v8 raised it to 1536).
-      const live = applyConfigChanges(
-        fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
-        {
-          set: {
-            "greenlight:activeColor": "green",
-            "greenlight:blueRelease": "2026.11.19-1",
-            "greenlight:blueImage": image("2026.11.19-1"),
-            "greenlight:greenRelease": "2026.11.20-1",
-            "greenlight:greenImage": image("2026.11.20-1"),
-            "greenlight:schemaBreaking": "false",
-          },
-          remove: [],
-        },
-        "Pulumi.production.yaml",
-      );
+      // memoryMb stays 1024 in the file; v8 raised it to 1536.
+      const live = liveAtV13();
       const run = await rollback([
         ...fromHistory(fixture("production.json"), {
           projectDir: project("project-drift", { production: live }),
@@ -217,23 +222,7 @@ describe("tools/rollback", function () {
         update.config["greenlight:latestColor"] = { value: "green", secret: false };
       const file = path.join(tmp, "production-latest-color.json");
       fs.writeFileSync(file, JSON.stringify(history));
-      const live = (latestColor: string) =>
-        applyConfigChanges(
-          fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
-          {
-            set: {
-              "greenlight:activeColor": "green",
-              "greenlight:latestColor": latestColor,
-              "greenlight:blueRelease": "2026.11.19-1",
-              "greenlight:blueImage": image("2026.11.19-1"),
-              "greenlight:greenRelease": "2026.11.20-1",
-              "greenlight:greenImage": image("2026.11.20-1"),
-              "greenlight:schemaBreaking": "false",
-            },
-            remove: [],
-          },
-          "Pulumi.production.yaml",
-        );
+      const live = (latestColor: string) => liveAtV13({ "greenlight:latestColor": latestColor });
       const inSync = await rollback([
         ...fromHistory(file, { projectDir: project("latest-in-sync", { production: live("green") }) }),
         "--json",
@@ -578,10 +567,7 @@ describe("tools/rollback", function () {
 
     it("--help prints the options and exits 0", async () => {
       const before = snapshot(releaseFreeProject);
-      const run = await rollback(["--help"]);
-      assert.equal(run.code, 0);
-      assert.equal(run.err, "");
-      assert.match(run.out, /^Usage: rollback \[options\]/);
+      assertHelp(await rollback(["--help"]), "rollback");
       assert.deepEqual(snapshot(releaseFreeProject), before);
     });
   });
@@ -734,16 +720,7 @@ describe("tools/rollback", function () {
 
   it("npm run rollback exits 1 on a refusal and 0 on a plan (the CLI wiring)", function () {
     this.timeout(60_000);
-    const cli = (args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "rollback.ts"), ...args],
-        {
-          cwd: ROOT,
-          encoding: "utf8",
-          env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-        },
-      );
+    const cli = (args: string[]) => runToolScript("rollback.ts", args);
     const refused = cli([
       "--stack",
       "production",
@@ -752,9 +729,9 @@ describe("tools/rollback", function () {
       "--to",
       "12",
     ]);
-    assert.equal(refused.status, 1, refused.stderr);
+    assert.equal(refused.code, 1, refused.err);
     const planned = cli([...fromHistory(fixture("production.json"), { projectDir: null }), "--json"]);
-    assert.equal(planned.status, 0, planned.stderr);
-    assert.equal(JSON.parse(planned.stdout).action, "flip");
+    assert.equal(planned.code, 0, planned.err);
+    assert.equal(JSON.parse(planned.out).action, "flip");
   });
 });

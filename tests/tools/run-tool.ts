@@ -1,6 +1,7 @@
 // Runs a lifecycle tool's main (tools/release.ts, rollback.ts, stats.ts, secrets.ts) in-process, capturing
 // what it writes; and what every test of a refusal checks: one line, no stack trace, no file changed.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -49,4 +50,32 @@ export function assertOneLine(run: { code: number | null; err: string }, code: n
   assert.equal(lines.length, 1, `one line on stderr, got:\n${run.err}`);
   assert.match(lines[0], line);
   assert.doesNotMatch(run.err, /\n\s+at \S+ \(/, "no stack trace");
+}
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** Runs `tools/<file>` as `npm run` does (ts-node), as a separate process: the script's own entry point. */
+export function runToolScript(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): ToolRun {
+  const result = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", file), ...args],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      input: options.input,
+      env: { ...process.env, ...options.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+    },
+  );
+  return { code: result.status ?? -1, out: result.stdout, err: result.stderr };
+}
+
+/** `--help`: exit 0, the usage on stdout, nothing on stderr. */
+export function assertHelp(run: ToolRun, tool: string): void {
+  assert.equal(run.code, 0, run.err);
+  assert.equal(run.err, "");
+  assert.ok(run.out.startsWith(`Usage: ${tool} [options]\n`), run.out);
 }

@@ -3,9 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { spawnSync } from "child_process";
 import { main, PassphraseCrypter, setSecretInStackFile } from "../../tools/secrets";
-import { assertOneLine, snapshot, ToolRun } from "./run-tool";
+import { assertHelp, assertOneLine, runToolScript, snapshot, ToolRun } from "./run-tool";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");
 const PASSPHRASES: Record<string, string> = {
@@ -201,9 +200,7 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
     });
     it("--help and a missing option write nothing", async () => {
       const before = snapshot(project);
-      const help = await secret(["--help"], LOCAL);
-      assert.equal(help.code, 0);
-      assert.match(help.out, /^Usage: secret \[options\]/);
+      assertHelp(await secret(["--help"], LOCAL), "secret");
       await refused(
         ["--stack", "local"],
         LOCAL,
@@ -215,42 +212,18 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
     it("as a script (npm run secret): a wrong passphrase and an unknown stack are one line, exit 2, no stack trace", () => {
       const before = snapshot(project);
       const script = (stack: string) =>
-        spawnSync(
-          process.execPath,
-          [
-            "-r",
-            "ts-node/register/transpile-only",
-            path.join(PROJECT_DIR, "tools", "secrets.ts"),
-            "--project-dir",
-            project,
-            "--stack",
-            stack,
-            "--key",
-            "greenlight:appPassword",
-          ],
+        runToolScript(
+          "secrets.ts",
+          ["--project-dir", project, "--stack", stack, "--key", "greenlight:appPassword"],
           {
-            cwd: PROJECT_DIR,
             input: "value\n",
-            encoding: "utf8",
-            env: {
-              ...process.env,
-              PULUMI_CONFIG_PASSPHRASE: "wrong",
-              TS_NODE_PROJECT: path.join(PROJECT_DIR, "tsconfig.json"),
-            },
+            env: { PULUMI_CONFIG_PASSPHRASE: "wrong" },
           },
         );
       const wrong = script("local");
-      assertOneLine(
-        { code: wrong.status, err: wrong.stderr },
-        2,
-        /^secret: Pulumi\.local\.yaml: incorrect passphrase/,
-      );
+      assertOneLine(wrong, 2, /^secret: Pulumi\.local\.yaml: incorrect passphrase/);
       const unknown = script("qa");
-      assertOneLine(
-        { code: unknown.status, err: unknown.stderr },
-        2,
-        /^secret: .*Pulumi\.qa\.yaml does not exist/,
-      );
+      assertOneLine(unknown, 2, /^secret: .*Pulumi\.qa\.yaml does not exist/);
       assert.deepEqual(snapshot(project), before);
     });
   });

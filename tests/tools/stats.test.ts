@@ -3,7 +3,7 @@ import * as path from "path";
 import { deploymentStats, failureReason, median } from "../../tools/history/metrics";
 import { readHistoryFile } from "../../tools/history/read";
 import { main } from "../../tools/stats";
-import { assertOneLine } from "./run-tool";
+import { assertHelp, assertOneLine } from "./run-tool";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "history");
 
@@ -166,9 +166,6 @@ describe("tools/stats", function () {
       2,
       /^stats: --history-file .*missing\.json: ENOENT$/,
     );
-    const help = await stats(["--help"]);
-    assert.equal(help.code, 0);
-    assert.equal(help.err, "");
-    assert.match(help.out, /^Usage: stats \[options\]/);
+    assertHelp(await stats(["--help"]), "stats");
   });
 });
