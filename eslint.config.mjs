@@ -7,6 +7,8 @@ export default tseslint.config(
       "node_modules/**",
       "policies/node_modules/**",
       "bin/build/**",
+      "policies/bin/**",
+      ".greenlight/**",
       ".tmp/**",
       "tests/fixtures/app/rootfs/**",
     ],

@@ -18,7 +18,6 @@ import {
   Freeze,
   WEEKDAYS,
   parseCalendar,
-  parseInstant,
 } from "./lib/calendar-config";
 import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
 import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
@@ -37,8 +36,6 @@ export interface WindowConfig {
   maxOverrideHours: number;
   /** How far ahead "next window opens" looks, in days. */
   horizonDays: number;
-  /** ISO-8601 instant judged instead of the real clock (npm run plan --at sets it); unset in real runs. */
-  now?: string;
 }
 
 const CLOCK_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
@@ -93,11 +90,6 @@ export const windowConfigSchema: PolicyConfigSchema = {
       maximum: 3660,
       default: DEFAULT_HORIZON_DAYS,
     },
-    now: {
-      type: "string",
-      description:
-        "ISO-8601 instant to judge instead of the real clock; set by npm run plan --at, not in real runs.",
-    },
   },
 };
 
@@ -121,7 +113,6 @@ function assess(args: ResourceValidationArgs, policyName: string): Assessment | 
     freezes: given.freezes ?? [],
     maxOverrideHours: given.maxOverrideHours ?? 24,
     horizonDays: given.horizonDays ?? DEFAULT_HORIZON_DAYS,
-    now: given.now,
   };
   let calendar: Calendar;
   try {
@@ -132,16 +123,9 @@ function assess(args: ResourceValidationArgs, policyName: string): Assessment | 
     }
     throw error;
   }
-  let now = new Date();
-  if (config.now !== undefined) {
-    const parsed = parseInstant(config.now);
-    if (!parsed) {
-      throw new Error(
-        `${policyName} config: now ${JSON.stringify(config.now)} is not an ISO-8601 time with a zone; remove it to use the clock`,
-      );
-    }
-    now = parsed;
-  }
+  // The clock, and nothing a committed file can set: no policy config may move it. The offline plan
+  // judges another instant by running the whole pack process on a shifted clock (tools/policy-runner).
+  const now = new Date();
   const override = checkOverride(overrideFields(env), now, config.maxOverrideHours);
   return {
     release: env[STEP_ENV.release] ?? "(no GREENLIGHT_RELEASE)",

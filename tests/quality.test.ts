@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 
 const PROJECT_DIR = path.join(__dirname, "..");
@@ -41,5 +42,37 @@ describe("code quality", function () {
       ".",
     ]);
     assert.equal(result.status, 0, result.output);
+  });
+});
+
+describe("the program uses only the SDK's public API", () => {
+  const programFiles = ["index.ts", "config.ts", ...walk("components"), ...walk("schema")];
+
+  function walk(dir: string): string[] {
+    return fs
+      .readdirSync(path.join(PROJECT_DIR, dir), { withFileTypes: true })
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? walk(path.join(dir, entry.name))
+          : entry.name.endsWith(".ts")
+            ? [path.join(dir, entry.name)]
+            : [],
+      );
+  }
+
+  it("no deep @pulumi/pulumi imports, no casts of pulumi.runtime, no isConfigSecret (an @internal helper)", () => {
+    for (const file of programFiles) {
+      const source = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
+      assert.ok(!/from "@pulumi\/pulumi\//.test(source), `${file} imports inside @pulumi/pulumi`);
+      assert.ok(!/pulumi\.runtime as unknown/.test(source), `${file} casts pulumi.runtime`);
+      assert.ok(!source.includes("isConfigSecret"), `${file} uses isConfigSecret`);
+    }
+    // Whatever it calls on pulumi.runtime is declared in the SDK's public typings without @internal.
+    const runtimeTypes = fs.readFileSync(
+      path.join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "runtime", "config.d.ts"),
+      "utf8",
+    );
+    assert.match(runtimeTypes, /export declare function allConfig\(\)/);
+    assert.ok(!/@internal[\s\S]{0,80}allConfig/.test(runtimeTypes));
   });
 });

@@ -18,6 +18,8 @@ export const COMPONENT = {
 /** Provider resource types the components create. */
 export const RESOURCE = {
   command: "command:local:Command",
+  /** A step that runs on a host over SSH (stacks with hosts). */
+  remoteCommand: "command:remote:Command",
   container: "docker:index/container:Container",
   network: "docker:index/network:Network",
   bucket: "aws:s3/bucket:Bucket",
@@ -31,6 +33,11 @@ export const RESOURCE = {
   pgGrant: "postgresql:index/grant:Grant",
   pgDefaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
 } as const;
+
+/** Whether a resource type is a step command, local or on a host. */
+export function isCommandType(type: string): boolean {
+  return type === RESOURCE.command || type === RESOURCE.remoteCommand;
+}
 
 /**
  * Every greenlight step is a `command:local:Command` whose `environment` carries these plain

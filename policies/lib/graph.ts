@@ -1,6 +1,6 @@
 // Reading the resource graph the way the components describe it (lib/contract.ts): which command is
 // which step, and what a resource depends on, directly or through components.
-import { RESOURCE, STEP_ENV, StepName } from "./contract";
+import { STEP_ENV, StepName, isCommandType } from "./contract";
 
 /** What graph helpers need of a resource; PolicyResource satisfies it. */
 export interface GraphNode {
@@ -21,7 +21,7 @@ const environments = new WeakMap<object, Readonly<Record<string, string>>>();
 export function commandEnvironment(
   resource: Pick<GraphNode, "type" | "props">,
 ): Readonly<Record<string, string>> {
-  if (resource.type !== RESOURCE.command) return {};
+  if (!isCommandType(resource.type)) return {};
   const known = environments.get(resource.props);
   if (known) return known;
   const environment = resource.props.environment;

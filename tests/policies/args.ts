@@ -8,7 +8,8 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { RecordedResource } from "../../tools/harness/types";
-import { toPolicyProps, withDryRun } from "../../tools/policy-runner/pack";
+import FakeTimers from "@sinonjs/fake-timers";
+import { POLICIES_DIR } from "../../tools/policy-runner/pack";
 import { ReleaseGraphOptions, releaseGraph } from "./release-graph";
 
 export interface Violation {
@@ -21,6 +22,19 @@ export interface CallOptions {
   config?: Record<string, unknown>;
   /** Judge as a preview (pulumi.runtime.isDryRun()). */
   preview?: boolean;
+  /** ISO-8601 instant the clock reads during the call (the policies read only the clock). */
+  at?: string;
+}
+
+/** Runs `body` with Date reading `at` (and running on from it), as npm run plan runs the pack. */
+async function atInstant<T>(at: string | undefined, body: () => Promise<T>): Promise<T> {
+  if (at === undefined) return body();
+  const clock = FakeTimers.install({ now: Date.parse(at), toFake: ["Date"] });
+  try {
+    return await body();
+  } finally {
+    clock.uninstall();
+  }
 }
 
 /** The config a policy gets when the stack's file says nothing about it: its schema defaults. */
@@ -41,11 +55,6 @@ export interface ResourceArgsOptions {
   urn?: string;
   protect?: boolean;
   parent?: string;
-  /**
-   * Hand the props as the runner does (secret markers become Secret behind the proxies); otherwise they
-   * are plain objects, as the engine's validation path hands them (secrets unwrapped).
-   */
-  secretAware?: boolean;
 }
 
 export function resourceArgs(
@@ -54,10 +63,9 @@ export function resourceArgs(
   options: ResourceArgsOptions = {},
 ): Omit<ResourceValidationArgs, "getConfig"> {
   const name = options.name ?? "resource";
-  const handed = options.secretAware ? toPolicyProps(props) : props;
   return {
     type,
-    props: handed,
+    props,
     urn: options.urn ?? `urn:pulumi:production::greenlight::${type}::${name}`,
     name,
     opts: {
@@ -77,6 +85,32 @@ export function resourceArgs(
   };
 }
 
+interface RuntimeModule {
+  isDryRun(): boolean;
+  _setIsDryRun?(value: boolean): void;
+}
+
+/**
+ * Runs `body` with the pack's pulumi.runtime.isDryRun() answering `preview`, as PULUMI_NODEJS_DRY_RUN
+ * does for a served pack. Test scaffolding for calling one policy directly; npm run plan serves the
+ * pack in its own process instead (tools/policy-runner/engine.ts).
+ */
+async function withDryRun<T>(preview: boolean, body: () => Promise<T> | T): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the pack's own @pulumi/pulumi
+  const { runtime } = require(require.resolve("@pulumi/pulumi", { paths: [POLICIES_DIR] })) as {
+    runtime: RuntimeModule;
+  };
+  if (typeof runtime._setIsDryRun !== "function")
+    throw new Error("this @pulumi/pulumi has no runtime._setIsDryRun");
+  const previous = runtime.isDryRun();
+  runtime._setIsDryRun(preview);
+  try {
+    return await body();
+  } finally {
+    runtime._setIsDryRun(previous);
+  }
+}
+
 /** Runs a resource policy's validations on one resource; returns the messages it reported. */
 export async function resourceViolations(
   policy: ResourceValidationPolicy,
@@ -89,24 +123,23 @@ export async function resourceViolations(
   const validations = Array.isArray(policy.validateResource)
     ? policy.validateResource
     : [policy.validateResource];
-  await withDryRun(options.preview ?? false, async () => {
-    for (const validation of validations) {
-      if (validation) await validation(full, (message) => messages.push(message));
-    }
-  });
+  await atInstant(options.at, () =>
+    withDryRun(options.preview ?? false, async () => {
+      for (const validation of validations) {
+        if (validation) await validation(full, (message) => messages.push(message));
+      }
+    }),
+  );
   return messages;
 }
 
 /** RecordedResources as plain PolicyResources (props as recorded), parents and dependencies linked. */
-export function policyResources(
-  recorded: RecordedResource[],
-  options: { secretAware?: boolean } = {},
-): PolicyResource[] {
+export function policyResources(recorded: RecordedResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   for (const resource of recorded) {
     byUrn.set(resource.urn, {
       type: resource.type,
-      props: options.secretAware ? toPolicyProps(resource.inputs) : structuredClone(resource.inputs),
+      props: structuredClone(resource.inputs),
       urn: resource.urn,
       name: resource.name,
       opts: {
@@ -143,17 +176,19 @@ export async function stackViolations(
 ): Promise<Violation[]> {
   const violations: Violation[] = [];
   const config = configWithDefaults(policy, options.config);
-  await withDryRun(options.preview ?? false, () =>
-    policy.validateStack(
-      {
-        resources,
-        stackTags: new Map(),
-        getConfig: <T extends object>() => ({ ...config }) as T,
-        notApplicable: (reason?: string) => {
-          throw new Error(`not applicable: ${reason ?? ""}`);
+  await atInstant(options.at, () =>
+    withDryRun(options.preview ?? false, () =>
+      policy.validateStack(
+        {
+          resources,
+          stackTags: new Map(),
+          getConfig: <T extends object>() => ({ ...config }) as T,
+          notApplicable: (reason?: string) => {
+            throw new Error(`not applicable: ${reason ?? ""}`);
+          },
         },
-      },
-      (message, urn) => violations.push({ message, urn }),
+        (message, urn) => violations.push({ message, urn }),
+      ),
     ),
   );
   return violations;

@@ -46,11 +46,13 @@ export class GraphBuilder {
         deps.map((dep) => dep.urn),
       ]),
     );
+    const inputs = options.inputs ?? {};
+    const custom = options.custom ?? !type.startsWith("greenlight:");
     const resource: RecordedResource = {
       urn: this.urnOf(type, name),
       type,
       name,
-      custom: options.custom ?? !type.startsWith("greenlight:"),
+      custom,
       parent: options.parent?.urn,
       dependencies: [
         ...new Set([
@@ -59,7 +61,11 @@ export class GraphBuilder {
         ]),
       ],
       propertyDependencies,
-      inputs: options.inputs ?? {},
+      inputs,
+      // A provider echoes a custom resource's inputs in its outputs (stack policies see outputs); the
+      // same object, so a test that breaks an input breaks what a stack policy sees too, unless it
+      // gives the resource outputs of its own.
+      ...(custom ? { outputs: inputs } : {}),
       protect: options.protect ?? false,
       retainOnDelete: false,
       deleteBeforeReplace: false,

@@ -69,7 +69,12 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
         if (req.getType() === ROOT_STACK_TYPE) {
           rootUrn = urn;
         } else {
-          resources.set(urn, record(urn, req));
+          const recorded = record(urn, req);
+          if (recorded.custom) {
+            const state = (response as { getObject(): StructLike | undefined }).getObject();
+            recorded.outputs = markSecrets(state?.toJavaScript() ?? {}) as Record<string, unknown>;
+          }
+          resources.set(urn, recorded);
         }
       }
       callback(error, response);
@@ -151,13 +156,21 @@ function record(urn: string, req: RegisterRequest): RecordedResource {
   };
 }
 
-/** Replaces every secret value with a marker that keeps the secretness but not the value. */
+/**
+ * Marks every secret value, keeping its secretness: a secret scalar becomes the placeholder, a secret
+ * list or map keeps its shape (a provider marks a whole output secret when any input is, and the
+ * engine hands policies the unwrapped structure). Config secrets reach the harness as placeholders
+ * already (tools/harness/stack-file.ts), so nothing a stack file encrypts is ever recorded.
+ */
 function markSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(markSecrets);
   if (value !== null && typeof value === "object") {
     const object = value as Record<string, unknown>;
-    if (object[SECRET_SIG_KEY] === SECRET_SIG)
-      return { [SECRET_SIG_KEY]: SECRET_SIG, value: SECRET_PLACEHOLDER };
+    if (object[SECRET_SIG_KEY] === SECRET_SIG) {
+      const inner = object.value;
+      const kept = inner !== null && typeof inner === "object" ? markSecrets(inner) : SECRET_PLACEHOLDER;
+      return { [SECRET_SIG_KEY]: SECRET_SIG, value: kept };
+    }
     return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, markSecrets(inner)]));
   }
   return value;
@@ -179,7 +192,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, name: inputs.name ?? name };
     case "docker:index/network:Network":
       return { ...inputs, name: inputs.name ?? name };
+    // The command provider echoes every input and adds stdout/stderr (pulumi/pulumi-command
+    // provider/pkg/provider/local/commandOutputs.go); offline no step runs, so both are empty.
     case "command:local:Command":
+    case "command:remote:Command":
       return { ...inputs, stdout: "", stderr: "" };
     default:
       return inputs;

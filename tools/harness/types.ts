@@ -7,10 +7,10 @@ export const SECRET_PLACEHOLDER = "[secret]";
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
-/** A secret input as the harness records it: marked, not revealed. */
+/** A secret as the harness records it: marked; a scalar replaced by the placeholder, a list or map kept. */
 export interface SecretMarker {
   [SECRET_SIG_KEY]: typeof SECRET_SIG;
-  value: typeof SECRET_PLACEHOLDER;
+  value: unknown;
 }
 
 export function isSecretMarker(value: unknown): value is SecretMarker {
@@ -43,7 +43,11 @@ export interface RecordedResource {
   ignoreChanges: string[];
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
-  /** For components: the outputs they registered. */
+  /**
+   * Outputs, secrets marked: for a custom resource, what its provider returned (under the mocks:
+   * the inputs it echoes plus what it computes, as tools/harness/child.ts mockState models it); for a
+   * component, what it registered. Stack policies are judged on these, as the engine judges them.
+   */
   outputs?: Record<string, unknown>;
 }
 

@@ -59,7 +59,10 @@ describe("TrafficSwitch (mocks)", function () {
       assert.deepEqual([environment[STEP_ENV.step], environment[STEP_ENV.color]], [STEP.switch, color]);
       const triggers = run.inputs.triggers as unknown[];
       assert.equal(triggers[0], color);
-      assert.deepEqual(triggers[3], [0, 1, 2].map((replica) => `service-${color}-${replica}-id`));
+      assert.deepEqual(
+        triggers[3],
+        [0, 1, 2].map((replica) => `service-${color}-${replica}-id`),
+      );
     }
   });
 
