@@ -54,6 +54,25 @@ function companionsByBucket(
   return result;
 }
 
+/** The custom S3 endpoint of the bucket's provider, if any (providers may hand their config as JSON text). */
+function customEndpoint(bucket: PolicyResource): string | undefined {
+  let endpoints: unknown = bucket.provider?.props?.endpoints;
+  if (typeof endpoints === "string") {
+    try {
+      endpoints = JSON.parse(endpoints);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(endpoints)) return undefined;
+  const s3 = endpoints
+    .map((entry: unknown) =>
+      entry && typeof entry === "object" ? (entry as Record<string, unknown>).s3 : undefined,
+    )
+    .find((value): value is string => typeof value === "string" && value !== "");
+  return s3;
+}
+
 export const backupBucketHardened: StackValidationPolicy = {
   name: "backup-bucket-hardened",
   description:
@@ -152,8 +171,14 @@ export const backupBucketHardened: StackValidationPolicy = {
         }
       }
 
+      // On an S3-compatible server (s3rver for the local stack) these APIs do not exist, so the
+      // BackupBucket component leaves the companions out there: say so, or the advisory reads as a defect.
+      const endpoint = customEndpoint(bucket);
+      const why = endpoint
+        ? ` This bucket lives on the S3-compatible endpoint ${endpoint}, which has no such API, so the BackupBucket component leaves it out there; a bucket on AWS S3 gets it.`
+        : "";
       for (const problem of problems) {
-        reportViolation(`bucket ${label(bucket)}: ${problem}.`, bucket.urn);
+        reportViolation(`bucket ${label(bucket)}: ${problem}.${why}`, bucket.urn);
       }
     }
   },

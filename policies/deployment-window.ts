@@ -185,7 +185,7 @@ export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy 
         ? ` The emergency override on the release record was rejected: ${assessment.override.problems.join("; ")}.`
         : "";
     reportViolation(
-      `release ${assessment.release} is blocked at ${formatInstant(assessment.now)}; ${nextWindow(assessment)} ` +
+      `release ${assessment.release} is not in an open deployment window at ${formatInstant(assessment.now)}; ${nextWindow(assessment)} ` +
         `(${whyBlocked(assessment)}). Deploy then, or record an emergency override: set greenlight:overrideReason, ` +
         `overrideApprover, overrideTicket and overrideExpiresAt (at most ${assessment.config.maxOverrideHours} h ahead).${rejected}`,
     );
@@ -242,7 +242,7 @@ export const deploymentWindowAdvisory: ResourceValidationPolicy = {
     }
     if (pulumi.runtime.isDryRun() && !judgement.allowed && override.status !== "valid") {
       reportViolation(
-        `release ${release} would be blocked at ${formatInstant(now)}; ${nextWindow(assessment)} (${whyBlocked(assessment)}).`,
+        `release ${release} is not in an open deployment window at ${formatInstant(now)}: the update would be blocked; ${nextWindow(assessment)} (${whyBlocked(assessment)}).`,
       );
     }
   },

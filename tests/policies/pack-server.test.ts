@@ -62,7 +62,7 @@ describe("policies/index.ts served as the Pulumi CLI runs a pack", function () {
       assert.equal(found[0].level, "mandatory");
       assert.match(
         found[0].message,
-        /^release 2026\.11\.20-2 is blocked at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
+        /^release 2026\.11\.20-2 is not in an open deployment window at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
       );
     });
 
@@ -150,7 +150,7 @@ describe("policies/index.ts served as the Pulumi CLI runs a pack", function () {
       );
       assert.match(
         found[0].message,
-        /^release 2026\.11\.20-2 would be blocked at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
+        /^release 2026\.11\.20-2 is not in an open deployment window at Fri 2026-11-27 15:00 UTC: the update would be blocked; next window opens Tue 2026-12-01 10:00 UTC/,
       );
     });
   });

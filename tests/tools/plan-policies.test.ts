@@ -84,7 +84,7 @@ describe("npm run plan with the policy pack", function () {
     assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
     assert.match(
       run.stdout,
-      /✗ \[deployment-window\] release \S+ is blocked at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
+      /✗ \[deployment-window\] release \S+ is not in an open deployment window at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
     );
     assert.match(run.stdout, /this release may not go out/);
     const windowVerdicts = document(friday).violations.filter(
@@ -103,7 +103,7 @@ describe("npm run plan with the policy pack", function () {
     assert.match(run.stdout, /judged as a preview/);
     assert.match(
       run.stdout,
-      /! \[deployment-window-advisory\] release \S+ would be blocked at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
+      /! \[deployment-window-advisory\] release \S+ is not in an open deployment window at Fri 2026-11-27 15:00 UTC: the update would be blocked; next window opens Tue 2026-12-01 10:00 UTC/,
     );
   });
 

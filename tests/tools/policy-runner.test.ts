@@ -165,7 +165,7 @@ describe("tools/policy-runner", () => {
       );
       assert.match(
         verdicts[0].message,
-        /would be blocked at Fri 2026-11-27 15:00 UTC; next window opens Tue 2026-12-01 10:00 UTC/,
+        /is not in an open deployment window at Fri 2026-11-27 15:00 UTC: the update would be blocked; next window opens Tue 2026-12-01 10:00 UTC/,
       );
     });
 

@@ -99,6 +99,11 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
     request.preview,
   );
   pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+  for (const key of request.secretKeys) {
+    const value = request.config[key];
+    if (value && value.length >= 4 && value !== SECRET_PLACEHOLDER)
+      secretValues.push(value, encodeURIComponent(value));
+  }
   if (request.at) process.env.GREENLIGHT_AT = request.at;
   process.chdir(request.projectDir);
 
@@ -168,11 +173,25 @@ function markSecrets(value: unknown): unknown {
     const object = value as Record<string, unknown>;
     if (object[SECRET_SIG_KEY] === SECRET_SIG) {
       const inner = object.value;
-      const kept = inner !== null && typeof inner === "object" ? markSecrets(inner) : SECRET_PLACEHOLDER;
+      const kept =
+        inner !== null && typeof inner === "object" ? scrub(markSecrets(inner)) : SECRET_PLACEHOLDER;
       return { [SECRET_SIG_KEY]: SECRET_SIG, value: kept };
     }
     return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, markSecrets(inner)]));
   }
+  return value;
+}
+
+/** The secret config values of this run (placeholders from a stack file; a test may set real-looking ones). */
+const secretValues: string[] = [];
+
+/** A kept secret structure with every secret config value in it replaced by the placeholder. */
+function scrub(value: unknown): unknown {
+  if (typeof value === "string")
+    return secretValues.reduce((text, secret) => text.split(secret).join(SECRET_PLACEHOLDER), value);
+  if (Array.isArray(value)) return value.map(scrub);
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, scrub(inner)]));
   return value;
 }
 
