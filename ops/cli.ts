@@ -1,12 +1,13 @@
 // greenlight-ops: the operational steps the command resources call. Thin: each step lives in its own
 // module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup";
 import { guardCommand } from "./guard";
 import { healthGateCommand } from "./health-gate";
 import { imageCommand } from "./image";
 import { migrateCommand } from "./migrate";
 import { notifyCommand } from "./notify";
+import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./options";
 import { recordCommand } from "./record";
 import { restoreCommand } from "./restore";
 import { smokeCommand } from "./smoke";
@@ -28,30 +29,59 @@ export const COMMANDS: StepCommand[] = [
 ];
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const program = new Command("greenlight-ops")
-    .description("Operational steps of a greenlight release; secrets come in through environment variables")
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const program = quietParser(
+    new Command("greenlight-ops").description(
+      "Operational steps of a greenlight release; secrets come in through environment variables",
+    ),
+    (text) => process.stdout.write(text),
+  );
   let exitCode = 0;
+  let current: string | undefined;
+  program.hook("preSubcommand", (_program, subcommand) => {
+    current = subcommand.name();
+  });
   for (const step of COMMANDS) {
     step
-      .options(program.command(step.name).description(step.description).exitOverride())
+      .options(program.command(step.name).description(step.description))
       .action(async (options: Record<string, unknown>) => {
         try {
           const result = await step.run(options, env);
           process.stdout.write(JSON.stringify(result) + "\n");
         } catch (error) {
-          exitCode = report(step.name, error);
+          // An option value the parser could only judge with others (ports past 65535): still usage.
+          if (error instanceof InvalidArgumentError)
+            exitCode = usage(usageLine(`greenlight-ops ${step.name}`, error, stepHelp(step.name)));
+          else exitCode = report(step.name, error);
         }
       });
   }
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    return report("greenlight-ops", error);
+    if (!(error instanceof CommanderError)) return report("greenlight-ops", error);
+    if (isHelp(error)) return 0;
+    if (error.code === "commander.help") {
+      // No step named: one line, not the whole help on stderr.
+      return usage(
+        `greenlight-ops: name a step: ${COMMANDS.map((step) => step.name).join(", ")}; greenlight-ops --help describes them`,
+      );
+    }
+    return usage(
+      current === undefined
+        ? usageLine("greenlight-ops", error, "greenlight-ops --help lists the steps")
+        : usageLine(`greenlight-ops ${current}`, error, stepHelp(current)),
+    );
   }
   return exitCode;
+}
+
+function stepHelp(step: string): string {
+  return `greenlight-ops ${step} --help lists its options`;
+}
+
+function usage(line: string): number {
+  process.stderr.write(line + "\n");
+  return EXIT_USAGE;
 }
 
 function report(step: string, error: unknown): number {

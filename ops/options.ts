@@ -1,6 +1,8 @@
 // Option parsers shared by the release steps: commander calls them per value, and an
-// InvalidArgumentError becomes "error: option '--x <n>' argument 'y' is invalid. <why>" with exit 2.
-import { Command, InvalidArgumentError } from "commander";
+// InvalidArgumentError becomes "option '--x <n>' argument 'y' is invalid. <why>" with exit 2.
+// Also the command-line discipline every greenlight CLI keeps (the steps and the tools): help on stdout
+// with exit 0, a usage error as ONE line naming the option, the value and where the fix is, exit 2.
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../schema/patterns";
 import { COLORS, Color } from "../schema/types";
 
@@ -91,4 +93,36 @@ export function targetFromOptions(options: Record<string, unknown>): ColorTarget
     host: String(options.host),
     ports: replicaPorts(Number(options.port), Number(options.replicas)),
   };
+}
+
+/** Exit code of a usage error or bad input, for every greenlight command line. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Makes commander throw instead of exiting, print help to `out`, and print nothing of its own on errors:
+ * the caller reports them with `usageLine`. Subcommands created afterwards inherit this.
+ */
+export function quietParser(program: Command, out: (text: string) => void): Command {
+  return program.exitOverride().configureOutput({
+    writeOut: out,
+    writeErr: () => undefined,
+    outputError: () => undefined,
+  });
+}
+
+/** A commander failure as one line: `<name>: <what>; <where the fix is>` (no "error:" prefix, no help dump). */
+export function usageLine(name: string, error: CommanderError | InvalidArgumentError, help: string): string {
+  const what = error.message
+    .replace(/^error: /, "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+    .replace(/\.$/, "");
+  return `${name}: ${what}; ${help}`;
+}
+
+/** Help and version end with exit code 0 and are not failures. */
+export function isHelp(error: CommanderError): boolean {
+  return error.exitCode === 0;
 }

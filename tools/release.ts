@@ -1,24 +1,29 @@
-// npm run release -- --stack <s> --release <id> --image <ref> [--schema-breaking] [--message …]
+// npm run release -- --stack <s> --release <id> --image <ref> [--schema-breaking] [--message …] [--dry-run]
 // Writes the next release into Pulumi.<stack>.yaml as `pulumi config set` would: the idle color gets the
 // release and image, activeColor flips to it, schemaBreaking records the flag. Comments, order and secure:
-// entries stay. A refused release never touches the file. Prints the preview/up commands to run next.
-// Exit 0: written; 1: refused; 2: usage or unreadable files.
+// entries stay. Everything is checked before anything is written; --dry-run prints the stack file's diff
+// and the tag instead of writing them. Prints the preview/up commands to run next.
+// Exit 0: written (or shown); 1: refused by the stack's state (id live already, only the idle color
+// healthy, tag exists, a git step failed); 2: usage or bad input (nothing written).
 import { Command } from "commander";
+import { createTwoFilesPatch } from "diff";
 import * as fs from "fs";
 import * as path from "path";
-import { readStackConfig, StackFileError } from "./harness/stack-file";
 import { formatCommand, pulumiPreview, pulumiUp } from "./history/commands";
 import { checkColorHealth } from "./history/health";
 import {
+  BadInput,
   failure,
   instantOption,
   parseCommandLine,
   positiveIntegerOption,
   processIo,
+  runAsScript,
   ToolIo,
 } from "./history/io";
 import { describeOverride, overrideOptions } from "./history/override";
-import { releaseChange, ReleaseRequest } from "./history/release-change";
+import { readProjectStack } from "./history/project";
+import { ReleaseChange, releaseChange, ReleaseRequest } from "./history/release-change";
 import { checkReleaseInputs, ReleaseRefusal } from "./history/release-inputs";
 import { checkReleaseTag, commitAndTag, releaseTagName } from "./history/release-tag";
 import { applyConfigChanges, StackYamlError } from "./history/stack-yaml";
@@ -35,6 +40,7 @@ interface ReleaseOptions extends ReleaseRequest {
   gitTag: boolean;
   at?: Date;
   json: boolean;
+  dryRun: boolean;
 }
 
 function releaseCommand(): Command {
@@ -49,15 +55,82 @@ function releaseCommand(): Command {
       false,
     )
     .option("--message <text>", "update message for `pulumi up` and the git tag")
+    .option("--dry-run", "print the stack file's diff and the tag, write nothing", false)
     .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", path.resolve(__dirname, ".."))
     .option("--stack-file <path>", "the stack file to change (default: <project-dir>/Pulumi.<stack>.yaml)")
     .option("--health-host <host>", "where both colors' ports answer /health", "127.0.0.1")
     .option("--health-timeout-ms <ms>", "timeout of one /health probe", positiveIntegerOption, 3000)
     .option("--skip-health-check", "do not probe the colors (stated in the output)", false)
     .option("--git-tag", "commit the stack file and create the annotated tag release/<stack>/<id>", false)
-    .option("--at <time>", "ISO-8601 instant the override expiry is judged at (default: now)", instantOption)
-    .option("--json", "print what was written as JSON", false);
+    .option(
+      "--at <time>",
+      "instant with a zone the override expiry is judged at, e.g. 2026-11-24T11:00:00Z (default: now)",
+      instantOption,
+    )
+    .option("--json", "print what was written (or would be) as JSON", false);
   return overrideOptions(command, "release", "the incident or change ticket");
+}
+
+/** Everything a release does, computed and checked before anything is written. */
+interface PreparedRelease {
+  stackFile: string;
+  /** The stack file's text now and after the release. */
+  before: string;
+  after: string;
+  change: ReleaseChange;
+  /** The values the stack file held before, by key. */
+  previous: Record<string, string>;
+  message: string;
+  tag: string;
+  health: string[];
+}
+
+/** Reads, checks and computes the release; throws BadInput, ReleaseRefusal or StackYamlError. */
+async function prepareRelease(options: ReleaseOptions, env: NodeJS.ProcessEnv): Promise<PreparedRelease> {
+  const now = options.at ?? new Date();
+  checkReleaseInputs(options);
+  const { file: stackFile, config: base } = readProjectStack(
+    options.projectDir,
+    options.stack,
+    options.stackFile,
+  );
+  const before = fs.readFileSync(stackFile, "utf8");
+  const change = releaseChange(base, options, stackFile, now);
+  const after = applyConfigChanges(before, change.changes, stackFile);
+  const tag = releaseTagName(options.stack, options.release);
+  if (options.gitTag) checkReleaseTag(path.dirname(stackFile), tag, env);
+  const health = options.skipHealthCheck
+    ? [
+        "health check skipped (--skip-health-check): the idle color was not checked for being the only healthy one",
+      ]
+    : await checkColorHealth({
+        stack: options.stack,
+        settings: change.settings,
+        activeColor: change.activeColor,
+        host: options.healthHost,
+        timeoutMs: options.healthTimeoutMs,
+      });
+  return {
+    stackFile,
+    before,
+    after,
+    change,
+    previous: base.config,
+    message: options.message ?? `release ${options.release} to ${options.stack}`,
+    tag,
+    health,
+  };
+}
+
+/** The stack file's change as a unified diff, paths as git prints them. */
+function stackFileDiff(prepared: PreparedRelease): string {
+  const name = path.basename(prepared.stackFile);
+  return createTwoFilesPatch(`a/${name}`, `b/${name}`, prepared.before, prepared.after, "", "", {
+    context: 2,
+  })
+    .split("\n")
+    .filter((line) => !line.startsWith("===="))
+    .join("\n");
 }
 
 /** Runs the release tool; returns its exit code. */
@@ -66,53 +139,30 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   io: ToolIo = processIo,
 ): Promise<number> {
-  const parsed = parseCommandLine<ReleaseOptions>(releaseCommand(), argv, EXIT);
+  const parsed = parseCommandLine<ReleaseOptions>(releaseCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
   const { options } = parsed;
   const fail = failure(io, "release");
-  const now = options.at ?? new Date();
-  const stackFile = path.resolve(
-    options.stackFile ?? path.join(options.projectDir, `Pulumi.${options.stack}.yaml`),
-  );
 
+  let prepared: PreparedRelease;
   try {
-    checkReleaseInputs(options);
+    prepared = await prepareRelease(options, env);
+  } catch (error) {
+    if (error instanceof ReleaseRefusal) return fail(EXIT.refused, error.message);
+    if (error instanceof BadInput || error instanceof StackYamlError) return fail(EXIT.usage, error.message);
+    throw error;
+  }
+  const { stackFile, change, tag, message } = prepared;
 
-    let base;
-    let text: string;
-    try {
-      base = readStackConfig(options.projectDir, options.stack, stackFile);
-      text = fs.readFileSync(stackFile, "utf8");
-    } catch (error) {
-      if (error instanceof StackFileError) return fail(EXIT.usage, error.message);
-      throw error;
-    }
-    const { activeColor, activeRelease, idleColor, override, changes, settings } = releaseChange(
-      base,
-      options,
-      stackFile,
-      now,
+  const gitLines: string[] = [];
+  if (options.dryRun) {
+    gitLines.push(
+      options.gitTag
+        ? `would commit ${path.basename(stackFile)} and create the annotated tag ${tag}`
+        : `no git tag (--git-tag would commit ${path.basename(stackFile)} and create the annotated tag ${tag})`,
     );
-
-    const message = options.message ?? `release ${options.release} to ${options.stack}`;
-    const tag = releaseTagName(options.stack, options.release);
-    if (options.gitTag) checkReleaseTag(path.dirname(stackFile), tag, env);
-
-    const healthLines = options.skipHealthCheck
-      ? [
-          "health check skipped (--skip-health-check): the idle color was not checked for being the only healthy one",
-        ]
-      : await checkColorHealth({
-          stack: options.stack,
-          settings,
-          activeColor,
-          host: options.healthHost,
-          timeoutMs: options.healthTimeoutMs,
-        });
-
-    fs.writeFileSync(stackFile, applyConfigChanges(text, changes, stackFile));
-
-    const gitLines: string[] = [];
+  } else {
+    fs.writeFileSync(stackFile, prepared.after);
     if (options.gitTag) {
       const tagged = commitAndTag(
         { stackFile, tag, message, stack: options.stack, release: options.release, image: options.image },
@@ -121,59 +171,69 @@ export async function main(
       if ("failed" in tagged) return fail(EXIT.refused, tagged.failed);
       gitLines.push(tagged.done);
     }
-
-    const previous = (key: string) => base.config[key] ?? "(not set)";
-    const report = {
-      stack: options.stack,
-      stackFile,
-      release: options.release,
-      image: options.image,
-      color: idleColor,
-      previousColor: activeColor,
-      warm: { color: activeColor, release: activeRelease },
-      schemaBreaking: options.schemaBreaking,
-      set: Object.entries(changes.set).map(([key, value]) => ({ key, from: previous(key), to: value })),
-      removed: changes.remove,
-      override: override ?? null,
-      health: healthLines,
-      tag: options.gitTag ? tag : null,
-      next: [
-        formatCommand(pulumiPreview(options.stack)),
-        formatCommand(
-          pulumiUp(
-            options.stack,
-            override !== undefined ? `${message} (${describeOverride(override)})` : message,
-            false,
-          ),
-        ),
-      ],
-    };
-    if (options.json) {
-      io.out(JSON.stringify(report, null, 2) + "\n");
-      return EXIT.ok;
-    }
-    const lines = [
-      `release ${options.release} → ${options.stack}: ${idleColor} gets it and becomes active; ${activeColor} keeps ${activeRelease} warm for a rollback`,
-      `wrote ${stackFile} (as pulumi config set would):`,
-      ...report.set.map((entry) => `  ${entry.key}: ${entry.from} → ${entry.to}`),
-      ...changes.remove.map(
-        (key) => `  ${key}: removed (pulumi config rm; the previous release's emergency override ends here)`,
-      ),
-      ...(override !== undefined ? [`  ${describeOverride(override)}`] : []),
-      ...healthLines.map((line) => `health: ${line}`),
-      ...gitLines,
-      "next:",
-      ...report.next.map((command) => `  ${command}`),
-    ];
-    io.out(lines.join("\n") + "\n");
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof ReleaseRefusal) return fail(EXIT.refused, error.message);
-    if (error instanceof StackYamlError) return fail(EXIT.usage, error.message);
-    throw error;
   }
+
+  const { activeColor, activeRelease, idleColor, override, changes } = change;
+  const report = {
+    stack: options.stack,
+    stackFile,
+    dryRun: options.dryRun,
+    release: options.release,
+    image: options.image,
+    color: idleColor,
+    previousColor: activeColor,
+    warm: { color: activeColor, release: activeRelease },
+    schemaBreaking: options.schemaBreaking,
+    set: Object.entries(changes.set).map(([key, value]) => ({
+      key,
+      from: prepared.previous[key] ?? "(not set)",
+      to: value,
+    })),
+    removed: changes.remove,
+    override: override ?? null,
+    health: prepared.health,
+    tag: options.gitTag ? tag : null,
+    ...(options.dryRun ? { diff: stackFileDiff(prepared) } : {}),
+    next: [
+      formatCommand(pulumiPreview(options.stack)),
+      formatCommand(
+        pulumiUp(
+          options.stack,
+          override !== undefined ? `${message} (${describeOverride(override)})` : message,
+          false,
+        ),
+      ),
+    ],
+  };
+  if (options.json) {
+    io.out(JSON.stringify(report, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const headline = `release ${options.release} → ${options.stack}: ${idleColor} gets it and becomes active; ${activeColor} keeps ${activeRelease} warm for a rollback`;
+  const lines = options.dryRun
+    ? [
+        `${headline} (dry run: nothing written)`,
+        `would change ${stackFile} (as pulumi config set would):`,
+        stackFileDiff(prepared).trimEnd(),
+      ]
+    : [
+        headline,
+        `wrote ${stackFile} (as pulumi config set would):`,
+        ...report.set.map((entry) => `  ${entry.key}: ${entry.from} → ${entry.to}`),
+        ...changes.remove.map(
+          (key) =>
+            `  ${key}: removed (pulumi config rm; the previous release's emergency override ends here)`,
+        ),
+      ];
+  lines.push(
+    ...(override !== undefined ? [`  ${describeOverride(override)}`] : []),
+    ...prepared.health.map((line) => `health: ${line}`),
+    ...gitLines,
+    options.dryRun ? "next, once written (run again without --dry-run):" : "next:",
+    ...report.next.map((command) => `  ${command}`),
+  );
+  io.out(lines.join("\n") + "\n");
+  return EXIT.ok;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runAsScript("release", () => main(process.argv.slice(2)));

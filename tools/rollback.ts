@@ -1,26 +1,39 @@
 // npm run rollback -- --stack <s> [--to <version>] [--history-file <path>] [--json] [--yes]
 // Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
 // release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
-// Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad history, no pulumi.
+// Checks first: Pulumi.yaml and the stack file exist, a saved history is the stack's own, and every
+// configuration the commands would deploy passes the stack's config rules.
+// Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad input (a
+// missing file, another stack's history, a configuration the stack's rules refuse), no pulumi.
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { formatCommand } from "./history/commands";
 import {
+  BadInput,
   failure,
   instantOption,
   parseCommandLine,
   positiveIntegerOption,
   processIo,
+  runAsScript,
   ToolIo,
 } from "./history/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "./history/override";
-import { HISTORY_FILE_OPTION, readStackHistory, requirePulumi, runInOrder } from "./history/pulumi-cli";
-import { StackUpdate } from "./history/read";
+import { readProjectStack } from "./history/project";
+import {
+  HISTORY_FILE_OPTION,
+  MissingPulumiError,
+  readStackHistory,
+  requirePulumi,
+  runInOrder,
+} from "./history/pulumi-cli";
+import { HistoryError } from "./history/read";
+import { checkHistoryIsStacks, checkRollbackConfig } from "./history/rollback-check";
 import { planRollback } from "./history/rollback-plan";
 import { planDocument, renderPlan } from "./history/rollback-render";
-import { RollbackRefusal } from "./history/rollback-target";
-import { FileConfigValue, readFileConfig, StackYamlError } from "./history/stack-yaml";
+import { liveUpdate, RollbackRefusal } from "./history/rollback-target";
+import { readFileConfig, StackYamlError } from "./history/stack-yaml";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
@@ -52,7 +65,11 @@ function rollbackCommand(): Command {
       false,
     )
     .option("--max-age-days <days>", "refuse a target older than this", positiveIntegerOption, 30)
-    .option("--at <time>", "ISO-8601 instant ages are measured from (default: now)", instantOption)
+    .option(
+      "--at <time>",
+      "instant with a zone ages are measured from, e.g. 2026-11-24T12:00:00Z (default: now)",
+      instantOption,
+    )
     .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."));
   return overrideOptions(command, "rollback", "the incident ticket");
 }
@@ -63,7 +80,7 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   io: ToolIo = processIo,
 ): Promise<number> {
-  const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, EXIT);
+  const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
   const { options } = parsed;
   const fail = failure(io, "rollback");
@@ -72,28 +89,24 @@ export async function main(
   const override = overrideFromFlags(options, now);
   if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
 
-  let updates: StackUpdate[];
-  try {
-    if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
-    updates = readStackHistory(options, env);
-  } catch (error) {
-    return fail(EXIT.usage, (error as Error).message);
-  }
-
-  // The commands run against this file: the plan sets only what it does not already hold.
-  const stackFilePath = path.join(options.projectDir, `Pulumi.${options.stack}.yaml`);
-  let stackFile: Record<string, FileConfigValue> | undefined;
-  try {
-    stackFile = fs.existsSync(stackFilePath)
-      ? readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath)
-      : undefined;
-  } catch (error) {
-    if (error instanceof StackYamlError) return fail(EXIT.usage, error.message);
-    throw error;
-  }
-
   let plan;
   try {
+    // The commands run against this file: the plan sets only what it does not already hold.
+    const { file: stackFilePath, config: stackConfig } = readProjectStack(options.projectDir, options.stack);
+    const stackFileName = path.basename(stackFilePath);
+    const stackFile = readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath);
+    if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
+    const updates = readStackHistory(options, env);
+    if (options.historyFile !== undefined) {
+      const live = liveUpdate(updates);
+      if (live !== undefined) {
+        checkHistoryIsStacks(live, stackConfig, {
+          stack: options.stack,
+          historyFile: options.historyFile,
+          stackFileName,
+        });
+      }
+    }
     plan = planRollback({
       stackFile,
       stack: options.stack,
@@ -103,8 +116,17 @@ export async function main(
       maxAgeDays: options.maxAgeDays,
       override,
     });
+    checkRollbackConfig(stackConfig, plan.commands, { stack: options.stack, now, stackFileName });
   } catch (error) {
     if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
+    if (
+      error instanceof BadInput ||
+      error instanceof StackYamlError ||
+      error instanceof HistoryError ||
+      error instanceof MissingPulumiError
+    ) {
+      return fail(EXIT.usage, error.message);
+    }
     throw error;
   }
 
@@ -138,6 +160,4 @@ export async function main(
   return EXIT.ok;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runAsScript("rollback", () => main(process.argv.slice(2)));

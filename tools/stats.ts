@@ -1,12 +1,12 @@
 // npm run stats -- --stack <s> [--history-file <path>] [--json]
-// Deployment metrics from `pulumi stack history --json`, compared with seed 002's targets.
+// Deployment metrics from `pulumi stack history --json`, compared with the targets of the metrics runbook.
 // Exit 0: report printed; 2: usage, unreadable history, or no pulumi CLI to read it with.
 import { Command } from "commander";
 import * as path from "path";
-import { failure, parseCommandLine, processIo, ToolIo } from "./history/io";
+import { failure, parseCommandLine, processIo, runAsScript, ToolIo } from "./history/io";
 import { deploymentStats, renderStats } from "./history/metrics";
-import { HISTORY_FILE_OPTION, readStackHistory } from "./history/pulumi-cli";
-import { StackUpdate } from "./history/read";
+import { HISTORY_FILE_OPTION, MissingPulumiError, readStackHistory } from "./history/pulumi-cli";
+import { HistoryError, StackUpdate } from "./history/read";
 
 export const EXIT = { ok: 0, usage: 2 } as const;
 
@@ -31,7 +31,7 @@ export async function main(
       .option("--json", "print the metrics as JSON", false)
       .option("--project-dir <dir>", "the Pulumi project pulumi runs in", path.resolve(__dirname, "..")),
     argv,
-    EXIT,
+    io,
   );
   if ("exitCode" in parsed) return parsed.exitCode;
   const { options } = parsed;
@@ -39,13 +39,14 @@ export async function main(
   try {
     updates = readStackHistory(options, env);
   } catch (error) {
-    return failure(io, "stats")(EXIT.usage, (error as Error).message);
+    if (error instanceof HistoryError || error instanceof MissingPulumiError) {
+      return failure(io, "stats")(EXIT.usage, error.message);
+    }
+    throw error;
   }
   const stats = deploymentStats(options.stack, updates);
   io.out(options.json ? JSON.stringify(stats, null, 2) + "\n" : renderStats(stats));
   return EXIT.ok;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runAsScript("stats", () => main(process.argv.slice(2)));

@@ -8,10 +8,24 @@ import * as path from "path";
 import { parse } from "yaml";
 import { applyConfigChanges } from "../../tools/history/stack-yaml";
 import { main } from "../../tools/release";
+import { assertHelp, assertOneLine, runToolScript, snapshot } from "./run-tool";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DIGEST = "sha256:" + "a1".repeat(32);
 const NEW_IMAGE = `registry.example.com/shop@${DIGEST}`;
+/** The usual release, 2026.11.24-1 pinned by digest; to production; and by tag (staging allows tags). */
+const PINNED = ["--release", "2026.11.24-1", "--image", NEW_IMAGE];
+const TO_PRODUCTION = ["--stack", "production", ...PINNED];
+const TAGGED = ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"];
+/** An emergency override's reason, approver and ticket; each test gives its own expiry. */
+const OVERRIDE = [
+  "--override-reason",
+  "checkout answers 500 for EU cards",
+  "--override-approver",
+  "oncall.maria",
+  "--override-ticket",
+  "INC-2041",
+];
 
 interface Run {
   code: number;
@@ -106,7 +120,7 @@ describe("tools/release", function () {
   }
 
   it("writes the release into the idle color exactly as pulumi config set would, keeping comments, order and secure: entries", async () => {
-    const run = await release(["--stack", "production", "--release", "2026.11.24-1", "--image", NEW_IMAGE]);
+    const run = await release(TO_PRODUCTION);
     assert.equal(run.code, 0, run.err);
     const before = parse(originals.production) as { config: Record<string, unknown> };
     const after = parse(read("production")) as { config: Record<string, unknown>; encryptionsalt: string };
@@ -116,6 +130,7 @@ describe("tools/release", function () {
       "greenlight:greenRelease": "2026.11.24-1",
       "greenlight:greenImage": NEW_IMAGE,
       "greenlight:activeColor": "green",
+      "greenlight:latestColor": "green",
       "greenlight:schemaBreaking": "false",
     };
     assert.deepEqual(after.config, expected);
@@ -138,6 +153,7 @@ describe("tools/release", function () {
       .filter((line) => !originals.production.split("\n").includes(line));
     assert.deepEqual(changed, [
       "  greenlight:activeColor: green",
+      "  greenlight:latestColor: green",
       "  greenlight:greenRelease: 2026.11.24-1",
       `  greenlight:greenImage: ${NEW_IMAGE}`,
       '  greenlight:schemaBreaking: "false"',
@@ -146,12 +162,7 @@ describe("tools/release", function () {
 
   it("records --schema-breaking as the string true and prints the next commands", async () => {
     const run = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
+      ...TO_PRODUCTION,
       "--schema-breaking",
       "--message",
       "drop orders.legacy_status",
@@ -176,15 +187,7 @@ describe("tools/release", function () {
   });
 
   it("goes to blue when green is active (staging, tags allowed there)", async () => {
-    const run = await release([
-      "--stack",
-      "staging",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      "registry.example.com/shop:2026.11.24-1",
-      "--json",
-    ]);
+    const run = await release(["--stack", "staging", ...TAGGED, "--json"]);
     assert.equal(run.code, 0, run.err);
     const report = JSON.parse(run.out);
     assert.equal(report.color, "blue");
@@ -193,28 +196,13 @@ describe("tools/release", function () {
     assert.equal(config["greenlight:blueRelease"], "2026.11.24-1");
     assert.equal(config["greenlight:blueImage"], "registry.example.com/shop:2026.11.24-1");
     assert.equal(config["greenlight:activeColor"], "blue");
+    // The newest release is blue's now: the next update backs up and migrates for it.
+    assert.equal(config["greenlight:latestColor"], "blue");
   });
 
   it("records an emergency override in config and the update message, and the next release removes it", async () => {
-    const override = [
-      "--override-reason",
-      "checkout answers 500 for EU cards",
-      "--override-approver",
-      "oncall.maria",
-      "--override-ticket",
-      "INC-2041",
-      "--override-expires-at",
-      "2026-11-24T20:00:00Z",
-    ];
-    const first = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      ...override,
-    ]);
+    const override = [...OVERRIDE, "--override-expires-at", "2026-11-24T20:00:00Z"];
+    const first = await release([...TO_PRODUCTION, ...override]);
     assert.equal(first.code, 0, first.err);
     const config = (parse(read("production")) as { config: Record<string, unknown> }).config;
     assert.equal(config["greenlight:overrideReason"], "checkout answers 500 for EU cards");
@@ -246,17 +234,20 @@ describe("tools/release", function () {
     assert.deepEqual(comments(read("production")), comments(originals.production));
   });
 
+  it("writes an override expiry given with an offset in UTC", async () => {
+    const run = await release([
+      ...TO_PRODUCTION,
+      ...OVERRIDE,
+      "--override-expires-at",
+      "2026-11-24T21:30:00+01:00",
+    ]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(read("production"), /greenlight:overrideExpiresAt: "2026-11-24T20:30:00Z"/);
+  });
+
   it("--skip-health-check says so in the output", async () => {
     blue.status = 503;
-    const run = await release([
-      "--stack",
-      "production",
-      "--release",
-      "2026.11.24-1",
-      "--image",
-      NEW_IMAGE,
-      "--skip-health-check",
-    ]);
+    const run = await release([...TO_PRODUCTION, "--skip-health-check"]);
     assert.equal(run.code, 0, run.err);
     assert.match(run.out, /health check skipped \(--skip-health-check\)/);
   });
@@ -273,20 +264,17 @@ describe("tools/release", function () {
     assert.equal(git("init", "-q").status, 0);
     git("add", ".");
     assert.equal(git("commit", "-q", "-m", "stack files").status, 0);
-    const run = await release(
-      [
-        "--stack",
-        "production",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        NEW_IMAGE,
-        "--git-tag",
-        "--message",
-        "release 2026.11.24-1: EU card fix",
-      ],
-      env,
+    const args = [...TO_PRODUCTION, "--git-tag", "--message", "release 2026.11.24-1: EU card fix"];
+    // A dry run names the commit and the tag, and makes neither.
+    const dryRun = await release([...args, "--dry-run"], env);
+    assert.equal(dryRun.code, 0, dryRun.err);
+    assert.match(
+      dryRun.out,
+      /\nwould commit Pulumi\.production\.yaml and create the annotated tag release\/production\/2026\.11\.24-1\n/,
     );
+    assert.equal(git("status", "--porcelain").stdout, "");
+    assert.equal(git("tag", "--list").stdout, "");
+    const run = await release(args, env);
     assert.equal(run.code, 0, run.err);
     assert.equal(git("cat-file", "-t", "release/production/2026.11.24-1").stdout.trim(), "tag");
     assert.match(
@@ -303,62 +291,169 @@ describe("tools/release", function () {
     // A release id is used once: the tag exists now, so the same id is refused before anything is written.
     fs.writeFileSync(stackFile("production"), originals.production);
     git("commit", "-q", "-am", "back");
-    const again = await release(
-      ["--stack", "production", "--release", "2026.11.24-1", "--image", NEW_IMAGE, "--git-tag"],
-      env,
-    );
+    const again = await release([...TO_PRODUCTION, "--git-tag"], env);
     assert.equal(again.code, 1);
     assert.match(again.err, /tag release\/production\/2026\.11\.24-1 exists already/);
     assert.equal(read("production"), originals.production);
   });
 
-  describe("refusals leave the stack file untouched (exit 1)", function () {
-    const refused = async (stack: string, args: string[], pattern: RegExp) => {
-      const run = await release(["--stack", stack, ...args]);
-      assert.equal(run.code, 1, run.out + run.err);
-      assert.match(run.err, pattern);
-      assert.equal(read(stack), originals[stack], "the stack file is byte-for-byte unchanged");
-    };
+  /** Runs a release that must be refused: exit code, one line, and no file of the project changed. */
+  async function refusedRelease(code: number, args: string[], pattern: RegExp): Promise<void> {
+    const before = snapshot(project);
+    const run = await release(args);
+    assertOneLine(run, code, pattern);
+    assert.equal(run.out, "");
+    assert.deepEqual(snapshot(project), before, "no file of the project changed");
+  }
+
+  describe("bad input is refused with one line and exit 2, nothing written", function () {
+    const bad = (stack: string, args: string[], pattern: RegExp) =>
+      refusedRelease(2, ["--stack", stack, ...args], pattern);
 
     it("a tag instead of a digest in production", () =>
-      refused(
+      bad(
         "production",
-        ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:2026.11.24-1"],
-        /production runs images pinned by digest/,
+        TAGGED,
+        /^release: --image registry\.example\.com\/shop:2026\.11\.24-1: production runs images pinned by digest, a tag can be moved; use name@sha256:<digest>/,
       ));
     it("latest, anywhere", () =>
-      refused(
+      bad(
         "staging",
         ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:latest"],
         /the latest tag moves/,
       ));
     it("an image without a tag (implicitly latest)", () =>
-      refused(
+      bad(
         "staging",
         ["--release", "2026.11.24-1", "--image", "registry.example.com/shop"],
         /no tag means latest/,
       ));
     it("latest as a release id", () =>
-      refused(
+      bad(
         "staging",
         ["--release", "latest", "--image", "registry.example.com/shop:2026.11.24-1"],
         /--release latest: name the release/,
       ));
     it("a malformed image reference", () =>
-      refused(
+      bad(
         "staging",
         ["--release", "2026.11.24-1", "--image", "registry.example.com/shop:v1; rm -rf /"],
         /expected a Docker image reference/,
       ));
     it("an id with shell characters", async () => {
       for (const id of ["2026.11.24-1;rm -rf /", "$(id)", "a b", "`x`", "r|1"]) {
-        await refused(
+        await bad(
           "production",
           ["--release", id, "--image", NEW_IMAGE],
           /use 1-64 letters, digits, '\.', '_' or '-' \(no spaces or shell characters\)/,
         );
       }
     });
+    it("an incomplete emergency override", () =>
+      bad(
+        "production",
+        [
+          ...PINNED,
+          "--override-reason",
+          "checkout answers 500 for EU cards",
+          "--override-ticket",
+          "INC-2041",
+        ],
+        /missing --override-approver, --override-expires-at/,
+      ));
+
+    const override = [...PINNED, ...OVERRIDE];
+    it("an override expiring more than 24 h ahead, or already expired", async () => {
+      await bad(
+        "production",
+        [...override, "--override-expires-at", "2026-11-26T11:00:00Z"],
+        /48\.0 h ahead; an override lasts at most 24 h/,
+      );
+      await bad(
+        "production",
+        [...override, "--override-expires-at", "2026-11-24T10:00:00Z"],
+        /already expired/,
+      );
+    });
+    it("an override expiry without a zone, or on a day that does not exist", async () => {
+      await bad(
+        "production",
+        [...override, "--override-expires-at", "2026-11-24T20:00:00"],
+        /^release: --override-expires-at "2026-11-24T20:00:00": expected a zone: add Z for UTC \(2026-11-24T20:00:00Z\)/,
+      );
+      await bad(
+        "production",
+        [...override, "--override-expires-at", "2026-02-30T11:00:00Z"],
+        /--override-expires-at "2026-02-30T11:00:00Z": expected a date that exists: February 2026 has 28 days/,
+      );
+    });
+    it("--at without a zone, or on a day that does not exist (never March 2)", async () => {
+      const args = ["--stack", "staging", ...TAGGED];
+      await refusedRelease(
+        2,
+        [...args, "--at", "2026-12-01T11:00:00"],
+        /^release: option '--at <time>' argument '2026-12-01T11:00:00' is invalid\. expected a zone: add Z for UTC \(2026-12-01T11:00:00Z\).*; npm run release -- --help lists the options$/,
+      );
+      await refusedRelease(
+        2,
+        [...args, "--at", "2026-02-30T11:00:00Z"],
+        /^release: option '--at <time>' argument '2026-02-30T11:00:00Z' is invalid\. expected a date that exists: February 2026 has 28 days;/,
+      );
+    });
+    it("a stack file the project's own parseStackConfig rejects after the change, on one line", async () => {
+      const broken = applyConfigChanges(
+        originals.staging,
+        { set: { "greenlight:replicas": "0", "greenlight:memoryMb": "8" }, remove: [] },
+        "staging",
+      );
+      fs.writeFileSync(stackFile("staging"), broken);
+      await bad(
+        "staging",
+        TAGGED,
+        /Pulumi\.staging\.yaml would not be valid after this release: greenlight:replicas got "0"; expected at least 1 replicas \| greenlight:memoryMb got "8"; expected at least 16 MB$/,
+      );
+    });
+    it("a key in a namespace that looks like ours (did you mean greenlight:…)", async () => {
+      const text = read("staging").replace("config:\n", "config:\n  greenlite:memoryMb: 2048\n");
+      fs.writeFileSync(stackFile("staging"), text);
+      await bad(
+        "staging",
+        TAGGED,
+        /^release: Pulumi\.staging\.yaml: greenlite:memoryMb: the namespace greenlite: is not greenlight's, so the program would never read this key; did you mean greenlight:memoryMb\?$/,
+      );
+    });
+    it("a missing stack file names the file and the project's stacks", () =>
+      bad(
+        "qa",
+        PINNED,
+        /Pulumi\.qa\.yaml does not exist: there is no stack "qa" in this project \(its stacks: production, staging\); check --stack, or create it with pulumi stack init qa$/,
+      ));
+    it("a missing Pulumi.yaml names the file and the fix", async () => {
+      fs.rmSync(path.join(project, "Pulumi.yaml"));
+      await bad(
+        "staging",
+        TAGGED,
+        /Pulumi\.yaml does not exist: run this in the greenlight project, or pass --project-dir <the folder that holds Pulumi\.yaml>$/,
+      );
+    });
+    it("a missing or unknown option: one line naming it", async () => {
+      await refusedRelease(
+        2,
+        ["--stack", "staging", "--image", NEW_IMAGE],
+        /^release: required option '--release <id>' not specified; npm run release -- --help lists the options$/,
+      );
+      await refusedRelease(
+        2,
+        ["--stack", "staging", "--release", "r1", "--image", NEW_IMAGE, "--dryrun"],
+        /^release: unknown option '--dryrun' \(Did you mean --dry-run\?\); npm run release -- --help/,
+      );
+    });
+  });
+
+  describe("refusals by the stack's state: one line, exit 1, nothing written", function () {
+    const refused = (stack: string, args: string[], pattern: RegExp) =>
+      refusedRelease(1, ["--stack", stack, ...args], pattern);
+
     it("an id that is already live", () =>
       refused(
         "production",
@@ -375,79 +470,82 @@ describe("tools/release", function () {
       blue.status = 503;
       await refused(
         "production",
-        ["--release", "2026.11.24-1", "--image", NEW_IMAGE],
+        PINNED,
         new RegExp(
           `blue \\(active\\) answered 503 .*but green \\(idle\\) answered 200 .*would overwrite the only healthy color`,
         ),
       );
     });
-    it("an incomplete emergency override", () =>
-      refused(
-        "production",
-        [
-          "--release",
-          "2026.11.24-1",
-          "--image",
-          NEW_IMAGE,
-          "--override-reason",
-          "checkout answers 500 for EU cards",
-          "--override-ticket",
-          "INC-2041",
-        ],
-        /missing --override-approver, --override-expires-at/,
-      ));
-    it("an override expiring more than 24 h ahead, or already expired", async () => {
-      const base = [
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        NEW_IMAGE,
-        "--override-reason",
-        "checkout answers 500 for EU cards",
-        "--override-approver",
-        "oncall.maria",
-        "--override-ticket",
-        "INC-2041",
-      ];
-      await refused(
-        "production",
-        [...base, "--override-expires-at", "2026-11-26T11:00:00Z"],
-        /48\.0 h ahead; an override lasts at most 24 h/,
+  });
+
+  describe("--dry-run and --help write nothing", function () {
+    it("--dry-run prints the stack file's diff and the tag, and writes nothing", async () => {
+      const before = snapshot(project);
+      const run = await release([...TO_PRODUCTION, "--git-tag", "--dry-run"]);
+      // --git-tag is checked against the project's git work tree: this temporary project is not one.
+      assertOneLine(
+        run,
+        2,
+        /--git-tag: .* is not inside a git work tree; run in a clone of the project, or leave out --git-tag$/,
       );
-      await refused(
-        "production",
-        [...base, "--override-expires-at", "2026-11-24T10:00:00Z"],
-        /already expired/,
-      );
-    });
-    it("a stack file the project's own parseStackConfig rejects after the change", async () => {
-      const broken = applyConfigChanges(
-        originals.staging,
-        { set: { "greenlight:replicas": "0" }, remove: [] },
-        "staging",
-      );
-      fs.writeFileSync(stackFile("staging"), broken);
-      originals.brokenStaging = broken;
-      const run = await release([
-        "--stack",
-        "staging",
-        "--release",
-        "2026.11.24-1",
-        "--image",
-        "registry.example.com/shop:2026.11.24-1",
-      ]);
-      assert.equal(run.code, 1);
+      const dryRun = await release([...TO_PRODUCTION, "--dry-run"]);
+      assert.equal(dryRun.code, 0, dryRun.err);
+      assert.deepEqual(snapshot(project), before, "nothing written");
       assert.match(
-        run.err,
-        /would not be valid after this release:[\s\S]*greenlight:replicas: got "0"; expected at least 1 replicas/,
+        dryRun.out,
+        /^release 2026\.11\.24-1 → production: green gets it .* \(dry run: nothing written\)\n/,
       );
-      assert.equal(read("staging"), broken);
+      const diff = dryRun.out.slice(dryRun.out.indexOf("--- a/"), dryRun.out.indexOf("\nhealth:"));
+      assert.match(diff, /^--- a\/Pulumi\.production\.yaml\n\+\+\+ b\/Pulumi\.production\.yaml\n@@ /);
+      const changed = diff.split("\n").filter((line) => /^[-+] /.test(line));
+      assert.deepEqual(changed, [
+        "-  greenlight:activeColor: blue",
+        "+  greenlight:activeColor: green",
+        "-  greenlight:latestColor: blue",
+        "+  greenlight:latestColor: green",
+        "-  greenlight:greenRelease: 2026.11.18-1",
+        "-  greenlight:greenImage: registry.example.com/shop@sha256:9b2e3f1c7a8d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6",
+        "+  greenlight:greenRelease: 2026.11.24-1",
+        `+  greenlight:greenImage: ${NEW_IMAGE}`,
+        '+  greenlight:schemaBreaking: "false"',
+      ]);
+      assert.match(
+        dryRun.out,
+        /\nno git tag \(--git-tag would commit Pulumi\.production\.yaml and create the annotated tag release\/production\/2026\.11\.24-1\)\n/,
+      );
+      // The diff is exactly what a real release then writes.
+      const real = await release([...TO_PRODUCTION]);
+      assert.equal(real.code, 0, real.err);
+      const written = read("production").split("\n");
+      for (const line of changed.filter((entry) => entry.startsWith("+")))
+        assert.ok(written.includes(line.slice(1)), line);
+    });
+
+    it("--dry-run --json carries the diff and marks the report as a dry run", async () => {
+      const before = snapshot(project);
+      const run = await release(["--stack", "staging", ...TAGGED, "--dry-run", "--json"]);
+      assert.equal(run.code, 0, run.err);
+      assert.deepEqual(snapshot(project), before);
+      const report = JSON.parse(run.out);
+      assert.equal(report.dryRun, true);
+      assert.match(report.diff, /\n\+ {2}greenlight:blueRelease: 2026\.11\.24-1\n/);
+      assert.equal(report.color, "blue");
+    });
+
+    it("--help prints the options, exits 0 and writes nothing", async () => {
+      const before = snapshot(project);
+      const run = await release(["--help"]);
+      assertHelp(run, "release");
+      assert.match(run.out, /--dry-run +print the stack file's diff and the tag, write\s+nothing/);
+      assert.deepEqual(snapshot(project), before);
     });
   });
 
-  it("a missing stack file is a usage error (exit 2)", async () => {
-    const run = await release(["--stack", "qa", "--release", "2026.11.24-1", "--image", NEW_IMAGE]);
-    assert.equal(run.code, 2);
-    assert.match(run.err, /no stack file .*Pulumi\.qa\.yaml for stack "qa"/);
+  it("npm run release: bad input exits 2 with one line and no stack trace (the CLI wiring)", function () {
+    this.timeout(60_000);
+    const before = snapshot(project);
+    const cli = runToolScript("release.ts", ["--project-dir", project, "--stack", "qa", ...PINNED]);
+    assertOneLine(cli, 2, /^release: .*Pulumi\.qa\.yaml does not exist/);
+    assert.deepEqual(snapshot(project), before);
   });
 });

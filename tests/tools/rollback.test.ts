@@ -1,12 +1,11 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../tools/rollback";
 import { applyConfigChanges } from "../../tools/history/stack-yaml";
-import { runTool, ToolRun } from "./run-tool";
+import { assertHelp, assertOneLine, runTool, runToolScript, snapshot, ToolRun } from "./run-tool";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "history");
@@ -18,7 +17,55 @@ const image = (release: string) =>
 const POLICY = ["--policy-pack", "policies", "--policy-pack-config", "policies/config/production.json"];
 
 let tmp: string;
-let emptyProject: string;
+/** The repository's Pulumi.yaml and stack files without their release keys: the plan pins every one. */
+let releaseFreeProject: string;
+/** The same, with both images held as secure: values in the stack file (as the secret-images history has them). */
+let secretImagesProject: string;
+
+const RELEASE_KEYS = [
+  "greenlight:activeColor",
+  "greenlight:blueRelease",
+  "greenlight:blueImage",
+  "greenlight:greenRelease",
+  "greenlight:greenImage",
+  "greenlight:schemaBreaking",
+];
+
+/** A project folder with the repository's Pulumi.yaml and the given stack files. */
+function project(name: string, stackFiles: Record<string, string>): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  for (const [stack, text] of Object.entries(stackFiles))
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+  return dir;
+}
+
+/** The repository's production file with the release keys as production.json's live v13 has them. */
+function liveAtV13(extra: Record<string, string> = {}): string {
+  return applyConfigChanges(
+    fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
+    {
+      set: {
+        "greenlight:activeColor": "green",
+        "greenlight:blueRelease": "2026.11.19-1",
+        "greenlight:blueImage": image("2026.11.19-1"),
+        "greenlight:greenRelease": "2026.11.20-1",
+        "greenlight:greenImage": image("2026.11.20-1"),
+        "greenlight:schemaBreaking": "false",
+        ...extra,
+      },
+      remove: [],
+    },
+    "Pulumi.production.yaml",
+  );
+}
+
+/** A repository stack file without its release keys. */
+function withoutReleaseKeys(stack: string): string {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  return applyConfigChanges(fs.readFileSync(file, "utf8"), { set: {}, remove: RELEASE_KEYS }, file);
+}
 
 const rollback = (
   args: string[],
@@ -27,12 +74,15 @@ const rollback = (
 ): Promise<ToolRun> => runTool(main, args, env, stdinIsTTY);
 
 /**
- * The usual arguments: a saved history judged at AT, the commands to run where no stack file is
- * (`projectDir: null` leaves out --project-dir: the tool's default, this repository).
+ * The usual arguments: a saved history judged at AT, the commands to run against stack files without
+ * release keys (`projectDir: null` leaves out --project-dir: the tool's default, this repository).
  */
 function fromHistory(
   history: string,
-  { stack = "production", projectDir = emptyProject }: { stack?: string; projectDir?: string | null } = {},
+  {
+    stack = "production",
+    projectDir = releaseFreeProject,
+  }: { stack?: string; projectDir?: string | null } = {},
 ): string[] {
   const base = ["--stack", stack, "--history-file", history, "--at", AT];
   return projectDir === null ? base : [...base, "--project-dir", projectDir];
@@ -41,8 +91,9 @@ function fromHistory(
 async function plan(
   file: string,
   extra: string[] = [],
+  projectDir = releaseFreeProject,
 ): Promise<Record<string, unknown> & { commands: string[] }> {
-  const run = await rollback([...fromHistory(fixture(file)), "--json", ...extra]);
+  const run = await rollback([...fromHistory(fixture(file), { projectDir }), "--json", ...extra]);
   assert.equal(run.code, 0, run.err);
   return JSON.parse(run.out);
 }
@@ -81,8 +132,17 @@ if (String(calls) === process.env.STANDIN_FAIL_AT) {
 describe("tools/rollback", function () {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-rollback-"));
-    emptyProject = path.join(tmp, "empty-project");
-    fs.mkdirSync(emptyProject);
+    releaseFreeProject = project("release-free", {
+      production: withoutReleaseKeys("production"),
+      staging: withoutReleaseKeys("staging"),
+    });
+    const secure = (key: string) => `  ${key}:\n    secure: v1:c2VjcmV0LWltYWdl:c2VjcmV0LWltYWdlLXZhbHVl\n`;
+    secretImagesProject = project("secret-images", {
+      production: withoutReleaseKeys("production").replace(
+        "config:\n",
+        `config:\n${secure("greenlight:blueImage")}${secure("greenlight:greenImage")}`,
+      ),
+    });
     fs.mkdirSync(path.join(tmp, "no-pulumi"));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -96,7 +156,7 @@ describe("tools/rollback", function () {
       assert.deepEqual([from.version, from.activeColor, from.release], [13, "green", "2026.11.20-1"]);
       assert.deepEqual([to.version, to.activeColor, to.release], [11, "blue", "2026.11.19-1"]);
       assert.match(String(document.reason), /2026\.11\.19-1 is still deployed \(warm\) in blue/);
-      // Without a stack file beside the commands every release key is pinned to what must go out.
+      // A stack file without release keys: every release key is pinned to what must go out.
       assert.deepEqual(document.commands, [
         `pulumi config set greenlight:blueRelease 2026.11.19-1 --stack production`,
         `pulumi config set greenlight:blueImage ${image("2026.11.19-1")} --stack production`,
@@ -129,27 +189,12 @@ describe("tools/rollback", function () {
     });
 
     it("sets only what the stack file does not hold yet, and names the keys where it differs from the live config", async () => {
-      const project = path.join(tmp, "project-drift");
-      fs.mkdirSync(project);
-      // The repo's production file, with its release keys as live at v13 (memoryMb stays 1024; v8 raised it to 1536).
-      const live = applyConfigChanges(
-        fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
-        {
-          set: {
-            "greenlight:activeColor": "green",
-            "greenlight:blueRelease": "2026.11.19-1",
-            "greenlight:blueImage": image("2026.11.19-1"),
-            "greenlight:greenRelease": "2026.11.20-1",
-            "greenlight:greenImage": image("2026.11.20-1"),
-            "greenlight:schemaBreaking": "false",
-          },
-          remove: [],
-        },
-        "Pulumi.production.yaml",
-      );
-      fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), live);
+      // memoryMb stays 1024 in the file; v8 raised it to 1536.
+      const live = liveAtV13();
       const run = await rollback([
-        ...fromHistory(fixture("production.json"), { projectDir: project }),
+        ...fromHistory(fixture("production.json"), {
+          projectDir: project("project-drift", { production: live }),
+        }),
         "--json",
       ]);
       assert.equal(run.code, 0, run.err);
@@ -166,6 +211,36 @@ describe("tools/rollback", function () {
       assert.ok(driftKeys.includes("greenlight:overrideTicket"));
       assert.ok(!driftKeys.includes("greenlight:appPassword"), "secrets are never compared");
       assert.ok((document.notes as string[]).some((note) => note.includes("greenlight:memoryMb")));
+    });
+
+    it("keeps latestColor as live: a flip moves traffic, not the newest release (no backup or migration runs)", async () => {
+      const history = JSON.parse(fs.readFileSync(fixture("production.json"), "utf8")) as {
+        version: number;
+        config: Record<string, { value?: string; secret: boolean }>;
+      }[];
+      for (const update of history)
+        update.config["greenlight:latestColor"] = { value: "green", secret: false };
+      const file = path.join(tmp, "production-latest-color.json");
+      fs.writeFileSync(file, JSON.stringify(history));
+      const live = (latestColor: string) => liveAtV13({ "greenlight:latestColor": latestColor });
+      const inSync = await rollback([
+        ...fromHistory(file, { projectDir: project("latest-in-sync", { production: live("green") }) }),
+        "--json",
+      ]);
+      assert.equal(inSync.code, 0, inSync.err);
+      assert.deepEqual(JSON.parse(inSync.out).commands.slice(0, -1), [
+        "pulumi config set greenlight:activeColor blue --stack production",
+      ]);
+      // A stack file that moved latestColor without deploying it: the rollback pins it back to the live value.
+      const drifted = await rollback([
+        ...fromHistory(file, { projectDir: project("latest-drifted", { production: live("blue") }) }),
+        "--json",
+      ]);
+      assert.equal(drifted.code, 0, drifted.err);
+      assert.deepEqual(JSON.parse(drifted.out).commands.slice(0, -1), [
+        "pulumi config set greenlight:activeColor blue --stack production",
+        "pulumi config set greenlight:latestColor green --stack production",
+      ]);
     });
 
     it("redeploys a release that is no longer warm to the idle color", async () => {
@@ -284,7 +359,7 @@ describe("tools/rollback", function () {
     });
 
     it("asks for a secret the rollback needs with pulumi config set --secret instead of printing it", async () => {
-      const document = await plan("production-secret-images.json", ["--to", "41"]);
+      const document = await plan("production-secret-images.json", ["--to", "41"], secretImagesProject);
       assert.equal(document.action, "redeploy");
       assert.ok(
         document.commands.includes("pulumi config set --secret greenlight:greenImage --stack production"),
@@ -297,7 +372,7 @@ describe("tools/rollback", function () {
     });
 
     it("takes a color with secret images as warm on its release id and says so", async () => {
-      const document = await plan("production-secret-images.json");
+      const document = await plan("production-secret-images.json", [], secretImagesProject);
       assert.equal(document.action, "flip");
       assert.ok((document.notes as string[]).some((note) => /images are secret/.test(note)));
     });
@@ -305,7 +380,12 @@ describe("tools/rollback", function () {
     it("refuses to run a secret prompt without a terminal", async () => {
       const pulumi = standIn(path.join(tmp, "standin-secret"));
       const run = await rollback(
-        [...fromHistory(fixture("production-secret-images.json")), "--to", "41", "--yes"],
+        [
+          ...fromHistory(fixture("production-secret-images.json"), { projectDir: secretImagesProject }),
+          "--to",
+          "41",
+          "--yes",
+        ],
         pulumi.env,
         false,
       );
@@ -398,6 +478,100 @@ describe("tools/rollback", function () {
     });
   });
 
+  describe("bad input (exit 2, one line, nothing written)", function () {
+    /** A refused run: exit 2, one line naming the problem, nothing on stdout, no file of the project changed. */
+    const bad = async (args: string[], pattern: RegExp, projectDir = releaseFreeProject) => {
+      const before = snapshot(projectDir);
+      const run = await rollback(args);
+      assertOneLine(run, 2, pattern);
+      assert.equal(run.out, "");
+      assert.deepEqual(snapshot(projectDir), before, "no file of the project changed");
+    };
+
+    it("a history that is not the stack's (staging's saved history for production)", () =>
+      bad(
+        fromHistory(fixture("staging.json")),
+        new RegExp(
+          "^rollback: --history-file .*staging\\.json is not production's history: its live update v34 ran " +
+            "greenlight:backupBucket example-shop-backups-staging, greenlight:dbHost db\\.staging\\.internal, greenlight:dbName shop_staging, " +
+            "while Pulumi\\.production\\.yaml holds example-shop-backups-production, db\\.prod\\.internal, shop; " +
+            "save production's own with pulumi stack history --json --show-secrets=false --stack production --page-size 500 > history\\.json$",
+        ),
+      ));
+
+    it("a configuration the target stack's rules refuse (a tag where production pins digests)", async () => {
+      const history = JSON.parse(fs.readFileSync(fixture("production.json"), "utf8")) as {
+        version: number;
+        config: Record<string, { value?: string; secret: boolean }>;
+      }[];
+      for (const update of history.filter((entry) => entry.version <= 11)) {
+        update.config["greenlight:blueImage"] = {
+          value: "registry.example.com/shop:2026.11.19-1",
+          secret: false,
+        };
+      }
+      const file = path.join(tmp, "production-tagged-target.json");
+      fs.writeFileSync(file, JSON.stringify(history));
+      await bad(
+        [...fromHistory(file), "--to", "11"],
+        /^rollback: the configuration step 7 \(pulumi up\) would deploy is not valid for production \(Pulumi\.production\.yaml with the rollback's config set\): greenlight:blueImage got "registry\.example\.com\/shop:2026\.11\.19-1"; expected an image pinned by digest/,
+      );
+    });
+
+    it("--at without a zone, or a date that does not exist", async () => {
+      const args = [
+        "--stack",
+        "production",
+        "--history-file",
+        fixture("production.json"),
+        "--project-dir",
+        releaseFreeProject,
+      ];
+      await bad(
+        [...args, "--at", "2026-11-24T12:00:00"],
+        /^rollback: option '--at <time>' argument '2026-11-24T12:00:00' is invalid\. expected a zone: add Z for UTC/,
+      );
+      await bad(
+        [...args, "--at", "2026-02-30T12:00:00Z"],
+        /^rollback: option '--at <time>' argument '2026-02-30T12:00:00Z' is invalid\. expected a date that exists: February 2026 has 28 days; npm run rollback -- --help lists the options$/,
+      );
+    });
+
+    it("a missing stack file or Pulumi.yaml names the file", async () => {
+      await bad(
+        fromHistory(fixture("production.json"), { stack: "prod" }),
+        /^rollback: .*Pulumi\.prod\.yaml does not exist: there is no stack "prod" in this project \(its stacks: production, staging\); check --stack/,
+      );
+      const noProject = project("no-pulumi-yaml", { production: withoutReleaseKeys("production") });
+      fs.rmSync(path.join(noProject, "Pulumi.yaml"));
+      await bad(
+        fromHistory(fixture("production.json"), { projectDir: noProject }),
+        /^rollback: .*no-pulumi-yaml\/Pulumi\.yaml does not exist: run this in the greenlight project, or pass --project-dir/,
+        noProject,
+      );
+    });
+
+    it("a stack file key in a namespace that looks like ours", async () => {
+      const typo = project("namespace-typo", {
+        production: withoutReleaseKeys("production").replace(
+          "config:\n",
+          "config:\n  greenlight_env:CORS_ORIGIN: https://shop.example.com\n",
+        ),
+      });
+      await bad(
+        fromHistory(fixture("production.json"), { projectDir: typo }),
+        /^rollback: Pulumi\.production\.yaml: greenlight_env:CORS_ORIGIN: the namespace greenlight_env: is not greenlight's, so the program would never read this key; did you mean greenlight-env:CORS_ORIGIN\?$/,
+        typo,
+      );
+    });
+
+    it("--help prints the options and exits 0", async () => {
+      const before = snapshot(releaseFreeProject);
+      assertHelp(await rollback(["--help"]), "rollback");
+      assert.deepEqual(snapshot(releaseFreeProject), before);
+    });
+  });
+
   describe("the Pulumi CLI", function () {
     it("without --history-file, says pulumi is missing and exits 2", async () => {
       const run = await rollback(["--stack", "production"]);
@@ -424,7 +598,7 @@ describe("tools/rollback", function () {
         `if (process.argv[2] === "stack") process.stdout.write(fs.readFileSync(${JSON.stringify(fixture("production.json"))}, "utf8"));\n`,
       );
       const run = await rollback(
-        ["--stack", "production", "--at", AT, "--project-dir", emptyProject, "--json"],
+        ["--stack", "production", "--at", AT, "--project-dir", releaseFreeProject, "--json"],
         pulumi.env,
       );
       assert.equal(run.code, 0, run.err);
@@ -546,16 +720,7 @@ describe("tools/rollback", function () {
 
   it("npm run rollback exits 1 on a refusal and 0 on a plan (the CLI wiring)", function () {
     this.timeout(60_000);
-    const cli = (args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "rollback.ts"), ...args],
-        {
-          cwd: ROOT,
-          encoding: "utf8",
-          env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-        },
-      );
+    const cli = (args: string[]) => runToolScript("rollback.ts", args);
     const refused = cli([
       "--stack",
       "production",
@@ -564,9 +729,9 @@ describe("tools/rollback", function () {
       "--to",
       "12",
     ]);
-    assert.equal(refused.status, 1, refused.stderr);
+    assert.equal(refused.code, 1, refused.err);
     const planned = cli([...fromHistory(fixture("production.json"), { projectDir: null }), "--json"]);
-    assert.equal(planned.status, 0, planned.stderr);
-    assert.equal(JSON.parse(planned.stdout).action, "flip");
+    assert.equal(planned.code, 0, planned.err);
+    assert.equal(JSON.parse(planned.out).action, "flip");
   });
 });

@@ -3,6 +3,7 @@ import * as path from "path";
 import { deploymentStats, failureReason, median } from "../../tools/history/metrics";
 import { readHistoryFile } from "../../tools/history/read";
 import { main } from "../../tools/stats";
+import { assertHelp, assertOneLine } from "./run-tool";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "history");
 
@@ -147,7 +148,24 @@ describe("tools/stats", function () {
 
   it("without --history-file and without pulumi on PATH, says so and exits 2", async () => {
     const run = await stats(["--stack", "production"]);
-    assert.equal(run.code, 2);
-    assert.match(run.err, /the Pulumi CLI \(pulumi\) is not on PATH/);
+    assertOneLine(
+      run,
+      2,
+      /^stats: the Pulumi CLI \(pulumi\) is not on PATH, and reading the stack's history needs it/,
+    );
+  });
+
+  it("usage errors and an unreadable history are one line with exit 2; --help exits 0", async () => {
+    assertOneLine(
+      await stats(["--history-file", path.join(FIXTURES, "production.json")]),
+      2,
+      /^stats: required option '--stack <name>' not specified; npm run stats -- --help lists the options$/,
+    );
+    assertOneLine(
+      await stats(["--stack", "production", "--history-file", path.join(FIXTURES, "missing.json")]),
+      2,
+      /^stats: --history-file .*missing\.json: ENOENT$/,
+    );
+    assertHelp(await stats(["--help"]), "stats");
   });
 });

@@ -6,6 +6,8 @@ export interface PlannedCommand {
   purpose: string;
   /** Reads a value from the terminal (a secret the tool must not print). */
   interactive?: boolean;
+  /** The config key a `pulumi config set` writes, and its value (absent: a secret typed at the prompt). */
+  sets?: { key: string; value?: string };
 }
 
 const SAFE_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;

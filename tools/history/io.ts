@@ -1,6 +1,11 @@
-// What the lifecycle tools (release, rollback, stats) share at their edges: where they write (tests pass
-// their own), how they read their command line, and how they report a failure.
+// What the lifecycle tools (release, rollback, stats, secret, gen:config) share at their edges: where they
+// write (tests pass their own), how they read their command line, and how they report a failure. The
+// discipline: help on stdout with exit 0; a usage error or bad input is ONE line on stderr naming the
+// option or key, the value and the fix, exit 2; a refusal is one line, exit 1; never a stack trace.
 import { Command, CommanderError, InvalidArgumentError, OptionValues } from "commander";
+import { EXIT_USAGE, isHelp, quietParser, usageLine } from "../../ops/options";
+import { ConfigProblem } from "../../schema/parse";
+import { InstantError, parseInstant } from "../../schema/instant";
 
 export interface ToolIo {
   out: (text: string) => void;
@@ -15,46 +20,55 @@ export const processIo: ToolIo = {
   stdinIsTTY: Boolean(process.stdin.isTTY),
 };
 
+/** Input a tool refuses before it changes anything: exit 2, like a usage error; the message is the fix. */
+export class BadInput extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadInput";
+  }
+}
+
 /**
- * Parses a tool's argv. Commander prints --help and usage errors itself, so on those only the exit code
- * is left: `exit.ok` after help, `exit.usage` after a usage error.
+ * Parses a tool's argv. Help goes to `io.out` and ends with exit code 0; a usage error is one line on
+ * `io.err` (`<tool>: <what>; npm run <tool> -- --help lists the options`) and exit code 2.
  */
 export function parseCommandLine<T extends OptionValues>(
   program: Command,
   argv: string[],
-  exit: { ok: number; usage: number },
+  io: ToolIo,
 ): { options: T } | { exitCode: number } {
+  const name = program.name();
   try {
-    return {
-      options: program
-        .exitOverride()
-        .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-        .parse(argv, { from: "user" })
-        .opts<T>(),
-    };
+    return { options: quietParser(program, io.out).parse(argv, { from: "user" }).opts<T>() };
   } catch (error) {
-    if (error instanceof CommanderError) return { exitCode: error.exitCode === 0 ? exit.ok : exit.usage };
-    throw error;
+    if (!(error instanceof CommanderError)) throw error;
+    if (isHelp(error)) return { exitCode: 0 };
+    io.err(usageLine(name, error, `npm run ${name} -- --help lists the options`) + "\n");
+    return { exitCode: EXIT_USAGE };
   }
 }
 
 /** A tool's failure report: writes `<tool>: <message>` to its stderr and returns the exit code. */
 export function failure(io: ToolIo, tool: string): (code: number, message: string) => number {
   return (code, message) => {
-    io.err(`${tool}: ${message}\n`);
+    io.err(`${tool}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
     return code;
   };
 }
 
-/** Commander parser for `--at <time>`: an ISO-8601 instant, or a usage error naming the fix. */
+/** Every problem of a stack configuration on one line: `<key> got <value>; <expected>`, separated by " | ". */
+export function configProblemsLine(problems: ConfigProblem[]): string {
+  return problems.map((problem) => `${problem.key} got ${problem.received}; ${problem.expected}`).join(" | ");
+}
+
+/** Commander parser for `--at <time>` and other instants: schema/instant.ts's rules, or a usage error. */
 export function instantOption(value: string): Date {
-  const instant = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(instant.getTime())) {
-    throw new InvalidArgumentError(
-      `expected an ISO-8601 time such as 2026-11-25T11:00:00Z, got ${JSON.stringify(value)}`,
-    );
+  try {
+    return parseInstant(value);
+  } catch (error) {
+    if (error instanceof InstantError) throw new InvalidArgumentError(error.reason);
+    throw error;
   }
-  return instant;
 }
 
 /** Commander parser for a whole number of at least 1. */
@@ -63,4 +77,19 @@ export function positiveIntegerOption(value: string): number {
     throw new InvalidArgumentError(`expected a whole number of at least 1, got ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+/**
+ * The entry point of a tool run as a script: its exit code, and for an error no tool anticipated one line
+ * (exit 1) instead of a stack trace.
+ */
+export function runAsScript(tool: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`${tool}: ${message.split("\n")[0]}\n`);
+      process.exit(1);
+    },
+  );
 }

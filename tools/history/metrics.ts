@@ -1,11 +1,12 @@
-// Deployment metrics from `pulumi stack history`, against seed 002's targets. Pure.
+// Deployment metrics from `pulumi stack history`, against the targets the production-deployment
+// process sets in its "Metrics & Success Tracking" section. Pure.
 //   deployment  a succeeded update that changed the active release
 //   rollback    a deployment whose active release had been active before
 //   release     a deployment that is not a rollback (what "deployment frequency" counts)
 import { finishedAt, isSucceededUpdate, StackUpdate } from "./read";
 import { activeRelease, RecordedOverride, releaseState } from "./state";
 
-/** Seed 002's targets. */
+/** The production-deployment process's targets: frequency, success rate, time to deploy, rollback rate. */
 export const TARGETS = {
   successRatePercent: 95,
   rollbackRatePercent: 10,
@@ -217,7 +218,7 @@ export function renderStats(stats: DeploymentStats): string {
       (override) =>
         `    v${override.version} ${override.ticket} by ${override.approver} until ${override.expiresAt} (${override.result}): ${override.reason}`,
     ),
-    "  seed 002 targets",
+    "  targets (the production-deployment process's metrics)",
     ...stats.targets.map(
       (verdict) =>
         `    ${verdict.met === undefined ? "?" : verdict.met ? "✓" : "✗"} ${verdict.name.padEnd(31)} ${verdict.value.padEnd(16)} target ${verdict.target}`,

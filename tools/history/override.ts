@@ -2,6 +2,7 @@
 // config schema wants it, expiring in the future and at most MAX_OVERRIDE_HOURS ahead.
 import { Command } from "commander";
 import { CONFIG_KEYS } from "../../schema/keys";
+import { InstantError, parseInstant } from "../../schema/instant";
 import { MAX_OVERRIDE_HOURS } from "../../schema/rules";
 import { Override } from "../../schema/types";
 
@@ -42,7 +43,7 @@ export function overrideOptions(command: Command, action: string, ticket: string
     .option(`${FLAGS.ticket} <id>`, `emergency override: ${ticket}`)
     .option(
       `${FLAGS.expiresAt} <time>`,
-      `emergency override: ISO-8601 expiry, at most ${MAX_OVERRIDE_HOURS} h ahead`,
+      `emergency override: expiry with a zone (e.g. 2026-11-24T20:00:00Z), at most ${MAX_OVERRIDE_HOURS} h ahead; written in UTC`,
     );
 }
 
@@ -66,22 +67,35 @@ export function overrideFromFlags(
       `an emergency override needs ${fields.map((field) => FLAGS[field]).join(", ")} together; missing ${missing.map((field) => FLAGS[field]).join(", ")}`,
     );
   }
+  // The expiry is written in UTC, so the stack file and the history read the same instant everywhere.
+  let expiresAt: string | undefined;
+  if (given.expiresAt !== undefined) {
+    try {
+      expiresAt = parseInstant(given.expiresAt)
+        .toISOString()
+        .replace(/\.000Z$/, "Z");
+    } catch (error) {
+      if (!(error instanceof InstantError)) throw error;
+      problems.push(`${FLAGS.expiresAt} ${JSON.stringify(given.expiresAt)}: ${error.reason}`);
+    }
+  }
+  const normalized = { ...given, expiresAt };
   for (const field of fields) {
-    const value = given[field];
+    const value = normalized[field];
     if (value === undefined) continue;
     const parsed = CONFIG_KEYS[OVERRIDE_KEYS[field]].schema.safeParse(value);
     if (!parsed.success)
       problems.push(`${FLAGS[field]} ${JSON.stringify(value)}: ${parsed.error.issues[0].message}`);
   }
-  if (given.expiresAt !== undefined && problems.length === 0) {
-    const hoursAhead = (Date.parse(given.expiresAt) - now.getTime()) / 3_600_000;
+  if (expiresAt !== undefined && problems.length === 0) {
+    const hoursAhead = (Date.parse(expiresAt) - now.getTime()) / 3_600_000;
     if (hoursAhead <= 0) {
       problems.push(
-        `--override-expires-at ${given.expiresAt}: already expired at ${now.toISOString()}; give a future time`,
+        `${FLAGS.expiresAt} ${given.expiresAt}: already expired at ${now.toISOString()}; give a future time`,
       );
     } else if (hoursAhead > MAX_OVERRIDE_HOURS) {
       problems.push(
-        `--override-expires-at ${given.expiresAt}: ${hoursAhead.toFixed(1)} h ahead; an override lasts at most ${MAX_OVERRIDE_HOURS} h`,
+        `${FLAGS.expiresAt} ${given.expiresAt}: ${hoursAhead.toFixed(1)} h ahead; an override lasts at most ${MAX_OVERRIDE_HOURS} h`,
       );
     }
   }
@@ -90,7 +104,7 @@ export function overrideFromFlags(
     reason: given.reason as string,
     approver: given.approver as string,
     ticket: given.ticket as string,
-    expiresAt: given.expiresAt as string,
+    expiresAt: expiresAt as string,
   };
 }
 

@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { formatCommand, PlannedCommand, pulumiStackHistory } from "./commands";
-import { parseHistoryText, readHistoryFile, StackUpdate } from "./read";
+import { HistoryError, parseHistoryText, readHistoryFile, StackUpdate } from "./read";
 
 /** Exit code of a tool that needs the Pulumi CLI and cannot find it. */
 export const EXIT_NO_PULUMI = 2;
@@ -56,9 +56,9 @@ export function readLiveHistory(
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
-  if (result.error) throw new Error(`${formatCommand(argv)}: ${result.error.message}`);
+  if (result.error) throw new HistoryError(`${formatCommand(argv)}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(
+    throw new HistoryError(
       `${formatCommand(argv)} exited ${result.status}: ${(result.stderr ?? "").trim().split("\n").pop() ?? ""}`,
     );
   }

@@ -1,10 +1,11 @@
 // The edit a release makes to Pulumi.<stack>.yaml: the idle color gets the release and image, activeColor
-// flips to it, schemaBreaking records the flag, and an emergency override is written (or the previous
-// release's is removed). Refused when the release is already deployed, the override flags are wrong, or
-// the stack's config would no longer parse. Pure.
+// flips to it, latestColor names it (its release is the one backed up and migrated), schemaBreaking records the flag, and an emergency override is written (or the previous
+// release's is removed). Refused (ReleaseRefusal, exit 1) when the release is already deployed; bad input
+// (BadInput, exit 2) when the override flags are wrong or the stack's config would no longer parse. Pure.
 import { ConfigError, parseStackConfig } from "../../schema/parse";
 import { Color, otherColor, Override, StackSettings } from "../../schema/types";
 import { applyOverrides, StackConfig } from "../harness/stack-file";
+import { BadInput, configProblemsLine } from "./io";
 import { OVERRIDE_KEYS, OverrideFlags, overrideFromFlags } from "./override";
 import { ReleaseRefusal } from "./release-inputs";
 import { ConfigChanges } from "./stack-yaml";
@@ -29,7 +30,7 @@ export interface ReleaseChange {
   settings: StackSettings;
 }
 
-/** Computes the release's config changes from the stack file's config; throws ReleaseRefusal. */
+/** Computes the release's config changes from the stack file's config; throws ReleaseRefusal or BadInput. */
 export function releaseChange(
   base: StackConfig,
   request: ReleaseRequest,
@@ -38,7 +39,7 @@ export function releaseChange(
 ): ReleaseChange {
   const activeValue = base.config["greenlight:activeColor"];
   if (activeValue !== "blue" && activeValue !== "green") {
-    throw new ReleaseRefusal(
+    throw new BadInput(
       `${stackFile}: greenlight:activeColor is ${JSON.stringify(activeValue ?? "(not set)")}; set it to the color serving traffic (blue or green) first`,
     );
   }
@@ -59,14 +60,14 @@ export function releaseChange(
   }
 
   const override = overrideFromFlags(request, now);
-  if (override !== undefined && "problems" in override)
-    throw new ReleaseRefusal(override.problems.join("; "));
+  if (override !== undefined && "problems" in override) throw new BadInput(override.problems.join("; "));
 
   const changes: ConfigChanges = {
     set: {
       [`greenlight:${idleColor}Release`]: request.release,
       [`greenlight:${idleColor}Image`]: request.image,
       "greenlight:activeColor": idleColor,
+      "greenlight:latestColor": idleColor,
       "greenlight:schemaBreaking": String(request.schemaBreaking),
     },
     remove: [],
@@ -95,7 +96,9 @@ export function releaseChange(
     });
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new ReleaseRefusal(`the stack file would not be valid after this release:\n${error.message}`);
+      throw new BadInput(
+        `${stackFile} would not be valid after this release: ${configProblemsLine(error.problems)}`,
+      );
     }
     throw error;
   }

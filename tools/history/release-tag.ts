@@ -2,6 +2,7 @@
 // then created with a commit of that file.
 import { spawnSync } from "child_process";
 import * as path from "path";
+import { BadInput } from "./io";
 import { ReleaseRefusal } from "./release-inputs";
 
 /** The tag a release gets: release/<stack>/<id>. */
@@ -14,13 +15,15 @@ function git(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
   return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}`.trim() };
 }
 
-/** Refuses a tag that cannot be created: no work tree, an invalid name, or a tag that exists already. */
+/** Refuses a tag that cannot be created: no work tree or an invalid name (BadInput), a tag that exists already. */
 export function checkReleaseTag(gitDir: string, tag: string, env: NodeJS.ProcessEnv): void {
   if (!git(["rev-parse", "--is-inside-work-tree"], gitDir, env).ok) {
-    throw new ReleaseRefusal(`--git-tag: ${gitDir} is not inside a git work tree`);
+    throw new BadInput(
+      `--git-tag: ${gitDir} is not inside a git work tree; run in a clone of the project, or leave out --git-tag`,
+    );
   }
   if (!git(["check-ref-format", `refs/tags/${tag}`], gitDir, env).ok) {
-    throw new ReleaseRefusal(
+    throw new BadInput(
       `--git-tag: ${tag} is not a valid git tag name (a release id may not contain '..' or end in '.lock')`,
     );
   }

@@ -21,11 +21,15 @@ interface DesiredValue {
 /** What each color runs at one point of the rollback. */
 type ColorValues = Record<Color, { release: RecordedValue; image: RecordedValue; fromTarget: boolean }>;
 
-/** Each color's release and image, the active color and the schema flag. */
+/**
+ * Each color's release and image, the active color, the schema flag, and the latest color as live (a
+ * rollback moves traffic, not the newest release: backup and migration inputs stay as they are).
+ */
 function releaseKeys(
   active: Color,
   values: ColorValues,
   schemaBreaking: string,
+  latest: RecordedValue,
   why: string,
 ): DesiredValue[] {
   return [
@@ -44,6 +48,17 @@ function releaseKeys(
       },
     ]),
     { key: "activeColor", value: active, fromTarget: false, purpose: `${active} serves traffic${why}` },
+    // Histories from before greenlight:latestColor existed do not record it: the stack file's value stays.
+    ...(plainValue(latest) !== undefined
+      ? [
+          {
+            key: "latestColor",
+            value: latest,
+            fromTarget: false,
+            purpose: `${shown(latest)} still holds the newest release: no backup or migration runs${why}`,
+          },
+        ]
+      : []),
     {
       key: "schemaBreaking",
       value: schemaBreaking,
@@ -102,7 +117,11 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
       const plain = typeof value === "string" ? value : plainValue(value);
       if (plain !== undefined) {
         if (fileState.get(fullKey) === plain) continue;
-        commands.push({ argv: pulumiConfigSet(stack, fullKey, plain), purpose });
+        commands.push({
+          argv: pulumiConfigSet(stack, fullKey, plain),
+          purpose,
+          sets: { key: fullKey, value: plain },
+        });
         fileState.set(fullKey, plain);
       } else if (fromTarget) {
         // Never print a secret: without a value on the command line, pulumi prompts for it.
@@ -110,6 +129,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
           argv: ["pulumi", "config", "set", "--secret", fullKey, "--stack", stack],
           purpose: `${purpose}: type the value ${fullKey} had in v${target.update.version} when pulumi asks (secrets are never printed)`,
           interactive: true,
+          sets: { key: fullKey },
         });
         fileState.delete(fullKey);
       } else {
@@ -140,6 +160,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
           live.color,
           liveValues,
           String(live.state.schemaBreaking),
+          live.state.latestColor,
           " (as live, so only maintenance changes)",
         ),
         {
@@ -164,7 +185,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
   // Every release key is set to what it must be, unless Pulumi.<stack>.yaml already holds it: a
   // release written to the file but never deployed must not go out with the rollback.
   converge([
-    ...releaseKeys(idleColor, final, "false", ""),
+    ...releaseKeys(idleColor, final, "false", live.state.latestColor, ""),
     ...(decision.action === "restore" && live.state.maintenanceMode !== "on"
       ? [
           {
@@ -181,6 +202,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
       commands.push({
         argv: pulumiConfigSet(stack, qualified(key), request.override[field]),
         purpose: "record the emergency override (the deployment-window policy reads it)",
+        sets: { key: qualified(key), value: request.override[field] },
       });
     }
   }

@@ -104,6 +104,7 @@ export function planRollback(request: RollbackRequest): RollbackPlan {
     [
       ...COLORS.flatMap((color) => [`${color}Release`, `${color}Image`]),
       "activeColor",
+      "latestColor",
       "schemaBreaking",
       "maintenanceMode",
       ...(request.override !== undefined ? Object.values(OVERRIDE_KEYS) : []),

@@ -172,13 +172,21 @@ function firstBreakingChange(
   return breaking;
 }
 
+/** The live update: the newest succeeded `update` of a history, if any. */
+export function liveUpdate(updates: StackUpdate[]): StackUpdate | undefined {
+  return [...updates]
+    .sort((a, b) => a.version - b.version)
+    .filter(isSucceededUpdate)
+    .at(-1);
+}
+
 /** Reads the live update and the target from the history, or throws RollbackRefusal. */
 export function chooseTarget(request: TargetRequest): RollbackSituation {
   const { stack } = request;
   const history = [...request.updates].sort((a, b) => a.version - b.version);
   const deployments = history.filter((update) => update.kind === "update");
   const succeeded = deployments.filter(isSucceededUpdate);
-  const current = succeeded.at(-1);
+  const current = liveUpdate(history);
   if (current === undefined) {
     throw new RollbackRefusal(
       `the history of ${stack} has no succeeded update: nothing is live, so there is nothing to roll back`,

@@ -25,6 +25,8 @@ export interface RecordedOverride {
 export interface ReleaseState {
   update: StackUpdate;
   activeColor?: Color;
+  /** The color that received the newest release (recorded since greenlight:latestColor exists). */
+  latestColor: RecordedValue;
   colors: Record<Color, { release: RecordedValue; image: RecordedValue }>;
   schemaBreaking: boolean;
   backupPrefix: string;
@@ -86,6 +88,7 @@ export function releaseState(update: StackUpdate): ReleaseState {
   return {
     update,
     activeColor: active === "blue" || active === "green" ? active : undefined,
+    latestColor: recorded(update, "latestColor"),
     colors,
     schemaBreaking: plainValue(recorded(update, "schemaBreaking")) === "true",
     backupPrefix: plainValue(recorded(update, "backupPrefix")) ?? (defaultOf("backupPrefix") as string),
