@@ -1,4 +1,5 @@
 import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
+import { closestKey, namespaceProblem } from "./namespaces";
 import { ENV_NAME, SECRET_ENV_NAME } from "./patterns";
 import { Decoded, crossKeyRules } from "./rules";
 import { parseSmokeCheck } from "./smoke";
@@ -97,7 +98,18 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       }
       continue;
     }
-    if (namespace !== NAMESPACE) continue;
+    if (namespace !== NAMESPACE) {
+      // A namespace that only looks like ours (greenlite:, greenlight_env:) would be passed on by Pulumi
+      // and never read: refused, with the key it was meant to be.
+      const lookalike = namespaceProblem(fullKey);
+      if (lookalike)
+        problems.push({
+          key: fullKey,
+          received: shown(fullKey, value),
+          expected: lookalike.message.slice(fullKey.length + 2),
+        });
+      continue;
+    }
     if (!(key in CONFIG_KEYS)) {
       const suggestion = closestKey(key);
       const hint = suggestion ? ` (did you mean ${NAMESPACE}:${suggestion}?)` : "";
@@ -314,31 +326,4 @@ function decode(type: string, value: string): { value: unknown } | { error: stri
     default:
       return { value };
   }
-}
-
-function closestKey(key: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of Object.keys(CONFIG_KEYS)) {
-    const distance = levenshtein(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }

@@ -27,6 +27,7 @@ import { ReleaseChange, releaseChange, ReleaseRequest } from "./history/release-
 import { checkReleaseInputs, ReleaseRefusal } from "./history/release-inputs";
 import { checkReleaseTag, commitAndTag, releaseTagName } from "./history/release-tag";
 import { applyConfigChanges, StackYamlError } from "./history/stack-yaml";
+import { PROJECT_DIR } from "./project-root";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
@@ -56,7 +57,7 @@ function releaseCommand(): Command {
     )
     .option("--message <text>", "update message for `pulumi up` and the git tag")
     .option("--dry-run", "print the stack file's diff and the tag, write nothing", false)
-    .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", path.resolve(__dirname, ".."))
+    .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", PROJECT_DIR)
     .option("--stack-file <path>", "the stack file to change (default: <project-dir>/Pulumi.<stack>.yaml)")
     .option("--health-host <host>", "where both colors' ports answer /health", "127.0.0.1")
     .option("--health-timeout-ms <ms>", "timeout of one /health probe", positiveIntegerOption, 3000)

@@ -34,6 +34,7 @@ import { planRollback } from "./history/rollback-plan";
 import { planDocument, renderPlan } from "./history/rollback-render";
 import { liveUpdate, RollbackRefusal } from "./history/rollback-target";
 import { readFileConfig, StackYamlError } from "./history/stack-yaml";
+import { PROJECT_DIR } from "./project-root";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
@@ -70,7 +71,7 @@ function rollbackCommand(): Command {
       "instant with a zone ages are measured from, e.g. 2026-11-24T12:00:00Z (default: now)",
       instantOption,
     )
-    .option("--project-dir <dir>", "the Pulumi project the commands run in", path.resolve(__dirname, ".."));
+    .option("--project-dir <dir>", "the Pulumi project the commands run in", PROJECT_DIR);
   return overrideOptions(command, "rollback", "the incident ticket");
 }
 

@@ -12,6 +12,7 @@ import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from 
 import { configKeyProblem } from "../schema/namespaces";
 import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "./history/io";
 import { requireProjectFiles } from "./history/project";
+import { PROJECT_DIR } from "./project-root";
 
 const ITERATIONS = 1_000_000;
 const KEY_BYTES = 32;
@@ -171,7 +172,7 @@ export async function main(
         "--key <key>",
         "secret config key, e.g. greenlight:appPassword or greenlight-env:SESSION_SECRET",
       )
-      .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", path.resolve(__dirname, "..")),
+      .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", PROJECT_DIR),
     argv,
     io,
   );

@@ -2,11 +2,11 @@
 // Deployment metrics from `pulumi stack history --json`, compared with the targets of the metrics runbook.
 // Exit 0: report printed; 2: usage, unreadable history, or no pulumi CLI to read it with.
 import { Command } from "commander";
-import * as path from "path";
 import { failure, parseCommandLine, processIo, runAsScript, ToolIo } from "./history/io";
 import { deploymentStats, renderStats } from "./history/metrics";
 import { HISTORY_FILE_OPTION, MissingPulumiError, readStackHistory } from "./history/pulumi-cli";
 import { HistoryError, StackUpdate } from "./history/read";
+import { PROJECT_DIR } from "./project-root";
 
 export const EXIT = { ok: 0, usage: 2 } as const;
 
@@ -29,7 +29,7 @@ export async function main(
       .requiredOption("--stack <name>", "stack to report on")
       .option(...HISTORY_FILE_OPTION)
       .option("--json", "print the metrics as JSON", false)
-      .option("--project-dir <dir>", "the Pulumi project pulumi runs in", path.resolve(__dirname, "..")),
+      .option("--project-dir <dir>", "the Pulumi project pulumi runs in", PROJECT_DIR),
     argv,
     io,
   );

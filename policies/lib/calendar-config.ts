@@ -1,6 +1,6 @@
 // The deployment calendar as configured: weekly windows in IANA time zones and dated freezes, checked
 // once (a CalendarError names the bad entry and the fix) and parsed for the instant math in calendar.ts.
-import { IANAZone } from "luxon";
+import { DateTime, IANAZone } from "luxon";
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -78,8 +78,10 @@ function parseClock(text: string, what: string, allowMidnightEnd: boolean): numb
 /** Parses an ISO-8601 instant that carries its zone (Z or ±hh:mm); undefined when it does not. */
 export function parseInstant(text: string): Date | undefined {
   if (!ISO_WITH_ZONE.test(text)) return undefined;
-  const instant = new Date(text);
-  return Number.isNaN(instant.getTime()) ? undefined : instant;
+  // luxon refuses dates that do not exist (2026-02-30), which Date would roll over into March; the same
+  // rule as schema/instant.ts, which policies may not import.
+  const instant = DateTime.fromISO(text, { setZone: true });
+  return instant.isValid ? instant.toJSDate() : undefined;
 }
 
 const zones = new Map<string, IANAZone | undefined>();

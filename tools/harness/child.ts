@@ -1,7 +1,6 @@
 // Runs the real program once under Pulumi's mock runtime and writes what it registered as JSON.
 // One program per process: run.ts starts this file in a child process for every run.
 import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type { ConfigProblem } from "../../schema/parse";
@@ -107,7 +106,7 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
   if (request.at) process.env.GREENLIGHT_AT = request.at;
   process.chdir(request.projectDir);
 
-  const program = path.join(request.projectDir, "index.ts");
+  const program = request.program;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set
     await pulumi.runtime.runInPulumiStack(async () => require(program));

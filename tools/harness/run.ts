@@ -12,12 +12,13 @@ import {
   readStackConfig,
 } from "./stack-file";
 import { ProgramRequest, ProgramRun } from "./types";
+import { PROJECT_DIR } from "../project-root";
 
 export { ConfigOverride } from "./stack-file";
 export * from "./types";
 
 /** The project this harness belongs to. */
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export { PROJECT_DIR };
 
 export interface RunOptions {
   stack: string;
@@ -82,8 +83,10 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         resources: [],
       };
     }
+  const command = childCommand(projectDir);
   const request: ProgramRequest = {
     projectDir,
+    program: command.program,
     project: stackConfig.project,
     stack: options.stack,
     config: stackConfig.config,
@@ -96,10 +99,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const requestFile = path.join(workDir, "request.json");
     const outFile = path.join(workDir, "result.json");
     fs.writeFileSync(requestFile, JSON.stringify(request));
-    const { code, stderr } = await runChild(projectDir, {
-      GREENLIGHT_HARNESS_REQUEST: requestFile,
-      GREENLIGHT_HARNESS_OUT: outFile,
-    });
+    const { code, stderr } = await runChild(
+      projectDir,
+      { GREENLIGHT_HARNESS_REQUEST: requestFile, GREENLIGHT_HARNESS_OUT: outFile },
+      command.args,
+    );
     if (!fs.existsSync(outFile)) {
       throw new Error(
         `the mock-runtime harness failed (exit ${code}) before producing a result:\n${stderr.trim()}`,
@@ -111,19 +115,42 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   }
 }
 
+/**
+ * How the child runs: this project's compiled build when it is fresh (bin/launch.js), which starts in a
+ * fraction of the time; otherwise the sources through ts-node (and always for a copy of the project).
+ */
+function childCommand(projectDir: string): { args: string[]; program: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plain-JS launcher of bin/
+  const launch = require(path.join(PROJECT_DIR, "bin", "launch.js")) as {
+    isFresh(entry: string): boolean;
+    build: string;
+  };
+  if (path.resolve(projectDir) === PROJECT_DIR && launch.isFresh("tools/harness/child")) {
+    return {
+      args: [path.join(launch.build, "tools", "harness", "child.js")],
+      program: path.join(launch.build, "index.js"),
+    };
+  }
+  return {
+    args: [
+      "-r",
+      require.resolve("ts-node/register/transpile-only"),
+      path.join(PROJECT_DIR, "tools", "harness", "child.ts"),
+    ],
+    program: path.join(projectDir, "index.ts"),
+  };
+}
+
 function runChild(
   projectDir: string,
   env: Record<string, string>,
+  args: string[],
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(
-    process.execPath,
-    ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "child.ts")],
-    {
-      cwd: projectDir,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, args, {
+    cwd: projectDir,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();

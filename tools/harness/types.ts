@@ -55,6 +55,8 @@ export interface RecordedResource {
 export interface ProgramRequest {
   /** Folder holding Pulumi.yaml and index.ts. */
   projectDir: string;
+  /** The program's entry: index.ts, or its compiled index.js when the build is fresh. */
+  program: string;
   /** The project name from Pulumi.yaml. */
   project: string;
   stack: string;

@@ -7,20 +7,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  PROJECT_DIR,
-  ProgramRun,
-  SECRET_PLACEHOLDER,
-  isSecretMarker,
-  runProgram,
-} from "../harness/run";
+import { PROJECT_DIR, ProgramRun, SECRET_PLACEHOLDER, isSecretMarker, runProgram } from "../harness/run";
 import { UpdateDiff, updateDiff } from "./diff";
 import { renderHuman, windowLevel } from "./render";
 import { StackFileError } from "../harness/stack-file";
 import { judge, startPack } from "../policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "../policy-runner/config";
 
-/** One policy verdict, as in DESIGN.md's JSON contract. */
+/** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Violation {
   policy: string;
   level: "mandatory" | "advisory";
@@ -41,7 +35,7 @@ export interface PlannedResource {
   inputs: Record<string, unknown>;
 }
 
-/** The `--json` document of DESIGN.md. */
+/** The `--json` document: every resource the program registers, every verdict, and with --diff-from the update. */
 export interface PlanDocument {
   stack: string;
   at: string;

@@ -11,6 +11,7 @@ import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import type { RecordedResource } from "../harness/types";
 import { PolicyPackConfig, reconcilePolicyConfig } from "./config";
 import { POLICIES_DIR, ensurePackBuilt } from "./pack";
+import { PROJECT_DIR } from "../project-root";
 
 /** One verdict, in DESIGN.md's JSON shape. */
 export interface Verdict {
@@ -68,7 +69,7 @@ export class PackServer {
     ensurePackBuilt();
     const { grpc, service } = proto();
     const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [POLICIES_DIR] });
-    const execArgs = options.at ? ["-r", path.join(__dirname, "clock.js")] : [];
+    const execArgs = options.at ? ["-r", path.join(PROJECT_DIR, "tools", "policy-runner", "clock.js")] : [];
     const child = spawn(process.execPath, [...execArgs, runPolicyPack, "127.0.0.1:1", "."], {
       cwd: POLICIES_DIR,
       env: {

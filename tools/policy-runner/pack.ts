@@ -4,9 +4,10 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { PROJECT_DIR } from "../project-root";
 
 /** The policy pack's folder. */
-export const POLICIES_DIR = path.resolve(__dirname, "..", "..", "policies");
+export const POLICIES_DIR = path.join(PROJECT_DIR, "policies");
 
 function newestSource(dir: string): number {
   let newest = 0;

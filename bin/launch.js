@@ -1,0 +1,51 @@
+// Runs one of greenlight's TypeScript entry points the fast way: the compiled build (`npm run build`,
+// also run by `npm ci`) when it is at least as new as every source it was built from, otherwise the
+// sources through ts-node (correct, only seconds slower). Used by bin/greenlight-ops.js (the steps) and
+// `npm run plan`.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+const root = path.join(__dirname, "..");
+const build = path.join(__dirname, "build");
+
+/** What each entry is compiled from: a change to any of these makes its build stale. */
+const SOURCES = {
+  "ops/cli": ["ops", "schema", "policies/lib"],
+  "tools/plan/cli": ["tools", "schema", "policies/lib", "components", "ops", "index.ts", "config.ts"],
+  "tools/harness/child": ["tools/harness", "schema", "policies/lib", "components", "index.ts", "config.ts"],
+};
+
+function newestSource(entry) {
+  const full = path.join(root, entry);
+  const stat = fs.statSync(full);
+  if (!stat.isDirectory()) return entry.endsWith(".ts") ? stat.mtimeMs : 0;
+  let newest = 0;
+  for (const child of fs.readdirSync(full)) newest = Math.max(newest, newestSource(path.join(entry, child)));
+  return newest;
+}
+
+/** Whether the compiled `entry` (e.g. "ops/cli") is at least as new as every source it is built from. */
+function isFresh(entry) {
+  const compiled = path.join(build, `${entry}.js`);
+  if (!fs.existsSync(compiled)) return false;
+  const built = fs.statSync(compiled).mtimeMs;
+  return (SOURCES[entry] || [entry]).every((source) => newestSource(source) <= built);
+}
+
+/** Loads `entry` compiled when fresh, else from source with ts-node (silent: a stale build only costs time). */
+function load(entry) {
+  if (isFresh(entry)) return require(path.join(build, entry));
+  require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
+  return require(path.join(root, entry));
+}
+
+module.exports = { isFresh, load, build, root };
+
+// `node bin/launch.js tools/plan/cli <args>`: runs the entry's main(argv) and exits with its code.
+if (require.main === module) {
+  const [entry, ...argv] = process.argv.slice(2);
+  load(entry)
+    .main(argv)
+    .then((code) => process.exit(code));
+}
