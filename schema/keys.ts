@@ -16,6 +16,8 @@ export interface ConfigKey {
   secret?: boolean;
   /** The README's "default" column when the default is computed rather than fixed. */
   defaultText?: string;
+  /** For an array: its items are objects (structured config, `pulumi config set --path`), not strings. */
+  items?: "object";
 }
 
 const text = (pattern: RegExp, expected: string) => z.string().regex(pattern, `expected ${expected}`);
@@ -34,6 +36,21 @@ const imageRef = () =>
 const urlPath = () => text(p.URL_PATH, "an absolute URL path such as /health (letters, digits, . _ ~ - /)");
 const identifier = () => text(p.SQL_IDENTIFIER, "a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*)");
 const secretText = () => z.string().min(1, "expected a non-empty secret");
+
+/** One Docker host of a stack with hosts (greenlight:hosts). */
+const dockerHost = z.object(
+  {
+    name: text(p.HOST_NAME, "a host name of lower-case letters, digits and '-' (e.g. web-1)"),
+    address: text(p.HOST, "the address the runner reaches the host at over SSH (name or IP)"),
+    user: text(p.SSH_USER, "an SSH user such as root or deploy").default("root"),
+    port: port().default(22),
+    privateAddress: text(p.HOST, "the host's address on the private network (name or IP)").optional(),
+    replicaAddress: text(p.HOST, "the address the host's replicas publish on (default 127.0.0.1)").default(
+      "127.0.0.1",
+    ),
+  },
+  { message: "expected a host: {name, address[, user, port, privateAddress, replicaAddress]}" },
+);
 
 /**
  * Every key greenlight reads from the `greenlight:` namespace. Pulumi.yaml's `config:` block and the
@@ -298,9 +315,53 @@ export const CONFIG_KEYS = {
       "The active release's schema change is not backward compatible (rollback restores a backup).",
     schema: z.boolean().default(false),
   },
+  hosts: {
+    type: "array",
+    items: "object",
+    description:
+      "Docker hosts the app runs on, over SSH: [{name, address, user, port, privateAddress, replicaAddress}]; unset: this machine.",
+    schema: z
+      .array(dockerHost)
+      .min(1, "expected at least one host, or leave greenlight:hosts unset for this machine")
+      .max(32, "expected at most 32 hosts")
+      .optional(),
+    defaultText: "this machine (no SSH)",
+  },
+  sshPrivateKey: {
+    type: "string",
+    description: "Private key of the hosts' SSH user (secret): the remote steps connect with it.",
+    schema: secretText().optional(),
+    secret: true,
+  },
+  dataHost: {
+    type: "string",
+    description: "Name of the host that runs backup, drill and migration (it reaches the database); unset: the runner.",
+    schema: text(p.HOST_NAME, "the name of one of greenlight:hosts").optional(),
+    defaultText: "the runner",
+  },
+  opsBaseImage: {
+    type: "string",
+    description: "Base image of the ops image built on each host (node 22 with Debian's haproxy and PostgreSQL client).",
+    schema: imageRef().default("node:22-bookworm-slim"),
+  },
+  proxyListenAddress: {
+    type: "string",
+    description: "Address the traffic proxy listens on (0.0.0.0 on hosts behind DNS or a load balancer).",
+    schema: text(p.HOST, "an IP address or host name such as 127.0.0.1 or 0.0.0.0").default("127.0.0.1"),
+  },
+  proxyAdminPort: {
+    type: "integer",
+    description: "Port of each host proxy's runtime API on its private address (stacks with hosts; firewall it).",
+    schema: port().default(9999),
+  },
+  proxyLogPort: {
+    type: "integer",
+    description: "UDP port on the first host where every proxy's access log goes (the guard listens there).",
+    schema: port().default(5140),
+  },
   proxyPort: {
     type: "integer",
-    description: "Port the traffic proxy listens on (127.0.0.1).",
+    description: "Port the traffic proxy listens on, at greenlight:proxyListenAddress.",
     schema: port().default(8080),
   },
   stateDir: {

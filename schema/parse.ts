@@ -121,7 +121,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       fail(fullKey, `expected a secret, not plaintext; fix: pulumi config set --secret ${fullKey} <value>`);
       continue;
     }
-    const result = decode(spec.type, value);
+    const result = decode(spec, value);
     if ("error" in result) fail(fullKey, result.error);
     else decoded[key] = result.value;
   }
@@ -263,8 +263,17 @@ function settingsFrom(
       timeoutSeconds: c.migrationTimeoutSeconds,
       schemaBreaking: c.schemaBreaking,
     },
+    hosts: (c.hosts ?? []).map((host) => ({
+      ...host,
+      privateAddress: host.privateAddress ?? host.address,
+    })),
+    dataHost: c.dataHost,
+    opsBaseImage: c.opsBaseImage,
     traffic: {
       proxyPort: c.proxyPort,
+      listenAddress: c.proxyListenAddress,
+      adminPort: c.proxyAdminPort,
+      logPort: c.proxyLogPort,
       stateDir: c.stateDir ?? `.greenlight/${stack}`,
       maintenanceMode: c.maintenanceMode,
       gate: {
@@ -298,14 +307,15 @@ function settingsFrom(
       appPassword: c.appPassword,
       s3SecretAccessKey: c.s3SecretAccessKey,
       webhookUrl: c.webhookUrl,
+      sshPrivateKey: c.sshPrivateKey,
       env: envSecret,
     },
   };
 }
 
 /** Decodes a value the way Pulumi passes config to a program: scalars as strings, lists as JSON. */
-function decode(type: string, value: string): { value: unknown } | { error: string } {
-  switch (type) {
+function decode(spec: ConfigKey, value: string): { value: unknown } | { error: string } {
+  switch (spec.type) {
     case "integer":
       return /^-?\d+$/.test(value.trim()) ? { value: Number(value) } : { error: "expected a whole number" };
     case "boolean":
@@ -319,9 +329,10 @@ function decode(type: string, value: string): { value: unknown } | { error: stri
       } catch {
         array = undefined;
       }
-      return Array.isArray(array)
-        ? { value: array.map((item) => (typeof item === "string" ? item : JSON.stringify(item))) }
-        : { error: "expected a list" };
+      if (!Array.isArray(array)) return { error: "expected a list" };
+      // Structured items (pulumi config set --path 'greenlight:hosts[0].name' web-1) stay objects.
+      if (spec.items === "object") return { value: array };
+      return { value: array.map((item) => (typeof item === "string" ? item : JSON.stringify(item))) };
     }
     default:
       return { value };

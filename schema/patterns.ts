@@ -21,6 +21,12 @@ export const IMAGE_DIGEST = /@sha256:[a-f0-9]{64}$/;
 export const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 
 /** A host name or IPv4 address. */
+/** A short name for a Docker host (greenlight:hosts[].name, greenlight:dataHost). */
+export const HOST_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** An SSH user name. */
+export const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
 export const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
 /** An S3 bucket name (the DNS-compatible subset). */

@@ -78,6 +78,8 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
     }
   }
 
+  hostRules(c, context, fail);
+
   const overrideKeys = ["overrideReason", "overrideApprover", "overrideTicket", "overrideExpiresAt"] as const;
   const overrideSet = overrideKeys.filter((key) => context.present.has(key));
   if (overrideSet.length > 0 && overrideSet.length < overrideKeys.length) {
@@ -147,4 +149,37 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
       );
     }
   }
+}
+
+/**
+ * A stack with hosts: names unique, the SSH key set, the data host one of them, and replicas spread so
+ * no host is without a replica of each color (every host's proxy serves its own replicas, so a color
+ * on one host of several is a front with nothing behind it).
+ */
+function hostRules(c: Partial<Decoded>, context: RuleContext, fail: Fail): void {
+  const hosts = c.hosts;
+  if (hosts === undefined) {
+    if (c.dataHost !== undefined)
+      fail("dataHost", "expected no data host without greenlight:hosts (the runner runs the data steps)");
+    return;
+  }
+  const seen = new Set<string>();
+  for (const host of hosts) {
+    if (seen.has(host.name)) fail("hosts", `expected each host name once; ${host.name} is there twice`);
+    seen.add(host.name);
+  }
+  if (!context.present.has("sshPrivateKey"))
+    fail(
+      "sshPrivateKey",
+      "expected the hosts' SSH private key with greenlight:hosts; fix: pulumi config set --secret greenlight:sshPrivateKey < ~/.ssh/greenlight",
+    );
+  if (c.dataHost !== undefined && !seen.has(c.dataHost))
+    fail("dataHost", `expected one of greenlight:hosts (${[...seen].join(", ")})`);
+  if (c.replicas !== undefined && c.replicas < hosts.length)
+    fail(
+      "replicas",
+      `expected at least one replica of each color per host: ${c.replicas} replica${c.replicas === 1 ? "" : "s"} over ${hosts.length} hosts leaves a host's front with no ${c.replicas === 1 ? "second " : ""}color behind it; set greenlight:replicas to ${hosts.length} or more`,
+    );
+  if (c.proxyAdminPort !== undefined && c.proxyPort === c.proxyAdminPort)
+    fail("proxyAdminPort", `expected a port other than greenlight:proxyPort (${c.proxyPort})`);
 }

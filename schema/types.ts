@@ -29,6 +29,20 @@ export interface ColorSettings {
   hostPort: number;
 }
 
+/** A Docker host of a stack with hosts, reached over SSH. */
+export interface HostSettings {
+  /** Short name (web-1): in resource names and the switch's report. */
+  name: string;
+  /** Where the runner reaches it over SSH. */
+  address: string;
+  user: string;
+  port: number;
+  /** Its address on the private network: its proxy's runtime API binds here. */
+  privateAddress: string;
+  /** Where its replicas publish their ports and its proxy reaches them. */
+  replicaAddress: string;
+}
+
 /** An emergency override of the deployment window. */
 export interface Override {
   reason: string;
@@ -89,8 +103,20 @@ export interface StackSettings {
     timeoutSeconds: number;
     schemaBreaking: boolean;
   };
+  /** The Docker hosts (empty: this machine, no SSH). */
+  hosts: HostSettings[];
+  /** The host that runs the data steps (unset: the runner). */
+  dataHost?: string;
+  /** Base image of the ops image built on each host. */
+  opsBaseImage: string;
   traffic: {
     proxyPort: number;
+    /** Address the proxy listens on. */
+    listenAddress: string;
+    /** Runtime API port of each host's proxy (stacks with hosts). */
+    adminPort: number;
+    /** UDP port of the access log on the first host (stacks with hosts). */
+    logPort: number;
     stateDir: string;
     maintenanceMode: "off" | "on" | "read-only";
     gate: { intervalSeconds: number; timeoutSeconds: number; attempts: number; deadlineSeconds: number };
@@ -103,6 +129,7 @@ export interface StackSettings {
     appPassword: string;
     s3SecretAccessKey?: string;
     webhookUrl?: string;
+    sshPrivateKey?: string;
     /** Secret environment variables (greenlight-env: keys set with --secret). */
     env: Record<string, string>;
   };
