@@ -125,55 +125,55 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
   let exitCode: number | undefined;
   void exited.then((code) => (exitCode = code));
 
-  const deadline = Date.now() + 10_000;
-  while (!(await proxyAnswers(paths.socket))) {
-    if (exitCode !== undefined)
-      throw new StepError(`HAProxy exited (code ${exitCode}) before its admin socket answered`);
-    if (Date.now() > deadline) {
-      haproxy.kill("SIGKILL");
-      throw new StepError(`HAProxy started but its admin socket ${paths.socket} does not answer`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const listen = `${options.spec.listenAddress ?? "127.0.0.1"}:${options.spec.proxyPort}`;
-  const admin = options.spec.adminTcp
-    ? `, runtime API on ${options.spec.adminTcp.address}:${options.spec.adminTcp.port}`
-    : "";
-  log(`HAProxy (pid ${haproxy.pid}) listens on ${listen} with ${activeColor} serving${admin}`);
-
-  // The idle color stays checked, so a switch finds it UP or DOWN at once.
-  let lastSaved = "";
-  let serving: Color | undefined = activeColor;
-  const save = async () => {
-    const text = await serversStateText(paths.socket);
-    const states = parseServersState(text);
-    serving = servingColor(states);
-    const print = fingerprint(states);
-    if (print !== lastSaved) {
-      writeFileAtomic(paths.stateFile, text);
-      lastSaved = print;
-    }
-    return states;
-  };
-  const initial = await save();
-  for (const state of initial) {
-    if (!serversOf(initial, activeColor).includes(state) && admission(state) === "maint") {
-      await setServerState(paths.socket, state.name, "drain");
-    }
-  }
-  await save();
-
-  let stoppedBy = "haproxy exited";
+  // From here on HAProxy runs: every way out stops it, so no proxy outlives its container's command.
   const stopRequested = new Promise<string>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => resolve(signal);
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
     void options.stop?.then(() => resolve("stop"));
   });
-  const timer = setInterval(() => {
-    save().catch((error: Error) => log(`saving the runtime state failed: ${error.message}`));
-  }, options.saveEveryMs ?? 1000);
+  let stoppedBy = "haproxy exited";
+  let serving: Color | undefined = activeColor;
+  let timer: NodeJS.Timeout | undefined;
   try {
+    const deadline = Date.now() + 10_000;
+    while (!(await proxyAnswers(paths.socket))) {
+      if (exitCode !== undefined)
+        throw new StepError(`HAProxy exited (code ${exitCode}) before its admin socket answered`);
+      if (Date.now() > deadline) {
+        throw new StepError(`HAProxy started but its admin socket ${paths.socket} does not answer`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const listen = `${options.spec.listenAddress ?? "127.0.0.1"}:${options.spec.proxyPort}`;
+    const admin = options.spec.adminTcp
+      ? `, runtime API on ${options.spec.adminTcp.address}:${options.spec.adminTcp.port}`
+      : "";
+    log(`HAProxy (pid ${haproxy.pid}) listens on ${listen} with ${activeColor} serving${admin}`);
+
+    let lastSaved = "";
+    const save = async () => {
+      const text = await serversStateText(paths.socket);
+      const states = parseServersState(text);
+      serving = servingColor(states);
+      const print = fingerprint(states);
+      if (print !== lastSaved) {
+        writeFileAtomic(paths.stateFile, text);
+        lastSaved = print;
+      }
+      return states;
+    };
+    // The idle color stays checked, so a switch finds it UP or DOWN at once.
+    const initial = await save();
+    for (const state of initial) {
+      if (!serversOf(initial, activeColor).includes(state) && admission(state) === "maint") {
+        await setServerState(paths.socket, state.name, "drain");
+      }
+    }
+    await save();
+    timer = setInterval(() => {
+      save().catch((error: Error) => log(`saving the runtime state failed: ${error.message}`));
+    }, options.saveEveryMs ?? 1000);
     const first = await Promise.race([exited.then(() => undefined), stopRequested]);
     if (first !== undefined) {
       stoppedBy = first;
@@ -182,6 +182,10 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
       haproxy.kill("SIGUSR1");
       log(`${first}: HAProxy finishes the requests in flight and stops`);
     }
+  } catch (error) {
+    if (exitCode === undefined) haproxy.kill("SIGTERM");
+    await exited;
+    throw error;
   } finally {
     clearInterval(timer);
   }
