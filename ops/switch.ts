@@ -58,6 +58,8 @@ export interface Moved {
   method: Activation["method"];
   previousColor?: Color;
   runtimeMs?: number;
+  /** Milliseconds the checks before the move took (every host answers, the color is UP everywhere). */
+  preflightMs?: number;
   /** Per host, when the switch moved several hosts. */
   hosts?: HostMove[];
 }
@@ -80,6 +82,8 @@ export interface SwitchReport {
   method: Activation["method"];
   /** Milliseconds the runtime API took to move traffic. */
   runtimeMs?: number;
+  /** Milliseconds the checks on every host took before anything moved. */
+  preflightMs?: number;
   hosts?: HostMove[];
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
@@ -135,6 +139,7 @@ export async function runSwitch(
       previousColor: activation.previousColor,
       method: activation.method,
       runtimeMs: activation.runtimeMs,
+      ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
       ...(activation.hosts ? { hosts: activation.hosts } : {}),
       totalMs: 0,
       warmup,

@@ -56,6 +56,9 @@ Host 127.0.0.*
   LogLevel ERROR
   ConnectTimeout 5
   SendEnv GREENLIGHT_* PG* AWS_* DATABASE_URL
+  # What Pulumi's Go SSH client (golang.org/x/crypto/ssh) negotiates; OpenSSH's own first choice,
+  # sntrup761x25519, costs ~0.3 s more per connection here.
+  KexAlgorithms curve25519-sha256
 EOF
   printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$dir/ssh_config" >"$dir/bin/ssh"
   chmod 755 "$dir/bin/ssh"

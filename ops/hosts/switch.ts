@@ -72,6 +72,7 @@ export function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> 
         method: moved ? "flip" : "unchanged",
         previousColor: fleet.previousColor,
         runtimeMs: fleet.runtimeMs,
+        preflightMs: fleet.preflightMs,
         hosts: fleet.hosts,
       };
     },
