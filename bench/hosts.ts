@@ -2,7 +2,6 @@
 // switches under constant keep-alive GET and POST load through every host's front, and the time from the
 // switch's start (the coordinator's command sent over SSH to the first host, as remote.Command sends it)
 // until every front answers with the new color, beside the part the runtime API itself took.
-import { probe } from "../ops/http-probe";
 import { Color, otherColor } from "../schema/types";
 import { Fleet } from "../tests/hosts/support";
 import { buildSampleImage } from "../tests/fixtures/app/build";
@@ -11,6 +10,7 @@ import { freePortRange } from "../tests/ops/support/release";
 import { ensureDocker } from "../tests/support/docker";
 import { SimHost, startSimHosts } from "../tests/support/hosts";
 import { BenchResult } from "./result";
+import { untilServedBy } from "./switch";
 
 const HOSTS = 3;
 const SWITCHES = 10;
@@ -18,22 +18,6 @@ const GOAL_MS = 2000;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/** Milliseconds from `started` until a fresh request through the front is answered by `color`. */
-async function untilServedBy(
-  url: string,
-  color: Color,
-  started: number,
-  timeoutMs = 15_000,
-): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await probe(url, 1000);
-    if (answer.status === 200 && answer.body.includes(`(${color})`)) return performance.now() - started;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer with ${color} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 export async function benchHosts(): Promise<BenchResult[]> {
   await ensureDocker();
@@ -52,7 +36,8 @@ export async function benchHosts(): Promise<BenchResult[]> {
     await fleet.startColor("blue", "v1", images.v1);
     await fleet.startColor("green", "v2", images.v2);
     await fleet.startProxies();
-    for (const host of fleet.hosts) await untilServedBy(fleet.frontUrl(host), "blue", performance.now());
+    for (const host of fleet.hosts)
+      await untilServedBy(fleet.frontUrl(host), "blue", process.hrtime.bigint());
 
     const loads = fleet.hosts.map((host: SimHost) =>
       startLoad({ url: fleet.frontUrl(host), clients: 6, maxRequests: 2_000_000, maxMs: 300_000 }),
@@ -65,10 +50,10 @@ export async function benchHosts(): Promise<BenchResult[]> {
     for (let round = 0; round < SWITCHES; round++) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       color = otherColor(color);
-      const started = performance.now();
+      const started = process.hrtime.bigint();
       const switched = fleet.switch(color, color === "blue" ? "v1" : "v2");
       const served = await Promise.all(
-        fleet.hosts.map((host) => untilServedBy(fleet.frontUrl(host), color, started)),
+        fleet.hosts.map((host) => untilServedBy(fleet.frontUrl(host), color, started, 15_000)),
       );
       const run = await switched;
       if (run.code !== 0) throw new Error(`switch ${round + 1} to ${color} failed: ${run.stderr.trim()}`);

@@ -223,34 +223,41 @@ export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
   return runSwitch(mover, options, { address: spec.logAddress ?? "127.0.0.1", port: spec.logPort });
 }
 
+/** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
+export function switchTargetOptions(command: Command): Command {
+  return command
+    .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
+    .requiredOption("--release <id>", "release the color runs", releaseId)
+    .option("--image <ref>", "image the color runs (reported)", imageRef)
+    .option(
+      "--warmup <path>",
+      "path requested through every proxy after the switch; repeatable",
+      repeatable(urlPath),
+    );
+}
+
+/** The settings every switch reads from its options, warm-up and guard included. */
+export function switchSettingsFromOptions(
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): SwitchSettings {
+  return {
+    color: options.color as Color,
+    release: String(options.release),
+    image: options.image === undefined ? undefined : String(options.image),
+    warmupPaths: (options.warmup as string[] | undefined) ?? [],
+    guardSeconds: Number(options.guardSeconds),
+    thresholds: thresholdsFromOptions(options),
+    env,
+    log: (message) => progress("switch", message),
+  };
+}
+
 export const switchCommand: StepCommand = {
   name: "switch",
   description:
     "Points the proxy at a color without dropping requests, warms it up, guards it, reverts on a breach",
-  options: (command: Command) =>
-    guardThresholdOptions(
-      addProxyOptions(
-        command
-          .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
-          .requiredOption("--release <id>", "release the color runs", releaseId)
-          .option("--image <ref>", "image the color runs (reported)", imageRef)
-          .option(
-            "--warmup <path>",
-            "path requested through the proxy after the switch; repeatable",
-            repeatable(urlPath),
-          ),
-      ),
-    ),
+  options: (command: Command) => guardThresholdOptions(addProxyOptions(switchTargetOptions(command))),
   run: (options, env) =>
-    switchTraffic({
-      spec: proxySpecFromOptions(options),
-      color: options.color as Color,
-      release: String(options.release),
-      image: options.image === undefined ? undefined : String(options.image),
-      warmupPaths: (options.warmup as string[] | undefined) ?? [],
-      guardSeconds: Number(options.guardSeconds),
-      thresholds: thresholdsFromOptions(options),
-      env,
-      log: (message) => progress("switch", message),
-    }),
+    switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) }),
 };

@@ -31,8 +31,6 @@ export interface ProxyRunOptions {
   /** How often the runtime state is saved when it changed, in milliseconds (default 1000). */
   saveEveryMs?: number;
   log?: (message: string) => void;
-  /** Resolves to stop the proxy gently (tests); SIGTERM and SIGINT do the same. */
-  stop?: Promise<void>;
 }
 
 export interface ProxyRunReport {
@@ -130,7 +128,6 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
     const onSignal = (signal: NodeJS.Signals) => resolve(signal);
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
-    void options.stop?.then(() => resolve("stop"));
   });
   let stoppedBy = "haproxy exited";
   let serving: Color | undefined = activeColor;

@@ -5,12 +5,19 @@
 import { Command, InvalidArgumentError } from "commander";
 import { HOST } from "../../schema/patterns";
 import { Color } from "../../schema/types";
-import { guardThresholdOptions, thresholdsFromOptions } from "../guard";
+import { guardThresholdOptions } from "../guard";
 import { ProxyTarget, moveFleet } from "../haproxy/fleet";
 import { tcpAdmin } from "../haproxy/runtime";
-import { color, host, imageRef, integer, port, releaseId, repeatable, urlPath } from "../options";
-import { StepCommand, StepError, progress } from "../step";
-import { SwitchReport, SwitchSettings, TrafficMover, runSwitch } from "../switch";
+import { host, integer, port, repeatable } from "../options";
+import { StepCommand, StepError } from "../step";
+import {
+  SwitchReport,
+  SwitchSettings,
+  TrafficMover,
+  runSwitch,
+  switchSettingsFromOptions,
+  switchTargetOptions,
+} from "../switch";
 
 /** One host as the coordinator reaches it: name, private address, admin port when not the common one. */
 export interface HostEntry {
@@ -86,10 +93,7 @@ export const switchHostsCommand: StepCommand = {
     "Moves every host's proxy to a color through its TCP runtime API, all or nothing; warms up, guards every host, reverts every host on a breach",
   options: (command: Command) =>
     guardThresholdOptions(
-      command
-        .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
-        .requiredOption("--release <id>", "release the color runs", releaseId)
-        .option("--image <ref>", "image the color runs (reported)", imageRef)
+      switchTargetOptions(command)
         .requiredOption(
           "--host <name=address[:admin-port]>",
           "a host whose proxy moves, at its private address; repeatable, in order",
@@ -108,11 +112,6 @@ export const switchHostsCommand: StepCommand = {
           "interval of HAProxy's own health checks",
           integer(100, 60_000),
           1000,
-        )
-        .option(
-          "--warmup <path>",
-          "path requested through every host's proxy after the switch; repeatable",
-          repeatable(urlPath),
         ),
     ),
   run: (options, env) => {
@@ -127,14 +126,7 @@ export const switchHostsCommand: StepCommand = {
       logAddress: String(options.logAddress),
       logPort: Number(options.logPort),
       checkIntervalMs: Number(options.checkIntervalMs),
-      color: options.color as Color,
-      release: String(options.release),
-      image: options.image === undefined ? undefined : String(options.image),
-      warmupPaths: (options.warmup as string[] | undefined) ?? [],
-      guardSeconds: Number(options.guardSeconds),
-      thresholds: thresholdsFromOptions(options),
-      env,
-      log: (message) => progress("switch", message),
+      ...switchSettingsFromOptions(options, env),
     });
   },
 };

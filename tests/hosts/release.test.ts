@@ -17,11 +17,25 @@ import { Fleet } from "./support";
 function loadEveryFront(
   fleet: Fleet,
   hosts = fleet.hosts,
-): { runs: LoadRun[]; stop(): Promise<LoadResult[]> } {
+): { runs: LoadRun[]; stop(): Promise<LoadResult[]>; stopAfter(more: number): Promise<LoadResult[]> } {
   const runs = hosts.map((host) =>
     startLoad({ url: fleet.frontUrl(host), clients: 6, maxRequests: 400_000, maxMs: 240_000 }),
   );
-  return { runs, stop: () => Promise.all(runs.map((run) => run.stop())) };
+  const stop = () => Promise.all(runs.map((run) => run.stop()));
+  return {
+    runs,
+    stop,
+    /** Stops once every front answered `more` requests after now. */
+    stopAfter: async (more) => {
+      const now = runs.map((run) => run.count());
+      await waitUntil(
+        `${more} more requests on every front`,
+        () => runs.every((run, index) => run.count() >= now[index] + more),
+        60_000,
+      );
+      return stop();
+    },
+  };
 }
 
 function total(results: LoadResult[]): { total: number; failed: number; failures: Record<string, number> } {
@@ -66,7 +80,10 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       ],
       { stdio: "pipe", timeout: 60_000 },
     );
-    const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.loadImages(Object.values(images))]);
+    const [opsImage] = await Promise.all([
+      needService(this, "the ops image (node 22, HAProxy, pg client, docker CLI)", () => sim.buildOpsImage()),
+      sim.loadImages(Object.values(images)),
+    ]);
     const base = await freePortRange(6);
     fleet = new Fleet(
       sim,
@@ -243,13 +260,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       { "guard-seconds": 30, "guard-min-requests": 150, "guard-error-rate": 5 },
       { GREENLIGHT_WEBHOOK_URL: receiver.url },
     );
-    const after = load.runs.map((run) => run.count());
-    await waitUntil(
-      "500 more requests on every front",
-      () => load.runs.every((run, index) => run.count() >= after[index] + 500),
-      60_000,
-    );
-    const results = await load.stop();
+    const results = await load.stopAfter(500);
 
     assert.equal(switched.code, 1, switched.stderr);
     assert.match(
@@ -399,13 +410,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
         60_000,
       );
       const switched = await fleet.switch("green", "v2");
-      const after = load.runs.map((run) => run.count());
-      await waitUntil(
-        "500 more requests on every front",
-        () => load.runs.every((run, index) => run.count() >= after[index] + 500),
-        60_000,
-      );
-      const results = await load.stop();
+      const results = await load.stopAfter(500);
 
       assert.equal(switched.code, 1, switched.stderr);
       assert.match(

@@ -4,7 +4,6 @@
 // host's proxy. Every step runs as the exact command string the program sends (ops/hosts/remote.ts),
 // over SSH, with secrets passed as SSH environment only.
 import { Color } from "../../schema/types";
-import { LABEL } from "../../policies/lib/contract";
 import {
   HostProxySettings,
   FlagValue,
@@ -12,6 +11,7 @@ import {
   proxyContainerName,
   proxyRunCommand,
 } from "../../ops/hosts/remote";
+import { replicaRunArgs } from "../ops/support/release";
 import { CommandRun, SimHost, SimHosts } from "../support/hosts";
 
 export interface FleetPorts {
@@ -81,33 +81,19 @@ export class Fleet {
         for (let replica = 0; replica < this.replicas; replica++) {
           const name = this.replicaName(color, replica);
           await this.sim.dockerAsync(host, ["rm", "-f", name]);
-          const run = await this.sim.dockerAsync(host, [
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--network",
-            "host",
-            "--memory",
-            "256m",
-            "-e",
-            `PORT=${this.ports[color] + replica}`,
-            "-e",
-            `BIND_HOST=${host.address}`,
-            "-e",
-            `APP_COLOR=${color}`,
-            "-e",
-            `RELEASE_ID=${release}`,
-            "-e",
-            `DATABASE_URL=${this.databaseUrl}`,
-            "--label",
-            `${LABEL.app}=${this.app}`,
-            "--label",
-            `${LABEL.color}=${color}`,
-            "--label",
-            `${LABEL.release}=${release}`,
-            image,
-          ]);
+          const run = await this.sim.dockerAsync(
+            host,
+            replicaRunArgs({
+              name,
+              app: this.app,
+              color,
+              release,
+              image,
+              port: this.ports[color] + replica,
+              bindHost: host.address,
+              databaseUrl: this.databaseUrl,
+            }),
+          );
           if (run.code !== 0) throw new Error(`starting ${name} on ${host.name}: ${run.stderr.trim()}`);
         }
       }),

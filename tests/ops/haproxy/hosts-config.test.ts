@@ -10,7 +10,7 @@ import {
   validateProxyState,
 } from "../../../ops/haproxy/config";
 import { haproxyBinary } from "../../../ops/haproxy/process";
-import { IN_CI } from "../../support/service";
+import { needService } from "../../support/service";
 
 const onHost = (overrides: Partial<ProxyState> = {}): ProxyState => ({
   activeColor: "blue",
@@ -71,16 +71,11 @@ describe("HAProxy config of a proxy on a host (pure)", () => {
   });
 
   describe("accepted by the real haproxy -c", function () {
-    let binary: string;
-    before(function () {
-      binary = haproxyBinary();
-      try {
+    const binary = haproxyBinary();
+    before(async function () {
+      await needService(this, "HAProxy", async () => {
         execFileSync(binary, ["-v"], { stdio: "pipe" });
-      } catch (error) {
-        if (IN_CI)
-          throw new Error(`HAProxy is not installed (CI=true: a missing service is a failure): ${error}`);
-        this.skip();
-      }
+      });
     });
 
     it("a host's proxy: TCP runtime API, remote log target, foreground", () => {

@@ -93,6 +93,19 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
+  /** Stops one proxy process (SIGTERM) and waits for its exit. */
+  const stopProxy = async (index: number) => {
+    const proxy = proxies[index];
+    if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
+    return proxy.done;
+  };
+  /** Waits until HAProxy's own checks on host `index` see green-0 in an operational state. */
+  const greenSeen = (index: number, operationalState: number) =>
+    waitFor(`${ADDRESSES[index]} sees green-0 in state ${operationalState}`, async () =>
+      (await showServersState(targets()[index].admin)).some(
+        (state) => state.name === "green-0" && state.operationalState === operationalState,
+      ),
+    );
   const serving = async (index: number) =>
     (await showServersState(targets()[index].admin))
       .map((state) => `${state.name}:${admission(state)}`)
@@ -124,8 +137,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   });
 
   afterEach(async () => {
-    for (const proxy of proxies) if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    await Promise.all(proxies.map((proxy) => proxy.done));
+    await Promise.all(proxies.map((_, index) => stopProxy(index)));
     for (const backend of backends) {
       backend.server.closeAllConnections();
       await new Promise((resolve) => backend.server.close(resolve));
@@ -151,9 +163,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
         (state) => admission(state) === (state.name.startsWith("green") ? "ready" : "drain"),
       ),
     );
-    const proxy = proxies[1];
-    if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    const stopped = await proxy.done;
+    const stopped = await stopProxy(1);
     assert.equal(stopped.code, 0, stopped.stderr);
     const report = JSON.parse(stopped.stdout.trim()) as Record<string, unknown>;
     assert.deepEqual(
@@ -163,6 +173,9 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     startProxy(1);
     await waitFor("the restarted proxy answers", async () => (await get(1)).startsWith("200"));
     assert.equal(await get(1), `200 green ${ADDRESSES[1]}`);
+    await waitFor("the restarted proxy says how it started", async () =>
+      proxies[1].stderrSoFar().includes("[proxy] HAProxy"),
+    );
     assert.match(
       proxies[1].stderrSoFar(),
       /listens on 127\.0\.0\.3:\d+ with green serving, runtime API on 127\.0\.0\.3:\d+/,
@@ -170,9 +183,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   });
 
   it("one proxy unreachable: nothing moves on any host, and the failure names it", async () => {
-    const proxy = proxies[2];
-    if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    await proxy.done;
+    await stopProxy(2);
     await assert.rejects(moveFleet(targets(), "green", { checkIntervalMs: 200 }), (error: Error) => {
       assert.match(
         error.message,
@@ -187,11 +198,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
 
   it("the target color DOWN on one host: nothing moves on any host, and the failure names it", async () => {
     backends[5].healthy = false;
-    await waitFor("h4 sees green DOWN", async () =>
-      (await showServersState(targets()[2].admin)).some(
-        (state) => state.name === "green-0" && state.operationalState === 0,
-      ),
-    );
+    await greenSeen(2, 0);
     await assert.rejects(moveFleet(targets(), "green", { checkIntervalMs: 200 }), (error: Error) => {
       assert.match(
         error.message,
@@ -205,9 +212,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   it("a proxy failing during the move: every proxy gets back the servers it had, and the failure names it", async () => {
     // h4's HAProxy answers reads but refuses changes on the port the move uses (runtime API at operator
     // level): it passes the checks before the move, then fails the move itself.
-    const proxy = proxies[2];
-    if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    await proxy.done;
+    await stopProxy(2);
     const spare = ports().admin + 10;
     const paths = proxyPaths(stateDirs[2]);
     const config = fs
@@ -221,11 +226,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     try {
       await waitFor("h4 serves blue again", async () => (await get(2)).startsWith("200 blue"));
       await setServerState(tcpAdmin(ADDRESSES[2], spare), "green-0", "drain");
-      await waitFor("h4 checks green", async () =>
-        (await showServersState(targets()[2].admin)).some(
-          (state) => state.name === "green-0" && state.operationalState === 2,
-        ),
-      );
+      await greenSeen(2, 2);
       await assert.rejects(moveFleet(targets(), "green", { checkIntervalMs: 200 }), (error: Error) => {
         assert.match(
           error.message,
