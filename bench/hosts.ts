@@ -24,7 +24,7 @@ export async function benchHosts(): Promise<BenchResult[]> {
   const sim = await startSimHosts(HOSTS);
   try {
     const images = { v1: buildSampleImage("v1").ref, v2: buildSampleImage("v2").ref };
-    const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.loadImages(Object.values(images))]);
+    const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.buildAppImages(Object.values(images))]);
     const base = await freePortRange(6);
     // / and /health need no database; readiness is the gate's business, not the bench's.
     const fleet = new Fleet(

@@ -61,10 +61,14 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
 
   before(async function () {
     this.timeout(900_000);
+    const started = Date.now();
+    const phases: string[] = [];
+    const phase = (name: string) => phases.push(`${name} ${((Date.now() - started) / 1000).toFixed(0)} s`);
     await needService(this, "Docker", ensureDocker);
     sim = await needService(this, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
     pg = await needService(this, "PostgreSQL 15", startPostgres);
     await pg.query("CREATE DATABASE shop");
+    phase("hosts and PostgreSQL");
     for (const name of ["v1", "v2", "v4"]) images[name] = buildSampleImage(name).ref;
     execFileSync(
       "docker",
@@ -82,8 +86,9 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     );
     const [opsImage] = await Promise.all([
       needService(this, "the ops image (node 22, HAProxy, pg client, docker CLI)", () => sim.buildOpsImage()),
-      sim.loadImages(Object.values(images)),
+      sim.buildAppImages(Object.values(images)),
     ]);
+    phase("ops image built and app images loaded on every host");
     const base = await freePortRange(6);
     fleet = new Fleet(
       sim,
@@ -93,6 +98,8 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     );
     await fleet.startColor("blue", "v1", images.v1);
     await fleet.startProxies();
+    phase("replicas and proxies");
+    console.log(`      setup: ${phases.join(", ")}`);
   });
 
   // Every front answers before a test starts (proxy containers start, or restart after a test).

@@ -138,6 +138,28 @@ export class SimHosts {
     );
   }
 
+  private base?: Promise<string>;
+
+  /** The offline base of the ops image (scripts/ops-base-image.sh), made once and loaded on every host. */
+  opsBase(): Promise<string> {
+    this.base ??= (async () => {
+      const base = execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env: this.env }).trim();
+      await this.loadImages([base]);
+      return base;
+    })();
+    return this.base;
+  }
+
+  /** Builds a context dir as `tag` on every host, through each host's own engine. */
+  private async buildOnEveryHost(context: string, tag: string, args: string[] = []): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        const built = await this.dockerAsync(host, ["build", "-q", ...args, "-t", tag, context], 600_000);
+        if (built.code !== 0) throw new Error(`building ${tag} on ${host.name}: ${built.stderr.trim()}`);
+      }),
+    );
+  }
+
   /**
    * Builds the ops image on every host through its own engine, as the program's docker.Image per host
    * does: the CLI compiled from the current sources, the context staged by ops/hosts/image.ts, the base
@@ -160,20 +182,45 @@ export class SimHosts {
       );
       const context = path.join(work, "context");
       const image = writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context);
-      const base = execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env: this.env }).trim();
-      await this.loadImages([base]);
-      await Promise.all(
-        this.hosts.map(async (host) => {
-          if (this.imageId(host, image) !== undefined) return;
-          const built = await this.dockerAsync(
-            host,
-            ["build", "-q", "--build-arg", `BASE=${base}`, "-t", image, context],
-            600_000,
-          );
-          if (built.code !== 0) throw new Error(`building ${image} on ${host.name}: ${built.stderr.trim()}`);
-        }),
-      );
+      await this.buildOnEveryHost(context, image, ["--build-arg", `BASE=${await this.opsBase()}`]);
       return image;
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The sample app's images on every host, under the same names: the app folder of each image built on
+   * the main engine, on top of the ops base (node 22) already there, so a few MB travel per host instead
+   * of a whole rootfs per release.
+   */
+  async buildAppImages(refs: string[]): Promise<void> {
+    const base = await this.opsBase();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-app-images-"));
+    try {
+      for (const ref of refs) {
+        const context = path.join(work, ref.replace(/[^A-Za-z0-9]/g, "-"));
+        fs.mkdirSync(context);
+        const container = execFileSync("docker", ["create", ref], { encoding: "utf8" }).trim();
+        try {
+          execFileSync("docker", ["cp", `${container}:/app`, path.join(context, "app")], { stdio: "pipe" });
+        } finally {
+          execFileSync("docker", ["rm", container], { stdio: "pipe" });
+        }
+        fs.writeFileSync(
+          path.join(context, "Dockerfile"),
+          [
+            `FROM ${base}`,
+            "COPY app/ /app/",
+            "ENV NODE_ENV=production",
+            "WORKDIR /app",
+            'ENTRYPOINT ["/usr/local/bin/node"]',
+            'CMD ["/app/app.js"]',
+            "",
+          ].join("\n"),
+        );
+        await this.buildOnEveryHost(context, ref);
+      }
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
