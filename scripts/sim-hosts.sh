@@ -141,11 +141,17 @@ stop_host() {
   hdir=$(host_dir "$n")
   [ -d "$hdir" ] || return 0
   stop_pid "$hdir/sshd.pid" 5
-  stop_pid "$hdir/docker.pid" 40
+  # Containers go first, at once: a daemon stopping them itself waits for each one's stop timeout.
+  if docker_answers "$n"; then
+    docker -H "unix://$hdir/docker.sock" ps -aq | xargs -r docker -H "unix://$hdir/docker.sock" rm -f >/dev/null 2>&1 || true
+  fi
+  stop_pid "$hdir/docker.pid" 20
   # dockerd's own containerd and shims, if any outlived it.
   for pidfile in "$hdir"/exec/containerd/containerd.pid; do stop_pid "$pidfile" 5; done
-  grep -o " $hdir/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
-  ip link show "$(bridge "$n")" >/dev/null 2>&1 && ip link del "$(bridge "$n")"
+  { grep -o " $hdir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do
+    umount -l "$mount" 2>/dev/null || true
+  done
+  if ip link show "$(bridge "$n")" >/dev/null 2>&1; then ip link del "$(bridge "$n")"; fi
   rm -rf "$hdir"
 }
 
