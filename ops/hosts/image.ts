@@ -53,6 +53,16 @@ function filesUnder(dir: string, keep: (file: string) => boolean): string[] {
   return out;
 }
 
+/**
+ * Whether a package file can be loaded by the compiled (CommonJS) CLI: not types, source maps, TypeScript
+ * sources or docs, nor the ES-module builds (dist-es) a require() never reaches. Two thirds of the files.
+ */
+export function loadedAtRunTime(file: string): boolean {
+  const parts = file.split(/[\\/]/);
+  if (parts.includes("dist-es") || parts.includes("dist-types")) return false;
+  return !/\.(d\.[cm]?ts|[cm]?ts|map|md)$/.test(file);
+}
+
 /** The folder of an installed package, as Node would find it from `from`. */
 function packageDir(name: string, from: string, root: string): string | undefined {
   for (let dir = from; ; dir = path.dirname(dir)) {
@@ -109,7 +119,7 @@ export function opsImageFiles(
   for (const dir of packageClosure(projectDir)) {
     // A package's own node_modules holds packages the closure lists by themselves.
     const own = (candidate: string) =>
-      !path.relative(dir, candidate).split(path.sep).includes("node_modules");
+      !path.relative(dir, candidate).split(path.sep).includes("node_modules") && loadedAtRunTime(candidate);
     for (const file of filesUnder(dir, own)) {
       add(path.join("app", path.relative(projectDir, file)), file);
     }

@@ -3,7 +3,8 @@ import { execFileSync } from "child_process";
 import { renderHaproxyConfig } from "../../ops/haproxy/config";
 import { runtimeCommand, setServerState, tcpAdmin } from "../../ops/haproxy/runtime";
 import { proxyState } from "../../ops/haproxy/spec";
-import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
+import { OPS_RUNTIME_PACKAGES } from "../../ops/hosts/image";
+import { PROXY_STATE_DIR, shellWord } from "../../ops/hosts/remote";
 import { buildSampleImage } from "../fixtures/app/build";
 import { LoadResult, LoadRun, startLoad, waitUntil } from "../ops/support/load";
 import { freePortRange, startWebhook, WebhookReceiver } from "../ops/support/release";
@@ -138,7 +139,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     );
   });
 
-  it("the ops image carries what the data steps need on a host: pg_dump, pg_restore, psql (15) and the docker CLI", async () => {
+  it("the ops image carries what the data steps need on a host: pg_dump, pg_restore, psql (15), the docker CLI and every package the CLI loads", async () => {
     const host = fleet.hosts[1];
     for (const [tool, pattern] of [
       ["pg_dump", /^pg_dump \(PostgreSQL\) 15\./],
@@ -150,6 +151,14 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, pattern);
     }
+    // The staged context leaves out types, maps and ES-module builds: what the CLI requires must still load.
+    const script = `for (const name of ${JSON.stringify(OPS_RUNTIME_PACKAGES)}) require(name); new (require("@aws-sdk/client-s3").S3Client)({ region: "x" }); console.log("loaded")`;
+    const loaded = await sim.ssh(
+      host,
+      `docker run --rm -w /opt/greenlight --entrypoint /usr/local/bin/node ${fleet.opsImage} -e ${shellWord(script)}`,
+    );
+    assert.equal(loaded.code, 0, loaded.stderr);
+    assert.equal(loaded.stdout.trim(), "loaded");
   });
 
   it("v2 on green passes each host's gate; 4 switches across the 3 hosts under keep-alive GET and POST load through every front fail 0 requests", async () => {

@@ -4,7 +4,7 @@ import { builtinModules } from "module";
 import * as path from "path";
 import { InvalidArgumentError } from "commander";
 import { parseServersState } from "../../../ops/haproxy/runtime";
-import { OPS_RUNTIME_PACKAGES, opsImageName, opsImageTag } from "../../../ops/hosts/image";
+import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
 import { savedStateFor, startingColor } from "../../../ops/hosts/proxy";
 import {
   HostProxySettings,
@@ -150,6 +150,25 @@ describe("the ops image's tag (pure) and contents", () => {
       tag,
     );
     assert.equal(opsImageName(files), `greenlight-ops:${tag}`);
+  });
+
+  it("leaves out of the packages only what a CommonJS require() never loads", () => {
+    for (const kept of [
+      "app/node_modules/pg/lib/index.js",
+      "app/node_modules/zod/index.cjs",
+      "app/node_modules/@aws-sdk/client-s3/dist-cjs/index.js",
+      "app/node_modules/luxon/package.json",
+    ])
+      assert.equal(loadedAtRunTime(kept), true, kept);
+    for (const dropped of [
+      "app/node_modules/@aws-sdk/client-s3/dist-es/index.js",
+      "app/node_modules/@aws-sdk/client-s3/dist-types/index.d.ts",
+      "app/node_modules/zod/index.d.cts",
+      "app/node_modules/zod/src/index.ts",
+      "app/node_modules/pg/README.md",
+      "app/node_modules/luxon/build/cjs-browser/luxon.js.map",
+    ])
+      assert.equal(loadedAtRunTime(dropped), false, dropped);
   });
 
   it("carries every package the CLI imports at run time (the import graph from ops/cli.ts)", () => {
