@@ -1,6 +1,6 @@
 // npm run bench [-- <suite> …]: the performance targets, measured side by side in one run.
 // Suites: policies (the pack over 1,000 resources), data (backup/restore vs raw pg_dump/pg_restore),
-// switch (failed requests under load, flip latency). A benchmark reports; it never fails the build.
+// switch (failed requests under load, flip latency), hosts (the switch across 3 simulated hosts). A benchmark reports; it never fails the build.
 import { BenchResult } from "./result";
 
 type Suite = () => Promise<BenchResult[]>;
@@ -10,6 +10,7 @@ const SUITES: Record<string, [module: string, exported: string]> = {
   policies: ["./policies", "benchPolicies"],
   data: ["./data", "benchData"],
   switch: ["./switch", "benchSwitch"],
+  hosts: ["./hosts", "benchHosts"],
 };
 
 async function load(name: string): Promise<Suite> {

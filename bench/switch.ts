@@ -37,7 +37,7 @@ function median(values: number[]): number {
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** Milliseconds since `started` until a fresh request through the proxy is answered by `color`. */
-async function untilServedBy(
+export async function untilServedBy(
   proxyUrl: string,
   color: Color,
   started: bigint,

@@ -4,6 +4,8 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup";
 import { guardCommand } from "./guard";
 import { healthGateCommand } from "./health-gate";
+import { proxyCommand } from "./hosts/proxy";
+import { switchHostsCommand } from "./hosts/switch";
 import { imageCommand } from "./image";
 import { migrateCommand } from "./migrate";
 import { notifyCommand } from "./notify";
@@ -25,6 +27,8 @@ export const COMMANDS: StepCommand[] = [
   smokeCommand,
   switchCommand,
   guardCommand,
+  proxyCommand,
+  switchHostsCommand,
   notifyCommand,
 ];
 

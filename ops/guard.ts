@@ -1,6 +1,7 @@
 // The post-switch guard (seed 001: "error rate > 5 % → rollback"; seed 002: "rollback when errors > 5 %
 // for 5 minutes", p95 < 2 s): reads HAProxy's own access log — status and total time of every request,
-// sent over UDP to 127.0.0.1 — for the configured window and judges the new color's requests.
+// sent over UDP to where the guard runs (127.0.0.1, or one host's private address for every host's
+// proxy) — for the configured window and judges the new color's requests.
 import { Command } from "commander";
 import * as dgram from "dgram";
 import { Color, otherColor } from "../schema/types";
@@ -27,18 +28,18 @@ export class AccessLogListener {
     });
   }
 
-  /** Binds 127.0.0.1:port (UDP); rejects when something else holds it. */
-  static open(port: number): Promise<AccessLogListener> {
+  /** Binds address:port (UDP; default 127.0.0.1); rejects when something else holds it. */
+  static open(port: number, address = "127.0.0.1"): Promise<AccessLogListener> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket("udp4");
       socket.once("error", (error: NodeJS.ErrnoException) =>
         reject(
           new Error(
-            `the guard cannot listen for the proxy's access log on udp 127.0.0.1:${port} (${error.code ?? error.message}); stop the other guard or pick --log-port`,
+            `the guard cannot listen for the proxy's access log on udp ${address}:${port} (${error.code ?? error.message}); stop the other guard or pick --log-port`,
           ),
         ),
       );
-      socket.bind(port, "127.0.0.1", () => resolve(new AccessLogListener(socket, port)));
+      socket.bind(port, address, () => resolve(new AccessLogListener(socket, port)));
     });
   }
 
@@ -142,7 +143,7 @@ export const guardCommand: StepCommand = {
   run: async (options, env) => {
     const spec = proxySpecFromOptions(options);
     const serving = options.color as Color;
-    const listener = await AccessLogListener.open(spec.logPort).catch((error: Error) => {
+    const listener = await AccessLogListener.open(spec.logPort, spec.logAddress).catch((error: Error) => {
       throw new StepError(error.message, 2);
     });
     try {

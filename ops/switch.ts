@@ -12,6 +12,7 @@ import {
   thresholdsFromOptions,
   watchGuard,
 } from "./guard";
+import { HostMove } from "./haproxy/fleet";
 import { Activation, activate } from "./haproxy/proxy";
 import { ProxySpec, addProxyOptions, proxySpecFromOptions, proxyUrl } from "./haproxy/spec";
 import { probe } from "./http-probe";
@@ -20,8 +21,8 @@ import { color, imageRef, releaseId, repeatable, urlPath } from "./options";
 import { GuardThresholds } from "./stats";
 import { StepCommand, StepError, progress } from "./step";
 
-export interface SwitchOptions {
-  spec: ProxySpec;
+/** What every switch takes, however it reaches its proxies. */
+export interface SwitchSettings {
   /** The color that serves afterwards. */
   color: Color;
   release: string;
@@ -34,15 +35,39 @@ export interface SwitchOptions {
   thresholds: GuardThresholds;
   /** Where notifications go (GREENLIGHT_WEBHOOK_URL). */
   env?: NodeJS.ProcessEnv;
-  binary?: string;
   log?: (message: string) => void;
+}
+
+export interface SwitchOptions extends SwitchSettings {
+  spec: ProxySpec;
+  binary?: string;
 }
 
 export interface WarmupResult {
   path: string;
+  /** The proxy the request went through. */
+  proxyUrl: string;
   status?: number;
   ms: number;
   error?: string;
+}
+
+/** What moving traffic did, on one proxy or on every host's. */
+export interface Moved {
+  /** start/flip/reload/unchanged for the local proxy; flip/unchanged for the hosts' proxies. */
+  method: Activation["method"];
+  previousColor?: Color;
+  runtimeMs?: number;
+  /** Milliseconds the checks before the move took (every host answers, the color is UP everywhere). */
+  preflightMs?: number;
+  /** Per host, when the switch moved several hosts. */
+  hosts?: HostMove[];
+}
+
+/** How a switch reaches its proxies: where clients reach them, and how traffic moves on them. */
+export interface TrafficMover {
+  proxyUrls: string[];
+  move(color: Color): Promise<Moved>;
 }
 
 export interface SwitchReport {
@@ -51,10 +76,15 @@ export interface SwitchReport {
   release: string;
   image?: string;
   proxyUrl: string;
+  /** Every host's proxy, when the switch moved several hosts. */
+  proxyUrls?: string[];
   previousColor?: Color;
   method: Activation["method"];
   /** Milliseconds the runtime API took to move traffic. */
   runtimeMs?: number;
+  /** Milliseconds the checks on every host took before anything moved. */
+  preflightMs?: number;
+  hosts?: HostMove[];
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
   warmup: WarmupResult[];
@@ -62,85 +92,103 @@ export interface SwitchReport {
   notified?: NotifyResult;
 }
 
-async function warmUp(spec: ProxySpec, paths: string[]): Promise<WarmupResult[]> {
+async function warmUp(proxyUrls: string[], paths: string[]): Promise<WarmupResult[]> {
   const results: WarmupResult[] = [];
-  for (const path of paths) {
-    const answer = await probe(`${proxyUrl(spec)}${path.slice(1)}`, 10_000);
-    results.push({ path, status: answer.status, ms: answer.ms, error: answer.error });
+  for (const proxyUrl of proxyUrls) {
+    for (const path of paths) {
+      const answer = await probe(`${proxyUrl}${path.slice(1)}`, 10_000);
+      results.push({ path, proxyUrl, status: answer.status, ms: answer.ms, error: answer.error });
+    }
   }
   return results;
 }
 
-/** Switches, warms up, guards; throws StepError (with the report) when the guard reverted. */
-export async function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
+/**
+ * Moves traffic, warms up, guards; throws StepError (with the report) when the guard reverted. The
+ * access log is heard at logAddress:logPort, opened before traffic moves.
+ */
+export async function runSwitch(
+  mover: TrafficMover,
+  settings: SwitchSettings,
+  log: { address: string; port: number },
+): Promise<SwitchReport> {
   const started = Date.now();
-  const log = options.log ?? (() => undefined);
-  const env = options.env ?? {};
-  const { spec } = options;
+  const progressLog = settings.log ?? (() => undefined);
+  const env = settings.env ?? {};
+  const { color } = settings;
+  const hostCount = mover.proxyUrls.length;
+  const where = hostCount > 1 ? ` on ${hostCount} hosts` : "";
   // Listen before traffic moves: a guard that cannot listen must stop the switch, not watch nothing.
   let listener: AccessLogListener | undefined;
-  if (options.guardSeconds > 0) {
-    listener = await AccessLogListener.open(spec.logPort).catch((error: Error) => {
+  if (settings.guardSeconds > 0) {
+    listener = await AccessLogListener.open(log.port, log.address).catch((error: Error) => {
       throw new StepError(`${error.message}; traffic was not switched`, 2);
     });
   }
   try {
-    const activation = await activate(spec, options.color, { binary: options.binary, log });
+    const activation = await mover.move(color);
     const moved = activation.method !== "unchanged";
-    const warmup = await warmUp(spec, options.warmupPaths);
+    const warmup = await warmUp(mover.proxyUrls, settings.warmupPaths);
     const report: SwitchReport = {
       step: "switch",
-      activeColor: options.color,
-      release: options.release,
-      image: options.image,
-      proxyUrl: proxyUrl(spec),
+      activeColor: color,
+      release: settings.release,
+      image: settings.image,
+      proxyUrl: mover.proxyUrls[0],
+      ...(hostCount > 1 || activation.hosts ? { proxyUrls: mover.proxyUrls } : {}),
       previousColor: activation.previousColor,
       method: activation.method,
       runtimeMs: activation.runtimeMs,
+      ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
+      ...(activation.hosts ? { hosts: activation.hosts } : {}),
       totalMs: 0,
       warmup,
     };
     if (!listener) {
       report.guard = { skipped: "guard window is 0 s" };
     } else if (!moved) {
-      report.guard = { skipped: `${options.color} already served; traffic did not move` };
+      report.guard = { skipped: `${color} already served; traffic did not move` };
     } else {
-      log(`guard watches ${options.color} for ${options.guardSeconds} s`);
+      progressLog(`guard watches ${color}${where} for ${settings.guardSeconds} s`);
       const guard = await watchGuard({
         listener,
-        color: options.color,
-        durationSeconds: options.guardSeconds,
-        thresholds: options.thresholds,
+        color,
+        durationSeconds: settings.guardSeconds,
+        thresholds: settings.thresholds,
       });
       report.guard = guard;
-      log(describeGuard(guard));
+      progressLog(describeGuard(guard));
       if (guard.verdict === "breach") {
         const previous = activation.previousColor;
         const why = (guard.reasons ?? []).join("; ");
-        if (previous === undefined || previous === options.color) {
+        if (previous === undefined || previous === color) {
           report.totalMs = Date.now() - started;
           throw new StepError(
-            `guard: ${why} (${describeGuard(guard)}); no previous color served, so there is nothing to revert to`,
+            `guard: ${why} (${describeGuard(guard)}); no previous color served${where}, so there is nothing to revert to`,
             1,
             report,
           );
         }
-        await activate(spec, previous, { binary: options.binary, log });
+        await mover.move(previous);
         report.notified = await notifyFromStep(
           "switch",
           {
             event: "revert",
-            text: `release ${options.release} on ${options.color} reverted to ${previous}: ${why}`,
-            fields: { measured: describeGuard(guard), proxy: report.proxyUrl },
+            text: `release ${settings.release} on ${color} reverted to ${previous}${where}: ${why}`,
+            fields: { measured: describeGuard(guard), proxy: mover.proxyUrls.join(" ") },
           },
           env,
         );
         report.totalMs = Date.now() - started;
-        throw new StepError(`guard reverted traffic to ${previous}: ${why} (${describeGuard(guard)})`, 1, {
-          ...report,
-          activeColor: previous,
-          revertedFrom: options.color,
-        });
+        throw new StepError(
+          `guard reverted traffic to ${previous}${where}: ${why} (${describeGuard(guard)})`,
+          1,
+          {
+            ...report,
+            activeColor: previous,
+            revertedFrom: color,
+          },
+        );
       }
     }
     if (moved) {
@@ -148,10 +196,10 @@ export async function switchTraffic(options: SwitchOptions): Promise<SwitchRepor
         "switch",
         {
           event: "switch",
-          text: `traffic moved to ${options.color} (release ${options.release})${activation.previousColor ? ` from ${activation.previousColor}` : ""}`,
+          text: `traffic moved to ${color} (release ${settings.release})${activation.previousColor ? ` from ${activation.previousColor}` : ""}${where}`,
           fields: {
-            image: options.image ?? "(not given)",
-            proxy: report.proxyUrl,
+            image: settings.image ?? "(not given)",
+            proxy: mover.proxyUrls.join(" "),
             method: activation.method,
           },
         },
@@ -165,34 +213,51 @@ export async function switchTraffic(options: SwitchOptions): Promise<SwitchRepor
   }
 }
 
+/** Switches the proxy on this machine (started, reloaded or flipped as needed), warms up, guards. */
+export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
+  const { spec } = options;
+  const mover: TrafficMover = {
+    proxyUrls: [proxyUrl(spec)],
+    move: (color) => activate(spec, color, { binary: options.binary, log: options.log }),
+  };
+  return runSwitch(mover, options, { address: spec.logAddress ?? "127.0.0.1", port: spec.logPort });
+}
+
+/** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
+export function switchTargetOptions(command: Command): Command {
+  return command
+    .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
+    .requiredOption("--release <id>", "release the color runs", releaseId)
+    .option("--image <ref>", "image the color runs (reported)", imageRef)
+    .option(
+      "--warmup <path>",
+      "path requested through every proxy after the switch; repeatable",
+      repeatable(urlPath),
+    );
+}
+
+/** The settings every switch reads from its options, warm-up and guard included. */
+export function switchSettingsFromOptions(
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): SwitchSettings {
+  return {
+    color: options.color as Color,
+    release: String(options.release),
+    image: options.image === undefined ? undefined : String(options.image),
+    warmupPaths: (options.warmup as string[] | undefined) ?? [],
+    guardSeconds: Number(options.guardSeconds),
+    thresholds: thresholdsFromOptions(options),
+    env,
+    log: (message) => progress("switch", message),
+  };
+}
+
 export const switchCommand: StepCommand = {
   name: "switch",
   description:
     "Points the proxy at a color without dropping requests, warms it up, guards it, reverts on a breach",
-  options: (command: Command) =>
-    guardThresholdOptions(
-      addProxyOptions(
-        command
-          .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
-          .requiredOption("--release <id>", "release the color runs", releaseId)
-          .option("--image <ref>", "image the color runs (reported)", imageRef)
-          .option(
-            "--warmup <path>",
-            "path requested through the proxy after the switch; repeatable",
-            repeatable(urlPath),
-          ),
-      ),
-    ),
+  options: (command: Command) => guardThresholdOptions(addProxyOptions(switchTargetOptions(command))),
   run: (options, env) =>
-    switchTraffic({
-      spec: proxySpecFromOptions(options),
-      color: options.color as Color,
-      release: String(options.release),
-      image: options.image === undefined ? undefined : String(options.image),
-      warmupPaths: (options.warmup as string[] | undefined) ?? [],
-      guardSeconds: Number(options.guardSeconds),
-      thresholds: thresholdsFromOptions(options),
-      env,
-      log: (message) => progress("switch", message),
-    }),
+    switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) }),
 };

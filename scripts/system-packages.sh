@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages greenlight's tests use, only those that are missing:
-# PostgreSQL 15 (server), Docker (docker.io, dockerd), HAProxy. Needs root (or sudo) and apt-get.
+# PostgreSQL 15 (server), Docker (docker.io, dockerd), HAProxy, and for the simulated hosts of the
+# multi-host tests OpenSSH (sshd, ssh) and iproute2 (their bridges). Needs root (or sudo) and apt-get.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,9 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"
@@ -25,4 +29,4 @@ echo "system packages: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's postinst may start these as system services; the tests start their own, on loopback.
-for service in postgresql haproxy; do $sudo service "$service" stop >/dev/null 2>&1 || true; done
+for service in postgresql haproxy ssh; do $sudo service "$service" stop >/dev/null 2>&1 || true; done

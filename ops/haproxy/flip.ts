@@ -5,6 +5,7 @@ import { StepError } from "../step";
 import { ProxyPaths, ProxyServer } from "./config";
 import { writeFileAtomic } from "./process";
 import {
+  AdminEndpoint,
   ServerState,
   admission,
   parseServersState,
@@ -12,7 +13,6 @@ import {
   setServerState,
   showServersState,
 } from "./runtime";
-import { ProxySpec } from "./spec";
 
 /** The color whose servers all take traffic while the other color's take none, if that is the state. */
 export function servingColor(states: ServerState[]): Color | undefined {
@@ -33,16 +33,30 @@ export function servingColor(states: ServerState[]): Color | undefined {
 /** CHK_RES_PASSED in `show servers state`. */
 const CHECK_PASSED = 3;
 
+/** How long HAProxy's own checks get to pass on a color taken out of maintenance. */
+export function checkTimeoutMs(checkIntervalMs: number): number {
+  return checkIntervalMs * 4 + 2000;
+}
+
+/** The servers of one color in a `show servers state` answer. */
+export function serversOf(states: ServerState[], color: Color): ServerState[] {
+  return states.filter((state) => state.name.startsWith(`${color}-`));
+}
+
 /**
  * Servers in maintenance have no fresh check result (a plain restart from the config leaves the warm
  * color there), and "ready" alone would send traffic to them unchecked: let HAProxy check them in
  * drain first, and wait for a passed check.
  */
-async function checkedInDrain(paths: ProxyPaths, names: string[], timeoutMs: number): Promise<ServerState[]> {
-  for (const name of names) await setServerState(paths.socket, name, "drain");
+async function checkedInDrain(
+  admin: AdminEndpoint,
+  names: string[],
+  timeoutMs: number,
+): Promise<ServerState[]> {
+  for (const name of names) await setServerState(admin, name, "drain");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const states = await showServersState(paths.socket);
+    const states = await showServersState(admin);
     const pending = states.filter(
       (state) =>
         names.includes(state.name) && !(state.checkResult === CHECK_PASSED && state.operationalState === 2),
@@ -58,41 +72,66 @@ async function checkedInDrain(paths: ProxyPaths, names: string[], timeoutMs: num
 }
 
 /**
- * Ready the color's servers, then drain the other's (the order that drops nothing); the other color's
- * servers in maintenance go to drain too, so HAProxy keeps checking the warm color. Returns the
- * milliseconds the flip itself took (0 when nothing had to change).
+ * Makes sure `color` can take traffic without moving any: its servers exist, the ones in maintenance
+ * go to drain and wait for a passed check, and none is DOWN by HAProxy's own checks. Returns the
+ * state to move from.
  */
-export async function flip(
-  paths: ProxyPaths,
-  spec: ProxySpec,
+export async function prepareColor(
+  admin: AdminEndpoint,
   color: Color,
   current: ServerState[],
-): Promise<number> {
+  timeoutMs: number,
+): Promise<ServerState[]> {
   let states = current;
-  const unchecked = states.filter(
-    (state) => state.name.startsWith(`${color}-`) && admission(state) === "maint",
-  );
+  if (serversOf(states, color).length === 0) {
+    throw new StepError(`the proxy has no ${color} server: its layout does not list the color's replicas`);
+  }
+  const unchecked = serversOf(states, color).filter((state) => admission(state) === "maint");
   if (unchecked.length > 0) {
     states = await checkedInDrain(
-      paths,
+      admin,
       unchecked.map((state) => state.name),
-      spec.checkIntervalMs * 4 + 2000,
+      timeoutMs,
     );
   }
-  const target = states.filter((state) => state.name.startsWith(`${color}-`));
-  const down = target.filter((state) => state.operationalState === 0);
+  const down = serversOf(states, color).filter((state) => state.operationalState === 0);
   if (down.length > 0) {
     throw new StepError(
       `HAProxy's own health checks see ${down.map((state) => state.name).join(", ")} DOWN; not moving traffic to ${color} (is the color running on its ports?)`,
     );
   }
-  const started = process.hrtime.bigint();
-  for (const state of target) {
-    if (admission(state) !== "ready") await setServerState(paths.socket, state.name, "ready");
+  return states;
+}
+
+/** First step of a move: the color's servers take traffic (beside the other color's, for a moment). */
+export async function readyColor(admin: AdminEndpoint, color: Color, states: ServerState[]): Promise<void> {
+  for (const state of serversOf(states, color)) {
+    if (admission(state) !== "ready") await setServerState(admin, state.name, "ready");
   }
+}
+
+/** Second step: every other server drains (finishes its requests, takes no new ones, stays checked). */
+export async function drainOthers(admin: AdminEndpoint, color: Color, states: ServerState[]): Promise<void> {
   for (const state of states.filter((candidate) => !candidate.name.startsWith(`${color}-`))) {
-    if (admission(state) !== "drain") await setServerState(paths.socket, state.name, "drain");
+    if (admission(state) !== "drain") await setServerState(admin, state.name, "drain");
   }
+}
+
+/**
+ * Ready the color's servers, then drain the other's (the order that drops nothing); the other color's
+ * servers in maintenance go to drain too, so HAProxy keeps checking the warm color. Returns the
+ * milliseconds the flip itself took.
+ */
+export async function flip(
+  admin: AdminEndpoint,
+  checkIntervalMs: number,
+  color: Color,
+  current: ServerState[],
+): Promise<number> {
+  const states = await prepareColor(admin, color, current, checkTimeoutMs(checkIntervalMs));
+  const started = process.hrtime.bigint();
+  await readyColor(admin, color, states);
+  await drainOthers(admin, color, states);
   return Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
 }
 

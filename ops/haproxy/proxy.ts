@@ -8,6 +8,7 @@ import { Color } from "../../schema/types";
 import { StepError } from "../step";
 import { ProxyPaths, activeColorOfConfig, proxyPaths, renderHaproxyConfig } from "./config";
 import { flip, saveState, servingColor } from "./flip";
+import { moveFleet } from "./fleet";
 import { checkConfig, haproxyBinary, reloadProxy, runningPid, startProxy, writeFileAtomic } from "./process";
 import { admission, proxyAnswers, showServersState } from "./runtime";
 import { ProxySpec, proxyState } from "./spec";
@@ -64,7 +65,7 @@ export async function activate(
     fs.rmSync(paths.stateFile, { force: true });
     writeFileAtomic(paths.config, desired);
     const started = await startProxy(binary, paths);
-    await flip(paths, spec, color, await showServersState(paths.socket));
+    await flip(paths.socket, spec.checkIntervalMs, color, await showServersState(paths.socket));
     await saveState(paths);
     log(`started HAProxy (pid ${started}) on 127.0.0.1:${spec.proxyPort} with ${color} active`);
     return { method: "start", activeColor: color, pid: started };
@@ -77,14 +78,17 @@ export async function activate(
   if (serving === color && live === desired) {
     // Nothing to move; a warm color left in maintenance by a plain restart goes back to drain.
     if (states.some((state) => admission(state) === "maint")) {
-      await flip(paths, spec, color, states);
+      await flip(paths.socket, spec.checkIntervalMs, color, states);
       await saveState(paths);
     }
     return { method: "unchanged", activeColor: color, previousColor: color, pid };
   }
   const sameServers = liveColor !== undefined && live === renderHaproxyConfig(proxyState(spec, liveColor));
   if (sameServers) {
-    const runtimeMs = await flip(paths, spec, color, states);
+    // The single-host case of the switch across hosts: one proxy, reached on its local socket.
+    const { runtimeMs } = await moveFleet([{ name: "local", admin: paths.socket }], color, {
+      checkIntervalMs: spec.checkIntervalMs,
+    });
     await saveState(paths);
     writeFileAtomic(paths.config, desired);
     log(`flipped to ${color} in ${runtimeMs.toFixed(1)} ms without a reload`);
@@ -100,8 +104,9 @@ export async function activate(
   writeFileAtomic(paths.config, interim);
   const reloaded = await reloadProxy(binary, paths, pid);
   // Servers new to the layout start disabled: bring the kept color fully in, then move to the target.
-  let runtimeMs = await flip(paths, spec, keep, await showServersState(paths.socket));
-  if (keep !== color) runtimeMs += await flip(paths, spec, color, await showServersState(paths.socket));
+  let runtimeMs = await flip(paths.socket, spec.checkIntervalMs, keep, await showServersState(paths.socket));
+  if (keep !== color)
+    runtimeMs += await flip(paths.socket, spec.checkIntervalMs, color, await showServersState(paths.socket));
   await saveState(paths);
   writeFileAtomic(paths.config, desired);
   log(`reloaded HAProxy (pid ${reloaded}) for a new server layout, ${color} active`);

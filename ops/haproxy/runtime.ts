@@ -1,27 +1,45 @@
-// HAProxy's runtime API, spoken directly over its UNIX admin socket with `net` (socat would add tens
-// of milliseconds of process start-up to every flip).
+// HAProxy's runtime API, spoken directly with `net` (socat would add tens of milliseconds of process
+// start-up to every flip): over the local UNIX admin socket, or over the TCP one a proxy on another host
+// exposes on its private address (`stats socket ipv4@<address>:<port> level admin`).
 import * as net from "net";
 import { BACKEND } from "./config";
 
+/**
+ * Where a proxy's runtime API answers: an absolute path is its UNIX socket, `<host>:<port>` its TCP
+ * socket.
+ */
+export type AdminEndpoint = string;
+
+/** `<host>:<port>` of a TCP admin socket. */
+export function tcpAdmin(host: string, port: number): AdminEndpoint {
+  return `${host}:${port}`;
+}
+
+function connectOptions(admin: AdminEndpoint): net.NetConnectOpts {
+  if (admin.startsWith("/")) return { path: admin };
+  const match = /^(.+):(\d{1,5})$/.exec(admin);
+  if (!match)
+    throw new Error(`admin endpoint ${JSON.stringify(admin)}: expected a socket path or <host>:<port>`);
+  return { host: match[1], port: Number(match[2]) };
+}
+
 /** Sends one command and returns HAProxy's whole answer (it closes the connection after it). */
-export function runtimeCommand(socketPath: string, command: string, timeoutMs = 2000): Promise<string> {
+export function runtimeCommand(admin: AdminEndpoint, command: string, timeoutMs = 2000): Promise<string> {
   if (/[\n;]/.test(command)) {
     return Promise.reject(new Error(`runtime command ${JSON.stringify(command)}: one command per call`));
   }
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(socketPath);
+    const socket = net.createConnection(connectOptions(admin));
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(
-        new Error(`HAProxy admin socket ${socketPath} did not answer "${command}" within ${timeoutMs} ms`),
-      );
+      reject(new Error(`HAProxy admin socket ${admin} did not answer "${command}" within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once("connect", () => socket.write(`${command}\n`));
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.once("error", (error) => {
       clearTimeout(timer);
-      reject(new Error(`HAProxy admin socket ${socketPath}: ${error.message}`));
+      reject(new Error(`HAProxy admin socket ${admin}: ${error.message}`));
     });
     socket.once("close", () => {
       clearTimeout(timer);
@@ -31,9 +49,9 @@ export function runtimeCommand(socketPath: string, command: string, timeoutMs = 
 }
 
 /** True when a proxy answers on the socket. */
-export async function proxyAnswers(socketPath: string): Promise<boolean> {
+export async function proxyAnswers(admin: AdminEndpoint): Promise<boolean> {
   try {
-    return (await runtimeCommand(socketPath, "show info", 1000)).includes("Pid:");
+    return (await runtimeCommand(admin, "show info", 1000)).includes("Pid:");
   } catch {
     return false;
   }
@@ -101,17 +119,17 @@ export function parseServersState(text: string): ServerState[] {
 }
 
 /** The raw `show servers state` text of the app backend (also what the server-state file holds). */
-export function serversStateText(socketPath: string): Promise<string> {
-  return runtimeCommand(socketPath, `show servers state ${BACKEND}`);
+export function serversStateText(admin: AdminEndpoint, timeoutMs?: number): Promise<string> {
+  return runtimeCommand(admin, `show servers state ${BACKEND}`, timeoutMs);
 }
 
-export async function showServersState(socketPath: string): Promise<ServerState[]> {
-  return parseServersState(await serversStateText(socketPath));
+export async function showServersState(admin: AdminEndpoint, timeoutMs?: number): Promise<ServerState[]> {
+  return parseServersState(await serversStateText(admin, timeoutMs));
 }
 
 /** `set server app/<name> state <ready|drain|maint>`; throws with HAProxy's answer when refused. */
-export async function setServerState(socketPath: string, server: string, state: Admission): Promise<void> {
-  const answer = (await runtimeCommand(socketPath, `set server ${BACKEND}/${server} state ${state}`)).trim();
+export async function setServerState(admin: AdminEndpoint, server: string, state: Admission): Promise<void> {
+  const answer = (await runtimeCommand(admin, `set server ${BACKEND}/${server} state ${state}`)).trim();
   if (answer !== "")
     throw new Error(`HAProxy refused "set server ${BACKEND}/${server} state ${state}": ${answer}`);
 }

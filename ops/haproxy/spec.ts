@@ -5,14 +5,19 @@ import * as path from "path";
 import { FS_PATH } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { host, integer, port, urlPath } from "../options";
+import { StepError } from "../step";
 import { MaintenanceMode, ProxyState, colorServers } from "./config";
 
 /** What the proxy is built from, apart from the active color. */
 export interface ProxySpec {
   /** Absolute directory holding config, pidfile, admin socket, server-state file. */
   stateDir: string;
-  /** TCP port on 127.0.0.1 clients connect to. */
+  /** TCP port clients connect to. */
   proxyPort: number;
+  /** Address the proxy listens on (default 127.0.0.1; 0.0.0.0: every address of the host). */
+  listenAddress?: string;
+  /** The runtime API on TCP at this host's private address, for a coordinator on another host. */
+  adminTcp?: { address: string; port: number };
   /** Address the proxy reaches the replicas at. */
   upstreamHost: string;
   /** First host port of each color; replica i listens on hostPort + i. */
@@ -20,8 +25,10 @@ export interface ProxySpec {
   replicas: number;
   healthPath: string;
   maintenanceMode: MaintenanceMode;
-  /** UDP port on 127.0.0.1 the access log goes to; the guard listens there. */
+  /** UDP port the access log goes to; the guard listens there. */
   logPort: number;
+  /** Address the access log goes to (default 127.0.0.1): where the guard runs. */
+  logAddress?: string;
   /** HAProxy's own health-check interval, in milliseconds. */
   checkIntervalMs: number;
 }
@@ -31,16 +38,22 @@ export function proxyState(spec: ProxySpec, activeColor: Color): ProxyState {
     activeColor,
     servers: colorServers(spec.upstreamHost, spec.hostPorts, spec.replicas),
     proxyPort: spec.proxyPort,
+    listenAddress: spec.listenAddress,
+    adminTcp: spec.adminTcp,
     stateDir: spec.stateDir,
     maintenanceMode: spec.maintenanceMode,
     healthPath: spec.healthPath,
     logPort: spec.logPort,
+    logAddress: spec.logAddress,
     checkIntervalMs: spec.checkIntervalMs,
   };
 }
 
-export function proxyUrl(spec: Pick<ProxySpec, "proxyPort">): string {
-  return `http://127.0.0.1:${spec.proxyPort}/`;
+/** Where a client on this host reaches the proxy (0.0.0.0 listens on loopback too). */
+export function proxyUrl(spec: Pick<ProxySpec, "proxyPort" | "listenAddress">): string {
+  const address =
+    spec.listenAddress === undefined || spec.listenAddress === "0.0.0.0" ? "127.0.0.1" : spec.listenAddress;
+  return `http://${address}:${spec.proxyPort}/`;
 }
 
 function stateDir(value: string): string {
@@ -62,7 +75,13 @@ export function addProxyOptions(command: Command): Command {
       "directory for the proxy's config, socket, pidfile and state file",
       stateDir,
     )
-    .requiredOption("--proxy-port <port>", "port the proxy listens on (127.0.0.1)", port)
+    .requiredOption("--proxy-port <port>", "port the proxy listens on", port)
+    .option(
+      "--listen-address <address>",
+      "address the proxy listens on (0.0.0.0: every address of the host)",
+      host,
+      "127.0.0.1",
+    )
     .requiredOption("--blue-port <port>", "host port of blue replica 0", port)
     .requiredOption("--green-port <port>", "host port of green replica 0", port)
     .option("--replicas <n>", "replicas per color", integer(1, 16), 1)
@@ -76,6 +95,18 @@ export function addProxyOptions(command: Command): Command {
     )
     .option("--log-port <port>", "UDP port of the access log the guard reads (default: the proxy port)", port)
     .option(
+      "--log-address <address>",
+      "address the access log is sent to: where the guard runs",
+      host,
+      "127.0.0.1",
+    )
+    .option(
+      "--admin-address <address>",
+      "also serve the runtime API on TCP at this (private, firewalled) address, for a coordinator on another host",
+      host,
+    )
+    .option("--admin-port <port>", "TCP port of the runtime API with --admin-address", port)
+    .option(
       "--check-interval-ms <ms>",
       "interval of HAProxy's own health checks",
       integer(100, 60_000),
@@ -85,9 +116,18 @@ export function addProxyOptions(command: Command): Command {
 
 export function proxySpecFromOptions(options: Record<string, unknown>): ProxySpec {
   const proxyPort = Number(options.proxyPort);
+  if ((options.adminAddress === undefined) !== (options.adminPort === undefined)) {
+    throw new StepError("--admin-address and --admin-port go together: give both or neither", 2);
+  }
   return {
     stateDir: String(options.stateDir),
     proxyPort,
+    listenAddress: String(options.listenAddress),
+    adminTcp:
+      options.adminAddress === undefined
+        ? undefined
+        : { address: String(options.adminAddress), port: Number(options.adminPort) },
+    logAddress: String(options.logAddress),
     upstreamHost: String(options.upstreamHost),
     hostPorts: { blue: Number(options.bluePort), green: Number(options.greenPort) },
     replicas: Number(options.replicas),

@@ -43,6 +43,48 @@ export interface ColorRun {
   containers: string[];
 }
 
+/** `docker run` arguments of one sample-app replica: host network, its port and address, labels as ColorSlot sets them. */
+export function replicaRunArgs(replica: {
+  name: string;
+  app: string;
+  color: "blue" | "green";
+  release: string;
+  image: string;
+  port: number;
+  bindHost: string;
+  databaseUrl: string;
+}): string[] {
+  return [
+    "run",
+    "-d",
+    "--name",
+    replica.name,
+    "--network",
+    "host",
+    "--memory",
+    "256m",
+    "--cpus",
+    "1",
+    "-e",
+    `PORT=${replica.port}`,
+    "-e",
+    `BIND_HOST=${replica.bindHost}`,
+    "-e",
+    `APP_COLOR=${replica.color}`,
+    "-e",
+    `RELEASE_ID=${replica.release}`,
+    "-e",
+    `DATABASE_URL=${replica.databaseUrl}`,
+    "--label",
+    `${LABEL.app}=${replica.app}`,
+    "--label",
+    `${LABEL.color}=${replica.color}`,
+    "--label",
+    `${LABEL.release}=${replica.release}`,
+    replica.image,
+  ];
+}
+
 /** Starts the replicas of one color and waits until each listens. */
 export async function startColor(options: {
   prefix: string;
@@ -61,35 +103,16 @@ export async function startColor(options: {
     containers.push(name);
     execFileSync(
       "docker",
-      [
-        "run",
-        "-d",
-        "--name",
+      replicaRunArgs({
         name,
-        "--network",
-        "host",
-        "--memory",
-        "256m",
-        "--cpus",
-        "1",
-        "-e",
-        `PORT=${options.port + replica}`,
-        "-e",
-        "BIND_HOST=127.0.0.1",
-        "-e",
-        `APP_COLOR=${options.color}`,
-        "-e",
-        `RELEASE_ID=${options.release}`,
-        "-e",
-        `DATABASE_URL=${options.databaseUrl}`,
-        "--label",
-        `${LABEL.app}=${options.prefix}`,
-        "--label",
-        `${LABEL.color}=${options.color}`,
-        "--label",
-        `${LABEL.release}=${options.release}`,
-        options.image,
-      ],
+        app: options.prefix,
+        color: options.color,
+        release: options.release,
+        image: options.image,
+        port: options.port + replica,
+        bindHost: "127.0.0.1",
+        databaseUrl: options.databaseUrl,
+      }),
       { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 },
     );
   }

@@ -1,0 +1,136 @@
+// The commands the program runs on a host (remote.Command over SSH, or a docker.Container there), as
+// pure functions of their settings: the proxy container's command, and `docker run` of the ops image
+// for a step. Secrets are never in these strings: a step's variables reach the SSH session as
+// `environment` (sshd must AcceptEnv them: @pulumi/command 1.x sends each with session.Setenv and fails
+// the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
+// github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
+import { ENV_NAME } from "../../schema/patterns";
+import { Color } from "../../schema/types";
+
+/** Where the proxy container keeps its config, sockets and server-state file (the state volume). */
+export const PROXY_STATE_MOUNT = "/var/lib/greenlight";
+export const PROXY_STATE_DIR = `${PROXY_STATE_MOUNT}/proxy`;
+
+/** The proxy container (and its state volume) of an app and stack on a host. */
+export function proxyContainerName(app: string, stack: string): string {
+  return `greenlight-proxy-${app}-${stack}`;
+}
+
+/** A flag's value: a list repeats the flag, true is a bare flag, undefined/false leave it out. */
+export type FlagValue = string | number | boolean | undefined | readonly (string | number)[];
+
+/** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `--name value …` words, in the given order. */
+export function flagWords(flags: Record<string, FlagValue>): string[] {
+  const words: string[] = [];
+  for (const [flag, value] of Object.entries(flags)) {
+    if (!/^[a-z][a-z0-9-]*$/.test(flag)) throw new Error(`flag ${JSON.stringify(flag)} is not a flag name`);
+    if (value === undefined || value === false) continue;
+    if (value === true) words.push(`--${flag}`);
+    else for (const item of Array.isArray(value) ? value : [value]) words.push(`--${flag}`, String(item));
+  }
+  return words;
+}
+
+/** One host's proxy: how it listens, where its replicas and its coordinator are. */
+export interface HostProxySettings {
+  /** This host's private address: the runtime API binds here (firewall it to the hosts). */
+  privateAddress: string;
+  /** Address clients (DNS, the load balancer) reach the proxy at; 0.0.0.0 for every address. */
+  listenAddress: string;
+  proxyPort: number;
+  /** TCP port of the runtime API on the private address. */
+  adminPort: number;
+  /** The coordinator's (first host's) private address and UDP port: the access log goes there. */
+  logAddress: string;
+  logPort: number;
+  /** Address this host's replicas answer at (127.0.0.1 with host-network replicas). */
+  upstreamHost: string;
+  /** First host port of each color on this host; replica i on port + i. */
+  hostPorts: Record<Color, number>;
+  /** Replicas of each color on this host. */
+  replicas: number;
+  healthPath: string;
+  checkIntervalMs: number;
+  maintenance: "off" | "on" | "read-only";
+}
+
+/** The proxy container's command (after the image's entrypoint, the ops CLI). */
+export function proxyCommandArgs(settings: HostProxySettings): string[] {
+  return [
+    "proxy",
+    ...flagWords({
+      "state-dir": PROXY_STATE_DIR,
+      "listen-address": settings.listenAddress,
+      "proxy-port": settings.proxyPort,
+      "admin-address": settings.privateAddress,
+      "admin-port": settings.adminPort,
+      "log-address": settings.logAddress,
+      "log-port": settings.logPort,
+      "upstream-host": settings.upstreamHost,
+      "blue-port": settings.hostPorts.blue,
+      "green-port": settings.hostPorts.green,
+      replicas: settings.replicas,
+      "health-path": settings.healthPath,
+      "check-interval-ms": settings.checkIntervalMs,
+      maintenance: settings.maintenance,
+    }),
+  ];
+}
+
+/**
+ * The proxy container as `docker run` (what a docker.Container with the same settings creates): host
+ * network, a named state volume, restarted with the host, an init process reaping HAProxy's children.
+ */
+export function proxyRunCommand(
+  image: string,
+  app: string,
+  stack: string,
+  settings: HostProxySettings,
+): string {
+  const name = proxyContainerName(app, stack);
+  return [
+    "docker run -d",
+    `--name ${name}`,
+    "--network host",
+    "--restart unless-stopped",
+    "--init",
+    "--stop-timeout 35",
+    `-v ${name}:${PROXY_STATE_MOUNT}`,
+    shellWord(image),
+    ...proxyCommandArgs(settings).map(shellWord),
+  ].join(" ");
+}
+
+export interface OpsRunOptions {
+  /** Variables passed on from the SSH session by name (never their values). */
+  envNames?: string[];
+  /** Mount the host's docker socket (migrate starts a one-off container of the release). */
+  dockerSocket?: boolean;
+}
+
+/** A step of the ops CLI in a throwaway container of the ops image on a host: `docker run --rm --network host …`. */
+export function opsRunCommand(
+  image: string,
+  step: string,
+  flags: Record<string, FlagValue>,
+  options: OpsRunOptions = {},
+): string {
+  if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
+  for (const name of options.envNames ?? []) {
+    if (!ENV_NAME.test(name))
+      throw new Error(`environment variable name ${JSON.stringify(name)} is not valid`);
+  }
+  return [
+    "docker run --rm --network host",
+    ...(options.envNames ?? []).map((name) => `-e ${name}`),
+    ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
+    shellWord(image),
+    step,
+    ...flagWords(flags).map(shellWord),
+  ].join(" ");
+}

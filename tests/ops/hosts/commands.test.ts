@@ -1,0 +1,195 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import { builtinModules } from "module";
+import * as path from "path";
+import { InvalidArgumentError } from "commander";
+import { parseServersState } from "../../../ops/haproxy/runtime";
+import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
+import { savedStateFor, startingColor } from "../../../ops/hosts/proxy";
+import {
+  HostProxySettings,
+  opsRunCommand,
+  proxyCommandArgs,
+  proxyContainerName,
+  proxyRunCommand,
+} from "../../../ops/hosts/remote";
+import { parseHostEntry } from "../../../ops/hosts/switch";
+import { PROJECT_DIR } from "../support/cli";
+
+const settings: HostProxySettings = {
+  privateAddress: "10.0.0.12",
+  listenAddress: "0.0.0.0",
+  proxyPort: 80,
+  adminPort: 9999,
+  logAddress: "10.0.0.11",
+  logPort: 5140,
+  upstreamHost: "127.0.0.1",
+  hostPorts: { blue: 3000, green: 3100 },
+  replicas: 2,
+  healthPath: "/health",
+  checkIntervalMs: 1000,
+  maintenance: "off",
+};
+
+const STATE_HEADER =
+  "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n";
+const stateLine = (id: number, name: string, port: number, adminState: number) =>
+  `3 app ${id} ${name} 127.0.0.1 2 ${adminState} 1 1 5 15 3 3 6 0 0 0 - ${port} - 0 0 - - 0`;
+
+describe("remote commands of the hosts (pure)", () => {
+  it("the proxy container: its command, and the docker run line the contract documents", () => {
+    assert.equal(proxyContainerName("shop", "production"), "greenlight-proxy-shop-production");
+    assert.deepEqual(proxyCommandArgs(settings), [
+      "proxy",
+      ...["--state-dir", "/var/lib/greenlight/proxy", "--listen-address", "0.0.0.0", "--proxy-port", "80"],
+      ...[
+        "--admin-address",
+        "10.0.0.12",
+        "--admin-port",
+        "9999",
+        "--log-address",
+        "10.0.0.11",
+        "--log-port",
+        "5140",
+      ],
+      ...["--upstream-host", "127.0.0.1", "--blue-port", "3000", "--green-port", "3100", "--replicas", "2"],
+      ...["--health-path", "/health", "--check-interval-ms", "1000", "--maintenance", "off"],
+    ]);
+    assert.equal(
+      proxyRunCommand("greenlight-ops:0123456789abcdef", "shop", "production", settings),
+      "docker run -d --name greenlight-proxy-shop-production --network host --restart unless-stopped --init --stop-timeout 35 " +
+        "-v greenlight-proxy-shop-production:/var/lib/greenlight greenlight-ops:0123456789abcdef " +
+        "proxy --state-dir /var/lib/greenlight/proxy --listen-address 0.0.0.0 --proxy-port 80 --admin-address 10.0.0.12 " +
+        "--admin-port 9999 --log-address 10.0.0.11 --log-port 5140 --upstream-host 127.0.0.1 --blue-port 3000 " +
+        "--green-port 3100 --replicas 2 --health-path /health --check-interval-ms 1000 --maintenance off",
+    );
+  });
+
+  it("a step in the ops image: variables by name only, values shell-quoted, the docker socket only when asked", () => {
+    assert.equal(
+      opsRunCommand(
+        "greenlight-ops:0123456789abcdef",
+        "smoke",
+        { color: "green", release: "v2", check: ['/ 200 text="it\'s up"', "/health 200"], readiness: false },
+        { envNames: ["GREENLIGHT_WEBHOOK_URL"] },
+      ),
+      "docker run --rm --network host -e GREENLIGHT_WEBHOOK_URL greenlight-ops:0123456789abcdef smoke --color green " +
+        `--release v2 --check '/ 200 text="it'\\''s up"' --check '/health 200'`,
+    );
+    assert.equal(
+      opsRunCommand(
+        "greenlight-ops:x",
+        "migrate",
+        { release: "v2" },
+        { envNames: ["PGPASSWORD"], dockerSocket: true },
+      ),
+      "docker run --rm --network host -e PGPASSWORD -v /var/run/docker.sock:/var/run/docker.sock greenlight-ops:x migrate --release v2",
+    );
+    assert.throws(
+      () => opsRunCommand("i", "smoke", {}, { envNames: ["X=secret"] }),
+      /environment variable name "X=secret"/,
+    );
+    assert.throws(() => opsRunCommand("i", "rm -rf", {}), /ops step "rm -rf" is not a step name/);
+    assert.throws(() => opsRunCommand("i", "smoke", { "a b": 1 }), /flag "a b" is not a flag name/);
+  });
+
+  it("a host entry of switch-hosts: name=address[:admin port]", () => {
+    assert.deepEqual(parseHostEntry("web-1=10.0.0.11"), { name: "web-1", address: "10.0.0.11" });
+    assert.deepEqual(parseHostEntry("web-2=10.0.0.12:9998"), {
+      name: "web-2",
+      address: "10.0.0.12",
+      adminPort: 9998,
+    });
+    for (const bad of ["10.0.0.11", "Web=10.0.0.11", "web=10.0.0.11:99999", "web=a b", "web="]) {
+      assert.throws(() => parseHostEntry(bad), InvalidArgumentError, bad);
+    }
+  });
+});
+
+describe("the proxy's saved runtime state (pure)", () => {
+  const layout = [
+    { name: "blue-0", color: "blue" as const, host: "127.0.0.1", port: 3000 },
+    { name: "green-0", color: "green" as const, host: "127.0.0.1", port: 3100 },
+  ];
+
+  it("keeps the servers whose address stays, drops moved ones, none for an unreadable file", () => {
+    const saved =
+      STATE_HEADER + [stateLine(1, "blue-0", 3000, 8), stateLine(2, "green-0", 3101, 0)].join("\n");
+    const kept = savedStateFor(saved, layout);
+    assert.deepEqual(
+      parseServersState(kept ?? "").map((state) => state.name),
+      ["blue-0"],
+    );
+    assert.equal(savedStateFor("", layout), undefined);
+    assert.equal(savedStateFor(STATE_HEADER + stateLine(1, "blue-0", 4000, 0), layout), undefined);
+  });
+
+  it("starts with the color the saved state served, else the saved config's, else the initial color", () => {
+    const greenServed =
+      STATE_HEADER + [stateLine(1, "blue-0", 3000, 8), stateLine(2, "green-0", 3100, 0)].join("\n");
+    assert.equal(startingColor(greenServed, "# active color: blue\n", "blue"), "green");
+    const neither =
+      STATE_HEADER + [stateLine(1, "blue-0", 3000, 8), stateLine(2, "green-0", 3100, 8)].join("\n");
+    assert.equal(startingColor(neither, "# active color: green\n", "blue"), "green");
+    assert.equal(startingColor(undefined, undefined, "blue"), "blue");
+  });
+});
+
+describe("the ops image's tag (pure) and contents", () => {
+  const file = (filePath: string, text: string) => ({ path: filePath, content: Buffer.from(text) });
+
+  it("is a hash of every path and content: order does not matter, any byte or name changes it", () => {
+    const files = [file("Dockerfile", "FROM x"), file("app/bin/build/ops/cli.js", "main()")];
+    const tag = opsImageTag(files);
+    assert.match(tag, /^[0-9a-f]{16}$/);
+    assert.equal(opsImageTag([...files].reverse()), tag);
+    assert.notEqual(opsImageTag([files[0], file("app/bin/build/ops/cli.js", "main();")]), tag);
+    assert.notEqual(opsImageTag([files[0], file("app/bin/build/ops/cli2.js", "main()")]), tag);
+    assert.notEqual(
+      opsImageTag([file("Dockerfile", "FROM xapp/bin/build/ops/cli.js"), file("", "main()")]),
+      tag,
+    );
+    assert.equal(opsImageName(files), `greenlight-ops:${tag}`);
+  });
+
+  it("leaves out of the packages only what a CommonJS require() never loads", () => {
+    for (const kept of [
+      "app/node_modules/pg/lib/index.js",
+      "app/node_modules/zod/index.cjs",
+      "app/node_modules/@aws-sdk/client-s3/dist-cjs/index.js",
+      "app/node_modules/luxon/package.json",
+    ])
+      assert.equal(loadedAtRunTime(kept), true, kept);
+    for (const dropped of [
+      "app/node_modules/@aws-sdk/client-s3/dist-es/index.js",
+      "app/node_modules/@aws-sdk/client-s3/dist-types/index.d.ts",
+      "app/node_modules/zod/index.d.cts",
+      "app/node_modules/zod/src/index.ts",
+      "app/node_modules/pg/README.md",
+      "app/node_modules/luxon/build/cjs-browser/luxon.js.map",
+    ])
+      assert.equal(loadedAtRunTime(dropped), false, dropped);
+  });
+
+  it("carries every package the CLI imports at run time (the import graph from ops/cli.ts)", () => {
+    const bare = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = fs.readFileSync(file, "utf8");
+      for (const match of source.matchAll(/(?:from |import\()"([^"]+)"/g)) {
+        const specifier = match[1];
+        if (specifier.startsWith(".")) visit(path.resolve(path.dirname(file), `${specifier}.ts`));
+        else
+          bare.add(
+            specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0],
+          );
+      }
+    };
+    visit(path.join(PROJECT_DIR, "ops", "cli.ts"));
+    const builtins = new Set(builtinModules);
+    const packages = [...bare].filter((name) => !builtins.has(name)).sort();
+    assert.deepEqual(packages, [...OPS_RUNTIME_PACKAGES].sort());
+  });
+});

@@ -1,0 +1,260 @@
+// Simulated Docker hosts for the multi-host tests and the bench (scripts/sim-hosts.sh): host N is
+// 127.0.0.N with its own sshd (port 2222) and its own dockerd, reached exactly as a program's ssh://
+// docker provider or remote.Command reaches a real host: `DOCKER_HOST=ssh://root@127.0.0.N docker …`
+// and `ssh root@127.0.0.N '<command>'`, through the ssh config the script writes.
+import { execFile, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { opsImageFiles, writeOpsImageContext } from "../../ops/hosts/image";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const SCRIPT = path.join(PROJECT_DIR, "scripts", "sim-hosts.sh");
+const BASE_SCRIPT = path.join(PROJECT_DIR, "scripts", "ops-base-image.sh");
+
+export interface SimHost {
+  /** h2, h3, …: the name the switch and its failures use. */
+  name: string;
+  number: number;
+  /** 127.0.0.N: the host's own (private and public) address. */
+  address: string;
+  dockerHost: string;
+}
+
+export interface CommandRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The JSON objects printed on stdout, one per line. */
+  json: Record<string, unknown>[];
+  ms: number;
+}
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim().startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export class SimHosts {
+  readonly hosts: SimHost[];
+  /** This process's environment with `ssh` reading the hosts' ssh config. */
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    readonly dir: string,
+    count: number,
+  ) {
+    this.hosts = Array.from({ length: count }, (_, index) => {
+      const number = index + 2;
+      const address = `127.0.0.${number}`;
+      return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}` };
+    });
+    this.env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` };
+  }
+
+  /** `docker <args>` against a host's engine over SSH; throws with docker's stderr on failure. */
+  docker(host: SimHost, args: string[], timeoutMs = 120_000): string {
+    return execFileSync("docker", args, {
+      env: { ...this.env, DOCKER_HOST: host.dockerHost, DOCKER_BUILDKIT: "0" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: timeoutMs,
+    });
+  }
+
+  /** The same, without blocking the event loop (for loads running meanwhile). */
+  dockerAsync(host: SimHost, args: string[], timeoutMs = 120_000): Promise<CommandRun> {
+    return this.run("docker", args, { DOCKER_HOST: host.dockerHost, DOCKER_BUILDKIT: "0" }, timeoutMs);
+  }
+
+  /**
+   * Runs a command string on a host over SSH, as remote.Command does; `env` reaches the session as SSH
+   * "env" requests (the ssh config's SendEnv), which the host's sshd accepts only for AcceptEnv names.
+   */
+  ssh(
+    host: SimHost,
+    command: string,
+    env: Record<string, string> = {},
+    timeoutMs = 180_000,
+  ): Promise<CommandRun> {
+    return this.run("ssh", [`root@${host.address}`, command], env, timeoutMs);
+  }
+
+  private run(
+    binary: string,
+    args: string[],
+    env: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<CommandRun> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const child = spawn(binary, args, { env: { ...this.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.once("error", reject);
+      child.once("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr, json: jsonLines(stdout), ms: Date.now() - started });
+      });
+    });
+  }
+
+  /** The image id a host has for a reference, if any. */
+  imageId(host: SimHost, ref: string): string | undefined {
+    try {
+      return this.docker(host, ["image", "inspect", "--format", "{{.Id}}", ref]).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Copies images from the main engine to every host (`docker save | docker load`), skipping those a host has. */
+  async loadImages(refs: string[]): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        for (const ref of refs) {
+          const id = execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], {
+            encoding: "utf8",
+          }).trim();
+          if (this.imageId(host, ref) === id) continue;
+          await new Promise<void>((resolve, reject) => {
+            execFile(
+              "sh",
+              ["-c", `docker save "$1" | DOCKER_HOST="$2" docker load -q`, "sh", ref, host.dockerHost],
+              { env: this.env, timeout: 300_000 },
+              (error, _stdout, stderr) =>
+                error
+                  ? reject(new Error(`loading ${ref} on ${host.name}: ${stderr || error.message}`))
+                  : resolve(),
+            );
+          });
+        }
+      }),
+    );
+  }
+
+  private base?: Promise<string>;
+
+  /** The offline base of the ops image (scripts/ops-base-image.sh), made once and loaded on every host. */
+  opsBase(): Promise<string> {
+    this.base ??= (async () => {
+      const base = execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env: this.env }).trim();
+      await this.loadImages([base]);
+      return base;
+    })();
+    return this.base;
+  }
+
+  /** Builds a context dir as `tag` on every host, through each host's own engine. */
+  private async buildOnEveryHost(context: string, tag: string, args: string[] = []): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        const built = await this.dockerAsync(host, ["build", "-q", ...args, "-t", tag, context], 600_000);
+        if (built.code !== 0) throw new Error(`building ${tag} on ${host.name}: ${built.stderr.trim()}`);
+      }),
+    );
+  }
+
+  /**
+   * Builds the ops image on every host through its own engine, as the program's docker.Image per host
+   * does: the CLI compiled from the current sources, the context staged by ops/hosts/image.ts, the base
+   * made offline by scripts/ops-base-image.sh. Returns `greenlight-ops:<tag>`.
+   */
+  async buildOpsImage(): Promise<string> {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-ops-image-"));
+    try {
+      const build = path.join(work, "build");
+      execFileSync(
+        process.execPath,
+        [
+          require.resolve("typescript/bin/tsc"),
+          "-p",
+          path.join(PROJECT_DIR, "tsconfig.build.json"),
+          "--outDir",
+          build,
+        ],
+        { stdio: "pipe" },
+      );
+      const context = path.join(work, "context");
+      const image = writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context);
+      await this.buildOnEveryHost(context, image, ["--build-arg", `BASE=${await this.opsBase()}`]);
+      return image;
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The sample app's images on every host, under the same names: the app folder of each image built on
+   * the main engine, on top of the ops base (node 22) already there, so a few MB travel per host instead
+   * of a whole rootfs per release.
+   */
+  async buildAppImages(refs: string[]): Promise<void> {
+    const base = await this.opsBase();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-app-images-"));
+    try {
+      for (const ref of refs) {
+        const context = path.join(work, ref.replace(/[^A-Za-z0-9]/g, "-"));
+        fs.mkdirSync(context);
+        const container = execFileSync("docker", ["create", ref], { encoding: "utf8" }).trim();
+        try {
+          execFileSync("docker", ["cp", `${container}:/app`, path.join(context, "app")], { stdio: "pipe" });
+        } finally {
+          execFileSync("docker", ["rm", container], { stdio: "pipe" });
+        }
+        fs.writeFileSync(
+          path.join(context, "Dockerfile"),
+          [
+            `FROM ${base}`,
+            "COPY app/ /app/",
+            "ENV NODE_ENV=production",
+            "WORKDIR /app",
+            'ENTRYPOINT ["/usr/local/bin/node"]',
+            'CMD ["/app/app.js"]',
+            "",
+          ].join("\n"),
+        );
+        await this.buildOnEveryHost(context, ref);
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  stopSshd(host: SimHost): void {
+    execFileSync(SCRIPT, ["sshd-stop", String(host.number)], { stdio: "pipe", env: this.env });
+  }
+
+  startSshd(host: SimHost): void {
+    execFileSync(SCRIPT, ["sshd-start", String(host.number)], {
+      stdio: "pipe",
+      env: this.env,
+      timeout: 90_000,
+    });
+  }
+
+  /** Stops every host's sshd and dockerd and removes what they made. */
+  stop(): void {
+    execFileSync(SCRIPT, ["stop", String(this.hosts.length)], {
+      stdio: "pipe",
+      env: this.env,
+      timeout: 180_000,
+    });
+  }
+}
+
+/** Starts `count` simulated hosts (127.0.0.2 …), idempotently; throws with the script's reason. */
+export async function startSimHosts(count = 3): Promise<SimHosts> {
+  const dir = process.env.GREENLIGHT_HOSTS_DIR ?? "/var/tmp/greenlight-hosts";
+  await new Promise<void>((resolve, reject) =>
+    execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
+    ),
+  );
+  return new SimHosts(dir, count);
+}
