@@ -5,6 +5,7 @@
 // the policy pack), and the JSON lines the steps print. Secrets never go on a command line.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { opsRunCommand } from "../ops/hosts/remote";
 import { STEP_ENV } from "../policies/lib/contract";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
@@ -23,12 +24,78 @@ export function stepCommand(
   name: string,
   args: command.local.CommandArgs,
   opts: pulumi.CustomResourceOptions,
-): command.local.Command {
-  return new command.local.Command(
+  on?: HostConnection,
+): StepResource {
+  const options = { ...opts, additionalSecretOutputs: ["stderr", ...(opts.additionalSecretOutputs ?? [])] };
+  if (on === undefined)
+    return new command.local.Command(
+      name,
+      { logging: "stdout", addPreviousOutputInEnv: false, ...args },
+      options,
+    );
+  // On a host over SSH: every environment entry is sent as an SSH "env" request, which sshd must accept
+  // (AcceptEnv GREENLIGHT_* PG* AWS_* DATABASE_URL; provider/pkg/provider/remote/commandOutputs.go).
+  const { create, environment, triggers } = args;
+  return new command.remote.Command(
     name,
-    { logging: "stdout", addPreviousOutputInEnv: false, ...args },
-    { ...opts, additionalSecretOutputs: ["stderr", ...(opts.additionalSecretOutputs ?? [])] },
+    {
+      connection: {
+        host: on.address,
+        port: on.port,
+        user: on.user,
+        privateKey: pulumi.secret(on.privateKey),
+        // A host that does not answer fails the step after a few tries instead of waiting for minutes.
+        dialErrorLimit: 3,
+      },
+      create,
+      environment,
+      triggers,
+      logging: "stdout",
+      addPreviousOutputInEnv: false,
+    },
+    options,
   );
+}
+
+/** A step's command resource: on the machine running `pulumi up`, or on a host over SSH. */
+export type StepResource = command.local.Command | command.remote.Command;
+
+/** How a remote step reaches its host (the docker provider of the same host uses the runner's SSH). */
+export interface HostConnection {
+  /** The host's name (web-1), for resource names and messages. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** The SSH private key, a secret. */
+  privateKey: pulumi.Input<string>;
+}
+
+/**
+ * Where a step runs: here (the ops CLI of this checkout) or on a host, in a throwaway container of the
+ * ops image built there at the program's version (`docker run --rm --network host … <image> <step> …`).
+ */
+export type StepPlace =
+  { kind: "local" } | { kind: "host"; host: HostConnection; image: pulumi.Input<string> };
+
+export const LOCAL: StepPlace = { kind: "local" };
+
+/**
+ * A step's command line where it runs: `node bin/greenlight-ops.js <step> …` here, or `docker run` of the
+ * ops image on a host, passing the step's environment on by name (`-e NAME`, never a value).
+ */
+export function placedCommand(
+  place: StepPlace,
+  step: string,
+  flags: Record<string, FlagValue>,
+  options: { envNames?: string[]; dockerSocket?: boolean } = {},
+): pulumi.Output<string> {
+  if (place.kind === "local") return pulumi.output(opsCommand(step, flags));
+  return pulumi
+    .output(place.image)
+    .apply((image) =>
+      opsRunCommand(image, step, flags, { envNames: options.envNames, dockerSocket: options.dockerSocket }),
+    );
 }
 
 /** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */

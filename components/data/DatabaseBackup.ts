@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
@@ -11,6 +10,7 @@ import {
   stepEnvironment,
   text,
   stepCommand,
+  StepResource,
 } from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
@@ -152,8 +152,8 @@ export function checkPgTarget(component: string, name: string, database: PgTarge
  * table. Both re-run for every release (triggers), and the manifest lands in the stack outputs.
  */
 export class DatabaseBackup extends pulumi.ComponentResource {
-  readonly run: command.local.Command;
-  readonly drill?: command.local.Command;
+  readonly run: StepResource;
+  readonly drill?: StepResource;
   /** The release this backup precedes: a migration checks it is its own. */
   readonly release: string;
   /** Key, size and sha256 of the backup (undefined during preview). */

@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../policies/lib/contract";
 import { COMMAND_WORD, HOST, IMAGE_REF, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
@@ -12,6 +11,7 @@ import {
   stepEnvironment,
   text,
   stepCommand,
+  StepResource,
 } from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
@@ -111,7 +111,7 @@ export function migrateCommandLine(
  * and the step both say: no verified backup, no migration.
  */
 export class Migration extends pulumi.ComponentResource {
-  readonly run: command.local.Command;
+  readonly run: StepResource;
   /** The recorded run: release, outcome, backup key, start and end (undefined during preview). */
   readonly record: pulumi.Output<MigrationSummary | undefined>;
 

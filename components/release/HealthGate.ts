@@ -1,11 +1,10 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot } from "./ColorSlot";
-import { opsCommand, stepOutputs, stepCommand } from "../step-command";
+import { opsCommand, stepOutputs, stepCommand, StepResource } from "../step-command";
 
 export interface HealthGateArgs {
   /** The slot under test; the gate runs after all its containers are up. Its color, release, image and ports are used. */
@@ -40,7 +39,7 @@ export class HealthGate extends pulumi.ComponentResource {
   /** Docker ids of the containers the gate passed. */
   readonly containerIds: pulumi.Output<string[]>;
   /** The command; the traffic switch depends on it. */
-  readonly run: command.local.Command;
+  readonly run: StepResource;
   /** The gate's and the smoke checks' JSON reports (empty during preview). */
   readonly report: pulumi.Output<Record<string, unknown>[]>;
 

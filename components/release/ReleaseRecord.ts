@@ -1,9 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { Color, Override } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { OPS_CLI, stepOutputs, stepCommand } from "../step-command";
+import { OPS_CLI, stepOutputs, stepCommand, StepResource } from "../step-command";
 
 export interface ReleaseRecordArgs {
   /** Stack the release goes to. */
@@ -26,7 +25,7 @@ export interface ReleaseRecordArgs {
  * shows it. The deployment-window policy reads the same fields from this command's environment.
  */
 export class ReleaseRecord extends pulumi.ComponentResource {
-  readonly run: command.local.Command;
+  readonly run: StepResource;
   /** The record as the step printed it: release, color, image, schemaBreaking, override (empty during preview). */
   readonly record: pulumi.Output<Record<string, unknown> | undefined>;
 

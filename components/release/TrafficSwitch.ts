@@ -1,10 +1,9 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { FS_PATH } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { opsCommand, stepOutputs, stepCommand } from "../step-command";
+import { opsCommand, stepOutputs, stepCommand, StepResource } from "../step-command";
 import { HealthGate } from "./HealthGate";
 
 /** Post-switch guard thresholds (seeds 001/002). */
@@ -62,7 +61,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
   readonly gateReport: pulumi.Output<Record<string, unknown>[]>;
   /** The switch's own report: method, flip time, warm-up, guard numbers (empty during preview). */
   readonly report: pulumi.Output<Record<string, unknown> | undefined>;
-  readonly run: command.local.Command;
+  readonly run: StepResource;
 
   constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.trafficSwitch, name, {}, opts);
