@@ -11,6 +11,8 @@ export interface GreenlightConfig extends Omit<StackSettings, "secrets"> {
     appPassword: pulumi.Output<string>;
     s3SecretAccessKey?: pulumi.Output<string>;
     webhookUrl?: pulumi.Output<string>;
+    /** The hosts' SSH private key (stacks with hosts). */
+    sshPrivateKey?: pulumi.Output<string>;
     /** Secret environment variables (named in greenlight:secretEnv): names in plain sight, each value a secret. */
     env: Record<string, pulumi.Output<string>>;
   };
@@ -42,6 +44,7 @@ export function loadConfig(): GreenlightConfig {
       appPassword: config.requireSecret("appPassword"),
       s3SecretAccessKey: config.getSecret("s3SecretAccessKey"),
       webhookUrl: config.getSecret("webhookUrl"),
+      sshPrivateKey: config.getSecret("sshPrivateKey"),
       env: Object.fromEntries(
         Object.keys(settings.secrets.env).map((name) => [name, envConfig.requireSecret(name)]),
       ),

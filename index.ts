@@ -10,6 +10,8 @@ import { BlueGreenService } from "./components/release/BlueGreenService";
 import { HealthGate } from "./components/release/HealthGate";
 import { ReleaseRecord } from "./components/release/ReleaseRecord";
 import { TrafficSwitch } from "./components/release/TrafficSwitch";
+import { DockerHost } from "./components/release/DockerHost";
+import { stageOpsImage } from "./components/release/ops-image";
 import * as wiring from "./components/wiring";
 import { loadConfig } from "./config";
 
@@ -20,6 +22,16 @@ const active = wiring.activeRelease(config);
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
 const record = new ReleaseRecord("release", wiring.recordArgs(config));
 
+// Docker hosts (stacks with hosts): a docker provider over SSH, the ops image built there at this
+// program's version, and a traffic proxy per host; one host at a time, so fronts restart one by one.
+const hosts: DockerHost[] = [];
+if (config.hosts.length > 0) {
+  const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
+  for (const args of wiring.hostArgs(config, opsImage))
+    hosts.push(new DockerHost(`host-${args.host.name}`, args, { dependsOn: hosts.slice(-1) }));
+}
+const dataPlace = wiring.dataPlace(config, hosts);
+
 // 2. Data safety: hardened bucket, least-privilege roles, verified backup, run-once migration.
 const s3Provider = new aws.Provider(
   "backup-s3",
@@ -27,21 +39,25 @@ const s3Provider = new aws.Provider(
 );
 const bucket = new BackupBucket("backups", wiring.bucketArgs(config, s3Provider));
 const roles = new DatabaseRoles("roles", wiring.rolesArgs(config));
-const backup = new DatabaseBackup("backup", wiring.backupArgs(config, bucket.bucketName), {
+const backup = new DatabaseBackup("backup", wiring.backupArgs(config, bucket.bucketName, dataPlace), {
   dependsOn: [record],
 });
-const migration = new Migration("migration", wiring.migrationArgs(config, bucket.bucketName, backup), {
-  dependsOn: [record, roles],
-});
+const migration = new Migration(
+  "migration",
+  wiring.migrationArgs(config, bucket.bucketName, backup, dataPlace),
+  {
+    dependsOn: [record, roles],
+  },
+);
 
 // 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
-const service = new BlueGreenService("service", wiring.serviceArgs(config, migration), {
+const service = new BlueGreenService("service", wiring.serviceArgs(config, migration, hosts), {
   dependsOn: [record],
 });
 
 // 4. Health gate and smoke tests on the target color, then the traffic switch and its guard.
 const gate = new HealthGate(`gate-${config.activeColor}`, wiring.gateArgs(config, service.target));
-const trafficSwitch = new TrafficSwitch("switch", wiring.switchArgs(config, gate));
+const trafficSwitch = new TrafficSwitch("switch", wiring.switchArgs(config, gate, hosts));
 
 // 5. Exports: what `pulumi stack history` should show for this release.
 export const stack = config.stack;

@@ -87,15 +87,17 @@ export const LOCAL: StepPlace = { kind: "local" };
 export function placedCommand(
   place: StepPlace,
   step: string,
-  flags: Record<string, FlagValue>,
+  flags: pulumi.Input<Record<string, FlagValue>>,
   options: { envNames?: string[]; dockerSocket?: boolean } = {},
 ): pulumi.Output<string> {
-  if (place.kind === "local") return pulumi.output(opsCommand(step, flags));
-  return pulumi
-    .output(place.image)
-    .apply((image) =>
-      opsRunCommand(image, step, flags, { envNames: options.envNames, dockerSocket: options.dockerSocket }),
-    );
+  if (place.kind === "local")
+    return pulumi.output(flags).apply((given) => opsCommand(step, given as Record<string, FlagValue>));
+  return pulumi.all([place.image, flags]).apply(([image, given]) =>
+    opsRunCommand(image, step, given as Record<string, FlagValue>, {
+      envNames: options.envNames,
+      dockerSocket: options.dockerSocket,
+    }),
+  );
 }
 
 /** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */

@@ -13,6 +13,9 @@ import type { ColorSlot } from "./release/ColorSlot";
 import type { HealthGate, HealthGateArgs } from "./release/HealthGate";
 import type { ReleaseRecordArgs } from "./release/ReleaseRecord";
 import type { TrafficSwitchArgs } from "./release/TrafficSwitch";
+import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./release/DockerHost";
+import { spreadReplicas } from "../schema/placement";
+import { LOCAL, StepPlace } from "./step-command";
 
 /** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
@@ -52,6 +55,50 @@ export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): Ba
   return { ...bk, production: isProduction(config), hardening: !bk.s3.endpoint, provider };
 }
 
+/**
+ * Each Docker host of a stack with hosts: its SSH connection, the ops image to build there, and its
+ * proxy (listening where clients reach it, its runtime API on its private address, its access log to
+ * the first host, where the switch's guard listens, and its share of each color's replicas).
+ */
+export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): DockerHostArgs[] {
+  const { app, traffic, hosts } = config;
+  if (hosts.length === 0) return [];
+  if (config.secrets.sshPrivateKey === undefined)
+    throw new Error(
+      "greenlight:sshPrivateKey is not set: the hosts' SSH key is needed with greenlight:hosts",
+    );
+  const shares = spreadReplicas(app.replicas, hosts);
+  return shares.map(({ host, replicas }) => ({
+    host,
+    app: app.name,
+    stack: config.stack,
+    privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
+    opsImage,
+    proxy: {
+      privateAddress: host.privateAddress,
+      listenAddress: traffic.listenAddress,
+      proxyPort: traffic.proxyPort,
+      adminPort: traffic.adminPort,
+      logAddress: hosts[0].privateAddress,
+      logPort: traffic.logPort,
+      upstreamHost: host.replicaAddress,
+      hostPorts: { blue: config.colors.blue.hostPort, green: config.colors.green.hostPort },
+      replicas,
+      healthPath: app.healthPath,
+      checkIntervalMs: 1000,
+      maintenance: traffic.maintenanceMode,
+    },
+  }));
+}
+
+/** Where the data steps run: on greenlight:dataHost when set, else here. */
+export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPlace {
+  if (config.dataHost === undefined) return LOCAL;
+  const host = hosts.find((candidate) => candidate.name === config.dataHost);
+  if (!host) throw new Error(`greenlight:dataHost ${config.dataHost} is not one of greenlight:hosts`);
+  return { kind: "host", host: host.connection, image: host.opsImage };
+}
+
 /** The least-privilege database roles. */
 export function rolesArgs(config: GreenlightConfig): DatabaseRolesArgs {
   const { database: db, secrets } = config;
@@ -73,9 +120,13 @@ function dataStep(config: GreenlightConfig, bucket: pulumi.Input<string>) {
 }
 
 /** The verified pre-migration backup (and its restore drill). */
-export function backupArgs(config: GreenlightConfig, bucket: pulumi.Input<string>): DatabaseBackupArgs {
+export function backupArgs(
+  config: GreenlightConfig,
+  bucket: pulumi.Input<string>,
+  place: StepPlace = LOCAL,
+): DatabaseBackupArgs {
   const { minFreeDiskPercent, restoreDrill } = config.backup;
-  return { ...dataStep(config, bucket), minFreeDiskPercent, restoreDrill };
+  return { ...dataStep(config, bucket), minFreeDiskPercent, restoreDrill, place };
 }
 
 /** The run-once migration, after `backup`, as the migrator role from the app's network. */
@@ -83,6 +134,7 @@ export function migrationArgs(
   config: GreenlightConfig,
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
+  place: StepPlace = LOCAL,
 ): MigrationArgs {
   const { database: db, secrets } = config;
   const hostNetwork = config.app.networkMode === "host";
@@ -91,6 +143,7 @@ export function migrationArgs(
     ...config.migration,
     image: latestRelease(config).image,
     backup,
+    place,
     network: hostNetwork ? "host" : "bridge",
     migrator: {
       role: db.migratorRole,
@@ -101,7 +154,11 @@ export function migrationArgs(
 }
 
 /** Both color slots; the latest color's containers start only after `migration` of its release. */
-export function serviceArgs(config: GreenlightConfig, migration: Migration): BlueGreenServiceArgs {
+export function serviceArgs(
+  config: GreenlightConfig,
+  migration: Migration,
+  hosts: DockerHost[] = [],
+): BlueGreenServiceArgs {
   const { app, traffic } = config;
   return {
     app: app.name,
@@ -128,6 +185,11 @@ export function serviceArgs(config: GreenlightConfig, migration: Migration): Blu
     databasePassword: config.secrets.appPassword,
     // The newest release starts only on the migrated schema; the other color does not wait.
     latestDependsOn: [migration],
+    // On hosts: each host runs its share of each color, through its own docker provider.
+    hosts:
+      hosts.length > 0
+        ? spreadReplicas(app.replicas, hosts).map(({ host, replicas }) => ({ host, replicas }))
+        : undefined,
   };
 }
 
@@ -145,7 +207,11 @@ export function gateArgs(config: GreenlightConfig, slot: ColorSlot): HealthGateA
 }
 
 /** The traffic switch to the active color once `gate` passed, and its guard. */
-export function switchArgs(config: GreenlightConfig, gate: HealthGate): TrafficSwitchArgs {
+export function switchArgs(
+  config: GreenlightConfig,
+  gate: HealthGate,
+  hosts: DockerHost[] = [],
+): TrafficSwitchArgs {
   const { app, traffic } = config;
   const active = activeRelease(config);
   return {
@@ -162,5 +228,8 @@ export function switchArgs(config: GreenlightConfig, gate: HealthGate): TrafficS
     warmupPaths: app.warmupPaths,
     guard: traffic.guard,
     webhookUrl: config.secrets.webhookUrl,
+    listenAddress: traffic.listenAddress,
+    hosts:
+      hosts.length > 0 ? { all: hosts, adminPort: traffic.adminPort, logPort: traffic.logPort } : undefined,
   };
 }

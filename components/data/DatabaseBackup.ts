@@ -11,6 +11,10 @@ import {
   text,
   stepCommand,
   StepResource,
+  FlagValue,
+  LOCAL,
+  StepPlace,
+  placedCommand,
 } from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
@@ -39,6 +43,8 @@ export interface DatabaseBackupArgs {
   minFreeDiskPercent: number;
   /** Restore each backup into a scratch database and compare every table before the migration. */
   restoreDrill: boolean;
+  /** Where backup and drill run: here (default) or on a host that reaches the database (greenlight:dataHost). */
+  place?: StepPlace;
 }
 
 /** What the backup step printed, as the stack outputs record it (empty during preview). */
@@ -86,41 +92,50 @@ export function drillSummary(stdout: string | undefined): DrillSummary | undefin
   };
 }
 
-/** The backup step's command line; every value is pattern-checked before it is quoted. */
-export function backupCommandLine(args: {
+interface BackupLine {
   bucket: string;
   prefix: string;
   stack: string;
   release: string;
   minSizeRatio: number;
   verify: boolean;
-}): string {
+}
+
+/** The backup step's flags; every value is pattern-checked before it is quoted. */
+export function backupFlags(args: BackupLine): Record<string, FlagValue> {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
-  return opsCommand("backup", {
+  return {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,
     release: args.release,
     "min-size-ratio": args.minSizeRatio,
     "no-verify": !args.verify,
-  });
+  };
 }
 
-/** The drill's command line: the backup just taken (by key once known), into a scratch database. */
-export function drillCommandLine(args: {
+/** The backup step's command line here. */
+export function backupCommandLine(args: BackupLine): string {
+  return opsCommand("backup", backupFlags(args));
+}
+
+interface DrillLine {
   bucket: string;
   prefix: string;
   stack: string;
   release: string;
   key?: string;
   minFreeDiskPercent: number;
-}): string {
+}
+
+/** The drill's flags: the backup just taken (by key once known), into a scratch database. */
+export function drillFlags(args: DrillLine): Record<string, FlagValue> {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   if (args.key !== undefined && !/^[A-Za-z0-9._/-]+\.dump$/.test(args.key))
     throw new Error(`backup key ${JSON.stringify(args.key)} is not a dump key`);
-  return opsCommand("restore", {
+  return {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,
@@ -128,7 +143,12 @@ export function drillCommandLine(args: {
     key: args.key,
     drill: true,
     "min-free-disk-percent": args.minFreeDiskPercent,
-  });
+  };
+}
+
+/** The drill's command line here. */
+export function drillCommandLine(args: DrillLine): string {
+  return opsCommand("restore", drillFlags(args));
 }
 
 /** Checks the connection target shared by the backup and the migration. */
@@ -186,14 +206,21 @@ export class DatabaseBackup extends pulumi.ComponentResource {
     this.release = args.release;
 
     const where = { prefix: args.prefix, stack: args.stack, release: args.release };
+    const place = args.place ?? LOCAL;
+    const onHost = place.kind === "host" ? place.host : undefined;
     const environment = (step: string) =>
       stepEnvironment({ step, release: args.release, verify }, args.database, args.password, args.s3);
     this.run = stepCommand(
       `${name}-run`,
       {
-        create: pulumi
-          .output(args.bucket)
-          .apply((bucket) => backupCommandLine({ bucket, ...where, minSizeRatio, verify })),
+        create: placedCommand(
+          place,
+          "backup",
+          pulumi
+            .output(args.bucket)
+            .apply((bucket) => backupFlags({ bucket, ...where, minSizeRatio, verify })),
+          { envNames: Object.keys(environment(STEP.backup)) },
+        ),
         environment: environment(STEP.backup),
         // A new release, bucket or database takes a new backup.
         triggers: [
@@ -206,6 +233,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
         ],
       },
       { parent: this },
+      onHost,
     );
     // The manifest holds names, sizes and hashes only; the command's stdout is secret because its
     // environment is, and the stack outputs must show which backup belongs to which release.
@@ -216,18 +244,21 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       this.drill = stepCommand(
         `${name}-restore-drill`,
         {
-          create: pulumi.all([args.bucket, key]).apply(([bucket, dumpKey]) =>
-            drillCommandLine({
-              bucket,
-              ...where,
-              key: dumpKey,
-              minFreeDiskPercent: args.minFreeDiskPercent,
-            }),
+          create: placedCommand(
+            place,
+            "restore",
+            pulumi
+              .all([args.bucket, key])
+              .apply(([bucket, dumpKey]) =>
+                drillFlags({ bucket, ...where, key: dumpKey, minFreeDiskPercent: args.minFreeDiskPercent }),
+              ),
+            { envNames: Object.keys(environment(STEP.restoreDrill)) },
           ),
           environment: environment(STEP.restoreDrill),
           triggers: [args.release, key],
         },
         { parent: this, dependsOn: [this.run] },
+        onHost,
       );
       this.drillReport = pulumi.unsecret(this.drill.stdout).apply(drillSummary);
     } else {

@@ -12,6 +12,10 @@ import {
   text,
   stepCommand,
   StepResource,
+  FlagValue,
+  LOCAL,
+  StepPlace,
+  placedCommand,
 } from "../step-command";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
@@ -45,6 +49,8 @@ export interface MigrationArgs {
   migrator: { role: string; password: pulumi.Input<string>; host: string };
   /** The bucket's S3 settings. */
   s3: S3Target;
+  /** Where the migration runs: here (default) or on a host that reaches the database (greenlight:dataHost). */
+  place?: StepPlace;
 }
 
 /** The run as greenlight.migrations recorded it (empty during preview). */
@@ -80,18 +86,21 @@ export function databaseUrl(
   return `postgresql://${encodeURIComponent(target.user)}:${encodeURIComponent(password)}@${target.host}:${target.port}/${target.database}${query}`;
 }
 
-/** The migrate step's command line; every value is pattern-checked before it is quoted. */
-export function migrateCommandLine(
-  args: Pick<
-    MigrationArgs,
-    "prefix" | "stack" | "release" | "image" | "command" | "network" | "timeoutSeconds"
-  > & {
-    bucket: string;
-  },
-): string {
+type MigrateLine = Pick<
+  MigrationArgs,
+  "prefix" | "stack" | "release" | "image" | "command" | "network" | "timeoutSeconds"
+> & { bucket: string };
+
+/** The migrate step's command line here. */
+export function migrateCommandLine(args: MigrateLine): string {
+  return opsCommand("migrate", migrateFlags(args));
+}
+
+/** The migrate step's flags; every value is pattern-checked before it is quoted. */
+export function migrateFlags(args: MigrateLine): Record<string, FlagValue> {
   if (!BUCKET.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
-  return opsCommand("migrate", {
+  return {
     bucket: args.bucket,
     prefix: args.prefix,
     stack: args.stack,
@@ -100,7 +109,7 @@ export function migrateCommandLine(
     "command-json": JSON.stringify(args.command),
     network: args.network,
     "timeout-seconds": args.timeoutSeconds,
-  });
+  };
 }
 
 /**
@@ -151,32 +160,41 @@ export class Migration extends pulumi.ComponentResource {
       .apply((password) =>
         databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
       );
+    const place = args.place ?? LOCAL;
+    const environment = stepEnvironment(
+      { step: STEP.migrate, release: args.release, verify: true },
+      args.database,
+      args.password,
+      args.s3,
+      { GREENLIGHT_IMAGE: args.image, DATABASE_URL: pulumi.secret(migratorUrl) },
+    );
     this.run = stepCommand(
       `${name}-run`,
       {
-        create: pulumi.output(args.bucket).apply((bucket) =>
-          migrateCommandLine({
-            bucket,
-            prefix: args.prefix,
-            stack: args.stack,
-            release: args.release,
-            image: args.image,
-            command: args.command,
-            network: args.network,
-            timeoutSeconds: args.timeoutSeconds,
-          }),
+        create: placedCommand(
+          place,
+          "migrate",
+          pulumi.output(args.bucket).apply((bucket) =>
+            migrateFlags({
+              bucket,
+              prefix: args.prefix,
+              stack: args.stack,
+              release: args.release,
+              image: args.image,
+              command: args.command,
+              network: args.network,
+              timeoutSeconds: args.timeoutSeconds,
+            }),
+          ),
+          // On a host, migrate starts the release's one-off container through that host's Docker.
+          { envNames: Object.keys(environment), dockerSocket: true },
         ),
-        environment: stepEnvironment(
-          { step: STEP.migrate, release: args.release, verify: true },
-          args.database,
-          args.password,
-          args.s3,
-          { GREENLIGHT_IMAGE: args.image, DATABASE_URL: pulumi.secret(migratorUrl) },
-        ),
+        environment,
         // Each release (or a new image of it) migrates once.
         triggers: [args.release, args.image],
       },
       { parent: this, dependsOn: [args.backup] },
+      place.kind === "host" ? place.host : undefined,
     );
     // The record holds names, times and an outcome only; stdout is secret because the environment is.
     this.record = pulumi.unsecret(this.run.stdout).apply(migrationSummary);

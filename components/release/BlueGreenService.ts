@@ -4,6 +4,7 @@ import { COMPONENT, LABEL } from "../../policies/lib/contract";
 import { COLORS, Color, otherColor } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot, HealthcheckTiming } from "./ColorSlot";
+import type { DockerHost } from "./DockerHost";
 
 /** What one color runs. */
 export interface ColorSpec {
@@ -57,6 +58,8 @@ export interface BlueGreenServiceArgs {
   latestDependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Let the image check pull missing images (default true). */
   pullImages?: boolean;
+  /** The Docker hosts and how many replicas of each color each runs (sum: replicas); unset: this machine. */
+  hosts?: { host: DockerHost; replicas: number }[];
 }
 
 /**
@@ -69,8 +72,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
   readonly target: ColorSlot;
   /** The color that stays running for a flip back. */
   readonly warm: ColorSlot;
-  /** The shared network (bridge mode). */
+  /** The shared network (bridge mode, this machine). */
   readonly network?: docker.Network;
+  /** One network per Docker host (bridge mode, stacks with hosts). */
+  readonly hostNetworks: docker.Network[] = [];
 
   constructor(name: string, args: BlueGreenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.blueGreenService, name, {}, opts);
@@ -94,16 +99,24 @@ export class BlueGreenService extends pulumi.ComponentResource {
       `ports that do not overlap blue's ${blueLow}-${blueLow + args.replicas - 1} (${args.replicas} replicas per color)`,
     );
 
-    if (args.networkMode === "bridge") {
-      this.network = new docker.Network(
-        `${name}-network`,
-        {
-          name: `${args.app}-${args.stack}`,
-          driver: "bridge",
-          labels: [{ label: LABEL.stack, value: args.stack }],
-        },
-        { parent: this },
-      );
+    const networkArgs = {
+      name: `${args.app}-${args.stack}`,
+      driver: "bridge",
+      labels: [{ label: LABEL.stack, value: args.stack }],
+    };
+    const placement = args.hosts?.map(({ host, replicas }) => {
+      const network =
+        args.networkMode === "bridge"
+          ? new docker.Network(`${name}-network-${host.name}`, networkArgs, {
+              parent: this,
+              provider: host.provider,
+            })
+          : undefined;
+      if (network) this.hostNetworks.push(network);
+      return { host, replicas, network: network?.name };
+    });
+    if (args.networkMode === "bridge" && placement === undefined) {
+      this.network = new docker.Network(`${name}-network`, networkArgs, { parent: this });
     }
     const latestColor = args.latestColor ?? args.targetColor;
     check.color("latestColor", latestColor);
@@ -133,6 +146,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
           databasePassword: args.databasePassword,
           warm: !target,
           pullImage: args.pullImages,
+          placement,
         },
         { parent: this, dependsOn: color === latestColor ? args.latestDependsOn : undefined },
       );

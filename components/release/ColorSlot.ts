@@ -4,9 +4,14 @@ import { COMPONENT, LABEL } from "../../policies/lib/contract";
 import { ENV_NAME } from "../../schema/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { opsCommand, stepCommand } from "../step-command";
-import { ColorSlotArgs, WARM_IGNORED_PROPERTIES, checkColorSlotArgs } from "./color-slot-args";
+import {
+  ColorSlotArgs,
+  PlacedReplicas,
+  WARM_IGNORED_PROPERTIES,
+  checkColorSlotArgs,
+} from "./color-slot-args";
 
-export type { ColorSlotArgs, HealthcheckTiming } from "./color-slot-args";
+export type { ColorSlotArgs, HealthcheckTiming, PlacedReplicas, SlotPlacement } from "./color-slot-args";
 export { DEFAULT_HEALTHCHECK, WARM_IGNORED_PROPERTIES } from "./color-slot-args";
 
 /** One color of the app: its replicas as Docker containers. */
@@ -22,6 +27,8 @@ export class ColorSlot extends pulumi.ComponentResource {
   readonly containerNames: pulumi.Output<string[]>;
   /** Docker ids of the replicas: new ids mean new containers, which the gate and the switch must see. */
   readonly containerIds: pulumi.Output<string[]>;
+  /** Where the replicas run: one entry per Docker host (a single local entry without hosts). */
+  readonly placed: PlacedReplicas[];
 
   constructor(name: string, args: ColorSlotArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.colorSlot, name, {}, opts);
@@ -32,20 +39,6 @@ export class ColorSlot extends pulumi.ComponentResource {
     this.image = args.image;
     this.ports = Array.from({ length: args.replicas }, (_, replica) => args.hostPort + replica);
     this.endpoints = this.ports.map((port) => `http://127.0.0.1:${port}`);
-
-    const dependsOn: pulumi.Resource[] = [];
-    if (args.checkImage ?? true) {
-      dependsOn.push(
-        stepCommand(
-          `${name}-image`,
-          {
-            create: opsCommand("image", { image: args.image, "no-pull": args.pullImage === false }),
-            triggers: [args.image],
-          },
-          { parent: this },
-        ),
-      );
-    }
 
     const { database } = args;
     const databaseUrl = pulumi.secret(
@@ -59,7 +52,14 @@ export class ColorSlot extends pulumi.ComponentResource {
     const secretEntries = secretEnvEntries(name, args.secretEnv);
     const hosted = args.networkMode === "host";
 
-    this.containers = this.ports.map((hostPort, replica) => {
+    /** One replica: local index `replica` on its Docker host, published on `publishIp`. */
+    const replicaContainer = (
+      resourceName: string,
+      replica: number,
+      where: { provider?: docker.Provider; network?: pulumi.Input<string>; publishIp: string; host?: string },
+      dependsOn: pulumi.Resource[],
+    ): docker.Container => {
+      const hostPort = args.hostPort + replica;
       const listenPort = hosted ? hostPort : appPort;
       const plain = [
         `PORT=${listenPort}`,
@@ -75,7 +75,7 @@ export class ColorSlot extends pulumi.ComponentResource {
           )
         : [...plain, databaseUrl, ...secretEntries];
       return new docker.Container(
-        `${name}-${replica}`,
+        resourceName,
         {
           name: `${args.app}-${args.stack}-${args.color}-${replica}`,
           image: args.image,
@@ -85,6 +85,7 @@ export class ColorSlot extends pulumi.ComponentResource {
             { label: LABEL.color, value: args.color },
             { label: LABEL.release, value: args.release },
             { label: LABEL.stack, value: args.stack },
+            ...(where.host ? [{ label: LABEL.host, value: where.host }] : []),
           ],
           memory: args.memoryMb,
           cpus: args.cpus,
@@ -104,19 +105,81 @@ export class ColorSlot extends pulumi.ComponentResource {
             ? { networkMode: "host" }
             : {
                 networkMode: "bridge",
-                networksAdvanced: [{ name: args.network as pulumi.Input<string> }],
-                ports: [{ internal: appPort, external: hostPort, ip: "127.0.0.1" }],
+                networksAdvanced: [{ name: where.network as pulumi.Input<string> }],
+                ports: [{ internal: appPort, external: hostPort, ip: where.publishIp }],
               }),
         },
         {
           parent: this,
+          provider: where.provider,
           dependsOn,
           // Fixed names and host ports: the old container must go before its replacement can start.
           deleteBeforeReplace: true,
           ignoreChanges: args.warm ? WARM_IGNORED_PROPERTIES : [],
         },
       );
-    });
+    };
+
+    if (args.placement === undefined) {
+      const dependsOn: pulumi.Resource[] = [];
+      if (args.checkImage ?? true) {
+        dependsOn.push(
+          stepCommand(
+            `${name}-image`,
+            {
+              create: opsCommand("image", { image: args.image, "no-pull": args.pullImage === false }),
+              triggers: [args.image],
+            },
+            { parent: this },
+          ),
+        );
+      }
+      this.containers = this.ports.map((_, replica) =>
+        replicaContainer(
+          `${name}-${replica}`,
+          replica,
+          { network: args.network, publishIp: "127.0.0.1" },
+          dependsOn,
+        ),
+      );
+      this.placed = [
+        {
+          address: "127.0.0.1",
+          ports: this.ports,
+          containerIds: pulumi.all(this.containers.map((container) => container.id)),
+        },
+      ];
+    } else {
+      this.containers = [];
+      this.placed = args.placement.map((share) => {
+        // Pulled by the host's own engine (by digest in production), before its replicas start.
+        const pulled = new docker.RemoteImage(
+          `${name}-${share.host.name}-image`,
+          { name: args.image, keepLocally: true },
+          { parent: this, provider: share.host.provider },
+        );
+        const containers = Array.from({ length: share.replicas }, (_, replica) =>
+          replicaContainer(
+            `${name}-${share.host.name}-${replica}`,
+            replica,
+            {
+              provider: share.host.provider,
+              network: share.network,
+              publishIp: share.host.settings.replicaAddress,
+              host: share.host.name,
+            },
+            [pulled],
+          ),
+        );
+        this.containers.push(...containers);
+        return {
+          host: share.host,
+          address: share.host.settings.replicaAddress,
+          ports: containers.map((_, replica) => args.hostPort + replica),
+          containerIds: pulumi.all(containers.map((container) => container.id)),
+        };
+      });
+    }
     this.containerNames = pulumi.all(this.containers.map((container) => container.name));
     this.containerIds = pulumi.all(this.containers.map((container) => container.id));
     this.registerOutputs({

@@ -4,7 +4,7 @@ import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot } from "./ColorSlot";
-import { opsCommand, stepOutputs, stepCommand, StepResource } from "../step-command";
+import { LOCAL, StepPlace, StepResource, placedCommand, stepCommand, stepOutputs } from "../step-command";
 
 export interface HealthGateArgs {
   /** The slot under test; the gate runs after all its containers are up. Its color, release, image and ports are used. */
@@ -38,7 +38,9 @@ export class HealthGate extends pulumi.ComponentResource {
   readonly release: string;
   /** Docker ids of the containers the gate passed. */
   readonly containerIds: pulumi.Output<string[]>;
-  /** The command; the traffic switch depends on it. */
+  /** The gate commands, one per place the replicas run; the traffic switch depends on all of them. */
+  readonly runs: StepResource[];
+  /** The first (the only one without hosts). */
   readonly run: StepResource;
   /** The gate's and the smoke checks' JSON reports (empty during preview). */
   readonly report: pulumi.Output<Record<string, unknown>[]>;
@@ -80,43 +82,58 @@ export class HealthGate extends pulumi.ComponentResource {
     this.color = slot.color;
     this.release = slot.release;
     this.containerIds = slot.containerIds;
-    const target = {
-      color: slot.color,
-      release: slot.release,
-      port: slot.ports[0],
-      replicas: slot.ports.length,
-      host,
-    };
-    const gate = opsCommand("health-gate", {
-      ...target,
+    const gateFlags = {
       "health-path": healthPath,
       "readiness-path": readinessPath,
       interval: args.intervalSeconds,
       timeout: args.timeoutSeconds,
       attempts: args.attempts,
       deadline: args.deadlineSeconds,
-    });
-    const smoke = opsCommand("smoke", { ...target, check: args.smokeChecks.map(formatSmokeCheck) });
-
-    this.run = stepCommand(
-      `${name}-run`,
-      {
-        create: `${gate} && ${smoke}`,
-        environment: {
-          [STEP_ENV.step]: STEP.healthGate,
-          [STEP_ENV.color]: slot.color,
-          [STEP_ENV.release]: slot.release,
-          [STEP_ENV.readiness]: "true",
-          ...(args.webhookUrl !== undefined
-            ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
-            : {}),
+    };
+    const environment = {
+      [STEP_ENV.step]: STEP.healthGate,
+      [STEP_ENV.color]: slot.color,
+      [STEP_ENV.release]: slot.release,
+      [STEP_ENV.readiness]: "true",
+      ...(args.webhookUrl !== undefined ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) } : {}),
+    };
+    // One gate per place the replicas run, probing them from there: this machine, or each Docker host
+    // from the host itself, where its proxy reaches them.
+    this.runs = slot.placed.map((placed) => {
+      const place: StepPlace = placed.host
+        ? { kind: "host", host: placed.host.connection, image: placed.host.opsImage }
+        : LOCAL;
+      const target = {
+        color: slot.color,
+        release: slot.release,
+        port: placed.ports[0],
+        replicas: placed.ports.length,
+        host: placed.host ? placed.address : host,
+      };
+      const envNames = args.webhookUrl !== undefined ? ["GREENLIGHT_WEBHOOK_URL"] : [];
+      const gate = placedCommand(place, "health-gate", { ...target, ...gateFlags }, { envNames });
+      const smoke = placedCommand(
+        place,
+        "smoke",
+        { ...target, check: args.smokeChecks.map(formatSmokeCheck) },
+        { envNames },
+      );
+      return stepCommand(
+        placed.host ? `${name}-${placed.host.name}-run` : `${name}-run`,
+        {
+          create: pulumi.interpolate`${gate} && ${smoke}`,
+          environment,
+          // Whenever the color's containers change (a release, a setting, a limit), the gate runs again.
+          triggers: [slot.color, slot.release, slot.image, placed.containerIds],
         },
-        // Whenever the color's containers change (a release, a setting, a limit), the gate runs again.
-        triggers: [slot.color, slot.release, slot.image, slot.containerIds],
-      },
-      { parent: this, dependsOn: [slot] },
-    );
-    this.report = this.run.stdout.apply(stepOutputs);
+        { parent: this, dependsOn: placed.host ? [slot, placed.host] : [slot] },
+        placed.host?.connection,
+      );
+    });
+    this.run = this.runs[0];
+    this.report = pulumi
+      .all(this.runs.map((run) => run.stdout))
+      .apply((outputs) => outputs.flatMap((stdout) => stepOutputs(stdout)));
     this.registerOutputs({ color: this.color, release: this.release, report: this.report });
   }
 }

@@ -3,7 +3,8 @@ import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
 import { FS_PATH } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "./args";
-import { opsCommand, stepOutputs, stepCommand, StepResource } from "../step-command";
+import { StepResource, opsCommand, placedCommand, stepCommand, stepOutputs } from "../step-command";
+import type { DockerHost } from "./DockerHost";
 import { HealthGate } from "./HealthGate";
 
 /** Post-switch guard thresholds (seeds 001/002). */
@@ -45,6 +46,13 @@ export interface TrafficSwitchArgs {
   guard: GuardSettings;
   /** Slack-compatible webhook for switch and revert (secret). */
   webhookUrl?: pulumi.Input<string>;
+  /** Address the proxy listens on (default 127.0.0.1). */
+  listenAddress?: string;
+  /**
+   * Stacks with hosts: every host's proxy moves, all or nothing, driven from the first host (the
+   * coordinator) through their runtime APIs; its guard hears every host's access log.
+   */
+  hosts?: { all: DockerHost[]; adminPort: number; logPort: number };
 }
 
 /**
@@ -105,30 +113,58 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     this.activeColor = args.activeColor;
     this.release = args.release;
     this.image = args.image;
-    this.proxyUrl = `http://127.0.0.1:${args.proxyPort}/`;
+    const listenAddress = args.listenAddress ?? "127.0.0.1";
+    check.host("listenAddress", listenAddress);
+    const coordinator = args.hosts?.all[0];
+    this.proxyUrl = `http://${coordinator ? coordinator.settings.privateAddress : listenAddress === "0.0.0.0" ? "127.0.0.1" : listenAddress}:${args.proxyPort}/`;
     this.gateReport = args.gate.report;
+
+    const common = {
+      color: args.activeColor,
+      release: args.release,
+      image: args.image,
+    };
+    const guard = {
+      warmup: args.warmupPaths,
+      "guard-seconds": args.guard.durationSeconds,
+      "guard-error-rate": args.guard.errorRatePercent,
+      "guard-p95-ms": args.guard.p95Ms,
+      "guard-min-requests": args.guard.minRequests,
+    };
+    const create =
+      args.hosts && coordinator
+        ? placedCommand(
+            { kind: "host", host: coordinator.connection, image: coordinator.opsImage },
+            "switch-hosts",
+            {
+              ...common,
+              host: args.hosts.all.map((host) => `${host.name}=${host.settings.privateAddress}`),
+              "admin-port": args.hosts.adminPort,
+              "proxy-port": args.proxyPort,
+              "log-address": coordinator.settings.privateAddress,
+              "log-port": args.hosts.logPort,
+              ...guard,
+            },
+            { envNames: args.webhookUrl !== undefined ? ["GREENLIGHT_WEBHOOK_URL"] : [] },
+          )
+        : opsCommand("switch", {
+            ...common,
+            "state-dir": args.stateDir,
+            ...(listenAddress !== "127.0.0.1" ? { "listen-address": listenAddress } : {}),
+            "proxy-port": args.proxyPort,
+            "blue-port": args.hostPorts.blue,
+            "green-port": args.hostPorts.green,
+            replicas: args.replicas,
+            "upstream-host": upstreamHost,
+            "health-path": healthPath,
+            maintenance: args.maintenanceMode,
+            ...guard,
+          });
 
     this.run = stepCommand(
       `${name}-run`,
       {
-        create: opsCommand("switch", {
-          color: args.activeColor,
-          release: args.release,
-          image: args.image,
-          "state-dir": args.stateDir,
-          "proxy-port": args.proxyPort,
-          "blue-port": args.hostPorts.blue,
-          "green-port": args.hostPorts.green,
-          replicas: args.replicas,
-          "upstream-host": upstreamHost,
-          "health-path": healthPath,
-          maintenance: args.maintenanceMode,
-          warmup: args.warmupPaths,
-          "guard-seconds": args.guard.durationSeconds,
-          "guard-error-rate": args.guard.errorRatePercent,
-          "guard-p95-ms": args.guard.p95Ms,
-          "guard-min-requests": args.guard.minRequests,
-        }),
+        create,
         environment: {
           [STEP_ENV.step]: STEP.switch,
           [STEP_ENV.color]: args.activeColor,
@@ -140,7 +176,9 @@ export class TrafficSwitch extends pulumi.ComponentResource {
         // A flip, a new release, or new containers behind the active color (the gate ran again) switch again.
         triggers: [args.activeColor, args.release, args.image, args.gate.containerIds],
       },
-      { parent: this, dependsOn: [args.gate.run] },
+      // After every gate of the color (one per host) and, with hosts, every host's proxy and ops image.
+      { parent: this, dependsOn: [...args.gate.runs, ...(args.hosts?.all ?? [])] },
+      coordinator?.connection,
     );
     this.report = this.run.stdout.apply((stdout) => stepOutputs(stdout)[0]);
     this.registerOutputs({

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_NAME, ENV_NAME } from "../../schema/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "./args";
+import type { DockerHost } from "./DockerHost";
 
 /** Docker healthcheck timing. */
 export interface HealthcheckTiming {
@@ -36,6 +37,27 @@ export const WARM_IGNORED_PROPERTIES = [
   "wait",
   "waitTimeout",
 ];
+
+/** The replicas of a color on one Docker host (stacks with hosts). */
+export interface SlotPlacement {
+  /** The host: its docker provider, name and replica address. */
+  host: DockerHost;
+  /** Replicas of this color on the host: local indices 0…replicas-1, ports hostPort+index. */
+  replicas: number;
+  /** The host's Docker network in bridge mode. */
+  network?: pulumi.Input<string>;
+}
+
+/** Where a color's replicas answer: one entry per host (one local entry without hosts). */
+export interface PlacedReplicas {
+  /** The Docker host (unset: this machine). */
+  host?: DockerHost;
+  /** Address the replicas answer at on their host, as its proxy and gate reach them. */
+  address: string;
+  ports: number[];
+  /** The replicas' Docker ids: new containers there run that host's gate again. */
+  containerIds: pulumi.Output<string[]>;
+}
 
 export interface ColorSlotArgs {
   /** Application name; containers are named `<app>-<stack>-<color>-<replica>`. */
@@ -88,6 +110,11 @@ export interface ColorSlotArgs {
    * logging) reach it with its next release instead of replacing a color that may be serving. Default false.
    */
   warm?: boolean;
+  /**
+   * The Docker hosts the replicas spread over, with how many on each (their sum is `replicas`); each
+   * host pulls the image and runs its replicas through its own provider. Unset: this machine's Docker.
+   */
+  placement?: SlotPlacement[];
   /** Check the image is on the Docker host before creating containers (default true). */
   checkImage?: boolean;
   /** Let that check pull a missing image (default true; false for registry-less hosts). */
@@ -169,6 +196,30 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
       key,
       `a name greenlight does not set itself (${COMPUTED_ENV.join(", ")})`,
     );
+  }
+  if (args.placement !== undefined) {
+    const total = args.placement.reduce((sum, share) => sum + share.replicas, 0);
+    check.require(
+      total === args.replicas,
+      "placement",
+      total,
+      `replicas spread over the hosts adding up to ${args.replicas}`,
+    );
+    args.placement.forEach((share, index) => {
+      check.integer(
+        `placement[${index}].replicas`,
+        share.replicas,
+        1,
+        16,
+        "replicas (each host needs one of each color)",
+      );
+      check.require(
+        args.networkMode === "host" || share.network !== undefined,
+        `placement[${index}].network`,
+        share.network,
+        "the host's Docker network in bridge mode",
+      );
+    });
   }
   return { appPort, timing, waitTimeout };
 }

@@ -13,6 +13,7 @@ export const COMPONENT = {
   healthGate: "greenlight:release:HealthGate",
   trafficSwitch: "greenlight:release:TrafficSwitch",
   releaseRecord: "greenlight:release:ReleaseRecord",
+  dockerHost: "greenlight:release:DockerHost",
 } as const;
 
 /** Provider resource types the components create. */
@@ -21,6 +22,9 @@ export const RESOURCE = {
   /** A step that runs on a host over SSH (stacks with hosts). */
   remoteCommand: "command:remote:Command",
   container: "docker:index/container:Container",
+  image: "docker:index/image:Image",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  dockerProvider: "pulumi:providers:docker",
   network: "docker:index/network:Network",
   bucket: "aws:s3/bucket:Bucket",
   bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
@@ -79,4 +83,6 @@ export const LABEL = {
   color: "greenlight.color",
   release: "greenlight.release",
   stack: "greenlight.stack",
+  /** The Docker host a replica runs on (stacks with hosts). */
+  host: "greenlight.host",
 } as const;

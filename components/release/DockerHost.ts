@@ -1,0 +1,158 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  HostProxySettings,
+  PROXY_STATE_MOUNT,
+  proxyCommandArgs,
+  proxyContainerName,
+} from "../../ops/hosts/remote";
+import { COMPONENT, LABEL } from "../../policies/lib/contract";
+import { APP_NAME, HOST, HOST_NAME, IMAGE_REF, SSH_USER } from "../../schema/patterns";
+import { HostSettings } from "../../schema/types";
+import { HostConnection } from "../step-command";
+import { ArgChecker } from "./args";
+
+/** The ops image as the program stages it (ops/hosts/image.ts): its name and build context. */
+export interface OpsImageBuild {
+  /** greenlight-ops:<content tag>: the image a host runs is the program's version. */
+  name: string;
+  /** Folder with the Dockerfile and the compiled ops CLI. */
+  context: string;
+  /** Base image the Dockerfile builds on (node 22 with Debian's haproxy and PostgreSQL client). */
+  base: string;
+}
+
+export interface DockerHostArgs {
+  /** The host: name, SSH address, user and port, private and replica addresses. */
+  host: HostSettings;
+  /** Application and stack: the proxy container is greenlight-proxy-<app>-<stack>. */
+  app: string;
+  stack: string;
+  /** The SSH private key of host.user (a secret), for the remote steps. */
+  privateKey: pulumi.Input<string>;
+  opsImage: OpsImageBuild;
+  /** This host's proxy: where it listens, its runtime API, the coordinator's log port, its replicas. */
+  proxy: HostProxySettings;
+}
+
+/**
+ * One Docker host of a stack with hosts: its docker provider over SSH (`ssh://user@address:port`, with
+ * the runner's SSH agent and known hosts), the ops image built there by that provider (no registry, the
+ * program's version), and its traffic proxy as a container of that image (host network, a state volume,
+ * restarted with the host). Every container, image and step of the host goes through `provider`; its
+ * remote steps connect with `connection`.
+ */
+export class DockerHost extends pulumi.ComponentResource {
+  readonly name: string;
+  readonly provider: docker.Provider;
+  readonly connection: HostConnection;
+  /** The ops image's name once it is built on this host. */
+  readonly opsImage: pulumi.Output<string>;
+  readonly image: docker.Image;
+  readonly proxy: docker.Container;
+  readonly settings: HostSettings;
+
+  constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT.dockerHost, name, {}, opts);
+    const check = new ArgChecker("DockerHost", name);
+    const { host } = args;
+    check.require(HOST_NAME.test(host.name), "host.name", host.name, "a host name such as web-1");
+    check.host("host.address", host.address);
+    check.require(SSH_USER.test(host.user), "host.user", host.user, "an SSH user such as root");
+    check.port("host.port", host.port);
+    check.host("host.privateAddress", host.privateAddress);
+    check.host("host.replicaAddress", host.replicaAddress);
+    check.require(APP_NAME.test(args.app), "app", args.app, "a lower-case name of letters, digits and '-'");
+    check.require(
+      /^greenlight-ops:[a-f0-9]{16}$/.test(args.opsImage.name),
+      "opsImage.name",
+      args.opsImage.name,
+      "greenlight-ops:<16 hex digits>",
+    );
+    check.require(
+      IMAGE_REF.test(args.opsImage.base),
+      "opsImage.base",
+      args.opsImage.base,
+      "an image reference",
+    );
+    check.require(
+      args.proxy.privateAddress === host.privateAddress,
+      "proxy.privateAddress",
+      args.proxy.privateAddress,
+      `this host's private address ${host.privateAddress}`,
+    );
+    this.name = host.name;
+    this.settings = host;
+    this.connection = {
+      name: host.name,
+      address: host.address,
+      port: host.port,
+      user: host.user,
+      privateKey: args.privateKey,
+    };
+
+    this.provider = new docker.Provider(
+      `${name}-docker`,
+      {
+        host: `ssh://${host.user}@${host.address}:${host.port}`,
+        // The runner's ssh client connects: the key in its agent, the host in its known_hosts.
+        sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"],
+      },
+      { parent: this },
+    );
+    const onHost = { parent: this, provider: this.provider };
+    this.image = new docker.Image(
+      `${name}-ops-image`,
+      {
+        imageName: args.opsImage.name,
+        build: {
+          context: args.opsImage.context,
+          dockerfile: `${args.opsImage.context}/Dockerfile`,
+          args: { BASE: args.opsImage.base },
+        },
+        // Built on the host by its own engine; no registry in between.
+        skipPush: true,
+      },
+      onHost,
+    );
+    this.opsImage = this.image.imageName;
+
+    const proxyName = proxyContainerName(args.app, args.stack);
+    const volume = new docker.Volume(`${name}-proxy-state`, { name: proxyName }, onHost);
+    this.proxy = new docker.Container(
+      `${name}-proxy`,
+      {
+        name: proxyName,
+        image: this.opsImage,
+        command: proxyCommandArgs(args.proxy),
+        networkMode: "host",
+        restart: "unless-stopped",
+        init: true,
+        // HAProxy's soft stop lets requests in flight finish before the container goes.
+        stopTimeout: 35,
+        volumes: [{ volumeName: volume.name, containerPath: PROXY_STATE_MOUNT }],
+        labels: [
+          { label: LABEL.app, value: args.app },
+          { label: LABEL.stack, value: args.stack },
+          { label: LABEL.host, value: host.name },
+        ],
+      },
+      {
+        ...onHost,
+        dependsOn: [this.image],
+        // Same runtime API across ops versions: a new ops image does not restart the front. A new layout
+        // (ports, replicas, maintenance) replaces it; the fixed name and ports must be freed first.
+        ignoreChanges: ["image"],
+        deleteBeforeReplace: true,
+      },
+    );
+    this.registerOutputs({ name: this.name, opsImage: this.opsImage });
+  }
+}
+
+/** The address a host's remote steps and docker provider reach it at (for messages and tests). */
+export function sshTarget(host: HostSettings): string {
+  if (!HOST.test(host.address))
+    throw new Error(`host ${host.name}: address ${JSON.stringify(host.address)} is not a host`);
+  return `ssh://${host.user}@${host.address}:${host.port}`;
+}
