@@ -14,6 +14,8 @@ import { untilServedBy } from "./switch";
 
 const HOSTS = 3;
 const SWITCHES = 10;
+/** More switches with the coordinator run by `docker exec` in the first proxy container, for comparison. */
+const EXEC_SWITCHES = 4;
 const GOAL_MS = 2000;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -46,29 +48,36 @@ export async function benchHosts(): Promise<BenchResult[]> {
     const commandMs: number[] = [];
     const runtimeMs: number[] = [];
     const stepMs: number[] = [];
+    const execServing: number[] = [];
     let color: Color = "blue";
-    for (let round = 0; round < SWITCHES; round++) {
+    /** One switch to the other color; milliseconds from its start until every front serves that color. */
+    const timedSwitch = async (via: "run" | "exec") => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       color = otherColor(color);
       const started = process.hrtime.bigint();
-      const switched = fleet.switch(color, color === "blue" ? "v1" : "v2");
+      const switched = fleet.switch(color, color === "blue" ? "v1" : "v2", {}, {}, via);
       const served = await Promise.all(
         fleet.hosts.map((host) => untilServedBy(fleet.frontUrl(host), color, started, 15_000)),
       );
       const run = await switched;
-      if (run.code !== 0) throw new Error(`switch ${round + 1} to ${color} failed: ${run.stderr.trim()}`);
-      allServing.push(Math.max(...served));
+      if (run.code !== 0) throw new Error(`switch to ${color} (docker ${via}) failed: ${run.stderr.trim()}`);
+      return { served: Math.max(...served), run };
+    };
+    for (let round = 0; round < SWITCHES; round++) {
+      const { served, run } = await timedSwitch("run");
+      allServing.push(served);
       commandMs.push(run.ms);
       runtimeMs.push(Number(run.json[0].runtimeMs));
       stepMs.push(Number(run.json[0].preflightMs) + Number(run.json[0].runtimeMs));
     }
+    for (let round = 0; round < EXEC_SWITCHES; round++) execServing.push((await timedSwitch("exec")).served);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const results = await Promise.all(loads.map((load) => load.stop()));
     const failed = results.reduce((sum, result) => sum + result.failed, 0);
     const total = results.reduce((sum, result) => sum + result.total, 0);
     return [
       {
-        name: `hosts: failed requests in ${SWITCHES} switches across ${HOSTS} hosts`,
+        name: `hosts: failed requests in ${SWITCHES + EXEC_SWITCHES} switches across ${HOSTS} hosts`,
         value: failed,
         unit: "requests",
         goal: "0",
@@ -97,6 +106,11 @@ export async function benchHosts(): Promise<BenchResult[]> {
       {
         name: "hosts: in the step, checks on 3 hosts + runtime API (median)",
         value: round(median(stepMs)),
+        unit: "ms",
+      },
+      {
+        name: "hosts: the same, coordinator by docker exec in the proxy (median)",
+        value: round(median(execServing)),
         unit: "ms",
       },
       {

@@ -68,6 +68,11 @@ export interface Moved {
 export interface TrafficMover {
   proxyUrls: string[];
   move(color: Color): Promise<Moved>;
+  /**
+   * Moves back after a breach, on every proxy it can; returns the failures, each naming its host.
+   * Default: move, all or nothing.
+   */
+  revert?(color: Color): Promise<string[]>;
 }
 
 export interface SwitchReport {
@@ -169,26 +174,29 @@ export async function runSwitch(
             report,
           );
         }
-        await mover.move(previous);
+        let notReverted: string[] = [];
+        if (mover.revert) notReverted = await mover.revert(previous);
+        else await mover.move(previous);
+        const revertedTo =
+          notReverted.length === 0
+            ? `${previous}${where}`
+            : `${previous} on ${hostCount - notReverted.length} of ${hostCount} hosts, NOT on ${notReverted.join("; ")}`;
         report.notified = await notifyFromStep(
           "switch",
           {
             event: "revert",
-            text: `release ${settings.release} on ${color} reverted to ${previous}${where}: ${why}`,
+            text: `release ${settings.release} on ${color} reverted to ${revertedTo}: ${why}`,
             fields: { measured: describeGuard(guard), proxy: mover.proxyUrls.join(" ") },
           },
           env,
         );
         report.totalMs = Date.now() - started;
-        throw new StepError(
-          `guard reverted traffic to ${previous}${where}: ${why} (${describeGuard(guard)})`,
-          1,
-          {
-            ...report,
-            activeColor: previous,
-            revertedFrom: color,
-          },
-        );
+        throw new StepError(`guard reverted traffic to ${revertedTo}: ${why} (${describeGuard(guard)})`, 1, {
+          ...report,
+          activeColor: previous,
+          revertedFrom: color,
+          ...(notReverted.length > 0 ? { notReverted } : {}),
+        });
       }
     }
     if (moved) {

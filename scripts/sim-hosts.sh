@@ -165,7 +165,14 @@ case "$action" in
     echo "sim-hosts: $(hosts | sed 's/^/127.0.0./' | paste -sd' ') answer on port $ssh_port; PATH=$dir/bin:\$PATH"
     ;;
   stop)
-    for n in $(hosts); do stop_host "$n"; done
+    pids=()
+    for n in $(hosts); do
+      stop_host "$n" &
+      pids+=($!)
+    done
+    status=0
+    for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+    [ "$status" -eq 0 ] || fail "stopping a host failed; see the lines above"
     if [ -d "$dir" ] && [ -z "$(find "$dir" -maxdepth 1 -name 'h*' -type d)" ]; then rm -rf "$dir"; fi
     echo "sim-hosts: stopped"
     ;;

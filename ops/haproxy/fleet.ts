@@ -148,3 +148,22 @@ export async function moveFleet(
     preflightMs,
   };
 }
+
+/**
+ * Moves every proxy it can back to `color`, one host at a time each in the order that drops nothing:
+ * for a revert, a host out of reach must not keep the others on the color being left. Returns the
+ * failures, each naming its host (empty: every host moved back).
+ */
+export async function revertFleet(
+  targets: ProxyTarget[],
+  color: Color,
+  options: FleetOptions,
+): Promise<string[]> {
+  const moved = await onEvery(targets, async (target) => {
+    const before = await showServersState(target.admin, options.answerTimeoutMs ?? 2000);
+    const states = await prepareColor(target.admin, color, before, checkTimeoutMs(options.checkIntervalMs));
+    await readyColor(target.admin, color, states);
+    await drainOthers(target.admin, color, states);
+  });
+  return moved.failures;
+}

@@ -113,6 +113,14 @@ export interface OpsRunOptions {
   dockerSocket?: boolean;
 }
 
+function checkStepAndEnv(step: string, envNames: readonly string[]): void {
+  if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
+  for (const name of envNames) {
+    if (!ENV_NAME.test(name))
+      throw new Error(`environment variable name ${JSON.stringify(name)} is not valid`);
+  }
+}
+
 /** A step of the ops CLI in a throwaway container of the ops image on a host: `docker run --rm --network host …`. */
 export function opsRunCommand(
   image: string,
@@ -120,16 +128,33 @@ export function opsRunCommand(
   flags: Record<string, FlagValue>,
   options: OpsRunOptions = {},
 ): string {
-  if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
-  for (const name of options.envNames ?? []) {
-    if (!ENV_NAME.test(name))
-      throw new Error(`environment variable name ${JSON.stringify(name)} is not valid`);
-  }
+  checkStepAndEnv(step, options.envNames ?? []);
   return [
     "docker run --rm --network host",
     ...(options.envNames ?? []).map((name) => `-e ${name}`),
     ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
     shellWord(image),
+    step,
+    ...flagWords(flags).map(shellWord),
+  ].join(" ");
+}
+
+/**
+ * A step of the ops CLI run inside a host's proxy container (`docker exec`): no container to create, so
+ * about half a second sooner, but at the version of the image the proxy container runs.
+ */
+export function opsExecCommand(
+  container: string,
+  step: string,
+  flags: Record<string, FlagValue>,
+  envNames: readonly string[] = [],
+): string {
+  checkStepAndEnv(step, envNames);
+  return [
+    "docker exec",
+    ...envNames.map((name) => `-e ${name}`),
+    shellWord(container),
+    "greenlight-ops",
     step,
     ...flagWords(flags).map(shellWord),
   ].join(" ");

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { HOST } from "../../schema/patterns";
 import { Color } from "../../schema/types";
 import { guardThresholdOptions } from "../guard";
-import { ProxyTarget, moveFleet } from "../haproxy/fleet";
+import { ProxyTarget, moveFleet, revertFleet } from "../haproxy/fleet";
 import { tcpAdmin } from "../haproxy/runtime";
 import { host, integer, port, repeatable } from "../options";
 import { StepCommand, StepError } from "../step";
@@ -84,6 +84,8 @@ export function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> 
       };
     },
   };
+  mover.revert = (target: Color) =>
+    revertFleet(targets, target, { checkIntervalMs: options.checkIntervalMs, log: options.log });
   return runSwitch(mover, options, { address: options.logAddress, port: options.logPort });
 }
 

@@ -7,6 +7,7 @@ import { Color } from "../../schema/types";
 import {
   HostProxySettings,
   FlagValue,
+  opsExecCommand,
   opsRunCommand,
   proxyContainerName,
   proxyRunCommand,
@@ -139,25 +140,37 @@ export class Fleet {
     return this.sim.ssh(host, this.gateCommand(host, color, release), env);
   }
 
-  /** The coordinator's command: switch every host, warm up, guard. */
-  switchCommand(color: Color, release: string, flags: Record<string, FlagValue> = {}): string {
-    return opsRunCommand(
-      this.opsImage,
-      "switch-hosts",
-      {
-        color,
-        release,
-        host: this.hosts.map((host) => `${host.name}=${host.address}`),
-        "admin-port": this.ports.admin,
-        "proxy-port": this.ports.proxy,
-        "log-address": this.coordinator.address,
-        "log-port": this.ports.log,
-        "check-interval-ms": 500,
-        "guard-seconds": 0,
-        ...flags,
-      },
-      { envNames: STEP_ENV_NAMES },
-    );
+  /** The coordinator's flags: every host, the admin, proxy and log ports, no guard unless asked. */
+  private switchFlags(
+    color: Color,
+    release: string,
+    flags: Record<string, FlagValue>,
+  ): Record<string, FlagValue> {
+    return {
+      color,
+      release,
+      host: this.hosts.map((host) => `${host.name}=${host.address}`),
+      "admin-port": this.ports.admin,
+      "proxy-port": this.ports.proxy,
+      "log-address": this.coordinator.address,
+      "log-port": this.ports.log,
+      "check-interval-ms": 500,
+      "guard-seconds": 0,
+      ...flags,
+    };
+  }
+
+  /** The coordinator's command: switch every host, warm up, guard (`exec`: inside the first host's proxy container). */
+  switchCommand(
+    color: Color,
+    release: string,
+    flags: Record<string, FlagValue> = {},
+    via: "run" | "exec" = "run",
+  ): string {
+    const all = this.switchFlags(color, release, flags);
+    return via === "run"
+      ? opsRunCommand(this.opsImage, "switch-hosts", all, { envNames: STEP_ENV_NAMES })
+      : opsExecCommand(this.proxyContainer, "switch-hosts", all, STEP_ENV_NAMES);
   }
 
   switch(
@@ -165,8 +178,9 @@ export class Fleet {
     release: string,
     flags: Record<string, FlagValue> = {},
     env: Record<string, string> = {},
+    via: "run" | "exec" = "run",
   ): Promise<CommandRun> {
-    return this.sim.ssh(this.coordinator, this.switchCommand(color, release, flags), env);
+    return this.sim.ssh(this.coordinator, this.switchCommand(color, release, flags, via), env);
   }
 
   /**

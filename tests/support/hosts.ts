@@ -245,6 +245,13 @@ export class SimHosts {
       env: this.env,
       timeout: 180_000,
     });
+    const left = this.hosts.flatMap((host) => {
+      const dir = path.join(this.dir, `h${host.number}`);
+      const bridge = `glh${host.number}`;
+      const bridgeLeft = fs.existsSync(`/sys/class/net/${bridge}`);
+      return [...(fs.existsSync(dir) ? [dir] : []), ...(bridgeLeft ? [`bridge ${bridge}`] : [])];
+    });
+    if (left.length > 0) throw new Error(`simulated hosts left behind: ${left.join(", ")}`);
   }
 }
 

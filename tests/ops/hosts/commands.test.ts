@@ -8,6 +8,7 @@ import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from
 import { savedStateFor, startingColor } from "../../../ops/hosts/proxy";
 import {
   HostProxySettings,
+  opsExecCommand,
   opsRunCommand,
   proxyCommandArgs,
   proxyContainerName,
@@ -91,6 +92,19 @@ describe("remote commands of the hosts (pure)", () => {
     );
     assert.throws(() => opsRunCommand("i", "rm -rf", {}), /ops step "rm -rf" is not a step name/);
     assert.throws(() => opsRunCommand("i", "smoke", { "a b": 1 }), /flag "a b" is not a flag name/);
+  });
+
+  it("a step inside the proxy container: docker exec, the launcher, variables by name only", () => {
+    assert.equal(
+      opsExecCommand(
+        "greenlight-proxy-shop-production",
+        "switch-hosts",
+        { color: "green", host: ["a=10.0.0.1", "b=10.0.0.2"] },
+        ["GREENLIGHT_WEBHOOK_URL"],
+      ),
+      "docker exec -e GREENLIGHT_WEBHOOK_URL greenlight-proxy-shop-production greenlight-ops switch-hosts --color green --host a=10.0.0.1 --host b=10.0.0.2",
+    );
+    assert.throws(() => opsExecCommand("c", "switch-hosts", {}, ["A B"]), /environment variable name "A B"/);
   });
 
   it("a host entry of switch-hosts: name=address[:admin port]", () => {

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { moveFleet, ProxyTarget } from "../../../ops/haproxy/fleet";
+import { moveFleet, ProxyTarget, revertFleet } from "../../../ops/haproxy/fleet";
 import { proxyPaths } from "../../../ops/haproxy/config";
 import { haproxyBinary } from "../../../ops/haproxy/process";
 import {
@@ -194,6 +194,20 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     for (const index of [0, 1]) assert.equal(await serving(index), "blue-0:ready green-0:drain");
     startProxy(2);
     await waitFor("h4 is back", async () => (await get(2)).startsWith("200 blue"));
+  });
+
+  it("a revert moves back every proxy it reaches, and names the one it could not", async () => {
+    await moveFleet(targets(), "green", { checkIntervalMs: 200 });
+    await stopProxy(2);
+    const failures = await revertFleet(targets(), "blue", { checkIntervalMs: 200 });
+    assert.equal(failures.length, 1);
+    assert.match(failures[0], /^host h4: HAProxy admin socket 127\.0\.0\.4:\d+: connect ECONNREFUSED/);
+    for (const index of [0, 1]) {
+      assert.equal(await serving(index), "blue-0:ready green-0:drain");
+      assert.equal(await get(index), `200 blue ${ADDRESSES[index]}`);
+    }
+    startProxy(2);
+    await waitFor("h4 is back", async () => (await get(2)).startsWith("200"));
   });
 
   it("the target color DOWN on one host: nothing moves on any host, and the failure names it", async () => {
