@@ -28,7 +28,7 @@ const hosts: DockerHost[] = [];
 if (config.hosts.length > 0) {
   const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
   for (const args of wiring.hostArgs(config, opsImage))
-    hosts.push(new DockerHost(`host-${args.host.name}`, args, { dependsOn: hosts.slice(-1) }));
+    hosts.push(new DockerHost(`host-${args.host.name}`, { ...args, after: [record, ...hosts.slice(-1)] }));
 }
 const dataPlace = wiring.dataPlace(config, hosts);
 

@@ -33,6 +33,8 @@ export interface DockerHostArgs {
   opsImage: OpsImageBuild;
   /** This host's proxy: where it listens, its runtime API, the coordinator's log port, its replicas. */
   proxy: HostProxySettings;
+  /** What everything on the host waits for: the release record, and the host before it (one front at a time). */
+  after?: pulumi.Resource[];
 }
 
 /**
@@ -101,6 +103,7 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this },
     );
     const onHost = { parent: this, provider: this.provider };
+    const after = args.after ?? [];
     this.image = new docker.Image(
       `${name}-ops-image`,
       {
@@ -113,7 +116,7 @@ export class DockerHost extends pulumi.ComponentResource {
         // Built on the host by its own engine; no registry in between.
         skipPush: true,
       },
-      onHost,
+      { ...onHost, dependsOn: after },
     );
     this.opsImage = this.image.imageName;
 
@@ -123,7 +126,8 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-proxy`,
       {
         name: proxyName,
-        image: this.opsImage,
+        // The image id the host's engine built (repoDigest of an image not pushed): pinned to its content.
+        image: this.image.repoDigest,
         command: proxyCommandArgs(args.proxy),
         networkMode: "host",
         restart: "unless-stopped",
@@ -131,15 +135,15 @@ export class DockerHost extends pulumi.ComponentResource {
         // HAProxy's soft stop lets requests in flight finish before the container goes.
         stopTimeout: 35,
         volumes: [{ volumeName: volume.name, containerPath: PROXY_STATE_MOUNT }],
+        // Not an app container (no LABEL.app): the app's limits and healthcheck rules are not its.
         labels: [
-          { label: LABEL.app, value: args.app },
           { label: LABEL.stack, value: args.stack },
           { label: LABEL.host, value: host.name },
         ],
       },
       {
         ...onHost,
-        dependsOn: [this.image],
+        dependsOn: [this.image, ...after],
         // Same runtime API across ops versions: a new ops image does not restart the front. A new layout
         // (ports, replicas, maintenance) replaces it; the fixed name and ports must be freed first.
         ignoreChanges: ["image"],

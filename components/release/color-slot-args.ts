@@ -147,7 +147,7 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
     "bridge or host",
   );
   check.require(
-    args.networkMode === "host" || args.network !== undefined,
+    args.networkMode === "host" || args.network !== undefined || args.placement !== undefined,
     "network",
     args.network,
     "a Docker network name in bridge mode",

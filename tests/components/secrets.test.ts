@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import { plaintextSecrets } from "../../tools/harness/secret-inputs";
 import { isSecretMarker } from "../../tools/harness/types";
-import { named, program } from "./support";
+import { ONE_MACHINE, named, program } from "./support";
 
 describe("secret inputs of the program's graph", function () {
   this.timeout(120_000);
@@ -20,7 +20,7 @@ describe("secret inputs of the program's graph", function () {
   }
 
   it("finds a plaintext secret-looking entry and a URL with a password, naming resource and entry", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const backup = structuredClone(named(resources, "backup-run"));
     (backup.inputs.environment as Record<string, unknown>).PGPASSWORD = "hunter2";
     (backup.inputs.environment as Record<string, unknown>).PRIMARY = "postgres://a:b@db/shop";

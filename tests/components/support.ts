@@ -57,3 +57,16 @@ export function dependencyNames(resources: RecordedResource[], resource: Recorde
     (urn) => resources.find((candidate) => candidate.urn === urn)?.name ?? urn.split("::").pop() ?? urn,
   );
 }
+
+/**
+ * The production stack on one machine (its hosts, data host and SSH key removed): the component tests
+ * of one color's containers, gate and switch read its three replicas here; DockerHost.test.ts reads it
+ * with its hosts.
+ */
+export const ONE_MACHINE: Record<string, ConfigOverride> = {
+  "greenlight:hosts": null,
+  "greenlight:dataHost": null,
+  "greenlight:sshPrivateKey": null,
+  "greenlight:proxyListenAddress": null,
+  "greenlight:proxyPort": null,
+};

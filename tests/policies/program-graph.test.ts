@@ -159,7 +159,11 @@ describe("the pack on the real program's graph", function () {
 
     it("app containers carry the label the limits rule selects them by", function () {
       needComponents(this, real.resources, [COMPONENT.colorSlot]);
-      const containers = real.resources.filter((resource) => resource.type === RESOURCE.container);
+      // The app's replicas (a color's containers); a host's traffic proxy is not an app container.
+      const containers = real.resources.filter(
+        (resource) => resource.type === RESOURCE.container && !resource.name.endsWith("-proxy"),
+      );
+      assert.equal(containers.length, 6, "three replicas of each color");
       for (const container of containers) {
         const labels = container.inputs.labels as { label: string }[] | undefined;
         assert.ok(

@@ -36,6 +36,8 @@ export function copyProject(): ProjectCopy {
     },
   });
   fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"), "dir");
+  // The compiled ops CLI the hosts' ops image is staged from (the copy's ops/ is the checkout's).
+  fs.symlinkSync(path.join(PROJECT_DIR, "bin", "build"), path.join(dir, "bin", "build"), "dir");
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 

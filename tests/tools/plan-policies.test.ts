@@ -93,7 +93,10 @@ describe("npm run plan with the policy pack", function () {
       positions.every((position, index) => position > (positions[index - 1] ?? -1)),
       positions.join(","),
     );
-    assert.match(run.stdout, /backup-run: node bin\/greenlight-ops\.js backup --bucket /);
+    assert.match(
+      run.stdout,
+      /backup-run: docker run --rm --network host .* greenlight-ops:[a-f0-9]{16} backup --bucket /,
+    );
   });
 
   it("production on a Friday 15:00 UTC exits 1, naming the window rule and the next opening", async function () {

@@ -1,5 +1,6 @@
 // Runs the real program once under Pulumi's mock runtime and writes what it registered as JSON.
 // One program per process: run.ts starts this file in a child process for every run.
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
@@ -206,6 +207,14 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       };
     case "aws:kms/key:Key":
       return { ...inputs, arn: `arn:aws:kms:us-east-1:000000000000:key/${name}`, keyId: `${name}-key-id` };
+    // An image built and not pushed: its repoDigest is the local image id (@pulumi/docker Image docs).
+    case "docker:index/image:Image":
+      return {
+        ...inputs,
+        repoDigest: `sha256:${createHash("sha256")
+          .update(String(inputs.imageName ?? name))
+          .digest("hex")}`,
+      };
     case "docker:index/container:Container":
       return { ...inputs, name: inputs.name ?? name };
     case "docker:index/network:Network":

@@ -1,7 +1,16 @@
 import { strict as assert } from "assert";
 import { COMPONENT, RESOURCE } from "../../../policies/lib/contract";
 import { WARM_IGNORED_PROPERTIES } from "../../../components/release/ColorSlot";
-import { dependencyNames, fixture, named, ofType, program, validFixture, waitsFor } from "./support";
+import {
+  ONE_MACHINE,
+  dependencyNames,
+  fixture,
+  named,
+  ofType,
+  program,
+  validFixture,
+  waitsFor,
+} from "./support";
 
 describe("BlueGreenService in the real program (mocks)", function () {
   this.timeout(120_000);
@@ -42,8 +51,8 @@ describe("BlueGreenService in the real program (mocks)", function () {
   });
 
   it("is idempotent: the same config gives the same inputs, run after run", async () => {
-    const first = await program("production");
-    const second = await program("production", { "greenlight:appName": "shop" });
+    const first = await program("production", ONE_MACHINE);
+    const second = await program("production", { ...ONE_MACHINE, "greenlight:appName": "shop" });
     const shape = (run: typeof first) =>
       run.resources.map((resource) => [
         resource.name,
@@ -55,7 +64,7 @@ describe("BlueGreenService in the real program (mocks)", function () {
   });
 
   it("creates one container per replica and, in bridge mode, a shared network", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const containers = ofType(resources, RESOURCE.container);
     assert.equal(containers.length, 6, "3 replicas × 2 colors");
     const network = named(resources, "service-network");

@@ -5,13 +5,22 @@ import { AddressInfo } from "net";
 import { nodeProbe } from "../../../components/release/ColorSlot";
 import { LABEL, RESOURCE } from "../../../policies/lib/contract";
 import { isSecretMarker } from "../../../tools/harness/run";
-import { dependencyNames, fixture, flagsOf, named, ofType, program, validFixture } from "./support";
+import {
+  ONE_MACHINE,
+  dependencyNames,
+  fixture,
+  flagsOf,
+  named,
+  ofType,
+  program,
+  validFixture,
+} from "./support";
 
 describe("ColorSlot (mocks)", function () {
   this.timeout(120_000);
 
   it("every app container carries memory and CPU limits, a node healthcheck, labels, log rotation, a restart policy and waits for healthy", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     for (const container of ofType(resources, RESOURCE.container)) {
       const { inputs } = container;
       const [, color, replica] = /^service-(blue|green)-(\d)$/.exec(container.name) ?? [];
@@ -45,7 +54,7 @@ describe("ColorSlot (mocks)", function () {
   });
 
   it("bridge mode publishes replica i on 127.0.0.1:hostPort+i; host mode gives each replica PORT=hostPort+i", async () => {
-    const production = await program("production");
+    const production = await program("production", ONE_MACHINE);
     assert.deepEqual(
       [0, 1, 2].map((replica) => named(production.resources, `service-green-${replica}`).inputs.ports),
       [8091, 8092, 8093].map((external) => [{ external, internal: 3000, ip: "127.0.0.1" }]),
@@ -72,7 +81,7 @@ describe("ColorSlot (mocks)", function () {
     assert.ok(!JSON.stringify(envs).includes("p@ss"), "the password never appears");
     assert.ok(!JSON.stringify(envs).includes("DATABASE_URL"), "DATABASE_URL exists only inside a secret");
     // The real program passes each secret env entry as its own secret: plain settings stay readable.
-    const { resources: real } = await program("production");
+    const { resources: real } = await program("production", ONE_MACHINE);
     const realEnvs = named(real, "service-blue-0").inputs.envs as unknown[];
     assert.ok(realEnvs.includes("FEATURE_NEW_CHECKOUT=false"));
     assert.ok(realEnvs.includes("CORS_ORIGIN=https://shop.example.com"));

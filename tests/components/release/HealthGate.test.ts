@@ -1,13 +1,13 @@
 import { strict as assert } from "assert";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
 import { isSecretMarker } from "../../../tools/harness/run";
-import { dependencyNames, fixture, flagsOf, named, program, validFixture } from "./support";
+import { ONE_MACHINE, dependencyNames, fixture, flagsOf, named, program, validFixture } from "./support";
 
 describe("HealthGate (mocks)", function () {
   this.timeout(120_000);
 
   it("probes the target color's replicas directly with the configured timing, then runs its smoke checks", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const gate = named(resources, "gate-blue");
     assert.equal(gate.type, COMPONENT.healthGate);
     const run = named(resources, "gate-blue-run");
@@ -39,7 +39,7 @@ describe("HealthGate (mocks)", function () {
   });
 
   it("carries the step contract in plain env, the webhook only as a secret, and re-runs on the target's release, image and containers", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const { environment, triggers } = named(resources, "gate-blue-run").inputs as {
       environment: Record<string, unknown>;
       triggers: unknown[];
@@ -65,12 +65,12 @@ describe("HealthGate (mocks)", function () {
   });
 
   it("depends on every container of the target slot and on nothing of the warm one", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const dependencies = dependencyNames(resources, named(resources, "gate-blue-run"));
     for (const replica of [0, 1, 2])
       assert.ok(dependencies.includes(`service-blue-${replica}`), `service-blue-${replica}`);
     assert.ok(!dependencies.some((name) => name.startsWith("service-green")), dependencies.join(", "));
-    const flipped = await program("production", { "greenlight:activeColor": "green" });
+    const flipped = await program("production", { ...ONE_MACHINE, "greenlight:activeColor": "green" });
     const greenGate = named(flipped.resources, "gate-green-run");
     assert.match(
       String(greenGate.inputs.create),

@@ -1,12 +1,12 @@
 import { strict as assert } from "assert";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
-import { fixture, named, program, waitsFor } from "./support";
+import { ONE_MACHINE, fixture, named, program, waitsFor } from "./support";
 
 describe("ReleaseRecord (mocks)", function () {
   this.timeout(120_000);
 
   it("is the first step of the release layer: every container, image check, gate and switch waits for it", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const record = named(resources, "release-record");
     assert.equal(named(resources, "release").type, COMPONENT.releaseRecord);
     assert.deepEqual(record.dependencies, [], "it waits for nothing");
@@ -36,7 +36,7 @@ describe("ReleaseRecord (mocks)", function () {
   });
 
   it("carries release, color, image and schema flag in plain env, and no override keys without an override", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     const environment = named(resources, "release-record").inputs.environment as Record<string, unknown>;
     assert.deepEqual(environment, {
       [STEP_ENV.step]: STEP.record,
@@ -52,6 +52,7 @@ describe("ReleaseRecord (mocks)", function () {
 
   it("carries all four override fields when the stack has an emergency override", async () => {
     const { resources } = await program("production", {
+      ...ONE_MACHINE,
       "greenlight:overrideReason": "checkout answers 500 for EU cards",
       "greenlight:overrideApprover": "oncall.maria",
       "greenlight:overrideTicket": "INC-2041",

@@ -1,12 +1,21 @@
 import { strict as assert } from "assert";
 import { COMPONENT, STEP, STEP_ENV } from "../../../policies/lib/contract";
-import { dependencyNames, fixture, flagsOf, named, program, validFixture, waitsFor } from "./support";
+import {
+  ONE_MACHINE,
+  dependencyNames,
+  fixture,
+  flagsOf,
+  named,
+  program,
+  validFixture,
+  waitsFor,
+} from "./support";
 
 describe("TrafficSwitch (mocks)", function () {
   this.timeout(120_000);
 
   it("calls greenlight-ops switch with the proxy, ports, maintenance, warm-up and guard settings from config", async () => {
-    const { resources } = await program("production");
+    const { resources } = await program("production", ONE_MACHINE);
     assert.equal(named(resources, "switch").type, COMPONENT.trafficSwitch);
     const create = String(named(resources, "switch-run").inputs.create);
     assert.match(create, /^node bin\/greenlight-ops\.js switch /);
@@ -38,7 +47,7 @@ describe("TrafficSwitch (mocks)", function () {
 
   it("depends on the gate of the color it activates, not the other's, and re-runs when the color, release, image or containers change", async () => {
     for (const color of ["blue", "green"] as const) {
-      const { resources } = await program("production", { "greenlight:activeColor": color });
+      const { resources } = await program("production", { ...ONE_MACHINE, "greenlight:activeColor": color });
       const run = named(resources, "switch-run");
       const other = color === "blue" ? "green" : "blue";
       // The gate it waits for, and the containers whose ids are in its triggers (new containers: switch again).

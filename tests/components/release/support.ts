@@ -4,7 +4,7 @@ import * as path from "path";
 import { ProgramRun, RecordedResource } from "../../../tools/harness/run";
 import { OkRun, fixtureRun } from "../support";
 
-export { dependencyNames, named, ofType, program } from "../support";
+export { ONE_MACHINE, dependencyNames, named, ofType, program } from "../support";
 
 export const FIXTURE_DIR = path.join(__dirname, "fixture");
 
