@@ -335,13 +335,15 @@ export const CONFIG_KEYS = {
   },
   dataHost: {
     type: "string",
-    description: "Name of the host that runs backup, drill and migration (it reaches the database); unset: the runner.",
+    description:
+      "Name of the host that runs backup, drill and migration (it reaches the database); unset: the runner.",
     schema: text(p.HOST_NAME, "the name of one of greenlight:hosts").optional(),
     defaultText: "the runner",
   },
   opsBaseImage: {
     type: "string",
-    description: "Base image of the ops image built on each host (node 22 with Debian's haproxy and PostgreSQL client).",
+    description:
+      "Base image of the ops image built on each host (node 22 with Debian's haproxy and PostgreSQL client).",
     schema: imageRef().default("node:22-bookworm-slim"),
   },
   proxyListenAddress: {
@@ -351,7 +353,8 @@ export const CONFIG_KEYS = {
   },
   proxyAdminPort: {
     type: "integer",
-    description: "Port of each host proxy's runtime API on its private address (stacks with hosts; firewall it).",
+    description:
+      "Port of each host proxy's runtime API on its private address (stacks with hosts; firewall it).",
     schema: port().default(9999),
   },
   proxyLogPort: {

@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { COMMANDS } from "../ops/cli";
 import type { ToolIo } from "../tools/history/io";
 import { main as genConfig } from "../tools/gen-config";
+import { main as plan } from "../tools/plan/cli";
 import { main as release } from "../tools/release";
 import { main as rollback } from "../tools/rollback";
 import { main as secret } from "../tools/secrets";
@@ -247,18 +248,10 @@ async function inProcessHelp(main: ToolMain): Promise<string> {
   return out;
 }
 
-const TS_NODE = ["-r", "ts-node/register/transpile-only"];
-const TOOL_FILES: Record<string, string> = { plan: "tools/plan.ts" };
-
 /** Every tool's --help, from the tool itself. */
 async function toolHelp(): Promise<Record<string, Set<string>>> {
-  const planHelp = spawnSync(process.execPath, [...TS_NODE, TOOL_FILES.plan, "--help"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  assert.equal(planHelp.status, 0, planHelp.stderr);
   return {
-    plan: helpFlags(planHelp.stdout),
+    plan: helpFlags(await inProcessHelp(plan)),
     release: helpFlags(await inProcessHelp(release)),
     rollback: helpFlags(await inProcessHelp(rollback)),
     stats: helpFlags(await inProcessHelp(stats)),

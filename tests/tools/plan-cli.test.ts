@@ -11,7 +11,7 @@ import { main } from "../../tools/plan/cli";
 async function planCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const code = await main(argv, {
+  const code = await main(argv, process.env, {
     out: (text) => (stdout += text),
     err: (text) => (stderr += text),
     stdinIsTTY: false,

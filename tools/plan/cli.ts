@@ -21,7 +21,11 @@ function planCommand(): Command {
 }
 
 /** Runs the plan command line; returns its exit code (bin/launch.js exits with it). */
-export async function main(argv: string[], io: ToolIo = processIo): Promise<number> {
+export async function main(
+  argv: string[],
+  _env: NodeJS.ProcessEnv = process.env,
+  io: ToolIo = processIo,
+): Promise<number> {
   const parsed = parseCommandLine<Omit<PlanOptions, "at"> & { at?: Date }>(planCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
   const options: PlanOptions = { ...parsed.options, at: parsed.options.at ?? new Date() };
