@@ -1,4 +1,4 @@
-// npm run release -- --stack <s> --release <id> --image <ref> [--schema-breaking] [--message …] [--dry-run]
+// npm run release -- --stack <s> --release <id> (--image <ref> | --same-image) [--schema-breaking] [--message …] [--dry-run]
 // Writes the next release into Pulumi.<stack>.yaml as `pulumi config set` would: the idle color gets the
 // release and image, activeColor flips to it, schemaBreaking records the flag. Comments, order and secure:
 // entries stay. Everything is checked before anything is written; --dry-run prints the stack file's diff
@@ -31,7 +31,9 @@ import { PROJECT_DIR } from "./project-root";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
-interface ReleaseOptions extends ReleaseRequest {
+interface ReleaseOptions extends Omit<ReleaseRequest, "image"> {
+  image?: string;
+  sameImage: boolean;
   message?: string;
   projectDir: string;
   stackFile?: string;
@@ -49,7 +51,12 @@ function releaseCommand(): Command {
     .description("Write the next release into Pulumi.<stack>.yaml as `pulumi config set` would")
     .requiredOption("--stack <name>", "stack to release to (local, staging, production)")
     .requiredOption("--release <id>", "release id: 1-64 letters, digits, '.', '_' or '-'")
-    .requiredOption("--image <ref>", "image of the release; production needs a digest (name@sha256:…)")
+    .option("--image <ref>", "image of the release; production needs a digest (name@sha256:…)")
+    .option(
+      "--same-image",
+      "release the serving color's image again with the stack file's current settings (a setting or limit change goes out like a release: idle color, gate, switch)",
+      false,
+    )
     .option(
       "--schema-breaking",
       "the release's migration is not backward compatible (rollback restores a backup)",
@@ -84,19 +91,34 @@ interface PreparedRelease {
   message: string;
   tag: string;
   health: string[];
+  /** The release's image (the serving color's with --same-image). */
+  image: string;
 }
 
 /** Reads, checks and computes the release; throws BadInput, ReleaseRefusal or StackYamlError. */
 async function prepareRelease(options: ReleaseOptions, env: NodeJS.ProcessEnv): Promise<PreparedRelease> {
   const now = options.at ?? new Date();
-  checkReleaseInputs(options);
+  if ((options.image === undefined) === !options.sameImage)
+    throw new BadInput(
+      options.sameImage
+        ? "--image and --same-image: give one (--same-image reuses the serving color's image)"
+        : "--image: missing; give the release's image, or --same-image to release the serving color's image with new settings",
+    );
   const { file: stackFile, config: base } = readProjectStack(
     options.projectDir,
     options.stack,
     options.stackFile,
   );
+  // A setting or limit change goes out like a release: the idle color gets the serving color's image
+  // with the stack file's settings, is gated and switched to; the serving color keeps what it runs.
+  const activeColor = base.config["greenlight:activeColor"];
+  const image = options.sameImage ? base.config[`greenlight:${activeColor}Image`] : options.image;
+  if (image === undefined)
+    throw new BadInput(`--same-image: ${stackFile} has no greenlight:${activeColor}Image to release again`);
+  const request: ReleaseRequest = { ...options, image };
+  checkReleaseInputs(request);
   const before = fs.readFileSync(stackFile, "utf8");
-  const change = releaseChange(base, options, stackFile, now);
+  const change = releaseChange(base, request, stackFile, now);
   const after = applyConfigChanges(before, change.changes, stackFile);
   const tag = releaseTagName(options.stack, options.release);
   if (options.gitTag) checkReleaseTag(path.dirname(stackFile), tag, env);
@@ -120,6 +142,7 @@ async function prepareRelease(options: ReleaseOptions, env: NodeJS.ProcessEnv): 
     message: options.message ?? `release ${options.release} to ${options.stack}`,
     tag,
     health,
+    image,
   };
 }
 
@@ -166,7 +189,7 @@ export async function main(
     fs.writeFileSync(stackFile, prepared.after);
     if (options.gitTag) {
       const tagged = commitAndTag(
-        { stackFile, tag, message, stack: options.stack, release: options.release, image: options.image },
+        { stackFile, tag, message, stack: options.stack, release: options.release, image: prepared.image },
         env,
       );
       if ("failed" in tagged) return fail(EXIT.refused, tagged.failed);
@@ -180,7 +203,8 @@ export async function main(
     stackFile,
     dryRun: options.dryRun,
     release: options.release,
-    image: options.image,
+    image: prepared.image,
+    sameImage: options.sameImage,
     color: idleColor,
     previousColor: activeColor,
     warm: { color: activeColor, release: activeRelease },

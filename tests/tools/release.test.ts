@@ -160,6 +160,41 @@ describe("tools/release", function () {
     ]);
   });
 
+  it("--same-image releases the serving color's image again to the idle color, with the stack file's settings", async () => {
+    const before = (parse(originals.production) as { config: Record<string, string> }).config;
+    const run = await release([
+      "--stack",
+      "production",
+      "--release",
+      "2026.11.20-2.1",
+      "--same-image",
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.err);
+    const config = (parse(read("production")) as { config: Record<string, unknown> }).config;
+    assert.equal(
+      config["greenlight:greenImage"],
+      before["greenlight:blueImage"],
+      "blue's image, now on green",
+    );
+    assert.equal(config["greenlight:greenRelease"], "2026.11.20-2.1");
+    assert.equal(config["greenlight:activeColor"], "green");
+    assert.equal(config["greenlight:latestColor"], "green");
+    assert.equal(config["greenlight:blueImage"], before["greenlight:blueImage"], "blue keeps what it runs");
+    const report = JSON.parse(run.out);
+    assert.equal(report.sameImage, true);
+    assert.equal(report.image, before["greenlight:blueImage"]);
+  });
+
+  it("--image and --same-image: exactly one of them, else exit 2 with one line and nothing written", async () => {
+    const unchanged = read("production");
+    const both = await release(["--stack", "production", ...PINNED, "--same-image"]);
+    assertOneLine(both, 2, /^release: --image and --same-image: give one/);
+    const neither = await release(["--stack", "production", "--release", "2026.11.24-1"]);
+    assertOneLine(neither, 2, /^release: --image: missing; give the release's image, or --same-image/);
+    assert.equal(read("production"), unchanged);
+  });
+
   it("records --schema-breaking as the string true and prints the next commands", async () => {
     const run = await release([
       ...TO_PRODUCTION,
