@@ -33,19 +33,28 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       : (env.PGDATABASE ?? (options.targetDb as string));
 
   const { manifest } = await findReleaseBackup(client, settings, options);
-  await requireFreeDisk(
-    options.spoolDir,
-    manifest.bytes,
-    options.minFreeDiskPercent,
-    `downloading ${manifest.dumpKey}`,
-  );
+  // The database before the download: a wrong password or a closed port fails in a second, not
+  // after minutes of downloading.
+  const admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+  // It waits idle while the dump downloads: a server-side idle timeout must not end it.
+  await admin.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
+  try {
+    await requireFreeDisk(
+      options.spoolDir,
+      manifest.bytes,
+      options.minFreeDiskPercent,
+      `downloading ${manifest.dumpKey}`,
+    );
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    throw error;
+  }
   const workDir = fs.mkdtempSync(path.join(options.spoolDir, "greenlight-restore-"));
   const file = path.join(workDir, "dump");
   const at = now();
   const database = options.drill
     ? derivedDatabaseName(sourceDatabase, "drill", at)
     : derivedDatabaseName(options.targetDb as string, "restore", at);
-  let admin: Client | undefined;
   let early: Client[] = [];
   let created = false;
   let swapped = false;
@@ -60,7 +69,6 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
     const items = await checkArchive(pgRestore, file, manifest, env);
 
-    admin = await connect(env, options.maintenanceDb, "greenlight-restore");
     await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
     created = true;
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
@@ -160,8 +168,8 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     throw new StepError(describePgError(error, env, database));
   } finally {
     await Promise.all(early.map((client) => client.end().catch(() => undefined)));
-    if (admin && created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
-    await admin?.end().catch(() => undefined);
+    if (created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
+    await admin.end().catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }

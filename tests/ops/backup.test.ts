@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkSize } from "../../ops/backup-run";
-import { freeAfterPercent } from "../../ops/disk";
+import { formatBytes, freeAfterPercent } from "../../ops/disk";
 import { BackupManifest, newestFirst } from "../../ops/manifest";
 import { tableDataEntries } from "../../ops/pg-archive";
 import { formatRate } from "../../ops/stream";
@@ -78,6 +78,14 @@ describe("backup step: pure parts", () => {
   it("computes the free share left after a write and formats rates", () => {
     assert.equal(freeAfterPercent({ freeBytes: 300, totalBytes: 1000 }, 100), 20);
     assert.equal(formatRate({ bytes: 20e6, startedAt: 0 }, 4000), "20.0 MB in 4 s (5.0 MB/s)");
+    assert.deepEqual([800, 52_428_800, 999_600, 1.4e9, 252e9, 3.2e12].map(formatBytes), [
+      "800 bytes",
+      "52 MB",
+      "1.0 MB",
+      "1.4 GB",
+      "252 GB",
+      "3.2 TB",
+    ]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   backupArgs,
   locationArgs,
   databasesLike,
+  mountTmpfs,
   getObject,
   putObject,
   reason,
@@ -224,6 +225,56 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     assert.equal(run.code, 1);
     assert.match(reason(run), /not enough free disk in .* for downloading db\/local\/r1\//);
     assert.deepEqual(await databasesLike(pg, "shop_"), []);
+  });
+
+  it("not enough free disk on a small file system: the refusal gives sizes in fitting units", async function () {
+    const small = await needService(this, "a 50 MB tmpfs (mount needs root)", async () =>
+      mountTmpfs(50, spool),
+    );
+    try {
+      const run = await runOps(
+        restoreArgs("r1", ["--drill", "--spool-dir", small.dir, "--min-free-disk-percent", "99"]),
+        stepEnv(pg, s3, "shop"),
+      );
+      assert.equal(run.code, 1);
+      assert.match(
+        reason(run),
+        /: [\d.]+ (kB|MB) would leave 9\d\.\d % of 52 MB free, the rule is ≥ 99 %/,
+        "50 MiB is 52 MB, not 0.1 GB",
+      );
+      assert.deepEqual(fs.readdirSync(small.dir), []);
+    } finally {
+      small.unmount();
+    }
+  });
+
+  it("database unreachable or password wrong: refuses before downloading the dump", async () => {
+    const run = await runOps(backupArgs("r2"), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = run.json as unknown as BackupManifest;
+    // A damaged object is only noticed once downloaded: refusing for the database proves no download ran.
+    const dump = await getObject(s3, manifest.dumpKey);
+    dump[Math.floor(dump.length / 2)] ^= 0xff;
+    await putObject(s3, manifest.dumpKey, dump);
+    try {
+      const wrongPassword = await runOps(
+        drillArgs("r2"),
+        stepEnv(pg, s3, "shop", { PGPASSWORD: "not-the-password" }),
+      );
+      assert.equal(wrongPassword.code, 1, wrongPassword.stderr);
+      assert.match(reason(wrongPassword), /rejected the password of postgres .*fix PGPASSWORD/);
+      const closedPort = await runOps(
+        restoreArgs("r2", ["--target-db", "shop", "--confirm", "--spool-dir", spool]),
+        stepEnv(pg, s3, "shop", { PGPORT: "1" }),
+      );
+      assert.equal(closedPort.code, 1, closedPort.stderr);
+      assert.match(reason(closedPort), /PostgreSQL at postgres@127\.0\.0\.1:1\/\S+ refused the connection/);
+      for (const run of [wrongPassword, closedPort]) assert.doesNotMatch(run.stderr, /sha256|download/);
+      assert.deepEqual(fs.readdirSync(spool), []);
+    } finally {
+      dump[Math.floor(dump.length / 2)] ^= 0xff;
+      await putObject(s3, manifest.dumpKey, dump);
+    }
   });
 
   it("restores an older backup given by --key", async () => {

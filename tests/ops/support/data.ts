@@ -1,6 +1,6 @@
 // Shared by the data-step tests: the step environment for a test PostgreSQL and S3 server, running
 // the real CLI (`node bin/greenlight-ops.js`, see cli.ts), and looking into the bucket.
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -248,4 +248,19 @@ export function truncatingPgDump(dir: string, keep: "percent60" | "bytes100"): s
     { mode: 0o755 },
   );
   return dir;
+}
+
+/** A file system of `megabytes` (tmpfs, needs root) mounted on a new directory; unmount() removes it. */
+export function mountTmpfs(megabytes: number, parent: string): { dir: string; unmount(): void } {
+  const dir = fs.mkdtempSync(path.join(parent, "tmpfs-"));
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${megabytes}m,mode=0700`, "tmpfs", dir], {
+    stdio: "pipe",
+  });
+  return {
+    dir,
+    unmount() {
+      execFileSync("umount", [dir], { stdio: "pipe" });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
