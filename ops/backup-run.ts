@@ -11,7 +11,7 @@ import { dumpAndVerify } from "./backup-dump";
 import { dumpKey, manifestKeyFor } from "./backup-key";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, manifestKeys, readManifest } from "./manifest";
-import { connect, describePgError, listTables, pgBinary } from "./postgres";
+import { connectForChecksums, describePgError, listTables, pgBinary } from "./postgres";
 import {
   S3Settings,
   describeBucket,
@@ -80,7 +80,7 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
 
   // S3 first: it proves the bucket and credentials before the database does any work.
   const previous = await previousBackup(client, settings, options, database);
-  const session = await connect(env, database, `greenlight-backup:${options.release}`);
+  const session = await connectForChecksums(env, database, `greenlight-backup:${options.release}`);
   let snapshot: { snapshot: string; version: string; size: string };
   let tables: { schema: string; name: string }[];
   try {

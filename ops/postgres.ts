@@ -106,6 +106,44 @@ export async function connect(
   return client;
 }
 
+/**
+ * The settings that change how values print as text, pinned in every session that checksums rows:
+ * a table hashed by its text form (one with a json column, say) must hash the same whatever time
+ * zone, date style or float format the database or role sets for its sessions, in the backup's
+ * session and in the restored copy's alike.
+ */
+export const PINNED_TEXT_SETTINGS: readonly (readonly [name: string, value: string])[] = [
+  ["TimeZone", "UTC"],
+  ["DateStyle", "ISO, YMD"],
+  ["IntervalStyle", "postgres"],
+  ["extra_float_digits", "1"],
+  ["bytea_output", "hex"],
+  ["lc_monetary", "C"],
+  ["quote_all_identifiers", "off"],
+  // reg* values print schema-qualified unless their schema is on the path.
+  ["search_path", "pg_catalog"],
+];
+
+/** Connects for checksums: the session's text output no longer depends on database or role settings. */
+export async function connectForChecksums(
+  env: NodeJS.ProcessEnv,
+  database: string,
+  applicationName: string,
+): Promise<Client> {
+  const client = await connect(env, database, applicationName);
+  try {
+    await client.query(
+      PINNED_TEXT_SETTINGS.map(([name, value]) => `SET ${quoteIdent(name)} = ${quoteLiteral(value)}`).join(
+        "; ",
+      ),
+    );
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new StepError(describePgError(error, env, database));
+  }
+  return client;
+}
+
 /** Quotes an identifier for SQL. */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

@@ -1,7 +1,7 @@
 // The restore's verification: every table's rows and content checksum in the restored database,
 // paired with the source's (the backup's snapshot, or the live database).
 import { Client } from "pg";
-import { TableSummary, checksumTable, connect, describePgError, listTables } from "./postgres";
+import { TableSummary, checksumTable, connectForChecksums, describePgError, listTables } from "./postgres";
 import { StepError } from "./step";
 
 /** One table, source against restored. */
@@ -71,11 +71,11 @@ export async function summarize(
 ): Promise<TableSummary[]> {
   const clients: Client[] = [];
   try {
-    clients.push(await connect(env, database, "greenlight-restore-compare"));
+    clients.push(await connectForChecksums(env, database, "greenlight-restore-compare"));
     const tables = await listTables(clients[0]);
     const left = tables.filter((table) => !known.has(`${table.schema}.${table.name}`)).length;
     while (clients.length < Math.min(jobs, left))
-      clients.push(await connect(env, database, "greenlight-restore-compare"));
+      clients.push(await connectForChecksums(env, database, "greenlight-restore-compare"));
     return await mapPool(
       tables,
       clients.length,

@@ -9,7 +9,14 @@ import { Client } from "pg";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, checkDigest, findReleaseBackup } from "./manifest";
 import { ArchiveTable, finishedTableData, listArchive, tableDataEntries, tableDataItems } from "./pg-archive";
-import { TableSummary, checksumTable, connect, describePgError, pgBinary } from "./postgres";
+import {
+  TableSummary,
+  checksumTable,
+  connect,
+  connectForChecksums,
+  describePgError,
+  pgBinary,
+} from "./postgres";
 import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./restore";
 import { compareTables, summarize } from "./restore-compare";
 import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./restore-database";
@@ -76,7 +83,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     // connections (a table waits for a free one).
     early = await Promise.all(
       Array.from({ length: Math.max(1, Math.min(options.jobs, items.size)) }, () =>
-        connect(env, database, "greenlight-restore-compare"),
+        connectForChecksums(env, database, "greenlight-restore-compare"),
       ),
     );
     const free = [...early];
