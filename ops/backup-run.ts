@@ -9,6 +9,7 @@ import type { Upload } from "@aws-sdk/lib-storage";
 import { BackupOptions, validateBackupOptions } from "./backup";
 import { dumpAndVerify } from "./backup-dump";
 import { dumpKey, manifestKeyFor } from "./backup-key";
+import { DatabaseIdentity, databaseIdentity, otherDatabase } from "./database-identity";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, manifestKeys, readManifest } from "./manifest";
 import { connectForChecksums, describePgError, listTables, pgBinary } from "./postgres";
@@ -30,20 +31,22 @@ const STEP = "backup";
 /** S3 allows at most 10,000 parts; parts are at least 8 MB and grow with the database. */
 const MIN_PART_BYTES = 8 * 1024 * 1024;
 
-/** The stack's newest verified backup of the database (any release): the new dump's size is judged against it. */
+/**
+ * The stack's newest verified backup of this database (any release; the same server when both
+ * manifests say which): the new dump's size is judged against it. `keys` are newest first.
+ */
 async function previousBackup(
   client: S3Client,
   settings: S3Settings,
-  options: BackupOptions,
-  database: string,
+  bucket: string,
+  keys: string[],
+  identity: DatabaseIdentity,
 ): Promise<BackupManifest | undefined> {
-  const { bucket, prefix, stack } = options;
-  const keys = await manifestKeys(client, settings, { bucket, prefix, stack });
   for (const key of keys) {
-    const manifest = await s3Call(settings, options.bucket, `reading ${key}`, () =>
-      readManifest(client, options.bucket, key),
+    const manifest = await s3Call(settings, bucket, `reading ${key}`, () =>
+      readManifest(client, bucket, key),
     );
-    if (manifest.verified && manifest.database === database) return manifest;
+    if (manifest.verified && otherDatabase(manifest, identity) === undefined) return manifest;
   }
   return undefined;
 }
@@ -78,12 +81,18 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
   const now = options.now ?? (() => new Date());
   const where = describeBucket(settings, options.bucket);
 
-  // S3 first: it proves the bucket and credentials before the database does any work.
-  const previous = await previousBackup(client, settings, options, database);
+  // S3 first: listing the stack's backups proves the bucket and credentials before the database
+  // does any work.
+  const { bucket, prefix, stack } = options;
+  const earlierKeys = await manifestKeys(client, settings, { bucket, prefix, stack });
   const session = await connectForChecksums(env, database, `greenlight-backup:${options.release}`);
   let snapshot: { snapshot: string; version: string; size: string };
   let tables: { schema: string; name: string }[];
+  let identity: DatabaseIdentity;
+  let previous: BackupManifest | undefined;
   try {
+    identity = await databaseIdentity(session);
+    previous = await previousBackup(client, settings, bucket, earlierKeys, identity);
     await session.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     // The snapshot stays open for the whole dump; server-side timeouts must not end it.
     await session.query("SET LOCAL statement_timeout = 0");
@@ -98,6 +107,7 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
     tables = await listTables(session);
   } catch (error) {
     await session.end().catch(() => undefined);
+    if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   }
 
@@ -166,6 +176,8 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       stack: options.stack,
       release: options.release,
       database,
+      systemIdentifier: identity.systemIdentifier,
+      databaseOid: identity.databaseOid,
       dumpKey: key,
       bytes: result.bytes,
       sha256: result.sha256,

@@ -19,6 +19,10 @@ export const manifestSchema = z.object({
   stack: z.string(),
   release: z.string(),
   database: z.string(),
+  /** The server the database lives on: pg_control_system().system_identifier; null when unreadable. */
+  systemIdentifier: z.string().regex(/^\d+$/).nullable().optional(),
+  /** The database's oid, so an earlier database of the same name is told apart. */
+  databaseOid: z.number().int().positive().optional(),
   dumpKey: z.string(),
   bytes: z.number().int().positive(),
   sha256: z.string().regex(/^[a-f0-9]{64}$/),

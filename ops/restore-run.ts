@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Client } from "pg";
+import { otherDatabase, serverIdentifier } from "./database-identity";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, checkDigest, findReleaseBackup } from "./manifest";
 import { ArchiveTable, finishedTableData, listArchive, tableDataEntries, tableDataItems } from "./pg-archive";
@@ -46,6 +47,17 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
   // It waits idle while the dump downloads: a server-side idle timeout must not end it.
   await admin.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
   try {
+    if (!options.drill && !options.allowOtherDatabase) {
+      const other = otherDatabase(manifest, {
+        systemIdentifier: await serverIdentifier(admin),
+        database: options.targetDb as string,
+      });
+      if (other)
+        throw new StepError(
+          `${other}: add --allow-other-database to restore it there (the target's content is replaced by another database's)`,
+          2,
+        );
+    }
     await requireFreeDisk(
       options.spoolDir,
       manifest.bytes,

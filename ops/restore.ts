@@ -25,6 +25,8 @@ export interface RestoreOptions extends BackupLocation {
   targetDb?: string;
   /** Required for a real restore. */
   confirm: boolean;
+  /** A real restore into a database other than the one backed up (another name or server). */
+  allowOtherDatabase: boolean;
   /** Restore into a scratch database, compare, drop it. */
   drill: boolean;
   /** pg_restore --jobs. Default min(4, CPUs). */
@@ -94,6 +96,7 @@ export function restoreOptions(options: Record<string, unknown>): RestoreOptions
     key: text("key"),
     targetDb: text("targetDb"),
     confirm: options.confirm === true,
+    allowOtherDatabase: options.allowOtherDatabase === true,
     drill: options.drill === true,
     jobs: numberOption(options, "jobs", "--jobs"),
     spoolDir: String(options.spoolDir),
@@ -117,6 +120,10 @@ export const restoreCommand: StepCommand = {
       .option("--key <key>", "a specific dump or manifest key of that release")
       .option("--target-db <database>", "restore for real into this database (needs --confirm)")
       .option("--confirm", "confirm a real restore")
+      .option(
+        "--allow-other-database",
+        "restore for real into a database other than the one backed up (another name or server)",
+      )
       .option("--drill", "restore into a scratch database, compare, drop it")
       .option("--jobs <n>", "pg_restore --jobs", String(Math.min(4, os.cpus().length)))
       .option("--spool-dir <dir>", "where the downloaded dump is kept while restoring", os.tmpdir())

@@ -139,6 +139,11 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
     assert.deepEqual(stored, manifest, "stdout is the manifest that sits beside the dump");
     assert.equal(manifest.verified, true);
     assert.equal(manifest.database, "shop");
+    const [identity] = await pg.query<{ id: string; oid: number }>(
+      "SELECT (SELECT system_identifier::text FROM pg_control_system()) AS id, oid::int AS oid FROM pg_database WHERE datname = 'shop'",
+    );
+    assert.equal(manifest.systemIdentifier, identity.id, "the manifest names the server");
+    assert.equal(manifest.databaseOid, identity.oid, "and the database");
     assert.equal(manifest.tableCount, 2);
     assert.match(manifest.serverVersion, /^15\./);
     assert.deepEqual(
@@ -261,6 +266,23 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
     await assertNothingFor("v3-shrunk");
     const forced = await runOps(backupArgs("v3-shrunk", ["--min-size-ratio", "0"]), stepEnv(pg, s3, "shop"));
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  it("the size floor compares with earlier backups of the same database on the same server only", async () => {
+    const here = await runOps(backupArgs("v3-this-server"), stepEnv(pg, s3, "shop"));
+    assert.equal(here.code, 0, here.stderr);
+    const other = await startPostgres();
+    try {
+      await other.query("CREATE DATABASE shop");
+      const run = await runOps(
+        backupArgs("v3-other-server", ["--min-size-ratio", "0.5"]),
+        stepEnv(other, s3, "shop"),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(manifestOf(run.json).checks.some((check) => /no previous backup to compare/.test(check)));
+    } finally {
+      await other.stop();
+    }
   });
 
   it("PostgreSQL killed in the middle of a dump: fails, keeps no part of it, earlier backups stay intact", async function () {

@@ -277,6 +277,59 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     }
   });
 
+  it("a real restore into a database other than the one backed up needs --allow-other-database", async () => {
+    const args = ["--target-db", "shop_copy", "--confirm", "--spool-dir", spool];
+    const refused = await runOps(restoreArgs("r1", args), stepEnv(pg, s3, "shop_copy"));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      reason(refused),
+      /^restore: backup db\/local\/r1\/\S+\.dump is of database shop, not of shop_copy: add --allow-other-database to restore it there/,
+    );
+    assert.deepEqual(await databasesLike(pg, "shop_copy"), []);
+    assert.deepEqual(fs.readdirSync(spool), []);
+
+    const allowed = await runOps(
+      restoreArgs("r1", [...args, "--allow-other-database"]),
+      stepEnv(pg, s3, "shop_copy"),
+    );
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((allowed.json as unknown as RestoreReport).previousDatabase, null);
+    assert.deepEqual(await sql(pg, "shop_copy", "SELECT count(*)::int AS n FROM sales.orders"), [
+      { n: 30000 },
+    ]);
+    await pg.query("DROP DATABASE shop_copy");
+  });
+
+  it("a real restore into a database of the same name on another server needs --allow-other-database", async () => {
+    const other = await startPostgres();
+    try {
+      await other.query("CREATE DATABASE shop");
+      const [{ id }] = await other.query<{ id: string }>(
+        "SELECT system_identifier::text AS id FROM pg_control_system()",
+      );
+      const args = ["--target-db", "shop", "--confirm", "--spool-dir", spool];
+      const refused = await runOps(restoreArgs("r1", args), stepEnv(other, s3, "shop"));
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(
+        reason(refused),
+        new RegExp(
+          `is of database shop on server \\d+, not on this server \\(${id}\\): add --allow-other-database`,
+        ),
+      );
+      assert.deepEqual(await databasesLike(other, "shop_"), []);
+      const allowed = await runOps(
+        restoreArgs("r1", [...args, "--allow-other-database"]),
+        stepEnv(other, s3, "shop"),
+      );
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.deepEqual(await sql(other, "shop", "SELECT count(*)::int AS n FROM sales.orders"), [
+        { n: 30000 },
+      ]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("restores an older backup given by --key", async () => {
     await sql(pg, "shop", "CREATE TABLE notes AS SELECT g AS id FROM generate_series(1, 10) g");
     await new Promise((resolve) => setTimeout(resolve, 1100));
