@@ -9,6 +9,7 @@ import type { Upload } from "@aws-sdk/lib-storage";
 import { BackupOptions, validateBackupOptions } from "./backup";
 import { dumpAndVerify } from "./backup-dump";
 import { dumpKey, manifestKeyFor } from "./backup-key";
+import { SequenceState, sequenceStates } from "./database-content";
 import { DatabaseIdentity, databaseIdentity, otherDatabase } from "./database-identity";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, manifestKeys, readManifest } from "./manifest";
@@ -90,6 +91,7 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
   let tables: { schema: string; name: string }[];
   let identity: DatabaseIdentity;
   let previous: BackupManifest | undefined;
+  let sequencesBefore: SequenceState[];
   try {
     identity = await databaseIdentity(session);
     previous = await previousBackup(client, settings, bucket, earlierKeys, identity);
@@ -105,6 +107,7 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       )
     ).rows[0];
     tables = await listTables(session);
+    sequencesBefore = await sequenceStates(session);
   } catch (error) {
     await session.end().catch(() => undefined);
     if (error instanceof StepError) throw error;
@@ -139,6 +142,7 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       settings,
       session,
       tables,
+      sequencesBefore,
       snapshot: snapshot.snapshot,
       pgDump,
       pgRestore,
@@ -183,8 +187,11 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       sha256: result.sha256,
       serverVersion: snapshot.version,
       pgDumpVersion: pgDumpVersion(pgDump, env),
-      tableCount: result.tables.length,
-      tables: result.tables,
+      tableCount: result.content.tables.length,
+      tables: result.content.tables,
+      sequences: result.content.sequences,
+      largeObjects: result.content.largeObjects,
+      materializedViews: result.content.materializedViews,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
       verified: options.verify,

@@ -14,6 +14,26 @@ const tableSchema = z.object({
   method: z.enum(["record", "text"]),
 });
 
+const decimal = z.string().regex(/^-?\d+$/);
+const sequencePosition = { lastValue: decimal, isCalled: z.boolean() };
+
+const sequenceSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  ...sequencePosition,
+  /** A second read, after pg_dump had read the sequence, when it moved meanwhile. */
+  after: z.object(sequencePosition).optional(),
+});
+
+const materializedViewSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  populated: z.boolean(),
+  rows: z.number().int().nonnegative().nullable(),
+  checksum: decimal.nullable(),
+  method: z.enum(["record", "text"]).nullable(),
+});
+
 export const manifestSchema = z.object({
   format: z.literal(1),
   stack: z.string(),
@@ -31,6 +51,12 @@ export const manifestSchema = z.object({
   tableCount: z.number().int().nonnegative(),
   /** Each table's rows and checksum, taken in the dump's own snapshot. */
   tables: z.array(tableSchema),
+  /** Every sequence's position around the moment pg_dump read it (absent in older manifests). */
+  sequences: z.array(sequenceSchema).optional(),
+  /** Count and checksum of the large objects, in the snapshot. */
+  largeObjects: z.object({ count: z.number().int().nonnegative(), checksum: decimal }).optional(),
+  /** Every materialized view, populated or not, with a populated one's rows and checksum. */
+  materializedViews: z.array(materializedViewSchema).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   /** pg_restore read the whole archive, its table list matched the database, sizes were plausible. */

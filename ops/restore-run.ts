@@ -19,7 +19,7 @@ import {
   pgBinary,
 } from "./postgres";
 import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./restore";
-import { compareTables, summarize } from "./restore-compare";
+import { compareContent, manifestContent, summarize, summarizeContent } from "./restore-compare";
 import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./restore-database";
 import { downloadObject, s3Call, s3Client, s3Settings } from "./s3";
 import { StepError, progress, requireEnv } from "./step";
@@ -128,15 +128,20 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     progress(STEP, `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`);
 
     const live = options.compareLive || manifest.tables.length === 0;
-    const [source, restored] = await Promise.all([
+    const [sourceTables, restoredTables, sourceContent, restoredContent] = await Promise.all([
       live ? summarize(env, sourceDatabase, options.jobs, methods) : Promise.resolve(manifest.tables),
       summarize(env, database, options.jobs, methods, known),
+      live ? summarizeContent(env, sourceDatabase, methods) : Promise.resolve(manifestContent(manifest)),
+      summarizeContent(env, database, methods),
     ]);
     // Renaming the restored database needs it free of sessions.
     await Promise.all(early.map((client) => client.end()));
     early = [];
-    const tables = compareTables(source, restored);
-    const matched = tables.every((table) => table.match);
+    const comparison = compareContent(
+      { tables: sourceTables, content: sourceContent },
+      { tables: restoredTables, content: restoredContent },
+    );
+    const { matched } = comparison;
     const compared = Date.now();
 
     let previousDatabase: string | null | undefined;
@@ -158,7 +163,12 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       database: options.drill ? database : (options.targetDb as string),
       comparedWith: live ? "live" : "snapshot",
       sourceDatabase: live ? sourceDatabase : manifest.database,
-      tables,
+      tables: comparison.tables,
+      sequences: comparison.sequences,
+      largeObjects: comparison.largeObjects,
+      materializedViews: comparison.materializedViews,
+      notCompared: comparison.notCompared,
+      notes: comparison.notes,
       matched,
       ...(options.drill ? {} : { previousDatabase: previousDatabase ?? null }),
       seconds: {
@@ -168,10 +178,10 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
         total: (Date.now() - started) / 1000,
       },
     };
+    for (const note of comparison.notes) progress(STEP, note);
     if (!matched) {
-      const differing = tables.filter((table) => !table.match).map((table) => table.table);
       throw new StepError(
-        `the restored copy of ${manifest.dumpKey} differs from the ${live ? `live database ${sourceDatabase}` : "source as dumped"} in ${differing.length} table(s): ${differing.slice(0, 5).join(", ")}` +
+        `the restored copy of ${manifest.dumpKey} differs from the ${live ? `live database ${sourceDatabase}` : "source as dumped"} in ${comparison.differences.join("; in ")}` +
           (options.drill ? "" : `; ${options.targetDb} was left untouched`),
         1,
         report,
@@ -179,7 +189,8 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     }
     progress(
       STEP,
-      `${report.mode}: ${tables.length} tables match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
+      `${report.mode}: ${report.tables.length} tables, ${report.sequences?.length ?? "no"} sequences, ` +
+        `${report.largeObjects?.restoredCount ?? "no"} large objects and ${report.materializedViews?.length ?? "no"} materialized views match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
     );
     return report;
   } catch (error) {

@@ -15,7 +15,12 @@ import {
   validateFreeDiskPercent,
   validateLocation,
 } from "./data-options";
-import type { TableComparison } from "./restore-compare";
+import type {
+  LargeObjectComparison,
+  MaterializedViewComparison,
+  SequenceComparison,
+  TableComparison,
+} from "./restore-compare";
 import { StepCommand } from "./step";
 
 export interface RestoreOptions extends BackupLocation {
@@ -56,6 +61,17 @@ export interface RestoreReport {
   comparedWith: "snapshot" | "live";
   sourceDatabase: string;
   tables: TableComparison[];
+  /** Every sequence's position; null when the backup's manifest predates them. */
+  sequences: SequenceComparison[] | null;
+  /** Count and checksum of the large objects; null when the manifest predates them. */
+  largeObjects: LargeObjectComparison | null;
+  /** Populated or not (compared), and content (reported); null when the manifest predates them. */
+  materializedViews: MaterializedViewComparison[] | null;
+  /** What the restore did not compare, in words. */
+  notCompared: string[];
+  /** Differences that do not fail it (a materialized view that was stale in the source). */
+  notes: string[];
+  /** Tables, sequences, large objects and materialized views' populated state all match. */
   matched: boolean;
   /** Real restore: the replaced database, kept under this name (drop it once satisfied). */
   previousDatabase?: string | null;

@@ -154,6 +154,21 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
       ],
       "row counts from the snapshot; json has no hash function, so its table is hashed as text",
     );
+    assert.deepEqual(
+      manifest.sequences?.map((sequence) => [
+        sequence.name,
+        sequence.lastValue,
+        sequence.isCalled,
+        sequence.after,
+      ]),
+      [
+        ["customers_id_seq", "2000", true, undefined],
+        ["orders_id_seq", "20000", true, undefined],
+      ],
+      "a quiet database's sequences stood still while pg_dump read them",
+    );
+    assert.deepEqual(manifest.largeObjects, { count: 0, checksum: "0" });
+    assert.deepEqual(manifest.materializedViews, []);
     assert.ok(manifest.checks.some((check) => /pg_restore read the whole archive/.test(check)));
     assert.ok(Date.parse(manifest.finishedAt) >= Date.parse(manifest.startedAt));
     const file = path.join(work, "v1.dump");
