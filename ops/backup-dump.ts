@@ -21,10 +21,11 @@ import {
   sequencesAround,
 } from "./database-content";
 import { diskSpace, freeAfterPercent } from "./disk";
-import { kill, listArchive, tableDataEntries } from "./pg-archive";
+import { listArchive, tableDataEntries } from "./pg-archive";
 import { TableSummary, checksumTable, describePgError } from "./postgres";
 import { S3Settings, describeS3Error, uploadDump } from "./s3";
-import { StepError } from "./step";
+import { StepError, StopRequest } from "./step";
+import { stoppedError } from "./stop";
 import {
   ChildResult,
   Sink,
@@ -33,6 +34,7 @@ import {
   fanOut,
   firstErrorLine,
   formatRate,
+  kill,
   newMeter,
   startProgress,
 } from "./stream";
@@ -82,7 +84,13 @@ export interface DumpRun {
   key: string;
   partSize: number;
   tempDir?: string;
-  onUpload(upload: Upload): void;
+  /**
+   * Called with the streaming upload, its outcome (settled once it stopped sending) and a function
+   * that fails it (destroys its body), for a failure after the dump.
+   */
+  onUpload(upload: Upload, done: Promise<unknown>, abandon: () => void): void;
+  /** A stop request fails the dump at once: children killed, upload body destroyed. */
+  stop: StopRequest;
 }
 
 export interface DumpResult {
@@ -122,6 +130,7 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
     children.forEach(kill);
     body?.destroy();
   };
+  const forgetStop = run.stop.onStop(() => fail(stoppedError(run.stop)));
 
   if (run.tempDir) {
     file = path.join(run.tempDir, "dump");
@@ -129,8 +138,9 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   } else {
     body = new PassThrough({ highWaterMark: 1024 * 1024 });
     const upload = uploadDump(run.client, options.bucket, run.key, body, run.partSize);
-    run.onUpload(upload);
     uploadDone = upload.done();
+    const streamed = body;
+    run.onUpload(upload, uploadDone, () => streamed.destroy());
     uploadDone.catch((error: unknown) =>
       fail(new StepError(describeS3Error(error, run.settings, options.bucket, `uploading ${run.key}`))),
     );
@@ -189,6 +199,7 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   const listResult = listing ? await listing : undefined;
   stopProgress();
   stopDiskWatch();
+  forgetStop();
   if (firstFailure) throw firstFailure;
   if (!content) throw new StepError("the snapshot's checksums ended without a result");
   const tables = content.tables;

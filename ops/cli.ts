@@ -11,6 +11,7 @@ import { recordCommand } from "./record";
 import { restoreCommand } from "./restore";
 import { smokeCommand } from "./smoke";
 import { StepCommand, StepError } from "./step";
+import { Stop, withStopSignals } from "./stop";
 import { switchCommand } from "./switch";
 
 /** Every step the CLI offers, in runbook order. */
@@ -38,7 +39,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       .options(program.command(step.name).description(step.description).exitOverride())
       .action(async (options: Record<string, unknown>) => {
         try {
-          const result = await step.run(options, env);
+          const result = step.stopsCleanly
+            ? await withStopSignals(step.name, (stop) => step.run(options, env, stop))
+            : await step.run(options, env, new Stop());
           process.stdout.write(JSON.stringify(result) + "\n");
         } catch (error) {
           exitCode = report(step.name, error);

@@ -180,10 +180,11 @@ export async function verifyStoredDump(
   bucket: string,
   manifest: BackupManifest,
   step: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const started = Date.now();
   const stored = await s3Call(settings, bucket, `re-hashing ${manifest.dumpKey}`, () =>
-    hashObject(client, bucket, manifest.dumpKey),
+    hashObject(client, bucket, manifest.dumpKey, { signal }),
   ).catch((error: StepError) => {
     if (/NoSuchKey|NotFound/.test(error.message))
       throw new StepError(

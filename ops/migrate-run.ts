@@ -13,7 +13,8 @@ import {
 import { runContainer } from "./migrate-container";
 import { connect, describePgError } from "./postgres";
 import { s3Client, s3Settings } from "./s3";
-import { StepError, progress, requireEnv } from "./step";
+import { StepError, StopRequest, progress, requireEnv } from "./step";
+import { Stop, StoppedError, pause, stoppedError, throwIfStopped } from "./stop";
 
 const STEP = "migrate";
 
@@ -33,7 +34,12 @@ CREATE TABLE IF NOT EXISTS greenlight.migrations (
 );`;
 
 /** Waits for the migration lock until the deadline, naming the holder while it waits. */
-async function takeLock(session: Client, deadline: number, release: string): Promise<number> {
+async function takeLock(
+  session: Client,
+  deadline: number,
+  release: string,
+  stop: StopRequest,
+): Promise<number> {
   const started = Date.now();
   let lastNote = 0;
   for (;;) {
@@ -61,7 +67,8 @@ async function takeLock(session: Client, deadline: number, release: string): Pro
       progress(STEP, `waiting for the migration lock held by ${who}`);
       lastNote = Date.now();
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await pause(250, stop);
+    throwIfStopped(stop);
   }
 }
 
@@ -112,7 +119,11 @@ function alreadyMigrated(record: MigrationRecord, lockWaitSeconds: number): Migr
  * Runs and records the migration: a no-op when this release and image already succeeded; otherwise
  * only after its backup checks out (this database's, verified, bytes unchanged) and under the lock.
  */
-export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): Promise<MigrationRecord> {
+export async function migrate(
+  options: MigrateOptions,
+  env: NodeJS.ProcessEnv,
+  stop: StopRequest = new Stop(),
+): Promise<MigrationRecord> {
   validateMigrateOptions(options);
   const started = Date.now();
   const deadline = started + options.timeoutSeconds * 1000;
@@ -140,13 +151,14 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
         `${mismatch}: a migration relies on a backup of the database it changes; take a backup of ${database} for release ${options.release} first`,
         EXIT_NO_VERIFIED_BACKUP,
       );
-    await verifyStoredDump(client, settings, options.bucket, manifest, STEP);
+    await verifyStoredDump(client, settings, options.bucket, manifest, STEP, stop.abortSignal);
 
-    const lockWaitSeconds = await takeLock(session, deadline, options.release);
+    const lockWaitSeconds = await takeLock(session, deadline, options.release, stop);
     // A run that held the lock meanwhile may have migrated this release already.
     const doneMeanwhile = await succeededRun(session, options);
     if (doneMeanwhile) return alreadyMigrated(doneMeanwhile, lockWaitSeconds);
     await session.query(RECORD_TABLE_SQL);
+    throwIfStopped(stop);
     const startedAt = now();
     recordId = Number(
       (
@@ -162,7 +174,7 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       `release ${options.release}: backup ${manifest.dumpKey} verified, lock taken, running ${options.command.join(" ")} in ${options.image}`,
     );
     const name = `greenlight-migrate-${options.release.replace(/[^A-Za-z0-9_.-]/g, "-")}-${process.pid}`;
-    const result = await runContainer(options, env, name, deadline);
+    const result = await runContainer(options, env, name, deadline, stop);
     const finishedAt = now();
     const outcome = result.ok ? "succeeded" : "failed";
     await session.query(
@@ -182,6 +194,11 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       lockWaitSeconds,
       durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     };
+    if (stop.signal)
+      throw stoppedError(
+        stop,
+        `the container ${name} was killed and removed; recorded as failed in greenlight.migrations (id ${recordId}); the migration lock is released`,
+      );
     if (!result.ok)
       throw new StepError(
         `migration of release ${options.release} failed: ${result.error}; recorded as failed in greenlight.migrations (id ${recordId}); the backup ${manifest.dumpKey} is intact`,
@@ -190,6 +207,13 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       );
     return record;
   } catch (error) {
+    if (stop.signal && !(error instanceof StoppedError))
+      throw stoppedError(
+        stop,
+        recordId === undefined
+          ? "the migration had not started"
+          : `record ${recordId} in greenlight.migrations may still say running`,
+      );
     if (error instanceof StepError) throw error;
     throw new StepError(
       `migration of release ${options.release}: ${describePgError(error, env, database)}` +

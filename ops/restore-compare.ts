@@ -13,7 +13,7 @@ import {
 } from "./database-content";
 import { BackupManifest } from "./manifest";
 import { TableSummary, checksumTable, connectForChecksums, describePgError, listTables } from "./postgres";
-import { StepError } from "./step";
+import { StepError, StopRequest } from "./step";
 
 /** One table, source against restored. */
 export interface TableComparison {
@@ -266,8 +266,9 @@ export async function summarizeContent(
   env: NodeJS.ProcessEnv,
   database: string,
   methods: Map<string, TableSummary["method"]>,
+  stop?: StopRequest,
 ): Promise<ContentSummary> {
-  const client = await connectForChecksums(env, database, "greenlight-restore-compare");
+  const client = await connectForChecksums(env, database, "greenlight-restore-compare", stop);
   try {
     return {
       sequences: await sequenceStates(client),
@@ -306,15 +307,16 @@ export async function summarize(
   database: string,
   jobs: number,
   methods: Map<string, TableSummary["method"]>,
+  stop?: StopRequest,
   known: Map<string, Promise<TableSummary>> = new Map(),
 ): Promise<TableSummary[]> {
   const clients: Client[] = [];
   try {
-    clients.push(await connectForChecksums(env, database, "greenlight-restore-compare"));
+    clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
     const tables = await listTables(clients[0]);
     const left = tables.filter((table) => !known.has(`${table.schema}.${table.name}`)).length;
     while (clients.length < Math.min(jobs, left))
-      clients.push(await connectForChecksums(env, database, "greenlight-restore-compare"));
+      clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
     return await mapPool(
       tables,
       clients.length,

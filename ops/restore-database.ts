@@ -7,7 +7,8 @@ import { Client } from "pg";
 import { keyTimestamp } from "./backup-key";
 import { alterSettingSql } from "./database-settings";
 import { quoteIdent, quoteLiteral } from "./postgres";
-import { StepError } from "./step";
+import { StepError, StopRequest } from "./step";
+import { Stop, pause, throwIfStopped } from "./stop";
 
 /** A database name `<base>_<tag>_<timestamp>` of at most 63 characters. */
 export function derivedDatabaseName(base: string, tag: string, at: Date): string {
@@ -125,9 +126,10 @@ export async function dropDatabase(admin: Client, name: string): Promise<void> {
 }
 
 /** Ends every other session on a database (after ALLOW_CONNECTIONS false), waiting up to 30 s. */
-async function endSessions(admin: Client, database: string): Promise<void> {
+async function endSessions(admin: Client, database: string, stop: StopRequest): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
+    throwIfStopped(stop);
     const sessions = await admin.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
       [database],
@@ -137,7 +139,7 @@ async function endSessions(admin: Client, database: string): Promise<void> {
       throw new StepError(
         `sessions on ${database} did not end within 30 s: stop the clients (maintenance mode) and retry`,
       );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pause(200, stop);
   }
 }
 
@@ -183,6 +185,7 @@ export async function swapIn(
   restored: string,
   target: string,
   previous: string,
+  stop: StopRequest = new Stop(),
 ): Promise<string | null> {
   const old = await databaseProperties(admin, target);
   if (!old) {
@@ -191,7 +194,7 @@ export async function swapIn(
   }
   await admin.query(`ALTER DATABASE ${quoteIdent(target)} ALLOW_CONNECTIONS false`);
   try {
-    await endSessions(admin, target);
+    await endSessions(admin, target, stop);
     await admin.query("BEGIN");
     await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(previous)}`);
     await admin.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(target)}`);

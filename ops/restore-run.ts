@@ -22,13 +22,18 @@ import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./restore
 import { compareContent, manifestContent, summarize, summarizeContent } from "./restore-compare";
 import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./restore-database";
 import { downloadObject, s3Call, s3Client, s3Settings } from "./s3";
-import { StepError, progress, requireEnv } from "./step";
+import { StepError, StopRequest, progress, requireEnv } from "./step";
+import { Stop, killOnStop, stoppedError, throwIfStopped } from "./stop";
 import { describeExit, firstErrorLine, formatRate, newMeter, startProgress, childExit } from "./stream";
 
 const STEP = "restore";
 
 /** Restores a backup (drill or real) and compares every table; throws with the report on a mismatch. */
-export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): Promise<RestoreReport> {
+export async function restore(
+  options: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  stop: StopRequest = new Stop(),
+): Promise<RestoreReport> {
   validateRestoreOptions(options);
   const started = Date.now();
   const now = options.now ?? (() => new Date());
@@ -41,6 +46,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       : (env.PGDATABASE ?? (options.targetDb as string));
 
   const { manifest } = await findReleaseBackup(client, settings, options);
+  throwIfStopped(stop);
   // The database before the download: a wrong password or a closed port fails in a second, not
   // after minutes of downloading.
   const admin = await connect(env, options.maintenanceDb, "greenlight-restore");
@@ -64,6 +70,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       options.minFreeDiskPercent,
       `downloading ${manifest.dumpKey}`,
     );
+    throwIfStopped(stop);
   } catch (error) {
     await admin.end().catch(() => undefined);
     throw error;
@@ -77,25 +84,49 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
   let early: Client[] = [];
   let created = false;
   let swapped = false;
+  /** Ends the sessions, drops what was created and removes the download; says what it did. */
+  const cleanUp = async (): Promise<string> => {
+    await Promise.all(early.map((session) => session.end().catch(() => undefined)));
+    early = [];
+    let dropped = "created no database";
+    if (created && !swapped) {
+      dropped = await dropDatabase(admin, database).then(
+        () => `dropped ${database}`,
+        (error: unknown) => `could not drop ${database} (${describePgError(error, env)}): drop it by hand`,
+      );
+      created = false;
+    }
+    fs.rmSync(workDir, { recursive: true, force: true });
+    return `${dropped} and ${fs.existsSync(workDir) ? `could not remove ${workDir}` : "removed the downloaded dump"}`;
+  };
   try {
     const meter = newMeter();
     const stopDownload = startProgress(STEP, () => `download: ${formatRate(meter)}`, options.progressSeconds);
     const stored = await s3Call(settings, options.bucket, `downloading ${manifest.dumpKey}`, () =>
-      downloadObject(client, options.bucket, manifest.dumpKey, file, (bytes) => (meter.bytes = bytes)),
+      downloadObject(
+        client,
+        options.bucket,
+        manifest.dumpKey,
+        file,
+        (bytes) => (meter.bytes = bytes),
+        stop.abortSignal,
+      ),
     ).finally(stopDownload);
     checkDigest(manifest, stored);
     const downloaded = Date.now();
     progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
-    const items = await checkArchive(pgRestore, file, manifest, env);
+    const items = await checkArchive(pgRestore, file, manifest, env, stop);
 
+    throwIfStopped(stop);
     await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
     created = true;
+    throwIfStopped(stop);
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
     // Tables whose data is complete are checksummed while pg_restore goes on, on up to --jobs
     // connections (a table waits for a free one).
     early = await Promise.all(
       Array.from({ length: Math.max(1, Math.min(options.jobs, items.size)) }, () =>
-        connectForChecksums(env, database, "greenlight-restore-compare"),
+        connectForChecksums(env, database, "greenlight-restore-compare", stop),
       ),
     );
     const free = [...early];
@@ -112,7 +143,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       else free.push(client);
     };
     const known = new Map<string, Promise<TableSummary>>();
-    await runPgRestore(pgRestore, file, database, options, env, admin, (dumpId) => {
+    await runPgRestore(pgRestore, file, database, options, env, admin, stop, (dumpId) => {
       const table = items.get(dumpId);
       if (!table) return;
       const summary = acquire().then((client) =>
@@ -129,10 +160,12 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
 
     const live = options.compareLive || manifest.tables.length === 0;
     const [sourceTables, restoredTables, sourceContent, restoredContent] = await Promise.all([
-      live ? summarize(env, sourceDatabase, options.jobs, methods) : Promise.resolve(manifest.tables),
-      summarize(env, database, options.jobs, methods, known),
-      live ? summarizeContent(env, sourceDatabase, methods) : Promise.resolve(manifestContent(manifest)),
-      summarizeContent(env, database, methods),
+      live ? summarize(env, sourceDatabase, options.jobs, methods, stop) : Promise.resolve(manifest.tables),
+      summarize(env, database, options.jobs, methods, stop, known),
+      live
+        ? summarizeContent(env, sourceDatabase, methods, stop)
+        : Promise.resolve(manifestContent(manifest)),
+      summarizeContent(env, database, methods, stop),
     ]);
     // Renaming the restored database needs it free of sessions.
     await Promise.all(early.map((client) => client.end()));
@@ -145,12 +178,15 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     const compared = Date.now();
 
     let previousDatabase: string | null | undefined;
+    throwIfStopped(stop);
     if (!options.drill && matched) {
+      // Once swapped the restore is complete: a stop after this point has nothing left to undo.
       previousDatabase = await swapIn(
         admin,
         database,
         options.targetDb as string,
         derivedDatabaseName(options.targetDb as string, "before", at),
+        stop,
       );
       swapped = true;
     }
@@ -194,13 +230,15 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     );
     return report;
   } catch (error) {
+    if (stop.signal) {
+      const untouched = options.drill || swapped ? "" : `; ${options.targetDb} was not touched`;
+      throw stoppedError(stop, (await cleanUp()) + untouched);
+    }
     if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   } finally {
-    await Promise.all(early.map((client) => client.end().catch(() => undefined)));
-    if (created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
+    await cleanUp();
     await admin.end().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
 
@@ -210,8 +248,12 @@ async function checkArchive(
   file: string,
   manifest: BackupManifest,
   env: NodeJS.ProcessEnv,
+  stop: StopRequest,
 ): Promise<Map<number, ArchiveTable>> {
-  const { exit, stdout: listing } = await listArchive(pgRestore, env, file).result;
+  const lister = listArchive(pgRestore, env, file);
+  killOnStop(stop, lister.child);
+  const { exit, stdout: listing } = await lister.result;
+  throwIfStopped(stop);
   if (exit.code !== 0)
     throw new StepError(
       `pg_restore --list ${manifest.dumpKey} failed (${describeExit(exit)}: ${firstErrorLine(exit.stderr)}): the archive is unreadable`,
@@ -231,6 +273,7 @@ async function runPgRestore(
   options: RestoreOptions,
   env: NodeJS.ProcessEnv,
   admin: Client,
+  stop: StopRequest,
   onTableData: (dumpId: number) => void,
 ): Promise<void> {
   // A drill checks content: ownership and grants need roles the scratch server may not have.
@@ -240,6 +283,7 @@ async function runPgRestore(
   if (options.jobs > 1) args.push("--verbose");
   const child = spawn(pgRestore, [...args, file], { env, stdio: ["ignore", "ignore", "pipe"] });
   const exit = childExit(child);
+  killOnStop(stop, child);
   if (child.stderr)
     readline.createInterface({ input: child.stderr }).on("line", (line) => {
       const dumpId = finishedTableData(line);
@@ -261,6 +305,7 @@ async function runPgRestore(
         }, options.progressSeconds * 1000)
       : undefined;
   const result = await exit.finally(() => clearInterval(timer));
+  throwIfStopped(stop);
   if (result.code !== 0)
     throw new StepError(
       `pg_restore into ${database} failed (${describeExit(result)}): ${firstErrorLine(result.stderr)}`,

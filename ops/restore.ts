@@ -147,10 +147,11 @@ export const restoreCommand: StepCommand = {
       .option("--compare-live", "compare with the live PGDATABASE instead of the backup's snapshot")
       .option("--maintenance-db <name>", "database used to create, rename and drop databases", "postgres")
       .option("--progress-seconds <seconds>", "seconds between progress lines on stderr", "5"),
-  run: async (options, env) => {
+  stopsCleanly: true,
+  run: async (options, env, stop) => {
     const parsed = restoreOptions(options);
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { restore } = await import("./restore-run");
-    return restore(parsed, env);
+    return restore(parsed, env, stop);
   },
 };

@@ -18,6 +18,7 @@ import {
   backupArgs,
   getObject,
   listKeys,
+  openUploads,
   reason,
   restartKilled,
   runOps,
@@ -111,6 +112,7 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
   /** No manifest and no dump of the release in the bucket, and no migration can find one. */
   async function assertNothingFor(release: string): Promise<void> {
     assert.deepEqual(await listKeys(s3, `${PREFIX}/${STACK}/${release}/`), []);
+    assert.deepEqual(await openUploads(s3), [], "no multipart upload left open");
     const migrate = await runOps(
       [
         "migrate",

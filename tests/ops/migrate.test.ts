@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,7 +15,9 @@ import { needService } from "../support/service";
 import {
   BUCKET,
   adminClient,
+  alive,
   backupArgs,
+  childrenOf,
   locationArgs,
   getObject,
   putObject,
@@ -133,7 +135,7 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     await s3?.stop();
     await pg?.stop();
     for (const name of ["again", "twice", "stopped"])
-      if (images[name]) execFileSync("docker", ["rmi", images[name]], { stdio: "ignore" });
+      if (images[name]) spawnSync("docker", ["rmi", images[name]], { stdio: "ignore" });
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -374,6 +376,52 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     } finally {
       await holder.end();
     }
+  });
+
+  it("SIGTERM while the migration runs: the container is killed and removed, the run recorded as failed, the lock released, exit 143", async () => {
+    const countBefore = (await records()).length;
+    // The app's server never exits: a stand-in for a long migration.
+    const running = startOps(
+      migrateArgs("v2", ["--command-json", '["node","/app/app.js"]', "--network", "none"], images.stopped),
+      env(),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!/\[migrate\] container: sample app release v2 .*listening/.test(running.stderrSoFar())) {
+      if (Date.now() > deadline) throw new Error(`the container never started: ${running.stderrSoFar()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const container = `greenlight-migrate-v2-${running.pid}`;
+    const containers = () =>
+      execFileSync("docker", ["ps", "-a", "-q", "--filter", `name=^/${container}$`], {
+        encoding: "utf8",
+      }).trim();
+    assert.notEqual(containers(), "", "the container runs");
+    const children = childrenOf(running.pid as number);
+    process.kill(running.pid as number, "SIGTERM");
+    const run = await running.done;
+    assert.deepEqual(children.filter(alive), [], "docker run ended with the step");
+    assert.equal(run.code, 143, run.stderr);
+    assert.match(
+      reason(run),
+      new RegExp(
+        `^migrate: stopped by SIGTERM; the container ${container} was killed and removed; recorded as failed in greenlight\\.migrations \\(id \\d+\\); the migration lock is released$`,
+      ),
+    );
+    assert.equal(run.stdout, "");
+    assert.equal(containers(), "", "no container left, running or stopped");
+    const runs = (await records()).slice(countBefore);
+    assert.deepEqual(
+      runs.map((row) => [row.release, row.outcome]),
+      [["v2", "failed"]],
+    );
+    assert.match(runs[0].error ?? "", /stopped by SIGTERM/);
+    const locks = await sql(
+      pg,
+      "shop",
+      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2",
+      [...MIGRATION_LOCK],
+    );
+    assert.deepEqual(locks, [], "the migration lock is free");
   });
 
   it("two real runs started together never overlap: one migrates, the other waits for it and then has nothing to do", async () => {
