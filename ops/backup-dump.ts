@@ -10,11 +10,22 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { Upload } from "@aws-sdk/lib-storage";
 import { Client } from "pg";
 import { BackupOptions } from "./backup";
+import {
+  LargeObjectSummary,
+  MaterializedViewSummary,
+  SequenceState,
+  SequenceSummary,
+  largeObjectSummary,
+  materializedViewSummaries,
+  sequenceStates,
+  sequencesAround,
+} from "./database-content";
 import { diskSpace, freeAfterPercent } from "./disk";
-import { kill, listArchive, tableDataEntries } from "./pg-archive";
+import { listArchive, tableDataEntries } from "./pg-archive";
 import { TableSummary, checksumTable, describePgError } from "./postgres";
 import { S3Settings, describeS3Error, uploadDump } from "./s3";
-import { StepError } from "./step";
+import { StepError, StopRequest } from "./step";
+import { stoppedError } from "./stop";
 import {
   ChildResult,
   Sink,
@@ -23,20 +34,39 @@ import {
   fanOut,
   firstErrorLine,
   formatRate,
+  kill,
   newMeter,
   startProgress,
 } from "./stream";
 
 const STEP = "backup";
 
-/** Each table's rows and checksum, inside the snapshot transaction. */
-async function snapshotChecksums(
+/** What the backup saw of the database: tables, sequences, large objects, materialized views. */
+export interface SnapshotContent {
+  tables: TableSummary[];
+  sequences: SequenceSummary[];
+  largeObjects: LargeObjectSummary;
+  materializedViews: MaterializedViewSummary[];
+}
+
+/**
+ * Each table's and materialized view's rows and checksum and the large objects, inside the snapshot
+ * transaction; then, once pg_dump has written its first byte (it reads the sequences before it
+ * writes anything), a second read of the sequences, so each one's dumped value lies between the two.
+ */
+async function snapshotContent(
   session: Client,
   tables: { schema: string; name: string }[],
-): Promise<TableSummary[]> {
+  sequencesBefore: SequenceState[],
+  dumpStarted: Promise<unknown>,
+): Promise<SnapshotContent> {
   const summaries: TableSummary[] = [];
   for (const table of tables) summaries.push(await checksumTable(session, table, { inTransaction: true }));
-  return summaries;
+  const materializedViews = await materializedViewSummaries(session, new Map(), { inTransaction: true });
+  const largeObjects = await largeObjectSummary(session);
+  await dumpStarted;
+  const sequences = sequencesAround(sequencesBefore, await sequenceStates(session));
+  return { tables: summaries, sequences, largeObjects, materializedViews };
 }
 
 export interface DumpRun {
@@ -46,19 +76,27 @@ export interface DumpRun {
   settings: S3Settings;
   session: Client;
   tables: { schema: string; name: string }[];
+  /** The sequences as read in the snapshot transaction before pg_dump started. */
+  sequencesBefore: SequenceState[];
   snapshot: string;
   pgDump: string;
   pgRestore: string;
   key: string;
   partSize: number;
   tempDir?: string;
-  onUpload(upload: Upload): void;
+  /**
+   * Called with the streaming upload, its outcome (settled once it stopped sending) and a function
+   * that fails it (destroys its body), for a failure after the dump.
+   */
+  onUpload(upload: Upload, done: Promise<unknown>, abandon: () => void): void;
+  /** A stop request fails the dump at once: children killed, upload body destroyed. */
+  stop: StopRequest;
 }
 
 export interface DumpResult {
   bytes: number;
   sha256: string;
-  tables: TableSummary[];
+  content: SnapshotContent;
   checks: string[];
   /** The spooled file (spool mode). */
   file?: string;
@@ -92,6 +130,7 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
     children.forEach(kill);
     body?.destroy();
   };
+  const forgetStop = run.stop.onStop(() => fail(stoppedError(run.stop)));
 
   if (run.tempDir) {
     file = path.join(run.tempDir, "dump");
@@ -99,8 +138,9 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   } else {
     body = new PassThrough({ highWaterMark: 1024 * 1024 });
     const upload = uploadDump(run.client, options.bucket, run.key, body, run.partSize);
-    run.onUpload(upload);
     uploadDone = upload.done();
+    const streamed = body;
+    run.onUpload(upload, uploadDone, () => streamed.destroy());
     uploadDone.catch((error: unknown) =>
       fail(new StepError(describeS3Error(error, run.settings, options.bucket, `uploading ${run.key}`))),
     );
@@ -127,15 +167,23 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   const stopDiskWatch = file
     ? watchDisk(run.tempDir as string, options.minFreeDiskPercent, fail)
     : () => undefined;
+  let firstByte: () => void = () => undefined;
+  const dumpStarted = new Promise<void>((resolve) => (firstByte = resolve));
   const streaming = fanOut(dump.stdout, sinks, (chunk) => {
+    if (meter.bytes === 0) firstByte();
     hash.update(chunk);
     meter.bytes += chunk.length;
   }).catch((error: Error) => {
     fail(new StepError(`streaming the dump failed: ${error.message}`));
   });
-  const checksums = snapshotChecksums(run.session, run.tables).catch((error: unknown) => {
+  const checksums = snapshotContent(
+    run.session,
+    run.tables,
+    run.sequencesBefore,
+    Promise.race([dumpStarted, dumpExit]),
+  ).catch((error: unknown) => {
     fail(new StepError(`table checksums in the dump's snapshot failed: ${describePgError(error, env)}`));
-    return [] as TableSummary[];
+    return undefined;
   });
 
   const [exit] = await Promise.all([dumpExit, streaming]);
@@ -146,12 +194,15 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
       ),
     );
   }
-  const tables = await checksums;
+  const content = await checksums;
   const readResult = fullRead ? await fullRead : undefined;
   const listResult = listing ? await listing : undefined;
   stopProgress();
   stopDiskWatch();
+  forgetStop();
   if (firstFailure) throw firstFailure;
+  if (!content) throw new StepError("the snapshot's checksums ended without a result");
+  const tables = content.tables;
 
   const checks = [`pg_dump exit 0, ${meter.bytes} bytes`];
   if (readResult && listResult) {
@@ -176,7 +227,7 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   return {
     bytes: meter.bytes,
     sha256: hash.digest("hex"),
-    tables,
+    content,
     checks,
     file,
     finishUpload: () => body?.end(),

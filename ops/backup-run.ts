@@ -9,9 +9,11 @@ import type { Upload } from "@aws-sdk/lib-storage";
 import { BackupOptions, validateBackupOptions } from "./backup";
 import { dumpAndVerify } from "./backup-dump";
 import { dumpKey, manifestKeyFor } from "./backup-key";
+import { SequenceState, sequenceStates } from "./database-content";
+import { DatabaseIdentity, databaseIdentity, otherDatabase } from "./database-identity";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, manifestKeys, readManifest } from "./manifest";
-import { connect, describePgError, listTables, pgBinary } from "./postgres";
+import { connectForChecksums, describePgError, listTables, pgBinary } from "./postgres";
 import {
   S3Settings,
   describeBucket,
@@ -24,26 +26,29 @@ import {
   s3Settings,
   uploadDump,
 } from "./s3";
-import { StepError, progress, requireEnv } from "./step";
+import { StepError, StopRequest, progress, requireEnv } from "./step";
+import { Stop, stoppedError, throwIfStopped } from "./stop";
 
 const STEP = "backup";
 /** S3 allows at most 10,000 parts; parts are at least 8 MB and grow with the database. */
 const MIN_PART_BYTES = 8 * 1024 * 1024;
 
-/** The stack's newest verified backup of the database (any release): the new dump's size is judged against it. */
+/**
+ * The stack's newest verified backup of this database (any release; the same server when both
+ * manifests say which): the new dump's size is judged against it. `keys` are newest first.
+ */
 async function previousBackup(
   client: S3Client,
   settings: S3Settings,
-  options: BackupOptions,
-  database: string,
+  bucket: string,
+  keys: string[],
+  identity: DatabaseIdentity,
 ): Promise<BackupManifest | undefined> {
-  const { bucket, prefix, stack } = options;
-  const keys = await manifestKeys(client, settings, { bucket, prefix, stack });
   for (const key of keys) {
-    const manifest = await s3Call(settings, options.bucket, `reading ${key}`, () =>
-      readManifest(client, options.bucket, key),
+    const manifest = await s3Call(settings, bucket, `reading ${key}`, () =>
+      readManifest(client, bucket, key),
     );
-    if (manifest.verified && manifest.database === database) return manifest;
+    if (manifest.verified && otherDatabase(manifest, identity) === undefined) return manifest;
   }
   return undefined;
 }
@@ -68,7 +73,11 @@ function pgDumpVersion(binary: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Takes, verifies and uploads one backup; returns its manifest (also uploaded beside the dump). */
-export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Promise<BackupManifest> {
+export async function backup(
+  options: BackupOptions,
+  env: NodeJS.ProcessEnv,
+  stop: StopRequest = new Stop(),
+): Promise<BackupManifest> {
   validateBackupOptions(options);
   const database = requireEnv(env, "PGDATABASE", "the database to back up");
   const settings = s3Settings(env);
@@ -78,12 +87,21 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
   const now = options.now ?? (() => new Date());
   const where = describeBucket(settings, options.bucket);
 
-  // S3 first: it proves the bucket and credentials before the database does any work.
-  const previous = await previousBackup(client, settings, options, database);
-  const session = await connect(env, database, `greenlight-backup:${options.release}`);
+  // S3 first: listing the stack's backups proves the bucket and credentials before the database
+  // does any work.
+  const { bucket, prefix, stack } = options;
+  const earlierKeys = await manifestKeys(client, settings, { bucket, prefix, stack });
+  throwIfStopped(stop);
+  const session = await connectForChecksums(env, database, `greenlight-backup:${options.release}`, stop);
   let snapshot: { snapshot: string; version: string; size: string };
   let tables: { schema: string; name: string }[];
+  let identity: DatabaseIdentity;
+  let previous: BackupManifest | undefined;
+  let sequencesBefore: SequenceState[];
   try {
+    identity = await databaseIdentity(session);
+    previous = await previousBackup(client, settings, bucket, earlierKeys, identity);
+    throwIfStopped(stop);
     await session.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     // The snapshot stays open for the whole dump; server-side timeouts must not end it.
     await session.query("SET LOCAL statement_timeout = 0");
@@ -96,8 +114,11 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       )
     ).rows[0];
     tables = await listTables(session);
+    sequencesBefore = await sequenceStates(session);
   } catch (error) {
     await session.end().catch(() => undefined);
+    if (stop.signal) throw stoppedError(stop, "nothing was written to the bucket");
+    if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   }
 
@@ -107,6 +128,9 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
   const startedAt = now();
   const key = dumpKey(options.prefix, options.stack, options.release, startedAt);
   let upload: Upload | undefined;
+  // Settles once the upload has stopped sending parts, so a failed one's id is known for its abort.
+  let uploadSettled: Promise<unknown> = Promise.resolve();
+  let abandonUpload: () => void = () => undefined;
   let uploaded = false;
   try {
     if (tempDir) {
@@ -122,6 +146,11 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
         `${key} already exists in ${where}: two backups of one release in the same second; retry`,
       );
     const partSize = Math.max(MIN_PART_BYTES, Math.ceil(Number(snapshot.size) / 9000));
+    const trackUpload = (started: Upload, done: Promise<unknown>, abandon: () => void) => {
+      upload = started;
+      uploadSettled = done.catch(() => undefined);
+      abandonUpload = abandon;
+    };
     const result = await dumpAndVerify({
       options,
       env,
@@ -129,30 +158,30 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       settings,
       session,
       tables,
+      sequencesBefore,
       snapshot: snapshot.snapshot,
       pgDump,
       pgRestore,
       key,
       partSize,
       tempDir,
-      onUpload: (started) => (upload = started),
+      onUpload: trackUpload,
+      stop,
     });
-    uploaded = true;
     const checks = [...result.checks, checkSize(result.bytes, previous, options.minSizeRatio)];
+    throwIfStopped(stop);
     if (tempDir) {
-      const fromFile = uploadDump(
-        client,
-        options.bucket,
-        key,
-        fs.createReadStream(result.file as string),
-        partSize,
-      );
-      upload = fromFile;
-      await s3Call(settings, options.bucket, `uploading ${key}`, () => fromFile.done());
+      const spooled = fs.createReadStream(result.file as string);
+      const fromFile = uploadDump(client, options.bucket, key, spooled, partSize);
+      const done = fromFile.done();
+      trackUpload(fromFile, done, () => spooled.destroy());
+      const forgetStop = stop.onStop(() => spooled.destroy());
+      await s3Call(settings, options.bucket, `uploading ${key}`, () => done).finally(forgetStop);
     } else {
       result.finishUpload();
       await result.uploadDone;
     }
+    uploaded = true;
     const stored = await s3Call(settings, options.bucket, `checking ${key}`, () =>
       objectSize(client, options.bucket, key),
     );
@@ -166,18 +195,25 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       stack: options.stack,
       release: options.release,
       database,
+      systemIdentifier: identity.systemIdentifier,
+      databaseOid: identity.databaseOid,
       dumpKey: key,
       bytes: result.bytes,
       sha256: result.sha256,
       serverVersion: snapshot.version,
       pgDumpVersion: pgDumpVersion(pgDump, env),
-      tableCount: result.tables.length,
-      tables: result.tables,
+      tableCount: result.content.tables.length,
+      tables: result.content.tables,
+      sequences: result.content.sequences,
+      largeObjects: result.content.largeObjects,
+      materializedViews: result.content.materializedViews,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
       verified: options.verify,
       checks,
     };
+    // The last chance to stop: once the manifest is written the backup is complete.
+    throwIfStopped(stop);
     await s3Call(settings, options.bucket, `writing ${manifestKeyFor(key)}`, () =>
       putJson(client, options.bucket, manifestKeyFor(key), manifest),
     );
@@ -191,20 +227,31 @@ export async function backup(options: BackupOptions, env: NodeJS.ProcessEnv): Pr
       error instanceof StepError
         ? error
         : new StepError(describeS3Error(error, settings, options.bucket, "backup"));
-    const uploadId = (upload as Upload | undefined)?.uploadId;
+    // An upload still waiting for its body fails now; once it stopped sending, its id is final.
+    abandonUpload();
+    await Promise.race([uploadSettled, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
+    const uploadId = upload?.uploadId;
     const leftovers = await removePartial(client, options.bucket, key, uploadId);
-    const note =
+    const bucketState =
       leftovers.length > 0
-        ? ` (cleanup incomplete: ${leftovers.join("; ")}; no manifest was written, so no step will use it)`
+        ? `cleanup incomplete: ${leftovers.join("; ")}; no manifest was written, so no step will use it`
         : uploaded
-          ? " (the dump object was removed; no manifest was written)"
+          ? "the dump object was removed; no manifest was written"
           : uploadId
-            ? " (the partial upload was aborted; no manifest was written)"
-            : " (nothing was written to the bucket)";
-    throw new StepError(failure.message + note, failure.exitCode);
+            ? "the partial upload was aborted; no manifest was written"
+            : "nothing was written to the bucket";
+    const spool = tempDir && removeSpool(tempDir) ? "; the spool file was removed" : "";
+    if (stop.signal) throw stoppedError(stop, bucketState + spool);
+    throw new StepError(`${failure.message} (${bucketState}${spool})`, failure.exitCode);
   } finally {
     await session.query("ROLLBACK").catch(() => undefined);
     await session.end().catch(() => undefined);
-    if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+    if (tempDir) removeSpool(tempDir);
   }
+}
+
+/** Removes the spool directory; true when it is gone. */
+function removeSpool(dir: string): boolean {
+  fs.rmSync(dir, { recursive: true, force: true });
+  return !fs.existsSync(dir);
 }

@@ -71,10 +71,11 @@ export const backupCommand: StepCommand = {
       .option("--min-free-disk-percent <percent>", "with --spool-dir: free disk that must remain", "15")
       .option("--progress-seconds <seconds>", "seconds between progress lines on stderr", "5")
       .option("--no-verify", "skip reading the archive back (the manifest then says verified: false)"),
-  run: async (options, env) => {
+  stopsCleanly: true,
+  run: async (options, env, stop) => {
     const parsed = backupOptions(options);
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { backup } = await import("./backup-run");
-    return backup(parsed, env);
+    return backup(parsed, env, stop);
   },
 };

@@ -14,6 +14,7 @@ import { recordCommand } from "./record";
 import { restoreCommand } from "./restore";
 import { smokeCommand } from "./smoke";
 import { StepCommand, StepError } from "./step";
+import { Stop, withStopSignals } from "./stop";
 import { switchCommand } from "./switch";
 
 /** Every step the CLI offers, in runbook order. */
@@ -49,7 +50,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       .options(program.command(step.name).description(step.description))
       .action(async (options: Record<string, unknown>) => {
         try {
-          const result = await step.run(options, env);
+          const result = step.stopsCleanly
+            ? await withStopSignals(step.name, (stop) => step.run(options, env, stop))
+            : await step.run(options, env, new Stop());
           process.stdout.write(JSON.stringify(result) + "\n");
         } catch (error) {
           // An option value the parser could only judge with others (ports past 65535): still usage.

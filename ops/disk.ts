@@ -19,6 +19,20 @@ export function freeAfterPercent(space: DiskSpace, neededBytes: number): number 
   return ((space.freeBytes - neededBytes) / space.totalBytes) * 100;
 }
 
+const UNITS = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+
+/** A size in the unit that fits it (decimal units, as df -H): "52 MB", "1.4 GB", "800 bytes". */
+export function formatBytes(bytes: number): string {
+  let value = Math.max(bytes, 0);
+  let unit = 0;
+  while (value >= 999.5 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  if (unit === 0) return `${Math.round(value)} bytes`;
+  return `${value < 9.95 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`;
+}
+
 /** Refuses (exit 1) before writing when the file would leave less than `minFreePercent` free. */
 export async function requireFreeDisk(
   dir: string,
@@ -30,8 +44,8 @@ export async function requireFreeDisk(
   const after = freeAfterPercent(space, neededBytes);
   if (after < minFreePercent) {
     throw new StepError(
-      `not enough free disk in ${dir} for ${what}: ${(neededBytes / 1e6).toFixed(1)} MB would leave ${Math.max(after, 0).toFixed(1)} % ` +
-        `of ${(space.totalBytes / 1e9).toFixed(1)} GB free, the rule is ≥ ${minFreePercent} % (greenlight:backupMinFreeDiskPercent): ` +
+      `not enough free disk in ${dir} for ${what}: ${formatBytes(neededBytes)} would leave ${Math.max(after, 0).toFixed(1)} % ` +
+        `of ${formatBytes(space.totalBytes)} free, the rule is ≥ ${minFreePercent} % (greenlight:backupMinFreeDiskPercent): ` +
         `free space, or point --spool-dir at a larger file system`,
     );
   }

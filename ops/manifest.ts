@@ -14,11 +14,35 @@ const tableSchema = z.object({
   method: z.enum(["record", "text"]),
 });
 
+const decimal = z.string().regex(/^-?\d+$/);
+const sequencePosition = { lastValue: decimal, isCalled: z.boolean() };
+
+const sequenceSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  ...sequencePosition,
+  /** A second read, after pg_dump had read the sequence, when it moved meanwhile. */
+  after: z.object(sequencePosition).optional(),
+});
+
+const materializedViewSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  populated: z.boolean(),
+  rows: z.number().int().nonnegative().nullable(),
+  checksum: decimal.nullable(),
+  method: z.enum(["record", "text"]).nullable(),
+});
+
 export const manifestSchema = z.object({
   format: z.literal(1),
   stack: z.string(),
   release: z.string(),
   database: z.string(),
+  /** The server the database lives on: pg_control_system().system_identifier; null when unreadable. */
+  systemIdentifier: z.string().regex(/^\d+$/).nullable().optional(),
+  /** The database's oid, so an earlier database of the same name is told apart. */
+  databaseOid: z.number().int().positive().optional(),
   dumpKey: z.string(),
   bytes: z.number().int().positive(),
   sha256: z.string().regex(/^[a-f0-9]{64}$/),
@@ -27,6 +51,12 @@ export const manifestSchema = z.object({
   tableCount: z.number().int().nonnegative(),
   /** Each table's rows and checksum, taken in the dump's own snapshot. */
   tables: z.array(tableSchema),
+  /** Every sequence's position around the moment pg_dump read it (absent in older manifests). */
+  sequences: z.array(sequenceSchema).optional(),
+  /** Count and checksum of the large objects, in the snapshot. */
+  largeObjects: z.object({ count: z.number().int().nonnegative(), checksum: decimal }).optional(),
+  /** Every materialized view, populated or not, with a populated one's rows and checksum. */
+  materializedViews: z.array(materializedViewSchema).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   /** pg_restore read the whole archive, its table list matched the database, sizes were plausible. */
@@ -150,10 +180,11 @@ export async function verifyStoredDump(
   bucket: string,
   manifest: BackupManifest,
   step: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const started = Date.now();
   const stored = await s3Call(settings, bucket, `re-hashing ${manifest.dumpKey}`, () =>
-    hashObject(client, bucket, manifest.dumpKey),
+    hashObject(client, bucket, manifest.dumpKey, { signal }),
   ).catch((error: StepError) => {
     if (/NoSuchKey|NotFound/.test(error.message))
       throw new StepError(

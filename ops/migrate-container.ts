@@ -2,6 +2,7 @@
 // entrypoint, its output passed on to stderr, killed when the deadline passes.
 import { execFile, spawn } from "child_process";
 import { MigrateOptions } from "./migrate";
+import { StopRequest } from "./step";
 import { childExit } from "./stream";
 
 const STEP = "migrate";
@@ -32,12 +33,21 @@ export function dockerRunArgs(
   ];
 }
 
-/** Runs the container until it exits or the deadline passes (then kills it). */
+/** Removes a container whatever its state; a container that does not exist is fine. */
+function removeContainer(docker: string, name: string): Promise<void> {
+  return new Promise((resolve) => execFile(docker, ["rm", "-f", name], () => resolve()));
+}
+
+/**
+ * Runs the container until it exits, the deadline passes or a stop is requested (then kills it;
+ * after a stop it also removes it, since `docker run` may have been stopped between create and start).
+ */
 export async function runContainer(
   options: MigrateOptions,
   env: NodeJS.ProcessEnv,
   name: string,
   deadline: number,
+  stop: StopRequest,
 ): Promise<{ ok: boolean; error: string | null }> {
   const child = spawn(options.docker, dockerRunArgs(options, name), {
     env,
@@ -45,15 +55,24 @@ export async function runContainer(
   });
   child.stdout?.on("data", (chunk: Buffer) => process.stderr.write(prefixLines(chunk.toString())));
   child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(prefixLines(chunk.toString())));
+  const killContainer = () => execFile(options.docker, ["kill", name], () => child.kill("SIGTERM"));
   let timedOut = false;
   const timer = setTimeout(
     () => {
       timedOut = true;
-      execFile(options.docker, ["kill", name], () => child.kill("SIGTERM"));
+      killContainer();
     },
     Math.max(deadline - Date.now(), 0),
   );
-  const exit = await childExit(child).finally(() => clearTimeout(timer));
+  const forgetStop = stop.onStop(killContainer);
+  const exit = await childExit(child).finally(() => {
+    clearTimeout(timer);
+    forgetStop();
+  });
+  if (stop.signal) {
+    await removeContainer(options.docker, name);
+    return { ok: false, error: `stopped by ${stop.signal}: the container was killed` };
+  }
   if (timedOut)
     return {
       ok: false,

@@ -1,7 +1,8 @@
 // Runs a migration: checks the release's backup, takes the migration lock, records the run in
 // greenlight.migrations and runs the container (migrate-container.ts) until it exits or times out.
 import { Client } from "pg";
-import { findReleaseBackup, verifyStoredDump } from "./manifest";
+import { backupMismatch, databaseIdentity } from "./database-identity";
+import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "./manifest";
 import {
   EXIT_LOCK_TIMEOUT,
   MIGRATION_LOCK,
@@ -12,7 +13,8 @@ import {
 import { runContainer } from "./migrate-container";
 import { connect, describePgError } from "./postgres";
 import { s3Client, s3Settings } from "./s3";
-import { StepError, progress, requireEnv } from "./step";
+import { StepError, StopRequest, progress, requireEnv } from "./step";
+import { Stop, StoppedError, pause, stoppedError, throwIfStopped } from "./stop";
 
 const STEP = "migrate";
 
@@ -32,7 +34,12 @@ CREATE TABLE IF NOT EXISTS greenlight.migrations (
 );`;
 
 /** Waits for the migration lock until the deadline, naming the holder while it waits. */
-async function takeLock(session: Client, deadline: number, release: string): Promise<number> {
+async function takeLock(
+  session: Client,
+  deadline: number,
+  release: string,
+  stop: StopRequest,
+): Promise<number> {
   const started = Date.now();
   let lastNote = 0;
   for (;;) {
@@ -60,12 +67,63 @@ async function takeLock(session: Client, deadline: number, release: string): Pro
       progress(STEP, `waiting for the migration lock held by ${who}`);
       lastNote = Date.now();
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await pause(250, stop);
+    throwIfStopped(stop);
   }
 }
 
-/** Checks the backup, takes the lock, runs and records the migration. */
-export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): Promise<MigrationRecord> {
+/** The run that already migrated this release with this image, if one did. */
+async function succeededRun(session: Client, options: MigrateOptions): Promise<MigrationRecord | undefined> {
+  const table = await session.query<{ found: boolean }>(
+    "SELECT to_regclass('greenlight.migrations') IS NOT NULL AS found",
+  );
+  if (!table.rows[0].found) return undefined;
+  const result = await session.query<{
+    id: string;
+    backup_key: string;
+    backup_sha256: string;
+    started_at: Date;
+    finished_at: Date;
+  }>(
+    `SELECT id, backup_key, backup_sha256, started_at, finished_at FROM greenlight.migrations
+      WHERE release = $1 AND image = $2 AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1`,
+    [options.release, options.image],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    id: Number(row.id),
+    release: options.release,
+    image: options.image,
+    backupKey: row.backup_key,
+    backupSha256: row.backup_sha256,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at.toISOString(),
+    outcome: "succeeded",
+    error: null,
+    lockWaitSeconds: 0,
+    durationSeconds: (row.finished_at.getTime() - row.started_at.getTime()) / 1000,
+  };
+}
+
+/** A release and image already migrated: says so and hands back the stored record. */
+function alreadyMigrated(record: MigrationRecord, lockWaitSeconds: number): MigrationRecord {
+  progress(
+    STEP,
+    `release ${record.release} with image ${record.image} already migrated (greenlight.migrations id ${record.id}, succeeded at ${record.finishedAt}): nothing to do`,
+  );
+  return { ...record, lockWaitSeconds };
+}
+
+/**
+ * Runs and records the migration: a no-op when this release and image already succeeded; otherwise
+ * only after its backup checks out (this database's, verified, bytes unchanged) and under the lock.
+ */
+export async function migrate(
+  options: MigrateOptions,
+  env: NodeJS.ProcessEnv,
+  stop: StopRequest = new Stop(),
+): Promise<MigrationRecord> {
   validateMigrateOptions(options);
   const started = Date.now();
   const deadline = started + options.timeoutSeconds * 1000;
@@ -75,18 +133,32 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
   const settings = s3Settings(env);
   const client = s3Client(settings);
 
-  // The precondition: the newest backup of this release exists, is verified, and its bytes still match.
-  const { manifest } = await findReleaseBackup(client, settings, options);
-  await verifyStoredDump(client, settings, options.bucket, manifest, STEP);
-
   const session = await connect(env, database, `greenlight-migrate:${options.release}`);
   let recordId: number | undefined;
   try {
     // The session holds the lock while the container runs: server-side timeouts must not end it.
     await session.query("SET statement_timeout = 0");
     await session.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
-    const lockWaitSeconds = await takeLock(session, deadline, options.release);
+    const done = await succeededRun(session, options);
+    if (done) return alreadyMigrated(done, 0);
+
+    // The precondition: the newest backup of this release, of this very database, verified, and its
+    // bytes still as the manifest says.
+    const { manifest } = await findReleaseBackup(client, settings, options);
+    const mismatch = backupMismatch(manifest, await databaseIdentity(session));
+    if (mismatch)
+      throw new StepError(
+        `${mismatch}: a migration relies on a backup of the database it changes; take a backup of ${database} for release ${options.release} first`,
+        EXIT_NO_VERIFIED_BACKUP,
+      );
+    await verifyStoredDump(client, settings, options.bucket, manifest, STEP, stop.abortSignal);
+
+    const lockWaitSeconds = await takeLock(session, deadline, options.release, stop);
+    // A run that held the lock meanwhile may have migrated this release already.
+    const doneMeanwhile = await succeededRun(session, options);
+    if (doneMeanwhile) return alreadyMigrated(doneMeanwhile, lockWaitSeconds);
     await session.query(RECORD_TABLE_SQL);
+    throwIfStopped(stop);
     const startedAt = now();
     recordId = Number(
       (
@@ -102,7 +174,7 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       `release ${options.release}: backup ${manifest.dumpKey} verified, lock taken, running ${options.command.join(" ")} in ${options.image}`,
     );
     const name = `greenlight-migrate-${options.release.replace(/[^A-Za-z0-9_.-]/g, "-")}-${process.pid}`;
-    const result = await runContainer(options, env, name, deadline);
+    const result = await runContainer(options, env, name, deadline, stop);
     const finishedAt = now();
     const outcome = result.ok ? "succeeded" : "failed";
     await session.query(
@@ -122,6 +194,11 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       lockWaitSeconds,
       durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     };
+    if (stop.signal)
+      throw stoppedError(
+        stop,
+        `the container ${name} was killed and removed; recorded as failed in greenlight.migrations (id ${recordId}); the migration lock is released`,
+      );
     if (!result.ok)
       throw new StepError(
         `migration of release ${options.release} failed: ${result.error}; recorded as failed in greenlight.migrations (id ${recordId}); the backup ${manifest.dumpKey} is intact`,
@@ -130,6 +207,13 @@ export async function migrate(options: MigrateOptions, env: NodeJS.ProcessEnv): 
       );
     return record;
   } catch (error) {
+    if (stop.signal && !(error instanceof StoppedError))
+      throw stoppedError(
+        stop,
+        recordId === undefined
+          ? "the migration had not started"
+          : `record ${recordId} in greenlight.migrations may still say running`,
+      );
     if (error instanceof StepError) throw error;
     throw new StepError(
       `migration of release ${options.release}: ${describePgError(error, env, database)}` +

@@ -105,10 +105,11 @@ export const migrateCommand: StepCommand = {
       .option("--network <name>", "Docker network of the container: host or a network name", "host")
       .option("--timeout-seconds <seconds>", "longest run, lock wait included", "900")
       .option("--docker <path>", "docker CLI", "docker"),
-  run: async (options, env) => {
+  stopsCleanly: true,
+  run: async (options, env, stop) => {
     const parsed = migrateOptions(options);
     // Loaded only when the step runs (it re-hashes the backup in S3): --help and other steps skip the AWS SDK.
     const { migrate } = await import("./migrate-run");
-    return migrate(parsed, env);
+    return migrate(parsed, env, stop);
   },
 };

@@ -44,8 +44,3 @@ export function listArchive(pgRestore: string, env: NodeJS.ProcessEnv, file?: st
   const stdout = collectStdout(child);
   return { child, result: childExit(child).then(async (exit) => ({ exit, stdout: await stdout })) };
 }
-
-/** Stops a child that is still running. */
-export function kill(child: ChildProcess | undefined): void {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-}

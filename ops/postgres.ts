@@ -1,9 +1,10 @@
 // PostgreSQL for the data steps. Connections come only from libpq's environment variables
 // (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE), for pg_dump/pg_restore and for `pg` alike.
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
-import { StepError, requireEnv } from "./step";
+import { StepError, StopRequest, requireEnv } from "./step";
 
 const VERSIONED_BIN_DIRS = [17, 16, 15].map((major) => `/usr/lib/postgresql/${major}/bin`);
 
@@ -99,6 +100,82 @@ export async function connect(
   client.on("error", () => undefined);
   try {
     await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new StepError(describePgError(error, env, database));
+  }
+  return client;
+}
+
+/**
+ * The settings that change how values print as text, pinned in every session that checksums rows:
+ * a table hashed by its text form (one with a json column, say) must hash the same whatever time
+ * zone, date style or float format the database or role sets for its sessions, in the backup's
+ * session and in the restored copy's alike.
+ */
+export const PINNED_TEXT_SETTINGS: readonly (readonly [name: string, value: string])[] = [
+  ["TimeZone", "UTC"],
+  ["DateStyle", "ISO, YMD"],
+  ["IntervalStyle", "postgres"],
+  ["extra_float_digits", "1"],
+  ["bytea_output", "hex"],
+  ["lc_monetary", "C"],
+  ["quote_all_identifiers", "off"],
+  // reg* values print schema-qualified unless their schema is on the path.
+  ["search_path", "pg_catalog"],
+];
+
+/**
+ * Asks the server to cancel what a client's session is running, with the protocol's CancelRequest
+ * (what libpq's PQcancel and psql's Ctrl-C send): a new connection, no login, the session's key.
+ */
+export function cancelQuery(client: Client): Promise<void> {
+  const session = client as unknown as {
+    host: string;
+    port: number;
+    processID: number | null;
+    secretKey: number | null;
+  };
+  const { processID, secretKey } = session;
+  if (processID === null || secretKey === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const socket = session.host?.startsWith("/")
+      ? net.connect(path.join(session.host, `.s.PGSQL.${session.port}`))
+      : net.connect(session.port, session.host ?? "localhost");
+    const request = Buffer.alloc(16);
+    request.writeInt32BE(16, 0);
+    request.writeInt32BE(80877102, 4);
+    request.writeInt32BE(processID, 8);
+    request.writeInt32BE(secretKey, 12);
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.once("connect", () => socket.end(request));
+    socket.once("error", () => resolve());
+    socket.once("close", () => resolve());
+  });
+}
+
+/**
+ * Connects for checksums: the session's text output no longer depends on database or role
+ * settings. With `stop`, a stop request cancels whatever the session is running.
+ */
+export async function connectForChecksums(
+  env: NodeJS.ProcessEnv,
+  database: string,
+  applicationName: string,
+  stop?: StopRequest,
+): Promise<Client> {
+  const client = await connect(env, database, applicationName);
+  if (stop)
+    client.once(
+      "end",
+      stop.onStop(() => void cancelQuery(client)),
+    );
+  try {
+    await client.query(
+      PINNED_TEXT_SETTINGS.map(([name, value]) => `SET ${quoteIdent(name)} = ${quoteLiteral(value)}`).join(
+        "; ",
+      ),
+    );
   } catch (error) {
     await client.end().catch(() => undefined);
     throw new StepError(describePgError(error, env, database));

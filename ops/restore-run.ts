@@ -6,21 +6,34 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Client } from "pg";
+import { otherDatabase, serverIdentifier } from "./database-identity";
 import { requireFreeDisk } from "./disk";
 import { BackupManifest, checkDigest, findReleaseBackup } from "./manifest";
 import { ArchiveTable, finishedTableData, listArchive, tableDataEntries, tableDataItems } from "./pg-archive";
-import { TableSummary, checksumTable, connect, describePgError, pgBinary } from "./postgres";
+import {
+  TableSummary,
+  checksumTable,
+  connect,
+  connectForChecksums,
+  describePgError,
+  pgBinary,
+} from "./postgres";
 import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./restore";
-import { compareTables, summarize } from "./restore-compare";
+import { compareContent, manifestContent, summarize, summarizeContent } from "./restore-compare";
 import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./restore-database";
 import { downloadObject, s3Call, s3Client, s3Settings } from "./s3";
-import { StepError, progress, requireEnv } from "./step";
+import { StepError, StopRequest, progress, requireEnv } from "./step";
+import { Stop, killOnStop, stoppedError, throwIfStopped } from "./stop";
 import { describeExit, firstErrorLine, formatRate, newMeter, startProgress, childExit } from "./stream";
 
 const STEP = "restore";
 
 /** Restores a backup (drill or real) and compares every table; throws with the report on a mismatch. */
-export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): Promise<RestoreReport> {
+export async function restore(
+  options: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  stop: StopRequest = new Stop(),
+): Promise<RestoreReport> {
   validateRestoreOptions(options);
   const started = Date.now();
   const now = options.now ?? (() => new Date());
@@ -33,42 +46,87 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       : (env.PGDATABASE ?? (options.targetDb as string));
 
   const { manifest } = await findReleaseBackup(client, settings, options);
-  await requireFreeDisk(
-    options.spoolDir,
-    manifest.bytes,
-    options.minFreeDiskPercent,
-    `downloading ${manifest.dumpKey}`,
-  );
+  throwIfStopped(stop);
+  // The database before the download: a wrong password or a closed port fails in a second, not
+  // after minutes of downloading.
+  const admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+  // It waits idle while the dump downloads: a server-side idle timeout must not end it.
+  await admin.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
+  try {
+    if (!options.drill && !options.allowOtherDatabase) {
+      const other = otherDatabase(manifest, {
+        systemIdentifier: await serverIdentifier(admin),
+        database: options.targetDb as string,
+      });
+      if (other)
+        throw new StepError(
+          `${other}: add --allow-other-database to restore it there (the target's content is replaced by another database's)`,
+          2,
+        );
+    }
+    await requireFreeDisk(
+      options.spoolDir,
+      manifest.bytes,
+      options.minFreeDiskPercent,
+      `downloading ${manifest.dumpKey}`,
+    );
+    throwIfStopped(stop);
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    throw error;
+  }
   const workDir = fs.mkdtempSync(path.join(options.spoolDir, "greenlight-restore-"));
   const file = path.join(workDir, "dump");
   const at = now();
   const database = options.drill
     ? derivedDatabaseName(sourceDatabase, "drill", at)
     : derivedDatabaseName(options.targetDb as string, "restore", at);
-  let admin: Client | undefined;
   let early: Client[] = [];
   let created = false;
   let swapped = false;
+  /** Ends the sessions, drops what was created and removes the download; says what it did. */
+  const cleanUp = async (): Promise<string> => {
+    await Promise.all(early.map((session) => session.end().catch(() => undefined)));
+    early = [];
+    let dropped = "created no database";
+    if (created && !swapped) {
+      dropped = await dropDatabase(admin, database).then(
+        () => `dropped ${database}`,
+        (error: unknown) => `could not drop ${database} (${describePgError(error, env)}): drop it by hand`,
+      );
+      created = false;
+    }
+    fs.rmSync(workDir, { recursive: true, force: true });
+    return `${dropped} and ${fs.existsSync(workDir) ? `could not remove ${workDir}` : "removed the downloaded dump"}`;
+  };
   try {
     const meter = newMeter();
     const stopDownload = startProgress(STEP, () => `download: ${formatRate(meter)}`, options.progressSeconds);
     const stored = await s3Call(settings, options.bucket, `downloading ${manifest.dumpKey}`, () =>
-      downloadObject(client, options.bucket, manifest.dumpKey, file, (bytes) => (meter.bytes = bytes)),
+      downloadObject(
+        client,
+        options.bucket,
+        manifest.dumpKey,
+        file,
+        (bytes) => (meter.bytes = bytes),
+        stop.abortSignal,
+      ),
     ).finally(stopDownload);
     checkDigest(manifest, stored);
     const downloaded = Date.now();
     progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
-    const items = await checkArchive(pgRestore, file, manifest, env);
+    const items = await checkArchive(pgRestore, file, manifest, env, stop);
 
-    admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+    throwIfStopped(stop);
     await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
     created = true;
+    throwIfStopped(stop);
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
     // Tables whose data is complete are checksummed while pg_restore goes on, on up to --jobs
     // connections (a table waits for a free one).
     early = await Promise.all(
       Array.from({ length: Math.max(1, Math.min(options.jobs, items.size)) }, () =>
-        connect(env, database, "greenlight-restore-compare"),
+        connectForChecksums(env, database, "greenlight-restore-compare", stop),
       ),
     );
     const free = [...early];
@@ -85,7 +143,7 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       else free.push(client);
     };
     const known = new Map<string, Promise<TableSummary>>();
-    await runPgRestore(pgRestore, file, database, options, env, admin, (dumpId) => {
+    await runPgRestore(pgRestore, file, database, options, env, admin, stop, (dumpId) => {
       const table = items.get(dumpId);
       if (!table) return;
       const summary = acquire().then((client) =>
@@ -101,24 +159,34 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     progress(STEP, `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`);
 
     const live = options.compareLive || manifest.tables.length === 0;
-    const [source, restored] = await Promise.all([
-      live ? summarize(env, sourceDatabase, options.jobs, methods) : Promise.resolve(manifest.tables),
-      summarize(env, database, options.jobs, methods, known),
+    const [sourceTables, restoredTables, sourceContent, restoredContent] = await Promise.all([
+      live ? summarize(env, sourceDatabase, options.jobs, methods, stop) : Promise.resolve(manifest.tables),
+      summarize(env, database, options.jobs, methods, stop, known),
+      live
+        ? summarizeContent(env, sourceDatabase, methods, stop)
+        : Promise.resolve(manifestContent(manifest)),
+      summarizeContent(env, database, methods, stop),
     ]);
     // Renaming the restored database needs it free of sessions.
     await Promise.all(early.map((client) => client.end()));
     early = [];
-    const tables = compareTables(source, restored);
-    const matched = tables.every((table) => table.match);
+    const comparison = compareContent(
+      { tables: sourceTables, content: sourceContent },
+      { tables: restoredTables, content: restoredContent },
+    );
+    const { matched } = comparison;
     const compared = Date.now();
 
     let previousDatabase: string | null | undefined;
+    throwIfStopped(stop);
     if (!options.drill && matched) {
+      // Once swapped the restore is complete: a stop after this point has nothing left to undo.
       previousDatabase = await swapIn(
         admin,
         database,
         options.targetDb as string,
         derivedDatabaseName(options.targetDb as string, "before", at),
+        stop,
       );
       swapped = true;
     }
@@ -131,7 +199,12 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
       database: options.drill ? database : (options.targetDb as string),
       comparedWith: live ? "live" : "snapshot",
       sourceDatabase: live ? sourceDatabase : manifest.database,
-      tables,
+      tables: comparison.tables,
+      sequences: comparison.sequences,
+      largeObjects: comparison.largeObjects,
+      materializedViews: comparison.materializedViews,
+      notCompared: comparison.notCompared,
+      notes: comparison.notes,
       matched,
       ...(options.drill ? {} : { previousDatabase: previousDatabase ?? null }),
       seconds: {
@@ -141,10 +214,10 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
         total: (Date.now() - started) / 1000,
       },
     };
+    for (const note of comparison.notes) progress(STEP, note);
     if (!matched) {
-      const differing = tables.filter((table) => !table.match).map((table) => table.table);
       throw new StepError(
-        `the restored copy of ${manifest.dumpKey} differs from the ${live ? `live database ${sourceDatabase}` : "source as dumped"} in ${differing.length} table(s): ${differing.slice(0, 5).join(", ")}` +
+        `the restored copy of ${manifest.dumpKey} differs from the ${live ? `live database ${sourceDatabase}` : "source as dumped"} in ${comparison.differences.join("; in ")}` +
           (options.drill ? "" : `; ${options.targetDb} was left untouched`),
         1,
         report,
@@ -152,17 +225,20 @@ export async function restore(options: RestoreOptions, env: NodeJS.ProcessEnv): 
     }
     progress(
       STEP,
-      `${report.mode}: ${tables.length} tables match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
+      `${report.mode}: ${report.tables.length} tables, ${report.sequences?.length ?? "no"} sequences, ` +
+        `${report.largeObjects?.restoredCount ?? "no"} large objects and ${report.materializedViews?.length ?? "no"} materialized views match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
     );
     return report;
   } catch (error) {
+    if (stop.signal) {
+      const untouched = options.drill || swapped ? "" : `; ${options.targetDb} was not touched`;
+      throw stoppedError(stop, (await cleanUp()) + untouched);
+    }
     if (error instanceof StepError) throw error;
     throw new StepError(describePgError(error, env, database));
   } finally {
-    await Promise.all(early.map((client) => client.end().catch(() => undefined)));
-    if (admin && created && !swapped) await dropDatabase(admin, database).catch(() => undefined);
-    await admin?.end().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
+    await cleanUp();
+    await admin.end().catch(() => undefined);
   }
 }
 
@@ -172,8 +248,12 @@ async function checkArchive(
   file: string,
   manifest: BackupManifest,
   env: NodeJS.ProcessEnv,
+  stop: StopRequest,
 ): Promise<Map<number, ArchiveTable>> {
-  const { exit, stdout: listing } = await listArchive(pgRestore, env, file).result;
+  const lister = listArchive(pgRestore, env, file);
+  killOnStop(stop, lister.child);
+  const { exit, stdout: listing } = await lister.result;
+  throwIfStopped(stop);
   if (exit.code !== 0)
     throw new StepError(
       `pg_restore --list ${manifest.dumpKey} failed (${describeExit(exit)}: ${firstErrorLine(exit.stderr)}): the archive is unreadable`,
@@ -193,6 +273,7 @@ async function runPgRestore(
   options: RestoreOptions,
   env: NodeJS.ProcessEnv,
   admin: Client,
+  stop: StopRequest,
   onTableData: (dumpId: number) => void,
 ): Promise<void> {
   // A drill checks content: ownership and grants need roles the scratch server may not have.
@@ -202,6 +283,7 @@ async function runPgRestore(
   if (options.jobs > 1) args.push("--verbose");
   const child = spawn(pgRestore, [...args, file], { env, stdio: ["ignore", "ignore", "pipe"] });
   const exit = childExit(child);
+  killOnStop(stop, child);
   if (child.stderr)
     readline.createInterface({ input: child.stderr }).on("line", (line) => {
       const dumpId = finishedTableData(line);
@@ -223,6 +305,7 @@ async function runPgRestore(
         }, options.progressSeconds * 1000)
       : undefined;
   const result = await exit.finally(() => clearInterval(timer));
+  throwIfStopped(stop);
   if (result.code !== 0)
     throw new StepError(
       `pg_restore into ${database} failed (${describeExit(result)}): ${firstErrorLine(result.stderr)}`,

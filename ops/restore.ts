@@ -15,7 +15,12 @@ import {
   validateFreeDiskPercent,
   validateLocation,
 } from "./data-options";
-import type { TableComparison } from "./restore-compare";
+import type {
+  LargeObjectComparison,
+  MaterializedViewComparison,
+  SequenceComparison,
+  TableComparison,
+} from "./restore-compare";
 import { StepCommand } from "./step";
 
 export interface RestoreOptions extends BackupLocation {
@@ -25,6 +30,8 @@ export interface RestoreOptions extends BackupLocation {
   targetDb?: string;
   /** Required for a real restore. */
   confirm: boolean;
+  /** A real restore into a database other than the one backed up (another name or server). */
+  allowOtherDatabase: boolean;
   /** Restore into a scratch database, compare, drop it. */
   drill: boolean;
   /** pg_restore --jobs. Default min(4, CPUs). */
@@ -54,6 +61,17 @@ export interface RestoreReport {
   comparedWith: "snapshot" | "live";
   sourceDatabase: string;
   tables: TableComparison[];
+  /** Every sequence's position; null when the backup's manifest predates them. */
+  sequences: SequenceComparison[] | null;
+  /** Count and checksum of the large objects; null when the manifest predates them. */
+  largeObjects: LargeObjectComparison | null;
+  /** Populated or not (compared), and content (reported); null when the manifest predates them. */
+  materializedViews: MaterializedViewComparison[] | null;
+  /** What the restore did not compare, in words. */
+  notCompared: string[];
+  /** Differences that do not fail it (a materialized view that was stale in the source). */
+  notes: string[];
+  /** Tables, sequences, large objects and materialized views' populated state all match. */
   matched: boolean;
   /** Real restore: the replaced database, kept under this name (drop it once satisfied). */
   previousDatabase?: string | null;
@@ -94,6 +112,7 @@ export function restoreOptions(options: Record<string, unknown>): RestoreOptions
     key: text("key"),
     targetDb: text("targetDb"),
     confirm: options.confirm === true,
+    allowOtherDatabase: options.allowOtherDatabase === true,
     drill: options.drill === true,
     jobs: numberOption(options, "jobs", "--jobs"),
     spoolDir: String(options.spoolDir),
@@ -117,6 +136,10 @@ export const restoreCommand: StepCommand = {
       .option("--key <key>", "a specific dump or manifest key of that release")
       .option("--target-db <database>", "restore for real into this database (needs --confirm)")
       .option("--confirm", "confirm a real restore")
+      .option(
+        "--allow-other-database",
+        "restore for real into a database other than the one backed up (another name or server)",
+      )
       .option("--drill", "restore into a scratch database, compare, drop it")
       .option("--jobs <n>", "pg_restore --jobs", String(Math.min(4, os.cpus().length)))
       .option("--spool-dir <dir>", "where the downloaded dump is kept while restoring", os.tmpdir())
@@ -124,10 +147,11 @@ export const restoreCommand: StepCommand = {
       .option("--compare-live", "compare with the live PGDATABASE instead of the backup's snapshot")
       .option("--maintenance-db <name>", "database used to create, rename and drop databases", "postgres")
       .option("--progress-seconds <seconds>", "seconds between progress lines on stderr", "5"),
-  run: async (options, env) => {
+  stopsCleanly: true,
+  run: async (options, env, stop) => {
     const parsed = restoreOptions(options);
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { restore } = await import("./restore-run");
-    return restore(parsed, env);
+    return restore(parsed, env, stop);
   },
 };

@@ -154,9 +154,11 @@ export async function hashObject(
   client: S3Client,
   bucket: string,
   key: string,
-  options: { destination?: Writable; onBytes?: (bytes: number) => void } = {},
+  options: { destination?: Writable; onBytes?: (bytes: number) => void; signal?: AbortSignal } = {},
 ): Promise<{ bytes: number; sha256: string }> {
-  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+    abortSignal: options.signal,
+  });
   if (!object.Body) throw new Error(`s3://${bucket}/${key} has no body`);
   const hash = crypto.createHash("sha256");
   let bytes = 0;
@@ -173,7 +175,7 @@ export async function hashObject(
     bytes += chunk.length;
     options.onBytes?.(bytes);
   });
-  await pipeline(body, destination);
+  await pipeline(body, destination, { signal: options.signal });
   return { bytes, sha256: hash.digest("hex") };
 }
 
@@ -184,10 +186,12 @@ export async function downloadObject(
   key: string,
   file: string,
   onBytes?: (bytes: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ bytes: number; sha256: string }> {
   return hashObject(client, bucket, key, {
     destination: fs.createWriteStream(file, { mode: 0o600 }),
     onBytes,
+    signal,
   });
 }
 

@@ -13,14 +13,26 @@ export class StepError extends Error {
   }
 }
 
+/** A request to stop a step cleanly (ops/stop.ts turns SIGINT and SIGTERM into one). */
+export interface StopRequest {
+  /** The signal that asked for the stop, once one has. */
+  readonly signal: NodeJS.Signals | undefined;
+  /** Aborted when the stop is requested, for APIs that take an AbortSignal. */
+  readonly abortSignal: AbortSignal;
+  /** Calls `listener` when the stop is requested (at once if it was); returns a function that forgets it. */
+  onStop(listener: () => void): () => void;
+}
+
 /** One operational step as the CLI exposes it: `greenlight-ops <name> [options]`. */
 export interface StepCommand {
   name: string;
   description: string;
   /** Declares the step's options on its commander sub-command. */
   options(command: Command): Command;
+  /** SIGINT and SIGTERM ask the step to clean up and exit 130/143 (the data steps), not end it at once. */
+  stopsCleanly?: boolean;
   /** Runs the step; the returned object is printed as one line of JSON on stdout. */
-  run(options: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<unknown>;
+  run(options: Record<string, unknown>, env: NodeJS.ProcessEnv, stop: StopRequest): Promise<unknown>;
 }
 
 /** Reads a required environment variable (secrets and connection strings never come in as arguments). */

@@ -138,3 +138,8 @@ export function firstErrorLine(stderr: string): string {
 export function describeExit(result: ChildResult): string {
   return result.signal ? `signal ${result.signal}` : `exit ${result.code}`;
 }
+
+/** Stops a child that is still running. */
+export function kill(child: ChildProcess | undefined): void {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+}

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkSize } from "../../ops/backup-run";
-import { freeAfterPercent } from "../../ops/disk";
+import { formatBytes, freeAfterPercent } from "../../ops/disk";
 import { BackupManifest, newestFirst } from "../../ops/manifest";
 import { tableDataEntries } from "../../ops/pg-archive";
 import { formatRate } from "../../ops/stream";
@@ -18,6 +18,7 @@ import {
   backupArgs,
   getObject,
   listKeys,
+  openUploads,
   reason,
   restartKilled,
   runOps,
@@ -78,6 +79,14 @@ describe("backup step: pure parts", () => {
   it("computes the free share left after a write and formats rates", () => {
     assert.equal(freeAfterPercent({ freeBytes: 300, totalBytes: 1000 }, 100), 20);
     assert.equal(formatRate({ bytes: 20e6, startedAt: 0 }, 4000), "20.0 MB in 4 s (5.0 MB/s)");
+    assert.deepEqual([800, 52_428_800, 999_600, 1.4e9, 252e9, 3.2e12].map(formatBytes), [
+      "800 bytes",
+      "52 MB",
+      "1.0 MB",
+      "1.4 GB",
+      "252 GB",
+      "3.2 TB",
+    ]);
   });
 });
 
@@ -103,6 +112,7 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
   /** No manifest and no dump of the release in the bucket, and no migration can find one. */
   async function assertNothingFor(release: string): Promise<void> {
     assert.deepEqual(await listKeys(s3, `${PREFIX}/${STACK}/${release}/`), []);
+    assert.deepEqual(await openUploads(s3), [], "no multipart upload left open");
     const migrate = await runOps(
       [
         "migrate",
@@ -131,6 +141,11 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
     assert.deepEqual(stored, manifest, "stdout is the manifest that sits beside the dump");
     assert.equal(manifest.verified, true);
     assert.equal(manifest.database, "shop");
+    const [identity] = await pg.query<{ id: string; oid: number }>(
+      "SELECT (SELECT system_identifier::text FROM pg_control_system()) AS id, oid::int AS oid FROM pg_database WHERE datname = 'shop'",
+    );
+    assert.equal(manifest.systemIdentifier, identity.id, "the manifest names the server");
+    assert.equal(manifest.databaseOid, identity.oid, "and the database");
     assert.equal(manifest.tableCount, 2);
     assert.match(manifest.serverVersion, /^15\./);
     assert.deepEqual(
@@ -141,6 +156,21 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
       ],
       "row counts from the snapshot; json has no hash function, so its table is hashed as text",
     );
+    assert.deepEqual(
+      manifest.sequences?.map((sequence) => [
+        sequence.name,
+        sequence.lastValue,
+        sequence.isCalled,
+        sequence.after,
+      ]),
+      [
+        ["customers_id_seq", "2000", true, undefined],
+        ["orders_id_seq", "20000", true, undefined],
+      ],
+      "a quiet database's sequences stood still while pg_dump read them",
+    );
+    assert.deepEqual(manifest.largeObjects, { count: 0, checksum: "0" });
+    assert.deepEqual(manifest.materializedViews, []);
     assert.ok(manifest.checks.some((check) => /pg_restore read the whole archive/.test(check)));
     assert.ok(Date.parse(manifest.finishedAt) >= Date.parse(manifest.startedAt));
     const file = path.join(work, "v1.dump");
@@ -253,6 +283,23 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
     await assertNothingFor("v3-shrunk");
     const forced = await runOps(backupArgs("v3-shrunk", ["--min-size-ratio", "0"]), stepEnv(pg, s3, "shop"));
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  it("the size floor compares with earlier backups of the same database on the same server only", async () => {
+    const here = await runOps(backupArgs("v3-this-server"), stepEnv(pg, s3, "shop"));
+    assert.equal(here.code, 0, here.stderr);
+    const other = await startPostgres();
+    try {
+      await other.query("CREATE DATABASE shop");
+      const run = await runOps(
+        backupArgs("v3-other-server", ["--min-size-ratio", "0.5"]),
+        stepEnv(other, s3, "shop"),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(manifestOf(run.json).checks.some((check) => /no previous backup to compare/.test(check)));
+    } finally {
+      await other.stop();
+    }
   });
 
   it("PostgreSQL killed in the middle of a dump: fails, keeps no part of it, earlier backups stay intact", async function () {

@@ -1,9 +1,11 @@
 import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BackupManifest } from "../../ops/manifest";
 import { MIGRATION_LOCK, MigrationRecord } from "../../ops/migrate";
+import { backupMismatch } from "../../ops/database-identity";
 import { dockerRunArgs } from "../../ops/migrate-container";
 import { buildSampleImage } from "../fixtures/app/build";
 import { ensureDocker } from "../support/docker";
@@ -13,7 +15,9 @@ import { needService } from "../support/service";
 import {
   BUCKET,
   adminClient,
+  alive,
   backupArgs,
+  childrenOf,
   locationArgs,
   getObject,
   putObject,
@@ -52,6 +56,44 @@ describe("migrate step: pure parts", () => {
   });
 });
 
+describe("migrate step: which database a backup is of", () => {
+  const manifest = { dumpKey: "db/local/v2/20261123T100000Z.dump", database: "shop" };
+  const here = { systemIdentifier: "7300000000000000001", database: "shop", databaseOid: 16384 };
+
+  it("accepts a backup of this database on this server", () => {
+    assert.equal(
+      backupMismatch({ ...manifest, systemIdentifier: here.systemIdentifier, databaseOid: 16384 }, here),
+      undefined,
+    );
+  });
+
+  it("names what differs: the database, the server, or an earlier database of the same name", () => {
+    assert.match(
+      backupMismatch(
+        {
+          ...manifest,
+          database: "shop_staging",
+          systemIdentifier: here.systemIdentifier,
+          databaseOid: 16390,
+        },
+        here,
+      ) ?? "",
+      /is of database shop_staging, not of shop/,
+    );
+    assert.match(
+      backupMismatch({ ...manifest, systemIdentifier: "7300000000000000999", databaseOid: 16384 }, here) ??
+        "",
+      /is of database shop on server 7300000000000000999, not on this server \(7300000000000000001\)/,
+    );
+    assert.match(
+      backupMismatch({ ...manifest, systemIdentifier: here.systemIdentifier, databaseOid: 16001 }, here) ??
+        "",
+      /is of an earlier database named shop \(oid 16001, this one is 16384/,
+    );
+    assert.match(backupMismatch(manifest, here) ?? "", /does not say which server and database it is of/);
+  });
+});
+
 describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", function () {
   this.timeout(300_000);
   let pg: PgCluster;
@@ -66,6 +108,11 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     pg = await needService(this, "PostgreSQL 15", startPostgres);
     s3 = await needService(this, "S3-compatible server", () => startS3());
     for (const release of ["v1", "v2", "v5"]) images[release] = buildSampleImage(release).ref;
+    // v2 under other references: the same release with another image is a new migration run.
+    for (const name of ["again", "twice", "stopped"]) {
+      images[name] = `greenlight-sample:v2-${name}-${process.pid}`;
+      execFileSync("docker", ["tag", images.v2, images[name]]);
+    }
     await s3.createBucket(BUCKET);
     await pg.query("CREATE DATABASE shop");
     await pg.query(`CREATE ROLE shop_migrator LOGIN PASSWORD '${MIGRATOR_PASSWORD}'`);
@@ -87,6 +134,8 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
   after(async () => {
     await s3?.stop();
     await pg?.stop();
+    for (const name of ["again", "twice", "stopped"])
+      if (images[name]) spawnSync("docker", ["rmi", images[name]], { stdio: "ignore" });
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -97,8 +146,11 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     });
   }
 
-  function migrateArgs(release: string, extra: string[] = []): string[] {
-    const image = images[release.split("-")[0]];
+  function migrateArgs(
+    release: string,
+    extra: string[] = [],
+    image = images[release.split("-")[0]],
+  ): string[] {
     return [
       "migrate",
       ...locationArgs(release),
@@ -191,6 +243,70 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     assert.doesNotMatch(argv, /postgresql:\/\//);
   });
 
+  it("a release and image already recorded as succeeded: a no-op that prints the existing record", async () => {
+    const [stored] = await sql<{ id: string }>(
+      pg,
+      "shop",
+      "SELECT id FROM greenlight.migrations WHERE release = 'v2' AND image = $1 AND outcome = 'succeeded'",
+      [images.v2],
+    );
+    const countBefore = (await records()).length;
+    const versionsBefore = await appliedVersions();
+    fs.rmSync(argvLog, { force: true });
+    const run = await runOps(migrateArgs("v2"), env());
+    assert.equal(run.code, 0, run.stderr);
+    const record = run.json as unknown as MigrationRecord;
+    assert.equal(record.id, Number(stored.id), "the stored record, not a new one");
+    assert.equal(record.outcome, "succeeded");
+    assert.equal(record.release, "v2");
+    assert.equal(record.image, images.v2);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `release v2 with image ${images.v2} already migrated \\(greenlight\\.migrations id ${stored.id}, succeeded`,
+      ),
+    );
+    assert.equal(fs.existsSync(argvLog), false, "no container was started");
+    assert.equal((await records()).length, countBefore);
+    assert.deepEqual(await appliedVersions(), versionsBefore);
+  });
+
+  it("refuses a backup of another database taken for the same stack and release; the migration never starts", async () => {
+    await pg.query("CREATE DATABASE shop_other");
+    const backup = await runOps(backupArgs("v2-other"), stepEnv(pg, s3, "shop_other"));
+    assert.equal(backup.code, 0, backup.stderr);
+    const countBefore = (await records()).length;
+    const run = await runOps(migrateArgs("v2-other"), env());
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(
+      reason(run),
+      /^migrate: backup db\/local\/v2-other\/\S+\.dump is of database shop_other, not of shop: .*take a backup of shop/,
+    );
+    assert.equal((await records()).length, countBefore);
+  });
+
+  it("refuses a backup of a database of the same name on another server", async () => {
+    const other = await startPostgres();
+    try {
+      await other.query("CREATE DATABASE shop");
+      const backup = await runOps(backupArgs("v2-server"), stepEnv(other, s3, "shop"));
+      assert.equal(backup.code, 0, backup.stderr);
+      const [{ id }] = await pg.query<{ id: string }>(
+        "SELECT system_identifier::text AS id FROM pg_control_system()",
+      );
+      const countBefore = (await records()).length;
+      const run = await runOps(migrateArgs("v2-server"), env());
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(
+        reason(run),
+        new RegExp(`is of database shop on server \\d+, not on this server \\(${id}\\)`),
+      );
+      assert.equal((await records()).length, countBefore);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("a failing migration (v5) is recorded as failed and leaves the schema exactly as it was", async () => {
     const backup = await runOps(backupArgs("v5"), env());
     assert.equal(backup.code, 0, backup.stderr);
@@ -215,12 +331,32 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     assert.deepEqual(await appliedVersions(), [1, 2]);
   });
 
+  it("a migration that cannot get the lock within its timeout fails clearly and does not start", async () => {
+    const holder = await adminClient(pg, "shop");
+    try {
+      await holder.query("SET application_name = 'greenlight-test-holder'");
+      await holder.query("SELECT pg_advisory_lock($1, $2)", [...MIGRATION_LOCK]);
+      const countBefore = (await records()).length;
+      const shape = await schemaShape(pg, "shop");
+      const run = await runOps(migrateArgs("v2", ["--timeout-seconds", "3"], images.again), env());
+      assert.equal(run.code, 4);
+      assert.match(
+        reason(run),
+        /another migration, greenlight-test-holder \(pid \d+, .*\), held the migration lock for the whole timeout .* release v2 did not start/,
+      );
+      assert.equal((await records()).length, countBefore);
+      assert.deepEqual(await schemaShape(pg, "shop"), shape);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it("two migrations at once: the second waits for the advisory lock, then runs", async () => {
     const holder = await adminClient(pg, "shop");
     try {
       await holder.query("SET application_name = 'greenlight-test-holder'");
       await holder.query("SELECT pg_advisory_lock($1, $2)", [...MIGRATION_LOCK]);
-      const running = startOps(migrateArgs("v2"), env());
+      const running = startOps(migrateArgs("v2", [], images.again), env());
       const deadline = Date.now() + 30_000;
       while (!/waiting for the migration lock held by greenlight-test-holder/.test(running.stderrSoFar())) {
         if (Date.now() > deadline) throw new Error(`never waited: ${running.stderrSoFar()}`);
@@ -242,38 +378,69 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     }
   });
 
-  it("a migration that cannot get the lock within its timeout fails clearly and does not start", async () => {
-    const holder = await adminClient(pg, "shop");
-    try {
-      await holder.query("SET application_name = 'greenlight-test-holder'");
-      await holder.query("SELECT pg_advisory_lock($1, $2)", [...MIGRATION_LOCK]);
-      const countBefore = (await records()).length;
-      const shape = await schemaShape(pg, "shop");
-      const run = await runOps(migrateArgs("v2", ["--timeout-seconds", "3"]), env());
-      assert.equal(run.code, 4);
-      assert.match(
-        reason(run),
-        /another migration, greenlight-test-holder \(pid \d+, .*\), held the migration lock for the whole timeout .* release v2 did not start/,
-      );
-      assert.equal((await records()).length, countBefore);
-      assert.deepEqual(await schemaShape(pg, "shop"), shape);
-    } finally {
-      await holder.end();
+  it("SIGTERM while the migration runs: the container is killed and removed, the run recorded as failed, the lock released, exit 143", async () => {
+    const countBefore = (await records()).length;
+    // The app's server never exits: a stand-in for a long migration.
+    const running = startOps(
+      migrateArgs("v2", ["--command-json", '["node","/app/app.js"]', "--network", "none"], images.stopped),
+      env(),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!/\[migrate\] container: sample app release v2 .*listening/.test(running.stderrSoFar())) {
+      if (Date.now() > deadline) throw new Error(`the container never started: ${running.stderrSoFar()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const container = `greenlight-migrate-v2-${running.pid}`;
+    const containers = () =>
+      execFileSync("docker", ["ps", "-a", "-q", "--filter", `name=^/${container}$`], {
+        encoding: "utf8",
+      }).trim();
+    assert.notEqual(containers(), "", "the container runs");
+    const children = childrenOf(running.pid as number);
+    process.kill(running.pid as number, "SIGTERM");
+    const run = await running.done;
+    assert.deepEqual(children.filter(alive), [], "docker run ended with the step");
+    assert.equal(run.code, 143, run.stderr);
+    assert.match(
+      reason(run),
+      new RegExp(
+        `^migrate: stopped by SIGTERM; the container ${container} was killed and removed; recorded as failed in greenlight\\.migrations \\(id \\d+\\); the migration lock is released$`,
+      ),
+    );
+    assert.equal(run.stdout, "");
+    assert.equal(containers(), "", "no container left, running or stopped");
+    const runs = (await records()).slice(countBefore);
+    assert.deepEqual(
+      runs.map((row) => [row.release, row.outcome]),
+      [["v2", "failed"]],
+    );
+    assert.match(runs[0].error ?? "", /stopped by SIGTERM/);
+    const locks = await sql(
+      pg,
+      "shop",
+      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2",
+      [...MIGRATION_LOCK],
+    );
+    assert.deepEqual(locks, [], "the migration lock is free");
   });
 
-  it("two real runs started together never overlap", async () => {
+  it("two real runs started together never overlap: one migrates, the other waits for it and then has nothing to do", async () => {
     const countBefore = (await records()).length;
     const [first, second] = await Promise.all([
-      runOps(migrateArgs("v2"), env()),
-      runOps(migrateArgs("v2"), env()),
+      runOps(migrateArgs("v2", [], images.twice), env()),
+      runOps(migrateArgs("v2", [], images.twice), env()),
     ]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     const runs = (await records()).slice(countBefore);
-    assert.equal(runs.length, 2);
-    const [a, b] = runs.sort((x, y) => x.started_at.getTime() - y.started_at.getTime());
-    assert.ok(a.finished_at <= b.started_at, "the second started only after the first finished");
+    assert.equal(runs.length, 1, "one run recorded");
+    const ids = [first, second].map((run) => (run.json as unknown as MigrationRecord).id);
+    assert.equal(ids[0], ids[1], "both print the one record");
+    assert.equal(
+      [first, second].filter((run) => /already migrated/.test(run.stderr)).length,
+      1,
+      "the second saw the first's record once it held the lock",
+    );
     assert.deepEqual(await appliedVersions(), [1, 2]);
   });
 });

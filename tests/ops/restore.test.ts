@@ -5,7 +5,7 @@ import * as path from "path";
 import { BackupManifest } from "../../ops/manifest";
 import { finishedTableData, tableDataItems } from "../../ops/pg-archive";
 import { RestoreReport } from "../../ops/restore";
-import { compareTables } from "../../ops/restore-compare";
+import { compareTables, sequenceMatches } from "../../ops/restore-compare";
 import { derivedDatabaseName } from "../../ops/restore-database";
 import { PgCluster, startPostgres } from "../support/postgres";
 import { S3Server, startS3 } from "../support/s3";
@@ -16,6 +16,7 @@ import {
   backupArgs,
   locationArgs,
   databasesLike,
+  mountTmpfs,
   getObject,
   putObject,
   reason,
@@ -26,7 +27,8 @@ import {
 
 // Every kind of content a dump must carry exactly: json (hashed as text), jsonb, numeric, special
 // floats, arrays, bytea, NULLs, unicode, a table without a key holding duplicate rows, partitions,
-// another schema and an empty table.
+// another schema and an empty table; sequences (called and not), large objects, and materialized
+// views (populated and not).
 const SHOP_SCHEMA = `
 CREATE SCHEMA sales;
 CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, profile json, prefs jsonb, created_at timestamptz);
@@ -49,6 +51,13 @@ INSERT INTO sales.orders (customer_id, total, ratio, tags, note, blob)
 INSERT INTO audit_log SELECT '2026-01-01', 'same line' FROM generate_series(1, 3);
 INSERT INTO audit_log VALUES ('2026-01-02', 'other line');
 INSERT INTO measurements SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, g / 7.0 FROM generate_series(1, 5000) g;
+CREATE SEQUENCE sales.invoice_no START 1000;
+SELECT nextval('sales.invoice_no') FROM generate_series(1, 5);
+CREATE SEQUENCE spare_numbers;
+SELECT lo_from_bytea(0, convert_to('large object ' || g, 'UTF8')) FROM generate_series(1, 3) g;
+CREATE MATERIALIZED VIEW sales.customer_totals AS
+  SELECT customer_id, sum(total) AS total, count(*) AS orders FROM sales.orders GROUP BY customer_id;
+CREATE MATERIALIZED VIEW sales.empty_report AS SELECT 1 AS one WITH NO DATA;
 `;
 
 const EVERY_TABLE = [
@@ -114,6 +123,21 @@ describe("restore step: pure parts", () => {
     assert.equal(finishedTableData("pg_restore: processing item 3352 TABLE DATA orders"), undefined);
   });
 
+  it("a sequence that moved while pg_dump read it matches anywhere between the backup's two reads", () => {
+    const source = { schema: "public", name: "orders_id_seq", lastValue: "10", isCalled: true };
+    const at = (lastValue: string, isCalled = true) => ({ ...source, lastValue, isCalled });
+    assert.equal(sequenceMatches(source, at("10")), true);
+    assert.equal(sequenceMatches(source, at("10", false)), false);
+    assert.equal(sequenceMatches(source, at("11")), false, "a quiet sequence must match exactly");
+    const moved = { ...source, after: { lastValue: "15", isCalled: true } };
+    assert.deepEqual(
+      ["9", "10", "12", "15", "16"].map((value) => sequenceMatches(moved, at(value))),
+      [false, true, true, true, false],
+    );
+    const descending = { ...source, lastValue: "-3", after: { lastValue: "-8", isCalled: true } };
+    assert.equal(sequenceMatches(descending, at("-5")), true);
+  });
+
   it("derives scratch and kept database names within PostgreSQL's 63 characters", () => {
     const at = new Date("2026-11-23T18:45:00Z");
     assert.equal(derivedDatabaseName("shop", "drill", at), "shop_drill_20261123t184500z");
@@ -172,6 +196,41 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     assert.equal(rows["public.empty_table"], 0);
     assert.match(run.stderr, /sha256 matches the manifest/);
     assert.match(run.stderr, /6 of 6 tables queued for comparison while pg_restore ran/);
+    assert.deepEqual(
+      report.sequences?.map((sequence) => [
+        sequence.sequence,
+        sequence.source,
+        sequence.restored,
+        sequence.match,
+      ]),
+      [
+        ["public.customers_id_seq", "3000", "3000", true],
+        ["public.spare_numbers", "1 (not called)", "1 (not called)", true],
+        ["sales.invoice_no", "1004", "1004", true],
+        ["sales.orders_id_seq", "30000", "30000", true],
+      ],
+    );
+    assert.equal(report.largeObjects?.sourceCount, 3);
+    assert.equal(report.largeObjects?.restoredCount, 3);
+    assert.equal(report.largeObjects?.restoredChecksum, report.largeObjects?.sourceChecksum);
+    assert.equal(report.largeObjects?.match, true);
+    assert.deepEqual(
+      report.materializedViews?.map((view) => [
+        view.view,
+        view.sourcePopulated,
+        view.restoredPopulated,
+        view.restoredRows,
+        view.contentMatch,
+        view.match,
+      ]),
+      [
+        ["sales.customer_totals", true, true, 3000, true, true],
+        ["sales.empty_report", false, false, null, true, true],
+      ],
+    );
+    assert.ok(report.notCompared.some((line) => /^object definitions/.test(line)));
+    assert.ok(!report.notCompared.some((line) => /predates/.test(line)));
+    assert.deepEqual(report.notes, []);
     assert.match(report.database, /^shop_drill_\d{8}t\d{6}z$/);
     assert.deepEqual(await databasesLike(pg, "shop_drill_"), [], "the scratch database is dropped");
     assert.deepEqual(fs.readdirSync(spool), [], "the downloaded dump is removed");
@@ -207,6 +266,53 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     }
   });
 
+  it("drill against the live database notices a moved sequence, a removed large object and a materialized view populated since", async () => {
+    const [{ oid }] = await sql<{ oid: number }>(
+      pg,
+      "shop",
+      "SELECT min(oid)::int AS oid FROM pg_largeobject_metadata",
+    );
+    await sql(pg, "shop", "SELECT setval('sales.invoice_no', 5000)");
+    await sql(pg, "shop", `SELECT lo_unlink(${oid})`);
+    await sql(pg, "shop", "REFRESH MATERIALIZED VIEW sales.empty_report");
+    try {
+      const live = await runOps(drillArgs("r1", ["--compare-live"]), stepEnv(pg, s3, "shop"));
+      assert.equal(live.code, 1, live.stderr);
+      assert.match(
+        reason(live),
+        /differs from the live database shop in 1 sequence\(s\): sales\.invoice_no; in its large objects \(2 in the source, 3 restored\); in 1 materialized view\(s\): sales\.empty_report \(populated or not\)/,
+      );
+      const report = live.json as unknown as RestoreReport;
+      assert.deepEqual(
+        report.sequences?.filter((sequence) => !sequence.match),
+        [{ sequence: "sales.invoice_no", source: "5000", restored: "1004", match: false }],
+      );
+      assert.deepEqual(await databasesLike(pg, "shop_drill_"), []);
+    } finally {
+      await sql(pg, "shop", "SELECT setval('sales.invoice_no', 1004)");
+      await sql(pg, "shop", `SELECT lo_from_bytea(${oid}, convert_to('large object 1', 'UTF8'))`);
+      await sql(pg, "shop", "REFRESH MATERIALIZED VIEW sales.empty_report WITH NO DATA");
+    }
+  });
+
+  it("a materialized view stale in the source: the drill matches and its report says why the view's rows differ", async () => {
+    await sql(pg, "shop", "UPDATE sales.orders SET total = total + 1 WHERE id = 7");
+    try {
+      const backup = await runOps(backupArgs("r6"), stepEnv(pg, s3, "shop"));
+      assert.equal(backup.code, 0, backup.stderr);
+      const drill = await runOps(drillArgs("r6"), stepEnv(pg, s3, "shop"));
+      assert.equal(drill.code, 0, drill.stderr);
+      const report = drill.json as unknown as RestoreReport;
+      const totals = report.materializedViews?.find((view) => view.view === "sales.customer_totals");
+      assert.deepEqual([totals?.match, totals?.contentMatch], [true, false]);
+      assert.equal(report.notes.length, 1);
+      assert.match(report.notes[0], /materialized view sales\.customer_totals: .*the source's was stale/);
+      assert.match(drill.stderr, /the source's was stale/);
+    } finally {
+      await sql(pg, "shop", "UPDATE sales.orders SET total = total - 1 WHERE id = 7");
+    }
+  });
+
   it("refuses a real restore without --confirm (exit 2) or without a target, and changes nothing", async () => {
     const before = await sql(pg, "shop", "SELECT count(*)::int AS n FROM customers");
     const unconfirmed = await runOps(restoreArgs("r1", ["--target-db", "shop"]), stepEnv(pg, s3, "shop"));
@@ -224,6 +330,109 @@ describe("restore step (drill and real) on PostgreSQL 15 and an S3-compatible se
     assert.equal(run.code, 1);
     assert.match(reason(run), /not enough free disk in .* for downloading db\/local\/r1\//);
     assert.deepEqual(await databasesLike(pg, "shop_"), []);
+  });
+
+  it("not enough free disk on a small file system: the refusal gives sizes in fitting units", async function () {
+    const small = await needService(this, "a 50 MB tmpfs (mount needs root)", async () =>
+      mountTmpfs(50, spool),
+    );
+    try {
+      const run = await runOps(
+        restoreArgs("r1", ["--drill", "--spool-dir", small.dir, "--min-free-disk-percent", "99"]),
+        stepEnv(pg, s3, "shop"),
+      );
+      assert.equal(run.code, 1);
+      assert.match(
+        reason(run),
+        /: [\d.]+ (kB|MB) would leave 9\d\.\d % of 52 MB free, the rule is ≥ 99 %/,
+        "50 MiB is 52 MB, not 0.1 GB",
+      );
+      assert.deepEqual(fs.readdirSync(small.dir), []);
+    } finally {
+      small.unmount();
+    }
+  });
+
+  it("database unreachable or password wrong: refuses before downloading the dump", async () => {
+    const run = await runOps(backupArgs("r2"), stepEnv(pg, s3, "shop"));
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = run.json as unknown as BackupManifest;
+    // A damaged object is only noticed once downloaded: refusing for the database proves no download ran.
+    const dump = await getObject(s3, manifest.dumpKey);
+    dump[Math.floor(dump.length / 2)] ^= 0xff;
+    await putObject(s3, manifest.dumpKey, dump);
+    try {
+      const wrongPassword = await runOps(
+        drillArgs("r2"),
+        stepEnv(pg, s3, "shop", { PGPASSWORD: "not-the-password" }),
+      );
+      assert.equal(wrongPassword.code, 1, wrongPassword.stderr);
+      assert.match(reason(wrongPassword), /rejected the password of postgres .*fix PGPASSWORD/);
+      const closedPort = await runOps(
+        restoreArgs("r2", ["--target-db", "shop", "--confirm", "--spool-dir", spool]),
+        stepEnv(pg, s3, "shop", { PGPORT: "1" }),
+      );
+      assert.equal(closedPort.code, 1, closedPort.stderr);
+      assert.match(reason(closedPort), /PostgreSQL at postgres@127\.0\.0\.1:1\/\S+ refused the connection/);
+      for (const run of [wrongPassword, closedPort]) assert.doesNotMatch(run.stderr, /sha256|download/);
+      assert.deepEqual(fs.readdirSync(spool), []);
+    } finally {
+      dump[Math.floor(dump.length / 2)] ^= 0xff;
+      await putObject(s3, manifest.dumpKey, dump);
+    }
+  });
+
+  it("a real restore into a database other than the one backed up needs --allow-other-database", async () => {
+    const args = ["--target-db", "shop_copy", "--confirm", "--spool-dir", spool];
+    const refused = await runOps(restoreArgs("r1", args), stepEnv(pg, s3, "shop_copy"));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      reason(refused),
+      /^restore: backup db\/local\/r1\/\S+\.dump is of database shop, not of shop_copy: add --allow-other-database to restore it there/,
+    );
+    assert.deepEqual(await databasesLike(pg, "shop_copy"), []);
+    assert.deepEqual(fs.readdirSync(spool), []);
+
+    const allowed = await runOps(
+      restoreArgs("r1", [...args, "--allow-other-database"]),
+      stepEnv(pg, s3, "shop_copy"),
+    );
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((allowed.json as unknown as RestoreReport).previousDatabase, null);
+    assert.deepEqual(await sql(pg, "shop_copy", "SELECT count(*)::int AS n FROM sales.orders"), [
+      { n: 30000 },
+    ]);
+    await pg.query("DROP DATABASE shop_copy");
+  });
+
+  it("a real restore into a database of the same name on another server needs --allow-other-database", async () => {
+    const other = await startPostgres();
+    try {
+      await other.query("CREATE DATABASE shop");
+      const [{ id }] = await other.query<{ id: string }>(
+        "SELECT system_identifier::text AS id FROM pg_control_system()",
+      );
+      const args = ["--target-db", "shop", "--confirm", "--spool-dir", spool];
+      const refused = await runOps(restoreArgs("r1", args), stepEnv(other, s3, "shop"));
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(
+        reason(refused),
+        new RegExp(
+          `is of database shop on server \\d+, not on this server \\(${id}\\): add --allow-other-database`,
+        ),
+      );
+      assert.deepEqual(await databasesLike(other, "shop_"), []);
+      const allowed = await runOps(
+        restoreArgs("r1", [...args, "--allow-other-database"]),
+        stepEnv(other, s3, "shop"),
+      );
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.deepEqual(await sql(other, "shop", "SELECT count(*)::int AS n FROM sales.orders"), [
+        { n: 30000 },
+      ]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("restores an older backup given by --key", async () => {

@@ -1,10 +1,15 @@
 // Shared by the data-step tests: the step environment for a test PostgreSQL and S3 server, running
 // the real CLI (`node bin/greenlight-ops.js`, see cli.ts), and looking into the bucket.
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { PgCluster } from "../../support/postgres";
 import { S3Server } from "../../support/s3";
@@ -100,6 +105,12 @@ export async function listKeys(s3: S3Server, prefix = `${PREFIX}/`): Promise<str
   return (page.Contents ?? []).map((object) => object.Key ?? "").sort();
 }
 
+/** The multipart uploads the S3 server holds open in the bucket, as "key uploadId". */
+export async function openUploads(s3: S3Server): Promise<string[]> {
+  const listing = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+  return (listing.Uploads ?? []).map((upload) => `${upload.Key} ${upload.UploadId}`);
+}
+
 export async function getObject(s3: S3Server, key: string): Promise<Buffer> {
   const object = await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return Buffer.from(
@@ -165,7 +176,7 @@ export async function restartKilled(pg: PgCluster): Promise<() => Promise<void>>
   // The killed postmaster's children notice and exit; its pid file stays behind and is stale.
   while (fs.existsSync(pidFile)) {
     const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
-    if (!isAlive(pid)) {
+    if (!alive(pid)) {
       fs.rmSync(pidFile, { force: true });
       break;
     }
@@ -216,15 +227,6 @@ export async function restartKilled(pg: PgCluster): Promise<() => Promise<void>>
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A directory of wrappers put first on PATH: `pg_dump` that cuts its archive short but exits 0. */
 export function truncatingPgDump(dir: string, keep: "percent60" | "bytes100"): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -248,4 +250,40 @@ export function truncatingPgDump(dir: string, keep: "percent60" | "bytes100"): s
     { mode: 0o755 },
   );
   return dir;
+}
+
+/** A file system of `megabytes` (tmpfs, needs root) mounted on a new directory; unmount() removes it. */
+export function mountTmpfs(megabytes: number, parent: string): { dir: string; unmount(): void } {
+  const dir = fs.mkdtempSync(path.join(parent, "tmpfs-"));
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${megabytes}m,mode=0700`, "tmpfs", dir], {
+    stdio: "pipe",
+  });
+  return {
+    dir,
+    unmount() {
+      execFileSync("umount", [dir], { stdio: "pipe" });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The processes a process started (direct children). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => Number(line.trim()))
+      .filter((child) => child > 0);
+  } catch {
+    return [];
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
