@@ -43,16 +43,13 @@ export function recordArgs(config: GreenlightConfig): ReleaseRecordArgs {
   };
 }
 
-/** Production protects and retains the bucket, its key, the roles and the grants. */
-const isProduction = (config: GreenlightConfig) => config.stack === "production";
-
 /**
  * The backup bucket. A custom endpoint is an S3-compatible server (s3rver locally) without
  * versioning/lifecycle/lock APIs, so the hardening companions are left out there.
  */
 export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): BackupBucketArgs {
   const bk = config.backup;
-  return { ...bk, production: isProduction(config), hardening: !bk.s3.endpoint, provider };
+  return { ...bk, protect: config.protect, hardening: !bk.s3.endpoint, provider };
 }
 
 /**
@@ -102,7 +99,7 @@ export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPl
 /** The least-privilege database roles. */
 export function rolesArgs(config: GreenlightConfig): DatabaseRolesArgs {
   const { database: db, secrets } = config;
-  return { ...db, database: db.name, passwords: secrets, production: isProduction(config) };
+  return { ...db, database: db.name, passwords: secrets, protect: config.protect };
 }
 
 /** What the backup and the migration share: the release, the bucket and the admin connection. */

@@ -136,7 +136,8 @@ export const CONFIG_KEYS = {
   },
   blueImage: {
     type: "string",
-    description: "Image of the blue color; production requires a digest (name@sha256:…).",
+    description:
+      "Image of the blue color; pinned by digest (name@sha256:…) where greenlight:requireDigest is true.",
     schema: imageRef(),
   },
   bluePort: {
@@ -151,7 +152,8 @@ export const CONFIG_KEYS = {
   },
   greenImage: {
     type: "string",
-    description: "Image of the green color; production requires a digest (name@sha256:…).",
+    description:
+      "Image of the green color; pinned by digest (name@sha256:…) where greenlight:requireDigest is true.",
     schema: imageRef(),
   },
   greenPort: {
@@ -266,8 +268,19 @@ export const CONFIG_KEYS = {
   restoreDrill: {
     type: "boolean",
     description: "Restore each backup into a scratch database and compare every table before migrating.",
-    schema: z.boolean().optional(),
-    defaultText: "true in production, false elsewhere",
+    schema: z.boolean().default(true),
+  },
+  protect: {
+    type: "boolean",
+    description:
+      "Protect and retain the backup bucket, its KMS key, the database roles and grants (pulumi destroy cannot delete them); needs the bucket's hardening.",
+    schema: z.boolean().default(false),
+  },
+  requireDigest: {
+    type: "boolean",
+    description:
+      "Both colors' images must be pinned by digest (name@sha256:…); npm run release refuses a tag.",
+    schema: z.boolean().default(false),
   },
   s3Endpoint: {
     type: "string",

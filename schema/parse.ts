@@ -212,7 +212,6 @@ function settingsFrom(
   envPlain: Record<string, string>,
   envSecret: Record<string, string>,
 ): StackSettings {
-  const production = stack === "production";
   const roleBase = c.appName.replace(/-/g, "_");
   return {
     stack,
@@ -255,7 +254,7 @@ function settingsFrom(
       kmsKeyId: c.backupKmsKeyId,
       objectLockDays: c.backupObjectLockDays,
       minFreeDiskPercent: c.backupMinFreeDiskPercent,
-      restoreDrill: c.restoreDrill ?? production,
+      restoreDrill: c.restoreDrill,
       s3: { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId },
     },
     migration: {
@@ -268,6 +267,8 @@ function settingsFrom(
       privateAddress: host.privateAddress ?? host.address,
     })),
     dataHost: c.dataHost,
+    protect: c.protect,
+    requireDigest: c.requireDigest,
     opsBaseImage: c.opsBaseImage,
     traffic: {
       proxyPort: c.proxyPort,

@@ -38,13 +38,13 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
       `expected a release different from blueRelease (${c.blueRelease}); each color runs its own release`,
     );
   }
-  if (context.stack === "production") {
+  if (c.requireDigest === true) {
     for (const key of ["blueImage", "greenImage"] as const) {
       const image = c[key];
       if (image !== undefined && !IMAGE_DIGEST.test(image)) {
         fail(
           key,
-          "expected an image pinned by digest (name@sha256:<64 hex digits>) in production; a tag can move",
+          "expected an image pinned by digest (name@sha256:<64 hex digits>): greenlight:requireDigest is true on this stack, and a tag can move",
         );
       }
     }

@@ -105,6 +105,10 @@ export interface StackSettings {
   };
   /** The Docker hosts (empty: this machine, no SSH). */
   hosts: HostSettings[];
+  /** Protect and retain the stateful resources (bucket, key, roles, grants). */
+  protect: boolean;
+  /** Both colors' images pinned by digest. */
+  requireDigest: boolean;
   /** The host that runs the data steps (unset: the runner). */
   dataHost?: string;
   /** Base image of the ops image built on each host. */

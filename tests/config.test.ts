@@ -50,6 +50,13 @@ const BAD_CASES: BadCase[] = [
     expect: /pinned by digest/,
   },
   {
+    title: "a tag on a stack that requires digests, whatever its name",
+    stack: "staging",
+    overrides: { "greenlight:requireDigest": true },
+    keys: ["greenlight:blueImage", "greenlight:greenImage"],
+    expect: /greenlight:requireDigest is true on this stack/,
+  },
+  {
     title: "latest in production",
     stack: "production",
     overrides: { "greenlight:greenImage": "registry.example.com/shop:latest" },
@@ -330,7 +337,11 @@ describe("stack config", () => {
     assert.deepEqual(local.app.env, { FEATURE_NEW_CHECKOUT: "false" });
     assert.deepEqual(Object.keys(local.secrets.env), ["SESSION_SECRET"]);
     assert.equal(parse("production", {}).backup.restoreDrill, true);
-    assert.equal(parse("staging", { "greenlight:restoreDrill": null }).backup.restoreDrill, false);
+    // Unset, the drill runs (its default is true whatever the stack is called).
+    assert.equal(parse("staging", { "greenlight:restoreDrill": null }).backup.restoreDrill, true);
+    // Protection and digest pinning are what a stack's file says, not what the stack is called.
+    assert.deepEqual([parse("production", {}).protect, parse("production", {}).requireDigest], [true, true]);
+    assert.deepEqual([parse("staging", {}).protect, parse("staging", {}).requireDigest], [false, false]);
   });
 
   it("accepts a complete override that expires within 24 h", () => {

@@ -116,7 +116,7 @@ async function prepareRelease(options: ReleaseOptions, env: NodeJS.ProcessEnv): 
   if (image === undefined)
     throw new BadInput(`--same-image: ${stackFile} has no greenlight:${activeColor}Image to release again`);
   const request: ReleaseRequest = { ...options, image };
-  checkReleaseInputs(request);
+  checkReleaseInputs({ ...request, requireDigest: base.config["greenlight:requireDigest"] === "true" });
   const before = fs.readFileSync(stackFile, "utf8");
   const change = releaseChange(base, request, stackFile, now);
   const after = applyConfigChanges(before, change.changes, stackFile);

@@ -18,8 +18,8 @@ export interface BackupBucketArgs {
   coldAfterDays: number;
   /** Object-lock retention in days (governance mode), 0 = no object lock; at most retentionDays. */
   objectLockDays: number;
-  /** Production: protect the bucket (and its key) and retain them when removed from the program. */
-  production: boolean;
+  /** Protect and retain what the release cannot recreate (greenlight:protect): pulumi destroy cannot delete it. */
+  protect: boolean;
   /**
    * Create the hardening companions (versioning, encryption, public-access block, lifecycle, object
    * lock). Default true. False only for an S3-compatible server that lacks those APIs (s3rver): the
@@ -149,11 +149,15 @@ export class BackupBucket extends pulumi.ComponentResource {
         `at most retentionDays (${args.retentionDays}): locked backups cannot expire`,
       );
     const hardening = args.hardening ?? true;
-    if (args.production && !hardening)
-      throw bad("hardening", false, "true in production (only a local S3-compatible server may skip it)");
+    if (args.protect && !hardening)
+      throw bad(
+        "hardening",
+        false,
+        "true when the bucket is protected (only a local S3-compatible server may skip it)",
+      );
 
     const child = { parent: this, provider: args.provider };
-    const keep = { protect: args.production, retainOnDelete: args.production };
+    const keep = { protect: args.protect, retainOnDelete: args.protect };
     if (hardening && args.encryption === "aws:kms" && args.kmsKeyId === undefined) {
       this.kmsKey = new aws.kms.Key(
         `${name}-key`,

@@ -28,8 +28,8 @@ export interface DatabaseRolesArgs {
   };
   /** Schema the application's tables live in. Default "public". */
   schema?: string;
-  /** Production: protect every role and grant, and retain the roles when removed from the program. */
-  production: boolean;
+  /** Protect and retain what the release cannot recreate (greenlight:protect): pulumi destroy cannot delete it. */
+  protect: boolean;
 }
 
 /** Row privileges of the app role on tables, and what it needs of sequences (serial ids). */
@@ -96,8 +96,8 @@ export class DatabaseRoles extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const child = { parent: this, provider: this.provider, protect: args.production };
-    const kept = { ...child, retainOnDelete: args.production };
+    const child = { parent: this, provider: this.provider, protect: args.protect };
+    const kept = { ...child, retainOnDelete: args.protect };
     const loginRole = (part: string, role: string, password: pulumi.Input<string>) =>
       new postgresql.Role(
         `${name}-${part}`,

@@ -349,7 +349,7 @@ describe("tools/release", function () {
       bad(
         "production",
         TAGGED,
-        /^release: --image registry\.example\.com\/shop:2026\.11\.24-1: production runs images pinned by digest, a tag can be moved; use name@sha256:<digest>/,
+        /^release: --image registry\.example\.com\/shop:2026\.11\.24-1: production runs images pinned by digest \(greenlight:requireDigest\), a tag can be moved; use name@sha256:<digest>/,
       ));
     it("latest, anywhere", () =>
       bad(

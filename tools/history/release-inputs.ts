@@ -1,5 +1,5 @@
 // What the release tool refuses before it reads a file: release ids and images that must never reach a
-// stack file (shell characters, moving tags, an image not pinned by digest in production). Bad input:
+// stack file (shell characters, moving tags, an image not pinned by digest where the stack requires it). Bad input:
 // the tool exits 2 and writes nothing.
 import { IMAGE_DIGEST, IMAGE_REF, RELEASE_ID } from "../../schema/patterns";
 import { BadInput } from "./io";
@@ -11,7 +11,13 @@ import { BadInput } from "./io";
 export class ReleaseRefusal extends Error {}
 
 /** Refuses release ids and images that must never reach a stack file. */
-export function checkReleaseInputs(input: { stack: string; release: string; image: string }): void {
+export function checkReleaseInputs(input: {
+  stack: string;
+  release: string;
+  image: string;
+  /** The stack's greenlight:requireDigest. */
+  requireDigest: boolean;
+}): void {
   const { stack, release, image } = input;
   if (!RELEASE_ID.test(release)) {
     throw new BadInput(
@@ -38,9 +44,9 @@ export function checkReleaseInputs(input: { stack: string; release: string; imag
         "give a release tag, or better a digest (name@sha256:…)",
     );
   }
-  if (stack === "production" && !pinned) {
+  if (input.requireDigest && !pinned) {
     throw new BadInput(
-      `--image ${image}: production runs images pinned by digest, a tag can be moved; ` +
+      `--image ${image}: ${stack} runs images pinned by digest (greenlight:requireDigest), a tag can be moved; ` +
         "use name@sha256:<digest> (docker buildx imagetools inspect <ref> prints it)",
     );
   }

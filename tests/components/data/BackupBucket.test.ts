@@ -191,7 +191,7 @@ describe("BackupBucket in the real program (mocks)", function () {
       /args\.coldAfterDays 400 is invalid: expected 0 or fewer days than retentionDays \(400\)/,
     ],
     ["lock-after-retention", /args\.objectLockDays 401 is invalid: expected at most retentionDays/],
-    ["production-unhardened", /args\.hardening false is invalid: expected true in production/],
+    ["protected-unhardened", /args\.hardening false is invalid: expected true when the bucket is protected/],
   ] as const) {
     it(`refuses ${testCase} before registering anything`, async () => {
       const run = await fixture(testCase);
