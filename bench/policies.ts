@@ -1,6 +1,8 @@
-// The whole policy pack, in-process as npm run plan runs it, over a synthetic graph of 1,000+ resources
-// (whole releases: bucket and companions, roles, record, backup, migration, slots, gate, switch).
-import { evaluatePolicies } from "../tools/policy-runner";
+// The whole policy pack over a synthetic graph of 1,000+ resources (whole releases: bucket and companions,
+// roles, record, backup, migration, slots, gate, switch), judged as npm run plan judges it: the pack served
+// in its own process as the Pulumi CLI serves it, the engine's Analyze and AnalyzeStack calls over gRPC.
+// The pack's start-up is reported apart; the goal is on judging the graph.
+import { judge, startPack } from "../tools/policy-runner";
 import { loadPolicyConfig } from "../tools/policy-runner/config";
 import { syntheticGraph } from "../tests/policies/release-graph";
 import { BenchResult } from "./result";
@@ -15,10 +17,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function timeOnce(run: () => Promise<unknown>): Promise<number> {
+async function timeOnce<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = process.hrtime.bigint();
-  await run();
-  return Number(process.hrtime.bigint() - started) / 1e6;
+  const value = await run();
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, value };
 }
 
 export async function benchPolicies(): Promise<BenchResult[]> {
@@ -26,34 +28,36 @@ export async function benchPolicies(): Promise<BenchResult[]> {
   const policyConfig = loadPolicyConfig("production");
   // Friday 15:00 UTC: outside the window, so the calendar searches for the next opening on every record.
   const at = new Date("2026-11-27T15:00:00Z");
-  const judge = (preview: boolean) => () =>
-    evaluatePolicies({ resources, stack: "production", at, preview, policyConfig });
-
-  const cold = await timeOnce(judge(false));
-  for (let run = 0; run < WARMUP; run++) await judge(run % 2 === 0)();
-  const update: number[] = [];
-  const preview: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    update.push(await timeOnce(judge(false)));
-    preview.push(await timeOnce(judge(true)));
+  const results: BenchResult[] = [];
+  for (const preview of [false, true]) {
+    const mode = preview ? "a preview" : "an update";
+    const started = await timeOnce(() => startPack({ stack: "production", at, preview, policyConfig }));
+    const server = started.value;
+    try {
+      const cold = await timeOnce(() => judge(server, resources, "production"));
+      for (let run = 0; run < WARMUP; run++) await judge(server, resources, "production");
+      const times: number[] = [];
+      for (let run = 0; run < RUNS; run++)
+        times.push((await timeOnce(() => judge(server, resources, "production"))).ms);
+      const value = median(times);
+      results.push(
+        {
+          name: `policy pack, ${resources.length} resources, as ${mode} (median of ${RUNS})`,
+          value: Math.round(value * 10) / 10,
+          unit: "ms",
+          goal: `< ${GOAL_MS} ms`,
+          ok: value < GOAL_MS,
+        },
+        { name: `  first judgement (cold), as ${mode}`, value: Math.round(cold.ms), unit: "ms" },
+        {
+          name: `  the pack's start-up (run-policy-pack, configure), as ${mode}`,
+          value: Math.round(started.ms),
+          unit: "ms",
+        },
+      );
+    } finally {
+      await server.close();
+    }
   }
-  const result = (name: string, value: number, goal?: boolean): BenchResult => ({
-    name,
-    value: Math.round(value * 10) / 10,
-    unit: "ms",
-    ...(goal ? { goal: `< ${GOAL_MS} ms`, ok: value < GOAL_MS } : {}),
-  });
-  return [
-    result(
-      `policy pack, ${resources.length} resources, as an update (median of ${RUNS})`,
-      median(update),
-      true,
-    ),
-    result(
-      `policy pack, ${resources.length} resources, as a preview (median of ${RUNS})`,
-      median(preview),
-      true,
-    ),
-    result(`policy pack, ${resources.length} resources, first run (cold caches)`, cold),
-  ];
+  return results;
 }

@@ -27,6 +27,8 @@ function newestSource(entry) {
 
 /** Whether the compiled `entry` (e.g. "ops/cli") is at least as new as every source it is built from. */
 function isFresh(entry) {
+  // GREENLIGHT_NO_BUILD=1 runs the sources (the bench compares both; a debugger wants them).
+  if (process.env.GREENLIGHT_NO_BUILD === "1") return false;
   const compiled = path.join(build, `${entry}.js`);
   if (!fs.existsSync(compiled)) return false;
   const built = fs.statSync(compiled).mtimeMs;
