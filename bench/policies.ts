@@ -1,7 +1,7 @@
 // The whole policy pack over a synthetic graph of 1,000+ resources (whole releases: bucket and companions,
 // roles, record, backup, migration, slots, gate, switch), judged as npm run plan judges it: the pack served
 // in its own process as the Pulumi CLI serves it, the engine's Analyze and AnalyzeStack calls over gRPC.
-// The pack's start-up is reported apart; the goal is on judging the graph.
+// The pack's start-up is reported apart; the goal is on judging the graph, within the plan's 3 s.
 import { judge, startPack } from "../tools/policy-runner";
 import { loadPolicyConfig } from "../tools/policy-runner/config";
 import { syntheticGraph } from "../tests/policies/release-graph";
@@ -10,7 +10,9 @@ import { BenchResult } from "./result";
 const RUNS = 15;
 /** Runs before measuring, so the median is of warmed-up code (the cold run is reported apart). */
 const WARMUP = 3;
-const GOAL_MS = 100;
+// Served and called as the engine does, one Analyze per resource over gRPC (the in-process evaluator
+// that met < 100 ms is gone: verdicts are judged one way only); the budget is now the plan's.
+const GOAL_MS = 1000;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
