@@ -24,7 +24,7 @@ export function activeRelease(config: GreenlightConfig): GreenlightConfig["color
 
 /**
  * The newest release: the latest color's. Backup and migration follow it, not the active color, so a
- * flip back to the warm color changes no input of theirs and runs neither (DESIGN "What one update runs").
+ * flip back to the warm color changes no input of theirs and runs neither (README, "Reading the plan").
  */
 export function latestRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
   return config.colors[config.latestColor];

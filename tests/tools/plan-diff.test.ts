@@ -1,6 +1,6 @@
-// `npm run plan --diff-from`: what one update runs, step by step, for every row of DESIGN's "What one
-// update runs" table, on the real program (local stack and variations of it). The engine and provider
-// rules the diff applies are cited in tools/plan-diff.ts.
+// `npm run plan --diff-from`: what one update runs, step by step, for every kind of update (a new
+// release, a flip back, a setting change, nothing changed), on the real program (local stack and
+// variations of it). The engine and provider rules the diff applies are cited in tools/plan/diff.ts.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";

@@ -58,7 +58,7 @@ describe("npm run plan with the policy pack", function () {
     context.skip();
   }
 
-  it("--json lists every verdict in the DESIGN.md shape, and a mandatory one exits 1", () => {
+  it("--json lists every resource and every verdict, and a mandatory one exits 1", () => {
     assert.equal(friday.code, 1, friday.stderr);
     const { violations, at, stack } = document(friday);
     assert.equal(stack, "production");

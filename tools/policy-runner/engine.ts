@@ -13,7 +13,7 @@ import { PolicyPackConfig, reconcilePolicyConfig } from "./config";
 import { POLICIES_DIR, ensurePackBuilt } from "./pack";
 import { PROJECT_DIR } from "../project-root";
 
-/** One verdict, in DESIGN.md's JSON shape. */
+/** One verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Verdict {
   policy: string;
   level: "mandatory" | "advisory";
