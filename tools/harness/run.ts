@@ -3,10 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { NAMESPACE } from "../../schema/keys";
-import { ConfigError, parseStackConfig } from "../../schema/parse";
+import { ConfigError, ConfigProblem, parseStackConfig } from "../../schema/parse";
 import {
   CliConfigError,
   ConfigOverride,
+  StackConfig,
   applyOverrides,
   checkCliConfig,
   readStackConfig,
@@ -35,36 +36,41 @@ export interface RunOptions {
 }
 
 /**
- * Runs the real index.ts for a stack under Pulumi's mock runtime in a child process and returns every
- * registered resource with its inputs (secrets marked) and dependency URNs, plus the stack outputs.
+ * What is refused before the program runs, cheaply: the stack file and Pulumi.yaml as the CLI checks
+ * them, then the program's own config parser told which values are encrypted. The stack's config, or the
+ * failed run to report. Throws StackFileError for a missing or unreadable file.
  */
-export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+export function checkStackConfig(options: RunOptions): StackConfig | Extract<ProgramRun, { ok: false }> {
   const projectDir = options.projectDir ?? PROJECT_DIR;
   const stackConfig = applyOverrides(
     readStackConfig(projectDir, options.stack, options.stackFile),
     options.overrides ?? {},
   );
+  const failed = (message: string, problems: ConfigProblem[]): Extract<ProgramRun, { ok: false }> => ({
+    ok: false,
+    stack: options.stack,
+    kind: "config",
+    message,
+    problems,
+    resources: [],
+  });
   // The CLI checks the stack's config against Pulumi.yaml before it starts the program.
   try {
     checkCliConfig(options.stack, stackConfig);
   } catch (error) {
     if (!(error instanceof CliConfigError)) throw error;
-    return {
-      ok: false,
-      stack: options.stack,
-      kind: "config",
-      message: error.message,
-      problems: error.problem.keys.map((key) => ({
+    return failed(
+      error.message,
+      error.problem.keys.map((key) => ({
         key: `${stackConfig.project}:${key}`,
         received: "(refused by the Pulumi CLI)",
         expected: error.problem.message,
       })),
-      resources: [],
-    };
+    );
   }
   // What the stack file shows and a program run cannot see: which values are encrypted. The same
   // parser the program runs, told which keys are `secure:`, refuses plaintext secrets here.
-  if (stackConfig.project === NAMESPACE)
+  if (stackConfig.project === NAMESPACE) {
     try {
       parseStackConfig({
         stack: options.stack,
@@ -74,15 +80,21 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      return {
-        ok: false,
-        stack: options.stack,
-        kind: "config",
-        message: error.message,
-        problems: error.problems,
-        resources: [],
-      };
+      return failed(error.message, error.problems);
     }
+  }
+  return stackConfig;
+}
+
+/**
+ * Runs the real index.ts for a stack under Pulumi's mock runtime in a child process and returns every
+ * registered resource with its inputs (secrets marked) and dependency URNs, plus the stack outputs.
+ */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const checked = checkStackConfig(options);
+  if ("ok" in checked) return checked;
+  const stackConfig = checked;
   const command = childCommand(projectDir);
   const request: ProgramRequest = {
     projectDir,

@@ -7,7 +7,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_DIR, ProgramRun, SECRET_PLACEHOLDER, isSecretMarker, runProgram } from "../harness/run";
+import {
+  PROJECT_DIR,
+  ProgramRun,
+  SECRET_PLACEHOLDER,
+  checkStackConfig,
+  isSecretMarker,
+  runProgram,
+} from "../harness/run";
 import { UpdateDiff, updateDiff } from "./diff";
 import { renderHuman, windowLevel } from "./render";
 import { StackFileError } from "../harness/stack-file";
@@ -82,6 +89,25 @@ export async function plan(
       return EXIT.usage;
     }
     throw error;
+  }
+  // A stack the CLI or the config rules refuse is refused before anything starts.
+  let checked;
+  try {
+    checked = checkStackConfig({
+      stack: options.stack,
+      stackFile: options.stackFile,
+      at: options.at.toISOString(),
+    });
+  } catch (error) {
+    if (error instanceof StackFileError) {
+      err(`plan: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  if ("ok" in checked) {
+    err(`plan: ${checked.message}\n`);
+    return EXIT.usage;
   }
   // The pack starts in its own process (as the CLI starts it) while the program runs under the mocks.
   const packStarting = startPack({
