@@ -11,9 +11,9 @@ const build = path.join(__dirname, "build");
 
 /** What each entry is compiled from: a change to any of these makes its build stale. */
 const SOURCES = {
-  "ops/cli": ["ops", "schema", "policies/lib"],
-  "tools/plan/cli": ["tools", "schema", "policies/lib", "components", "ops", "index.ts", "config.ts"],
-  "tools/harness/child": ["tools/harness", "schema", "policies/lib", "components", "index.ts", "config.ts"],
+  "ops/cli": ["ops", "schema", "contract"],
+  "tools/plan/cli": ["tools", "schema", "contract", "components", "ops", "index.ts", "config.ts"],
+  "tools/harness/child": ["tools/harness", "schema", "contract", "components", "index.ts", "config.ts"],
 };
 
 function newestSource(entry) {

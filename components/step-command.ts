@@ -6,7 +6,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { opsRunCommand } from "../ops/hosts/remote";
-import { STEP_ENV } from "../policies/lib/contract";
+import { STEP_ENV } from "../contract/resources";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
 export const OPS_CLI = "node bin/greenlight-ops.js";

@@ -3,7 +3,7 @@
 //   <prefix>/<stack>/<release>/<timestamp>.dump           the pg_dump -Fc archive
 //   <prefix>/<stack>/<release>/<timestamp>.manifest.json  what was dumped, its size, sha256, verification
 // <timestamp> is UTC, compact ISO-8601 (20261123T184500Z), so keys sort by time.
-import { KEY_PREFIX, RELEASE_ID } from "../schema/patterns";
+import { KEY_PREFIX, RELEASE_ID } from "../contract/patterns";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const KEY = /^(.+)\/([A-Za-z0-9._-]{1,64})\/([A-Za-z0-9._-]{1,64})\/(\d{8}T\d{6}Z)\.(dump|manifest\.json)$/;

@@ -1,6 +1,6 @@
 // Argument checks the data steps (backup, restore, migrate) share: where the backups live in the
 // bucket, and the numeric options commander hands over as strings.
-import { KEY_PREFIX, RELEASE_ID } from "../schema/patterns";
+import { KEY_PREFIX, RELEASE_ID } from "../contract/patterns";
 import { StepError } from "./step";
 
 const STACK = /^[A-Za-z0-9._-]{1,64}$/;

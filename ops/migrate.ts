@@ -4,7 +4,7 @@
 // greenlight.migrations, and runs the release's own migration command in a one-off container of the
 // release image. DATABASE_URL (the migrator role) reaches the container by name only, never in argv.
 // This file is the step's command line; migrate-run.ts runs it, migrate-container.ts is the container.
-import { IMAGE_REF } from "../schema/patterns";
+import { IMAGE_REF } from "../contract/patterns";
 import { BackupLocation, badOption, locationOptions, validateLocation } from "./data-options";
 import { StepCommand, StepError } from "./step";
 

@@ -3,7 +3,7 @@
 // Also the command-line discipline every greenlight CLI keeps (the steps and the tools): help on stdout
 // with exit 0, a usage error as ONE line naming the option, the value and where the fix is, exit 2.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../schema/patterns";
+import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../contract/patterns";
 import { COLORS, Color } from "../schema/types";
 
 export function integer(min: number, max: number): (value: string) => number {

@@ -4,8 +4,8 @@
 // history` shows which release went to which color, and under whose override.
 import { Command } from "commander";
 import { checkOverride } from "../policies/lib/override";
-import { STEP, STEP_ENV } from "../policies/lib/contract";
-import { RELEASE_ID } from "../schema/patterns";
+import { STEP, STEP_ENV } from "../contract/resources";
+import { RELEASE_ID } from "../contract/patterns";
 import { COLORS, Color } from "../schema/types";
 import { isImageRef } from "./options";
 import { StepCommand, StepError, requireEnv } from "./step";

@@ -6,7 +6,7 @@
 // This file is the step's command line; restore-run.ts restores, restore-compare.ts compares and
 // restore-database.ts creates, swaps and drops databases.
 import * as os from "os";
-import { SQL_IDENTIFIER } from "../schema/patterns";
+import { SQL_IDENTIFIER } from "../contract/patterns";
 import {
   BackupLocation,
   badOption,

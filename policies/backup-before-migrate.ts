@@ -1,7 +1,7 @@
 // Seeds 000-004: "Create database backup before applying migrations" and "Validate backups". Every
 // migration must wait for a verified backup of the same release; the graph, not timing, says so.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { STEP, STEP_ENV } from "./lib/contract";
+import { STEP, STEP_ENV } from "../contract/resources";
 import { awaitedSteps, childrenIndex, findSteps, label } from "./lib/graph";
 
 export interface BackupBeforeMigrateConfig {

@@ -1,7 +1,7 @@
 // Seed 004 copies backups to S3 and trusts them for restores; a backup that can be overwritten, read
 // publicly or kept forever is not one. The bucket needs its companion resources, judged together.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { RESOURCE } from "./lib/contract";
+import { RESOURCE } from "../contract/resources";
 import { label } from "./lib/graph";
 
 export interface BackupBucketHardenedConfig {

@@ -1,7 +1,7 @@
 // Seed 001 gives every Kamal server cpus and memory and a healthcheck; an unlimited container can starve
 // the warm color, and one without a healthcheck can never be judged healthy by Docker or the gate.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { LABEL, RESOURCE } from "./lib/contract";
+import { LABEL, RESOURCE } from "../contract/resources";
 import { label } from "./lib/graph";
 
 export interface ContainerLimitsConfig {

@@ -19,7 +19,7 @@ import {
   WEEKDAYS,
   parseCalendar,
 } from "./lib/calendar-config";
-import { RESOURCE, STEP, STEP_ENV } from "./lib/contract";
+import { RESOURCE, STEP, STEP_ENV } from "../contract/resources";
 import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
 import { OverrideCheck, checkOverride, describeGap, overrideFields } from "./lib/override";
 

@@ -1,7 +1,7 @@
 // Seeds 001, 002, 004: health checks pass on the new color before traffic moves to it ("no step continues
 // until the previous gate is green"). The switch must wait for the gate of the color it activates.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { STEP, STEP_ENV } from "./lib/contract";
+import { STEP, STEP_ENV } from "../contract/resources";
 import { awaitedSteps, childrenIndex, findSteps, label } from "./lib/graph";
 
 export interface HealthGateBeforeSwitchConfig {

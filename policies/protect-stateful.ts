@@ -1,7 +1,7 @@
 // Seeds 002 and 004 end in "restore from backup": the bucket holding the backups and the database roles
 // must survive a mistaken `pulumi destroy` or a rename, so they are protected where the data is real.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { RESOURCE } from "./lib/contract";
+import { RESOURCE } from "../contract/resources";
 import { label } from "./lib/graph";
 
 export interface ProtectStatefulConfig {

@@ -6,7 +6,7 @@
 // secret-looking environment entries are Pulumi secrets is proven on the program's own graph by the
 // tests (tests/components/secrets.test.ts), where the mock runtime still marks them.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { isCommandType } from "./lib/contract";
+import { isCommandType } from "../contract/resources";
 import { label } from "./lib/graph";
 import { COMMAND_LINE_CREDENTIALS } from "./lib/patterns";
 

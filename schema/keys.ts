@@ -1,5 +1,5 @@
 import { z } from "zod";
-import * as p from "./patterns";
+import * as p from "../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
 export type PulumiConfigType = "string" | "integer" | "boolean" | "array";

@@ -2,7 +2,7 @@
 // typo (`greenlite:memoryMb`, `greenlight_env:X`) that Pulumi would pass on and the program would never
 // read. Such keys are refused with the key they were probably meant to be. Pure.
 import { CONFIG_KEYS, ENV_NAMESPACE, NAMESPACE } from "./keys";
-import { ENV_NAME } from "./patterns";
+import { ENV_NAME } from "../contract/patterns";
 
 /** The namespaces greenlight reads: its own keys and the app's environment variables. */
 export const OUR_NAMESPACES = [NAMESPACE, ENV_NAMESPACE] as const;

@@ -1,6 +1,6 @@
 import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
 import { closestKey, namespaceProblem } from "./namespaces";
-import { ENV_NAME, SECRET_ENV_NAME } from "./patterns";
+import { ENV_NAME, SECRET_ENV_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
 import { parseSmokeCheck } from "./smoke";
 import { SmokeCheck, StackSettings, otherColor } from "./types";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CONFIG_KEYS, ConfigKeyName, ENV_NAMESPACE } from "./keys";
-import { IMAGE_DIGEST } from "./patterns";
+import { IMAGE_DIGEST } from "../contract/patterns";
 import { parseSmokeCheck } from "./smoke";
 import { COMPUTED_ENV } from "./types";
 

@@ -1,4 +1,4 @@
-import { URL_PATH } from "./patterns";
+import { URL_PATH } from "../contract/patterns";
 import { SmokeCheck } from "./types";
 
 const SMOKE_CHECK = /^(\/\S*)\s+(\d{3})((?:\s+(?:text="[^"]*"|maxMs=\d+))*)\s*$/;

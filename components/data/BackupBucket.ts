@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT } from "../../policies/lib/contract";
-import { BUCKET_NAME, KEY_PREFIX } from "../../schema/patterns";
+import { COMPONENT } from "../../contract/resources";
+import { BUCKET_NAME, KEY_PREFIX } from "../../contract/patterns";
 
 export interface BackupBucketArgs {
   /** Bucket name: 3-63 lower-case letters, digits, '.' or '-'. */

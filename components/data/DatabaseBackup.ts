@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, STEP } from "../../policies/lib/contract";
-import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
+import { COMPONENT, STEP } from "../../contract/resources";
+import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../contract/patterns";
 import {
   PgTarget,
   S3Target,

@@ -1,7 +1,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT } from "../../policies/lib/contract";
-import { HOST, SQL_IDENTIFIER } from "../../schema/patterns";
+import { COMPONENT } from "../../contract/resources";
+import { HOST, SQL_IDENTIFIER } from "../../contract/patterns";
 
 export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
 

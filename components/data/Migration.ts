@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, STEP } from "../../policies/lib/contract";
-import { COMMAND_WORD, HOST, IMAGE_REF, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../schema/patterns";
+import { COMPONENT, STEP } from "../../contract/resources";
+import {
+  COMMAND_WORD,
+  HOST,
+  IMAGE_REF,
+  KEY_PREFIX,
+  RELEASE_ID,
+  SQL_IDENTIFIER,
+} from "../../contract/patterns";
 import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
 import {
   PgTarget,

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, LABEL } from "../../policies/lib/contract";
+import { COMPONENT, LABEL } from "../../contract/resources";
 import { COLORS, Color, otherColor } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { ColorSlot, HealthcheckTiming } from "./ColorSlot";

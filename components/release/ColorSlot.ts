@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, LABEL } from "../../policies/lib/contract";
-import { ENV_NAME } from "../../schema/patterns";
+import { COMPONENT, LABEL } from "../../contract/resources";
+import { ENV_NAME } from "../../contract/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { opsCommand, stepCommand } from "../step-command";
 import {

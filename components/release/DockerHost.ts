@@ -6,8 +6,8 @@ import {
   proxyCommandArgs,
   proxyContainerName,
 } from "../../ops/hosts/remote";
-import { COMPONENT, LABEL } from "../../policies/lib/contract";
-import { APP_NAME, HOST, HOST_NAME, IMAGE_REF, SSH_USER } from "../../schema/patterns";
+import { COMPONENT, LABEL } from "../../contract/resources";
+import { APP_NAME, HOST, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
 import { HostSettings } from "../../schema/types";
 import { HostConnection } from "../step-command";
 import { ArgChecker } from "./args";

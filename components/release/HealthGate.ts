@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
 import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
 import { ArgChecker } from "./args";

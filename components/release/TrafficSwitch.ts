@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, STEP, STEP_ENV } from "../../policies/lib/contract";
-import { FS_PATH } from "../../schema/patterns";
+import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
+import { FS_PATH } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { StepResource, opsCommand, placedCommand, stepCommand, stepOutputs } from "../step-command";

@@ -1,6 +1,6 @@
 // Argument checks the release components run at the top of their constructors: a bad argument fails
 // the program before any resource is registered, with the component, the argument and the value.
-import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../../schema/patterns";
+import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../../contract/patterns";
 import { COLORS } from "../../schema/types";
 
 export class ArgChecker {

@@ -1,7 +1,7 @@
 // ColorSlot's arguments: their types and defaults, and the checks the constructor runs before it
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
-import { APP_NAME, ENV_NAME } from "../../schema/patterns";
+import { APP_NAME, ENV_NAME } from "../../contract/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "./args";
 import type { DockerHost } from "./DockerHost";

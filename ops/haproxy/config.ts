@@ -4,7 +4,7 @@
 // the same for both colors, so two renders that differ only in activeColor can be flipped at run
 // time without a reload.
 import * as path from "path";
-import { FS_PATH, HOST, URL_PATH } from "../../schema/patterns";
+import { FS_PATH, HOST, URL_PATH } from "../../contract/patterns";
 import { COLORS, Color } from "../../schema/types";
 import { LOG_FORMAT } from "../stats";
 

@@ -2,7 +2,7 @@
 // takes to describe it.
 import { Command, InvalidArgumentError } from "commander";
 import * as path from "path";
-import { FS_PATH } from "../../schema/patterns";
+import { FS_PATH } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { host, integer, port, urlPath } from "../options";
 import { StepError } from "../step";

@@ -19,7 +19,7 @@ export const OPS_RUNTIME_PACKAGES = [
 ] as const;
 
 /** Folders of the `npm run build` output the CLI runs from (relative to bin/build). */
-const BUILD_FOLDERS = ["ops", "schema", path.join("policies", "lib")];
+const BUILD_FOLDERS = ["ops", "schema", "contract"];
 
 /** One file of the build context: where it goes in the context, and its bytes. */
 export interface ContextFile {

@@ -4,7 +4,7 @@
 // `environment` (sshd must AcceptEnv them: @pulumi/command 1.x sends each with session.Setenv and fails
 // the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
 // github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
-import { ENV_NAME } from "../../schema/patterns";
+import { ENV_NAME } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 
 /** Where the proxy container keeps its config, sockets and server-state file (the state volume). */

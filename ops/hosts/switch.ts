@@ -3,7 +3,7 @@
 // all or nothing (haproxy/fleet.ts), warms every front up, and guards the new color on the access logs
 // every proxy sends to the coordinator's address; a breach moves every host back.
 import { Command, InvalidArgumentError } from "commander";
-import { HOST } from "../../schema/patterns";
+import { HOST } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { guardThresholdOptions } from "../guard";
 import { ProxyTarget, moveFleet, revertFleet } from "../haproxy/fleet";

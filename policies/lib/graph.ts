@@ -1,6 +1,6 @@
 // Reading the resource graph the way the components describe it (lib/contract.ts): which command is
 // which step, and what a resource depends on, directly or through components.
-import { STEP_ENV, StepName, isCommandType } from "./contract";
+import { STEP_ENV, StepName, isCommandType } from "../../contract/resources";
 
 /** What graph helpers need of a resource; PolicyResource satisfies it. */
 export interface GraphNode {

@@ -2,7 +2,7 @@
 // as a pure function of `now`: it counts only with a reason, an approver, a ticket and a near expiry.
 import { formatInstant } from "./calendar";
 import { parseInstant } from "./calendar-config";
-import { STEP_ENV } from "./contract";
+import { STEP_ENV } from "../../contract/resources";
 
 /** The override fields as the release record carries them; any may be missing. */
 export interface OverrideFields {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { backupBeforeMigrate } from "../../policies/backup-before-migrate";
-import { STEP_ENV } from "../../policies/lib/contract";
+import { STEP_ENV } from "../../contract/resources";
 import type { RecordedResource } from "../../tools/harness/types";
 import { policyResources, stackViolations, violationsAfter } from "./args";
 import { byName, releaseGraph, stepEnvironment } from "./release-graph";

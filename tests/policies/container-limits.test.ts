@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { containerLimits } from "../../policies/container-limits";
-import { LABEL, RESOURCE } from "../../policies/lib/contract";
+import { LABEL, RESOURCE } from "../../contract/resources";
 import { omit, resourceArgs, resourceViolations } from "./args";
 
 const APP = {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { deploymentWindow, deploymentWindowAdvisory } from "../../policies/deployment-window";
-import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { RESOURCE, STEP, STEP_ENV } from "../../contract/resources";
 import { omit, policyResources, resourceArgs, resourceViolations, stackViolations } from "./args";
 import { byName, releaseGraph } from "./release-graph";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { imageProblem, immutableImages } from "../../policies/immutable-images";
-import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { RESOURCE, STEP, STEP_ENV } from "../../contract/resources";
 import { resourceArgs, resourceViolations } from "./args";
 import { DIGEST_IMAGE } from "./release-graph";
 

@@ -5,6 +5,8 @@ import { parse } from "yaml";
 import { policies } from "../../policies/all";
 import { POLICIES_DIR } from "../../tools/policy-runner/pack";
 
+const CONTRACT_DIR = path.join(POLICIES_DIR, "..", "contract");
+
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     if (entry.name === "node_modules" || entry.name === "bin") return [];
@@ -22,11 +24,12 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(POLICIES_DIR, "package.
 };
 
 describe("policies/ is a pack of its own", () => {
-  it("imports nothing outside policies/ but its own dependencies", () => {
+  it("imports nothing outside policies/ and contract/ but its own dependencies; contract/ imports nothing else", () => {
     const allowed = new Set([...Object.keys(packageJson.dependencies), "@pulumi/policy/schema"]);
     let imports = 0;
-    for (const file of sources(POLICIES_DIR)) {
+    for (const file of [...sources(POLICIES_DIR), ...sources(CONTRACT_DIR)]) {
       const text = fs.readFileSync(file, "utf8");
+      const inContract = file.startsWith(CONTRACT_DIR + path.sep);
       assert.doesNotMatch(text, /\brequire\(/, `${file} uses require`);
       for (const match of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["'];/gms)) {
         const target = match[1];
@@ -34,10 +37,12 @@ describe("policies/ is a pack of its own", () => {
         if (target.startsWith(".")) {
           const resolved = path.resolve(path.dirname(file), target);
           assert.ok(
-            resolved.startsWith(POLICIES_DIR + path.sep),
-            `${file} imports ${target}, outside policies/`,
+            resolved.startsWith(CONTRACT_DIR + path.sep) ||
+              (!inContract && resolved.startsWith(POLICIES_DIR + path.sep)),
+            `${file} imports ${target}, outside ${inContract ? "contract/" : "policies/ and contract/"}`,
           );
         } else {
+          assert.ok(!inContract, `${file} imports the package ${target}: contract/ is plain TypeScript`);
           assert.ok(
             allowed.has(target),
             `${file} imports ${target}, not a dependency in policies/package.json`,

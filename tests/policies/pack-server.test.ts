@@ -4,7 +4,7 @@
 // preview or an update, and the pack's process clock at Friday 15:00 UTC.
 import { strict as assert } from "assert";
 import { policies } from "../../policies/all";
-import { RESOURCE, STEP, STEP_ENV } from "../../policies/lib/contract";
+import { RESOURCE, STEP, STEP_ENV } from "../../contract/resources";
 import type { RecordedResource } from "../../tools/harness/types";
 import { stackUrn } from "../../tools/policy-runner";
 import { loadPolicyConfig } from "../../tools/policy-runner/config";

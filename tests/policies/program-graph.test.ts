@@ -2,7 +2,7 @@
 // and over tampered copies that each break one checklist item. A rule is asserted as soon as the
 // components it judges are in the graph; until then its test skips and says which are missing.
 import { strict as assert } from "assert";
-import { COMPONENT, LABEL, RESOURCE } from "../../policies/lib/contract";
+import { COMPONENT, LABEL, RESOURCE } from "../../contract/resources";
 import { plaintextSecrets } from "../../tools/harness/secret-inputs";
 import { Judged, copyProject, judgeProgram, needComponents, tamper } from "./program";
 

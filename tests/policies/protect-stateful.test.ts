@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { RESOURCE } from "../../policies/lib/contract";
+import { RESOURCE } from "../../contract/resources";
 import { protectStateful } from "../../policies/protect-stateful";
 import { resourceArgs, resourceViolations } from "./args";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { RESOURCE } from "../../policies/lib/contract";
+import { RESOURCE } from "../../contract/resources";
 import { secretsAreSecret } from "../../policies/secrets-are-secret";
 import { resourceArgs, resourceViolations } from "./args";
 import { secretInput } from "./release-graph";

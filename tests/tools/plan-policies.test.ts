@@ -4,7 +4,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Context } from "mocha";
-import { COMPONENT } from "../../policies/lib/contract";
+import { COMPONENT } from "../../contract/resources";
 import { PROJECT_DIR } from "../../tools/harness/run";
 import type { PlanDocument } from "../../tools/plan";
 import { copyProject, setStackConfig } from "../policies/program";

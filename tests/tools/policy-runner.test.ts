@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { policies } from "../../policies/all";
-import { STEP_ENV } from "../../policies/lib/contract";
+import { STEP_ENV } from "../../contract/resources";
 import { evaluatePolicies, stackUrn } from "../../tools/policy-runner";
 import { PolicyConfigError, loadPolicyConfig, reconcilePolicyConfig } from "../../tools/policy-runner/config";
 import { byName, releaseGraph, stepEnvironment, syntheticGraph } from "../policies/release-graph";

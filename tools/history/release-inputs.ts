@@ -1,7 +1,7 @@
 // What the release tool refuses before it reads a file: release ids and images that must never reach a
 // stack file (shell characters, moving tags, an image not pinned by digest where the stack requires it). Bad input:
 // the tool exits 2 and writes nothing.
-import { IMAGE_DIGEST, IMAGE_REF, RELEASE_ID } from "../../schema/patterns";
+import { IMAGE_DIGEST, IMAGE_REF, RELEASE_ID } from "../../contract/patterns";
 import { BadInput } from "./io";
 
 /**

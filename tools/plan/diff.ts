@@ -11,8 +11,8 @@
 //     change to what the container runs with);
 //   - an input computed from a resource that runs again (a command's stdout, a new container's id) is
 //     unknown until then, so it counts as changed: the engine's preview shows it as "output<string>".
-import { LABEL, STEP, STEP_ENV, isCommandType } from "../../policies/lib/contract";
-import { RESOURCE } from "../../policies/lib/contract";
+import { LABEL, STEP, STEP_ENV, isCommandType } from "../../contract/resources";
+import { RESOURCE } from "../../contract/resources";
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 

@@ -2,7 +2,7 @@
 // both colors' releases and images, the window verdict), then each step with its command line and its
 // verdicts, then the other resources, then (with --diff-from) what the update runs, and a last line
 // that says whether the release may go out.
-import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, isCommandType } from "../../policies/lib/contract";
+import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, isCommandType } from "../../contract/resources";
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 import type { PolicyPackConfig } from "../policy-runner/config";

@@ -1,6 +1,7 @@
 // Where the policy pack lives (the folder `pulumi preview --policy-pack policies` points at) and its
-// compiled form: policies/package.json's main is bin/index.js, built by `npm ci --prefix policies`
-// (its prepare script) or `npm run build`, so the pack starts without compiling TypeScript.
+// compiled form: policies/package.json's main is bin/policies/index.js, built with the contract/ it imports
+// (policies/tsconfig.json) by `npm ci --prefix policies` (its prepare script) or `npm run build`, so the
+// pack starts without compiling TypeScript.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -8,6 +9,9 @@ import { PROJECT_DIR } from "../project-root";
 
 /** The policy pack's folder. */
 export const POLICIES_DIR = path.join(PROJECT_DIR, "policies");
+
+/** The shared contract the pack compiles with its own sources. */
+const CONTRACT_DIR = path.join(PROJECT_DIR, "contract");
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -23,8 +27,12 @@ function newestSource(dir: string): number {
 
 /** Compiles the pack when its build is missing or older than a source, so no stale policy ever runs. */
 export function ensurePackBuilt(): void {
-  const main = path.join(POLICIES_DIR, "bin", "index.js");
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= newestSource(POLICIES_DIR)) return;
+  const { main: entry } = JSON.parse(fs.readFileSync(path.join(POLICIES_DIR, "package.json"), "utf8")) as {
+    main: string;
+  };
+  const main = path.join(POLICIES_DIR, entry);
+  const newest = Math.max(newestSource(POLICIES_DIR), newestSource(CONTRACT_DIR));
+  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= newest) return;
   const tsc = require.resolve("typescript/bin/tsc", { paths: [POLICIES_DIR] });
   const built = spawnSync(process.execPath, [tsc, "-p", POLICIES_DIR], { encoding: "utf8" });
   if (built.status !== 0) {

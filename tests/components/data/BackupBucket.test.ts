@@ -5,7 +5,7 @@ import {
   lifecycleRules,
   s3ProviderArgs,
 } from "../../../components/data/BackupBucket";
-import { COMPONENT, RESOURCE } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE } from "../../../contract/resources";
 import { RecordedResource } from "../../../tools/harness/run";
 import { fixture, isSecretMarker, named, ofType, program } from "./support";
 

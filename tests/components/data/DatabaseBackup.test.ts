@@ -6,9 +6,9 @@ import {
   drillSummary,
 } from "../../../components/data/DatabaseBackup";
 import { opsCommand, shellQuote, stepEnvironment } from "../../../components/step-command";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { COMMAND_LINE_CREDENTIALS } from "../../../policies/lib/patterns";
-import { SECRET_ENV_NAME } from "../../../schema/patterns";
+import { SECRET_ENV_NAME } from "../../../contract/patterns";
 import {
   dependencyNames,
   environmentOf,

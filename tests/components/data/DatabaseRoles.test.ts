@@ -4,7 +4,7 @@ import {
   APP_TABLE_PRIVILEGES,
   defaultSslMode,
 } from "../../../components/data/DatabaseRoles";
-import { COMPONENT, RESOURCE } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE } from "../../../contract/resources";
 import { RecordedResource } from "../../../tools/harness/run";
 import { fixture, isSecretMarker, named, ofType, program } from "./support";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { databaseUrl, migrateCommandLine, migrationSummary } from "../../../components/data/Migration";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { childrenIndex, dependencyClosure } from "../../../policies/lib/graph";
 import { RecordedResource } from "../../../tools/harness/run";
 import {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { COMPONENT, RESOURCE } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE } from "../../../contract/resources";
 import { WARM_IGNORED_PROPERTIES } from "../../../components/release/ColorSlot";
 import {
   ONE_MACHINE,

@@ -3,7 +3,7 @@ import { execFile } from "child_process";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { nodeProbe } from "../../../components/release/ColorSlot";
-import { LABEL, RESOURCE } from "../../../policies/lib/contract";
+import { LABEL, RESOURCE } from "../../../contract/resources";
 import { isSecretMarker } from "../../../tools/harness/run";
 import {
   ONE_MACHINE,

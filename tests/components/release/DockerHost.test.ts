@@ -3,7 +3,7 @@
 // image on each host, a gate per host, the switch on the first host, the data steps on greenlight:dataHost
 // — and no gate, switch or guard as a local command in a stack with hosts.
 import { strict as assert } from "assert";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { RecordedResource, isSecretMarker } from "../../../tools/harness/types";
 import { anyRun, named, ofType, program } from "../support";
 

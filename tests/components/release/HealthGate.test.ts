@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { isSecretMarker } from "../../../tools/harness/run";
 import { ONE_MACHINE, dependencyNames, fixture, flagsOf, named, program, validFixture } from "./support";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { ONE_MACHINE, fixture, named, program, waitsFor } from "./support";
 
 describe("ReleaseRecord (mocks)", function () {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { COMPONENT, STEP, STEP_ENV } from "../../../policies/lib/contract";
+import { COMPONENT, STEP, STEP_ENV } from "../../../contract/resources";
 import {
   ONE_MACHINE,
   dependencyNames,

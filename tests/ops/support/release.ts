@@ -7,7 +7,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { LABEL } from "../../../policies/lib/contract";
+import { LABEL } from "../../../contract/resources";
 import { removeContainers } from "../../support/docker";
 import { waitForPort } from "../../support/ports";
 import { spawnOps } from "./cli";

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { STEP } from "../../../policies/lib/contract";
+import { STEP } from "../../../contract/resources";
 import {
   awaitedSteps,
   childrenIndex,

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { STEP_ENV } from "../../../policies/lib/contract";
+import { STEP_ENV } from "../../../contract/resources";
 import { checkOverride, describeGap, overrideFields } from "../../../policies/lib/override";
 
 const NOW = new Date("2026-11-27T15:00:00Z");

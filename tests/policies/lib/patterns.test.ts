@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { COMMAND_LINE_CREDENTIALS, PINNED_IMAGE, SECRET_ENV_NAME } from "../../../policies/lib/patterns";
-import * as schema from "../../../schema/patterns";
+import * as schema from "../../../contract/patterns";
 
 describe("policies/lib/patterns", () => {
   it("SECRET_ENV_NAME is the same pattern as schema/patterns.ts (policies may not import it)", () => {
