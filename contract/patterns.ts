@@ -1,5 +1,6 @@
-// Patterns for values that reach a shell, SQL or a file name. Shared by the config schema, the
-// components and the operational steps, so every layer refuses the same strings.
+// Patterns for values that reach a shell, SQL or a file name, and for what the policies look for in a
+// resource's inputs. Defined once for the config schema, the components, the operational steps, the
+// tools and the policy pack, so every layer refuses the same strings.
 
 /** A release id: letters, digits, dot, underscore, dash; 1-64 characters. */
 export const RELEASE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -17,16 +18,19 @@ export const IMAGE_REF =
 /** The digest part of an image reference that pins it. */
 export const IMAGE_DIGEST = /@sha256:[a-f0-9]{64}$/;
 
+/** An image pinned by content: name@sha256:<64 hex> (IMAGE_DIGEST), or a bare image id sha256:<64 hex>. */
+export const PINNED_IMAGE = /(?:@|^)sha256:[a-f0-9]{64}$/;
+
 /** An absolute URL path without query or shell metacharacters. */
 export const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 
-/** A host name or IPv4 address. */
 /** A short name for a Docker host (greenlight:hosts[].name, greenlight:dataHost). */
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** An SSH user name. */
 export const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+/** A host name or IPv4 address. */
 export const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
 /** An S3 bucket name (the DNS-compatible subset). */
@@ -53,3 +57,18 @@ export const TICKET = /^[A-Za-z0-9._#/-]{2,64}$/;
 /** Environment variable names whose values must be Pulumi secrets. */
 export const SECRET_ENV_NAME =
   /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL|DATABASE_URL|DSN)/;
+
+/** Credentials that must never stand in a command line, each with what it is. */
+export const COMMAND_LINE_CREDENTIALS: readonly { pattern: RegExp; what: string }[] = [
+  {
+    pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:[^\s@'"]+@/i,
+    what: "a URL with a password (scheme://user:password@…)",
+  },
+  { pattern: /\bPGPASSWORD=(?!["']?\$)\S/, what: "a PGPASSWORD= assignment" },
+  { pattern: /--password(?:=|\s+)(?!["']?\$)\S/, what: "a --password argument" },
+  { pattern: /(?:^|[\s'"])password=(?!["']?\$)[^\s'"]/i, what: "a password= connection-string keyword" },
+  {
+    pattern: /\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY)[A-Z0-9_]*=(?!["']?\$)\S/,
+    what: "a secret-named variable assigned inline",
+  },
+];

@@ -3,7 +3,7 @@
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { RESOURCE, STEP_ENV, isCommandType } from "../contract/resources";
 import { commandEnvironment, label } from "./lib/graph";
-import { PINNED_IMAGE } from "./lib/patterns";
+import { PINNED_IMAGE } from "../contract/patterns";
 
 export interface ImmutableImagesConfig {
   /** Images must be pinned by digest (name@sha256:<64 hex>). */

@@ -8,7 +8,7 @@
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isCommandType } from "../contract/resources";
 import { label } from "./lib/graph";
-import { COMMAND_LINE_CREDENTIALS } from "./lib/patterns";
+import { COMMAND_LINE_CREDENTIALS } from "../contract/patterns";
 
 /** The command lines of a command resource. */
 const COMMAND_FIELDS = ["create", "update", "delete"] as const;

@@ -2,8 +2,7 @@
 // secret unwrapped (so the pack can only judge command lines); the mock runtime still marks secrets, so
 // this check runs on the harness's graph: every secret-looking environment entry of a step command or
 // an app container, and every value holding a URL with a password, must be a secret.
-import { COMMAND_LINE_CREDENTIALS } from "../../policies/lib/patterns";
-import { SECRET_ENV_NAME } from "../../contract/patterns";
+import { COMMAND_LINE_CREDENTIALS, SECRET_ENV_NAME } from "../../contract/patterns";
 import { RecordedResource, isSecretMarker } from "./types";
 
 /** One plaintext input that should be secret. */

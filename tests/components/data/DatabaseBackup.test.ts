@@ -7,7 +7,7 @@ import {
 } from "../../../components/data/DatabaseBackup";
 import { opsCommand, shellQuote, stepEnvironment } from "../../../components/step-command";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
-import { COMMAND_LINE_CREDENTIALS } from "../../../policies/lib/patterns";
+import { COMMAND_LINE_CREDENTIALS } from "../../../contract/patterns";
 import { SECRET_ENV_NAME } from "../../../contract/patterns";
 import {
   dependencyNames,
