@@ -3,7 +3,7 @@
 // between) and prints what is being released; the program exports that JSON, so `pulumi stack
 // history` shows which release went to which color, and under whose override.
 import { Command } from "commander";
-import { checkOverride } from "../policies/lib/override";
+import { checkOverride, overrideFields } from "../contract/override";
 import { STEP, STEP_ENV } from "../contract/resources";
 import { RELEASE_ID } from "../contract/patterns";
 import { COLORS, Color } from "../schema/types";
@@ -16,9 +16,6 @@ export const RECORD_ENV = {
   stack: "GREENLIGHT_STACK",
   schemaBreaking: "GREENLIGHT_SCHEMA_BREAKING",
 } as const;
-
-/** Longest an emergency override may last. */
-export const MAX_OVERRIDE_HOURS = 24;
 
 export interface ReleaseRecord {
   step: "record";
@@ -58,16 +55,7 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
       2,
     );
   }
-  const checked = checkOverride(
-    {
-      reason: env[STEP_ENV.overrideReason],
-      approver: env[STEP_ENV.overrideApprover],
-      ticket: env[STEP_ENV.overrideTicket],
-      expiresAt: env[STEP_ENV.overrideExpiresAt],
-    },
-    now,
-    MAX_OVERRIDE_HOURS,
-  );
+  const checked = checkOverride(overrideFields(env), now);
   if (checked.status === "invalid") {
     throw new StepError(
       `emergency override for release ${release} refused at ${now.toISOString()}: ${checked.problems.join("; ")}; ` +

@@ -10,7 +10,7 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { DEFAULT_HORIZON_DAYS, Judgement, describeWindow, formatInstant, judge } from "./lib/calendar";
+import { DEFAULT_HORIZON_DAYS, Judgement, describeWindow, judge } from "./lib/calendar";
 import {
   Calendar,
   CalendarError,
@@ -21,7 +21,14 @@ import {
 } from "./lib/calendar-config";
 import { RESOURCE, STEP, STEP_ENV } from "../contract/resources";
 import { childrenIndex, commandEnvironment, findSteps, label, waitsForAny } from "./lib/graph";
-import { OverrideCheck, checkOverride, describeGap, overrideFields } from "./lib/override";
+import { formatInstant } from "../contract/instant";
+import {
+  MAX_OVERRIDE_HOURS,
+  OverrideCheck,
+  checkOverride,
+  describeGap,
+  overrideFields,
+} from "../contract/override";
 
 /** Seed 001's standard deployment window. */
 export const DEFAULT_WINDOWS: DeploymentWindow[] = [
@@ -80,8 +87,8 @@ export const windowConfigSchema: PolicyConfigSchema = {
       type: "number",
       description: "Longest an emergency override may last, in hours.",
       minimum: 1,
-      maximum: 24,
-      default: 24,
+      maximum: MAX_OVERRIDE_HOURS,
+      default: MAX_OVERRIDE_HOURS,
     },
     horizonDays: {
       type: "integer",

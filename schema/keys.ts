@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_OVERRIDE_HOURS } from "../contract/override";
 import * as p from "../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
@@ -458,7 +459,7 @@ export const CONFIG_KEYS = {
   },
   overrideExpiresAt: {
     type: "string",
-    description: "Emergency override: ISO-8601 expiry with a zone, at most 24 h ahead.",
+    description: `Emergency override: ISO-8601 expiry with a zone, at most ${MAX_OVERRIDE_HOURS} h ahead.`,
     schema: z.iso
       .datetime({ offset: true, message: "expected an ISO-8601 time with a zone, e.g. 2026-11-24T18:00:00Z" })
       .optional(),

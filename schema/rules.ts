@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CONFIG_KEYS, ConfigKeyName, ENV_NAMESPACE } from "./keys";
+import { MAX_OVERRIDE_HOURS, OVERRIDE_KEYS, judgeExpiry, missingOverrideFields } from "../contract/override";
 import { IMAGE_DIGEST } from "../contract/patterns";
 import { parseSmokeCheck } from "./smoke";
 import { COMPUTED_ENV } from "./types";
@@ -18,9 +19,6 @@ export interface RuleContext {
   /** greenlight: keys that are set at all (valid or not). */
   present: ReadonlySet<string>;
 }
-
-/** An emergency override is for one emergency: at most this far ahead. */
-export const MAX_OVERRIDE_HOURS = 24;
 
 /**
  * Rules that relate several keys. Each rule judges only keys that were valid on their own, so it can
@@ -80,22 +78,19 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
 
   hostRules(c, context, fail);
 
-  const overrideKeys = ["overrideReason", "overrideApprover", "overrideTicket", "overrideExpiresAt"] as const;
-  const overrideSet = overrideKeys.filter((key) => context.present.has(key));
-  if (overrideSet.length > 0 && overrideSet.length < overrideKeys.length) {
-    for (const key of overrideKeys.filter((key) => !context.present.has(key))) {
-      fail(
-        key,
-        "expected a value: an emergency override needs reason, approver, ticket and expiresAt together",
-      );
-    }
+  const missingOverride = missingOverrideFields((field) => context.present.has(OVERRIDE_KEYS[field]));
+  for (const field of missingOverride ?? []) {
+    fail(
+      OVERRIDE_KEYS[field],
+      "expected a value: an emergency override needs reason, approver, ticket and expiresAt together",
+    );
   }
   if (c.overrideExpiresAt !== undefined) {
-    const hoursAhead = (Date.parse(c.overrideExpiresAt) - context.now.getTime()) / 3_600_000;
-    if (hoursAhead > MAX_OVERRIDE_HOURS) {
+    const expiry = judgeExpiry(new Date(Date.parse(c.overrideExpiresAt)), context.now);
+    if (expiry.status === "too-far") {
       fail(
         "overrideExpiresAt",
-        `expected an expiry at most ${MAX_OVERRIDE_HOURS} h after ${context.now.toISOString()} (it is ${hoursAhead.toFixed(1)} h ahead); an override is for one emergency`,
+        `expected an expiry at most ${MAX_OVERRIDE_HOURS} h after ${context.now.toISOString()} (it is ${(expiry.msAhead / 3_600_000).toFixed(1)} h ahead); an override is for one emergency`,
       );
     }
   }

@@ -1,6 +1,7 @@
 // The deployment calendar as configured: weekly windows in IANA time zones and dated freezes, checked
 // once (a CalendarError names the bad entry and the fix) and parsed for the instant math in calendar.ts.
-import { DateTime, IANAZone } from "luxon";
+import { IANAZone } from "luxon";
+import { tryParseInstant } from "../../contract/instant";
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -62,7 +63,6 @@ export interface Calendar {
 }
 
 const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function parseClock(text: string, what: string, allowMidnightEnd: boolean): number {
   if (allowMidnightEnd && text === "24:00") return 1440;
@@ -73,15 +73,6 @@ function parseClock(text: string, what: string, allowMidnightEnd: boolean): numb
     );
   }
   return Number(match[1]) * 60 + Number(match[2]);
-}
-
-/** Parses an ISO-8601 instant that carries its zone (Z or ±hh:mm); undefined when it does not. */
-export function parseInstant(text: string): Date | undefined {
-  if (!ISO_WITH_ZONE.test(text)) return undefined;
-  // luxon refuses dates that do not exist (2026-02-30), which Date would roll over into March; the same
-  // rule as schema/instant.ts, which policies may not import.
-  const instant = DateTime.fromISO(text, { setZone: true });
-  return instant.isValid ? instant.toJSDate() : undefined;
 }
 
 const zones = new Map<string, IANAZone | undefined>();
@@ -145,8 +136,8 @@ function buildCalendar(windows: readonly DeploymentWindow[], freezes: readonly F
   });
   const parsedFreezes = freezes.map((freeze, index): ParsedFreeze => {
     const what = `freezes[${index}]`;
-    const from = parseInstant(freeze.from);
-    const to = parseInstant(freeze.to);
+    const from = tryParseInstant(freeze.from);
+    const to = tryParseInstant(freeze.to);
     if (!from) {
       throw new CalendarError(
         `${what}.from ${JSON.stringify(freeze.from)}: expected an ISO-8601 time with a zone, e.g. 2026-12-21T00:00:00Z`,

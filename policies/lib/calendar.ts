@@ -2,6 +2,7 @@
 // when does the next window open. Pure functions of `now`, so the policy, `npm run plan --at` and the
 // tests all judge the same instant the same way. The windows and freezes are parsed in calendar-config.ts.
 import { IANAZone } from "luxon";
+import { DAY_LABEL } from "../../contract/instant";
 import {
   Calendar,
   DeploymentWindow,
@@ -170,8 +171,6 @@ function judgeNow(now: Date, calendar: Calendar, horizonDays: number): Judgement
   };
 }
 
-const DAY_LABEL = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-
 /** "Tue–Thu 10:00–14:00 UTC", "Mon, Wed 22:00–02:00 Europe/Berlin". */
 export function describeWindow(window: DeploymentWindow): string {
   const positions = [
@@ -194,11 +193,4 @@ export function describeWindow(window: DeploymentWindow): string {
     i = j + 1;
   }
   return `${runs.join(", ")} ${window.start}–${window.end} ${window.zone}`;
-}
-
-/** "Fri 2026-11-27 15:00 UTC": an instant as violations print it. */
-export function formatInstant(instant: Date): string {
-  const iso = instant.toISOString();
-  const seconds = iso.slice(17, 19) === "00" && iso.slice(20, 23) === "000" ? "" : `:${iso.slice(17, 19)}`;
-  return `${DAY_LABEL[(instant.getUTCDay() + 6) % 7]} ${iso.slice(0, 10)} ${iso.slice(11, 16)}${seconds} UTC`;
 }

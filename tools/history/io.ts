@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, OptionValues } from "commander";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "../../ops/options";
 import { ConfigProblem } from "../../schema/parse";
-import { InstantError, parseInstant } from "../../schema/instant";
+import { InstantError, parseInstant } from "../../contract/instant";
 
 export interface ToolIo {
   out: (text: string) => void;

@@ -2,8 +2,14 @@
 // config schema wants it, expiring in the future and at most MAX_OVERRIDE_HOURS ahead.
 import { Command } from "commander";
 import { CONFIG_KEYS } from "../../schema/keys";
-import { InstantError, parseInstant } from "../../schema/instant";
-import { MAX_OVERRIDE_HOURS } from "../../schema/rules";
+import { InstantError, parseInstant } from "../../contract/instant";
+import {
+  MAX_OVERRIDE_HOURS,
+  OVERRIDE_FIELDS,
+  OVERRIDE_KEYS,
+  judgeExpiry,
+  missingOverrideFields,
+} from "../../contract/override";
 import { Override } from "../../schema/types";
 
 /** The override flags as commander hands them over. */
@@ -13,14 +19,6 @@ export interface OverrideFlags {
   overrideTicket?: string;
   overrideExpiresAt?: string;
 }
-
-/** The config keys an override is recorded in, by field. */
-export const OVERRIDE_KEYS = {
-  reason: "overrideReason",
-  approver: "overrideApprover",
-  ticket: "overrideTicket",
-  expiresAt: "overrideExpiresAt",
-} as const;
 
 const FLAGS = {
   reason: "--override-reason",
@@ -58,13 +56,12 @@ export function overrideFromFlags(
     ticket: flags.overrideTicket,
     expiresAt: flags.overrideExpiresAt,
   };
-  const fields = Object.keys(given) as (keyof typeof given)[];
-  const missing = fields.filter((field) => given[field] === undefined);
-  if (missing.length === fields.length) return undefined;
+  const missing = missingOverrideFields((field) => given[field] !== undefined);
+  if (missing === undefined) return undefined;
   const problems: string[] = [];
   if (missing.length > 0) {
     problems.push(
-      `an emergency override needs ${fields.map((field) => FLAGS[field]).join(", ")} together; missing ${missing.map((field) => FLAGS[field]).join(", ")}`,
+      `an emergency override needs ${OVERRIDE_FIELDS.map((field) => FLAGS[field]).join(", ")} together; missing ${missing.map((field) => FLAGS[field]).join(", ")}`,
     );
   }
   // The expiry is written in UTC, so the stack file and the history read the same instant everywhere.
@@ -80,7 +77,7 @@ export function overrideFromFlags(
     }
   }
   const normalized = { ...given, expiresAt };
-  for (const field of fields) {
+  for (const field of OVERRIDE_FIELDS) {
     const value = normalized[field];
     if (value === undefined) continue;
     const parsed = CONFIG_KEYS[OVERRIDE_KEYS[field]].schema.safeParse(value);
@@ -88,14 +85,14 @@ export function overrideFromFlags(
       problems.push(`${FLAGS[field]} ${JSON.stringify(value)}: ${parsed.error.issues[0].message}`);
   }
   if (expiresAt !== undefined && problems.length === 0) {
-    const hoursAhead = (Date.parse(expiresAt) - now.getTime()) / 3_600_000;
-    if (hoursAhead <= 0) {
+    const expiry = judgeExpiry(new Date(Date.parse(expiresAt)), now);
+    if (expiry.status === "expired") {
       problems.push(
         `${FLAGS.expiresAt} ${given.expiresAt}: already expired at ${now.toISOString()}; give a future time`,
       );
-    } else if (hoursAhead > MAX_OVERRIDE_HOURS) {
+    } else if (expiry.status === "too-far") {
       problems.push(
-        `${FLAGS.expiresAt} ${given.expiresAt}: ${hoursAhead.toFixed(1)} h ahead; an override lasts at most ${MAX_OVERRIDE_HOURS} h`,
+        `${FLAGS.expiresAt} ${given.expiresAt}: ${(expiry.msAhead / 3_600_000).toFixed(1)} h ahead; an override lasts at most ${MAX_OVERRIDE_HOURS} h`,
       );
     }
   }

@@ -6,7 +6,8 @@ import { ConfigError, parseStackConfig } from "../../schema/parse";
 import { Color, otherColor, Override, StackSettings } from "../../schema/types";
 import { applyOverrides, StackConfig } from "../harness/stack-file";
 import { BadInput, configProblemsLine } from "./io";
-import { OVERRIDE_KEYS, OverrideFlags, overrideFromFlags } from "./override";
+import { OVERRIDE_KEYS } from "../../contract/override";
+import { OverrideFlags, overrideFromFlags } from "./override";
 import { ReleaseRefusal } from "./release-inputs";
 import { ConfigChanges } from "./stack-yaml";
 

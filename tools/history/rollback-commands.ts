@@ -3,7 +3,8 @@
 // the emergency override, then `pulumi up`. A secret is never put on a command line. Pure.
 import { Color, COLORS, Override } from "../../schema/types";
 import { PlannedCommand, pulumiConfigSet, pulumiUp } from "./commands";
-import { describeOverride, OVERRIDE_KEYS } from "./override";
+import { OVERRIDE_KEYS } from "../../contract/override";
+import { describeOverride } from "./override";
 import { PlannedBackup, RollbackDecision } from "./rollback-action";
 import { RollbackSituation } from "./rollback-target";
 import { FileConfigValue } from "./stack-yaml";

@@ -4,7 +4,7 @@
 import { Color, COLORS, Override, otherColor } from "../../schema/types";
 import { PlannedCommand } from "./commands";
 import { ConfigDrift, configDrift } from "./config-drift";
-import { OVERRIDE_KEYS } from "./override";
+import { OVERRIDE_KEYS } from "../../contract/override";
 import { decideAction, PlannedBackup, RollbackAction } from "./rollback-action";
 import { rollbackCommands } from "./rollback-commands";
 import { chooseTarget, DeployedUpdate, SkippedUpdate, TargetRequest } from "./rollback-target";

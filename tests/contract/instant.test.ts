@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
-import { InstantError, instantProblem, parseInstant } from "../../schema/instant";
+import fc from "fast-check";
+import { DateTime } from "luxon";
+import { InstantError, instantProblem, parseInstant, tryParseInstant } from "../../contract/instant";
 
-describe("schema/instant: one parser for every instant a user types", () => {
+describe("contract/instant: one parser for every instant a user types or a policy reads", () => {
   it("accepts UTC and offsets, to the millisecond, and means the same instant on every machine", () => {
     assert.equal(parseInstant("2026-12-01T11:00:00Z").toISOString(), "2026-12-01T11:00:00.000Z");
     assert.equal(parseInstant("2026-12-01T12:00:00+01:00").toISOString(), "2026-12-01T11:00:00.000Z");
@@ -58,5 +60,50 @@ describe("schema/instant: one parser for every instant a user types", () => {
       );
     }
     assert.equal(instantProblem("2026-12-01T11:00:00Z"), undefined);
+  });
+
+  it("tryParseInstant: the same rule without the message, for checks that word their own", () => {
+    assert.equal(tryParseInstant("2026-02-30T11:00:00Z"), undefined);
+    assert.equal(tryParseInstant("2026-12-01T11:00:00"), undefined);
+    assert.equal(tryParseInstant("2026-12-01T11:00:00+02:00")?.toISOString(), "2026-12-01T09:00:00.000Z");
+  });
+
+  it("reads every instant it accepts as luxon reads ISO-8601 (years, leap days, fractions, offsets)", () => {
+    const two = (n: number) => String(n).padStart(2, "0");
+    const instant = fc
+      .record({
+        year: fc.integer({ min: 0, max: 9999 }),
+        month: fc.integer({ min: 1, max: 12 }),
+        day: fc.integer({ min: 1, max: 31 }),
+        hour: fc.integer({ min: 0, max: 23 }),
+        minute: fc.integer({ min: 0, max: 59 }),
+        second: fc.option(fc.integer({ min: 0, max: 59 })),
+        fraction: fc.option(fc.stringMatching(/^\d{1,9}$/)),
+        zone: fc.oneof(
+          fc.constantFrom("Z", "z"),
+          fc
+            .tuple(
+              fc.constantFrom("+", "-"),
+              fc.integer({ min: 0, max: 14 }),
+              fc.integer({ min: 0, max: 59 }),
+              fc.constantFrom(":", ""),
+            )
+            .map(([sign, hours, minutes, colon]) => `${sign}${two(hours)}${colon}${two(minutes)}`),
+        ),
+      })
+      .map(({ year, month, day, hour, minute, second, fraction, zone }) => {
+        const time = second === null ? "" : `:${two(second)}${fraction === null ? "" : `.${fraction}`}`;
+        return `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}${time}${zone}`;
+      });
+    fc.assert(
+      fc.property(instant, (text) => {
+        const luxon = DateTime.fromISO(text, { setZone: true });
+        const ours = tryParseInstant(text);
+        if (ours === undefined)
+          return !luxon.isValid || /expected a date that exists/.test(instantProblem(text) ?? "");
+        return luxon.isValid && ours.getTime() === luxon.toMillis();
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

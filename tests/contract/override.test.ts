@@ -1,6 +1,13 @@
 import { strict as assert } from "assert";
-import { STEP_ENV } from "../../../contract/resources";
-import { checkOverride, describeGap, overrideFields } from "../../../policies/lib/override";
+import { STEP_ENV } from "../../contract/resources";
+import {
+  MAX_OVERRIDE_HOURS,
+  checkOverride,
+  describeGap,
+  judgeExpiry,
+  missingOverrideFields,
+  overrideFields,
+} from "../../contract/override";
 
 const NOW = new Date("2026-11-27T15:00:00Z");
 const FULL = {
@@ -10,7 +17,7 @@ const FULL = {
   expiresAt: "2026-11-27T18:00:00Z",
 };
 
-describe("policies/lib/override", () => {
+describe("contract/override", () => {
   it("reads the four fields from a release record's environment, and nothing else", () => {
     const env = {
       [STEP_ENV.step]: "record",
@@ -97,6 +104,31 @@ describe("policies/lib/override", () => {
     const check = checkOverride(FULL, NOW, 2);
     assert.equal(check.status, "invalid");
     assert.match(check.status === "invalid" ? check.problems.join() : "", /3 h after .*at most 2 h/);
+  });
+
+  it("all four fields or none: the missing ones in order, undefined for no override", () => {
+    assert.equal(
+      missingOverrideFields(() => false),
+      undefined,
+    );
+    assert.deepEqual(
+      missingOverrideFields(() => true),
+      [],
+    );
+    assert.deepEqual(
+      missingOverrideFields((field) => field === "ticket"),
+      ["reason", "approver", "expiresAt"],
+    );
+  });
+
+  it("an expiry after now and at most 24 h after it; the boundaries belong to the limit", () => {
+    assert.equal(MAX_OVERRIDE_HOURS, 24);
+    const at = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
+    assert.deepEqual(judgeExpiry(at(0), NOW), { status: "expired", msAgo: 0 });
+    assert.deepEqual(judgeExpiry(at(-2), NOW), { status: "expired", msAgo: 7_200_000 });
+    assert.deepEqual(judgeExpiry(at(24), NOW), { status: "ok", msAhead: 86_400_000 });
+    assert.deepEqual(judgeExpiry(at(24.001), NOW), { status: "too-far", msAhead: 86_403_600 });
+    assert.equal(judgeExpiry(at(3), NOW, 2).status, "too-far");
   });
 
   it("describes gaps in seconds, minutes, hours and days", () => {
