@@ -5,6 +5,9 @@
 /** A release id: letters, digits, dot, underscore, dash; 1-64 characters. */
 export const RELEASE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** A Pulumi stack name greenlight accepts (also a segment of every backup key). */
+export const STACK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** A PostgreSQL identifier greenlight creates or names (database, role): lower case, no quoting needed. */
 export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -14,6 +17,14 @@ export const APP_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** A Docker image reference: [registry[:port]/]repository[:tag][@sha256:<64 hex>]. */
 export const IMAGE_REF =
   /^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** A bare image id, as `docker image inspect` or a build reports it. */
+export const IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
+
+/** An image a container can run: a reference (IMAGE_REF) or a bare image id (IMAGE_ID). */
+export function isImageRef(value: string): boolean {
+  return IMAGE_REF.test(value) || IMAGE_ID.test(value);
+}
 
 /** The digest part of an image reference that pins it. */
 export const IMAGE_DIGEST = /@sha256:[a-f0-9]{64}$/;
@@ -44,6 +55,9 @@ export const FS_PATH = /^[A-Za-z0-9._/-]+$/;
 
 /** One word of an exec-form command (no spaces, quotes or shell metacharacters). */
 export const COMMAND_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;
+
+/** "host" or a Docker network name. */
+export const DOCKER_NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** An environment variable name. */
 export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;

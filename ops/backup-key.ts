@@ -3,9 +3,8 @@
 //   <prefix>/<stack>/<release>/<timestamp>.dump           the pg_dump -Fc archive
 //   <prefix>/<stack>/<release>/<timestamp>.manifest.json  what was dumped, its size, sha256, verification
 // <timestamp> is UTC, compact ISO-8601 (20261123T184500Z), so keys sort by time.
-import { KEY_PREFIX, RELEASE_ID } from "../contract/patterns";
+import { KEY_PREFIX, RELEASE_ID, STACK_NAME } from "../contract/patterns";
 
-const STACK = /^[A-Za-z0-9._-]{1,64}$/;
 const KEY = /^(.+)\/([A-Za-z0-9._-]{1,64})\/([A-Za-z0-9._-]{1,64})\/(\d{8}T\d{6}Z)\.(dump|manifest\.json)$/;
 
 /** A backup object's key, split into its parts. */
@@ -29,7 +28,7 @@ export function keyTimestamp(at: Date): string {
 export function releasePrefix(prefix: string, stack: string, release: string): string {
   if (!KEY_PREFIX.test(prefix))
     throw new Error(`backup prefix ${JSON.stringify(prefix)}: use path segments of letters, digits, . _ -`);
-  if (!STACK.test(stack)) throw new Error(`stack ${JSON.stringify(stack)}: use letters, digits, . _ -`);
+  if (!STACK_NAME.test(stack)) throw new Error(`stack ${JSON.stringify(stack)}: use letters, digits, . _ -`);
   if (!RELEASE_ID.test(release))
     throw new Error(`release ${JSON.stringify(release)}: use 1-64 letters, digits, . _ -`);
   return `${prefix}/${stack}/${release}/`;

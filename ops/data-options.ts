@@ -1,10 +1,7 @@
 // Argument checks the data steps (backup, restore, migrate) share: where the backups live in the
 // bucket, and the numeric options commander hands over as strings.
-import { KEY_PREFIX, RELEASE_ID } from "../contract/patterns";
+import { BUCKET_NAME, KEY_PREFIX, RELEASE_ID, STACK_NAME } from "../contract/patterns";
 import { StepError } from "./step";
-
-const STACK = /^[A-Za-z0-9._-]{1,64}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Where a release's backups live: s3://<bucket>/<prefix>/<stack>/<release>/. */
 export interface BackupLocation {
@@ -21,13 +18,13 @@ export function badOption(what: string): StepError {
 
 /** Checks --bucket, --prefix, --stack and --release. */
 export function validateLocation(options: BackupLocation): void {
-  if (!BUCKET.test(options.bucket))
+  if (!BUCKET_NAME.test(options.bucket))
     throw badOption(`--bucket ${JSON.stringify(options.bucket)} is not an S3 bucket name`);
   if (!KEY_PREFIX.test(options.prefix))
     throw badOption(
       `--prefix ${JSON.stringify(options.prefix)}: use path segments of letters, digits, . _ -`,
     );
-  if (!STACK.test(options.stack))
+  if (!STACK_NAME.test(options.stack))
     throw badOption(`--stack ${JSON.stringify(options.stack)}: use letters, digits, . _ -`);
   if (!RELEASE_ID.test(options.release))
     throw badOption(`--release ${JSON.stringify(options.release)}: use 1-64 letters, digits, . _ -`);

@@ -2,7 +2,8 @@
 // pulled, or a clear failure naming the image — instead of a provider error halfway through a release.
 import { execFile } from "child_process";
 import { Command } from "commander";
-import { imageRef, isImageRef } from "./options";
+import { isImageRef } from "../contract/patterns";
+import { imageRef } from "./options";
 import { StepCommand, StepError, progress } from "./step";
 
 export interface ImageReport {

@@ -4,13 +4,9 @@
 // greenlight.migrations, and runs the release's own migration command in a one-off container of the
 // release image. DATABASE_URL (the migrator role) reaches the container by name only, never in argv.
 // This file is the step's command line; migrate-run.ts runs it, migrate-container.ts is the container.
-import { IMAGE_REF } from "../contract/patterns";
+import { COMMAND_WORD, DOCKER_NETWORK, IMAGE_REF } from "../contract/patterns";
 import { BackupLocation, badOption, locationOptions, validateLocation } from "./data-options";
 import { StepCommand, StepError } from "./step";
-
-const COMMAND_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;
-/** "host" or a Docker network name. */
-const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The advisory lock every greenlight migration of a database takes (two int4 keys: "gl", "migr"). */
 export const MIGRATION_LOCK: readonly [number, number] = [0x676c, 0x6d696772];
@@ -55,7 +51,7 @@ export function validateMigrateOptions(options: MigrateOptions): void {
     throw badOption(
       `--command-json ${JSON.stringify(options.command)}: give a non-empty list of words without spaces, quotes or shell characters`,
     );
-  if (!NETWORK.test(options.network))
+  if (!DOCKER_NETWORK.test(options.network))
     throw badOption(`--network ${JSON.stringify(options.network)}: use host or a Docker network name`);
   if (!(Number.isInteger(options.timeoutSeconds) && options.timeoutSeconds >= 1))
     throw badOption(`--timeout-seconds ${options.timeoutSeconds}: use a whole number of seconds ≥ 1`);

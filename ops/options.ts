@@ -3,7 +3,7 @@
 // Also the command-line discipline every greenlight CLI keeps (the steps and the tools): help on stdout
 // with exit 0, a usage error as ONE line naming the option, the value and where the fix is, exit 2.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../contract/patterns";
+import { HOST, RELEASE_ID, URL_PATH, isImageRef } from "../contract/patterns";
 import { COLORS, Color } from "../schema/types";
 
 export function integer(min: number, max: number): (value: string) => number {
@@ -34,11 +34,6 @@ export function releaseId(value: string): string {
 export function host(value: string): string {
   if (!HOST.test(value)) throw new InvalidArgumentError("expected a host name or IPv4 address");
   return value;
-}
-
-/** An image reference (name:tag, name@sha256:…) or a bare image id (sha256:…). */
-export function isImageRef(value: string): boolean {
-  return IMAGE_REF.test(value) || /^sha256:[a-f0-9]{64}$/.test(value);
 }
 
 export function imageRef(value: string): string {

@@ -7,7 +7,7 @@ import { checkOverride, overrideFields } from "../contract/override";
 import { STEP, STEP_ENV } from "../contract/resources";
 import { RELEASE_ID } from "../contract/patterns";
 import { COLORS, Color } from "../schema/types";
-import { isImageRef } from "./options";
+import { isImageRef } from "../contract/patterns";
 import { StepCommand, StepError, requireEnv } from "./step";
 
 /** Environment variables the record reads besides STEP_ENV. */

@@ -1,6 +1,6 @@
 import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
 import { closestKey, namespaceProblem } from "./namespaces";
-import { ENV_NAME, SECRET_ENV_NAME } from "../contract/patterns";
+import { ENV_NAME, SECRET_ENV_NAME, STACK_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
 import { parseSmokeCheck } from "./smoke";
 import { SmokeCheck, StackSettings, otherColor } from "./types";
@@ -42,8 +42,6 @@ export interface RawStackConfig {
   /** The instant time-dependent rules are judged at (override expiry). */
   now: Date;
 }
-
-const STACK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Parses and validates a whole stack configuration, or throws one ConfigError naming every bad key. */
 export function parseStackConfig(raw: RawStackConfig): StackSettings {

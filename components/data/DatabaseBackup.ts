@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
-import { HOST, KEY_PREFIX, RELEASE_ID, SQL_IDENTIFIER } from "../../contract/patterns";
+import {
+  BUCKET_NAME,
+  HOST,
+  KEY_PREFIX,
+  RELEASE_ID,
+  SQL_IDENTIFIER,
+  STACK_NAME,
+} from "../../contract/patterns";
 import {
   PgTarget,
   S3Target,
@@ -16,9 +23,6 @@ import {
   StepPlace,
   placedCommand,
 } from "../step-command";
-
-const STACK = /^[A-Za-z0-9._-]{1,64}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface DatabaseBackupArgs {
   /** Stack name: a segment of every backup key. */
@@ -103,7 +107,7 @@ interface BackupLine {
 
 /** The backup step's flags; every value is pattern-checked before it is quoted. */
 export function backupFlags(args: BackupLine): Record<string, FlagValue> {
-  if (!BUCKET.test(args.bucket))
+  if (!BUCKET_NAME.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   return {
     bucket: args.bucket,
@@ -131,7 +135,7 @@ interface DrillLine {
 
 /** The drill's flags: the backup just taken (by key once known), into a scratch database. */
 export function drillFlags(args: DrillLine): Record<string, FlagValue> {
-  if (!BUCKET.test(args.bucket))
+  if (!BUCKET_NAME.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   if (args.key !== undefined && !/^[A-Za-z0-9._/-]+\.dump$/.test(args.key))
     throw new Error(`backup key ${JSON.stringify(args.key)} is not a dump key`);
@@ -187,7 +191,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       new Error(
         `DatabaseBackup ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
       );
-    if (!STACK.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
+    if (!STACK_NAME.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
     if (!RELEASE_ID.test(args.release))
       throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
     if (!KEY_PREFIX.test(args.prefix))

@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
 import {
+  BUCKET_NAME,
   COMMAND_WORD,
+  DOCKER_NETWORK,
   HOST,
   IMAGE_REF,
   KEY_PREFIX,
   RELEASE_ID,
   SQL_IDENTIFIER,
+  STACK_NAME,
 } from "../../contract/patterns";
 import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
 import {
@@ -24,10 +27,6 @@ import {
   StepPlace,
   placedCommand,
 } from "../step-command";
-
-const STACK = /^[A-Za-z0-9._-]{1,64}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface MigrationArgs {
   /** Stack name: a segment of the backup keys the step looks under. */
@@ -105,7 +104,7 @@ export function migrateCommandLine(args: MigrateLine): string {
 
 /** The migrate step's flags; every value is pattern-checked before it is quoted. */
 export function migrateFlags(args: MigrateLine): Record<string, FlagValue> {
-  if (!BUCKET.test(args.bucket))
+  if (!BUCKET_NAME.test(args.bucket))
     throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
   return {
     bucket: args.bucket,
@@ -135,7 +134,7 @@ export class Migration extends pulumi.ComponentResource {
     super(COMPONENT.migration, name, {}, opts);
     const bad = (arg: string, value: unknown, expected: string) =>
       new Error(`Migration ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`);
-    if (!STACK.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
+    if (!STACK_NAME.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
     if (!RELEASE_ID.test(args.release))
       throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
     if (!IMAGE_REF.test(args.image)) throw bad("image", args.image, "a Docker image reference");
@@ -145,7 +144,8 @@ export class Migration extends pulumi.ComponentResource {
         args.command,
         "a non-empty list of words without spaces, quotes or shell characters",
       );
-    if (!NETWORK.test(args.network)) throw bad("network", args.network, "host or a Docker network name");
+    if (!DOCKER_NETWORK.test(args.network))
+      throw bad("network", args.network, "host or a Docker network name");
     if (!(Number.isInteger(args.timeoutSeconds) && args.timeoutSeconds >= 10))
       throw bad("timeoutSeconds", args.timeoutSeconds, "whole seconds, at least 10");
     if (!KEY_PREFIX.test(args.prefix))

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
+import { STACK_NAME } from "../../contract/patterns";
 import { Color, Override } from "../../schema/types";
 import { ArgChecker } from "./args";
 import { OPS_CLI, stepOutputs, stepCommand, StepResource } from "../step-command";
@@ -32,7 +33,7 @@ export class ReleaseRecord extends pulumi.ComponentResource {
   constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.releaseRecord, name, {}, opts);
     const check = new ArgChecker("ReleaseRecord", name);
-    check.require(/^[A-Za-z0-9._-]{1,64}$/.test(args.stack), "stack", args.stack, "a stack name");
+    check.require(STACK_NAME.test(args.stack), "stack", args.stack, "a stack name");
     check.release("release", args.release);
     check.color("color", args.color);
     check.image("image", args.image);

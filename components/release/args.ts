@@ -1,6 +1,6 @@
 // Argument checks the release components run at the top of their constructors: a bad argument fails
 // the program before any resource is registered, with the component, the argument and the value.
-import { HOST, IMAGE_REF, RELEASE_ID, URL_PATH } from "../../contract/patterns";
+import { HOST, RELEASE_ID, URL_PATH, isImageRef } from "../../contract/patterns";
 import { COLORS } from "../../schema/types";
 
 export class ArgChecker {
@@ -28,7 +28,7 @@ export class ArgChecker {
 
   image(arg: string, value: string): void {
     this.require(
-      IMAGE_REF.test(value) || /^sha256:[a-f0-9]{64}$/.test(value),
+      isImageRef(value),
       arg,
       value,
       "a Docker image reference such as registry/shop@sha256:<64 hex>",

@@ -1,7 +1,7 @@
 // ColorSlot's arguments: their types and defaults, and the checks the constructor runs before it
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
-import { APP_NAME, ENV_NAME } from "../../contract/patterns";
+import { APP_NAME, ENV_NAME, SQL_IDENTIFIER, STACK_NAME } from "../../contract/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "./args";
 import type { DockerHost } from "./DockerHost";
@@ -132,7 +132,7 @@ export interface CheckedColorSlotArgs {
 export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedColorSlotArgs {
   const check = new ArgChecker("ColorSlot", name);
   check.require(APP_NAME.test(args.app), "app", args.app, "a lower-case name of letters, digits and '-'");
-  check.require(/^[A-Za-z0-9._-]{1,64}$/.test(args.stack), "stack", args.stack, "a stack name");
+  check.require(STACK_NAME.test(args.stack), "stack", args.stack, "a stack name");
   check.color("color", args.color);
   check.release("release", args.release);
   check.image("image", args.image);
@@ -177,13 +177,13 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
   check.host("database.host", args.database.host);
   check.port("database.port", args.database.port);
   check.require(
-    /^[a-z_][a-z0-9_]{0,62}$/.test(args.database.name),
+    SQL_IDENTIFIER.test(args.database.name),
     "database.name",
     args.database.name,
     "a PostgreSQL identifier",
   );
   check.require(
-    /^[a-z_][a-z0-9_]{0,62}$/.test(args.database.user),
+    SQL_IDENTIFIER.test(args.database.user),
     "database.user",
     args.database.user,
     "a PostgreSQL identifier",

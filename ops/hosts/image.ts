@@ -13,7 +13,6 @@ export const OPS_RUNTIME_PACKAGES = [
   "@aws-sdk/client-s3",
   "@aws-sdk/lib-storage",
   "commander",
-  "luxon",
   "pg",
   "zod",
 ] as const;

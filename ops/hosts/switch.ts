@@ -3,7 +3,7 @@
 // all or nothing (haproxy/fleet.ts), warms every front up, and guards the new color on the access logs
 // every proxy sends to the coordinator's address; a breach moves every host back.
 import { Command, InvalidArgumentError } from "commander";
-import { HOST } from "../../contract/patterns";
+import { HOST, HOST_NAME } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { guardThresholdOptions } from "../guard";
 import { ProxyTarget, moveFleet, revertFleet } from "../haproxy/fleet";
@@ -26,14 +26,12 @@ export interface HostEntry {
   adminPort?: number;
 }
 
-const HOST_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
-
 /** Parses `<name>=<address>[:<admin port>]`. */
 export function parseHostEntry(value: string): HostEntry {
   const match = /^([^=]+)=([^:]+)(?::(\d{1,5}))?$/.exec(value);
   if (!match || !HOST_NAME.test(match[1]) || !HOST.test(match[2])) {
     throw new InvalidArgumentError(
-      "expected <name>=<private address>[:<admin port>], e.g. web-1=10.0.0.11 (name: lower-case letters, digits, . and -)",
+      "expected <name>=<private address>[:<admin port>], e.g. web-1=10.0.0.11 (name: a lower-case letter, then lower-case letters, digits and -)",
     );
   }
   const adminPort = match[3] === undefined ? undefined : port(match[3]);
