@@ -5,7 +5,8 @@
 // the policy pack), and the JSON lines the steps print. Secrets never go on a command line.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { opsRunCommand } from "../ops/hosts/remote";
+import { FlagValue, checkStepAndEnv, flagWords, opsRunCommand } from "../ops/hosts/remote";
+import { shellQuote } from "../contract/shell";
 import { STEP_ENV } from "../contract/resources";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
@@ -100,30 +101,10 @@ export function placedCommand(
   );
 }
 
-/** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A flag and its value; `true` is a bare flag, `false`/undefined leave it out, a list repeats it. */
-export type FlagValue = string | number | boolean | undefined | readonly (string | number)[];
-
 /** `node bin/greenlight-ops.js <step> --a 'x' --b 2 …`, flags in the given order. */
 export function opsCommand(step: string, flags: Record<string, FlagValue>): string {
-  if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
-  const words = [OPS_CLI, step];
-  for (const [flag, value] of Object.entries(flags)) {
-    if (!/^[a-z][a-z0-9-]*$/.test(flag))
-      throw new Error(`ops flag ${JSON.stringify(flag)} is not a flag name`);
-    if (value === undefined || value === false) continue;
-    if (value === true) {
-      words.push(`--${flag}`);
-      continue;
-    }
-    for (const item of Array.isArray(value) ? value : [value])
-      words.push(`--${flag}`, shellQuote(String(item)));
-  }
-  return words.join(" ");
+  checkStepAndEnv(step, []);
+  return [OPS_CLI, step, ...flagWords(flags).map(shellQuote)].join(" ");
 }
 
 /** Where a step connects to PostgreSQL (libpq variables). */

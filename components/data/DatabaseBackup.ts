@@ -18,11 +18,11 @@ import {
   text,
   stepCommand,
   StepResource,
-  FlagValue,
   LOCAL,
   StepPlace,
   placedCommand,
 } from "../step-command";
+import type { FlagValue } from "../../ops/hosts/remote";
 
 export interface DatabaseBackupArgs {
   /** Stack name: a segment of every backup key. */

@@ -22,11 +22,11 @@ import {
   text,
   stepCommand,
   StepResource,
-  FlagValue,
   LOCAL,
   StepPlace,
   placedCommand,
 } from "../step-command";
+import type { FlagValue } from "../../ops/hosts/remote";
 
 export interface MigrationArgs {
   /** Stack name: a segment of the backup keys the step looks under. */

@@ -5,6 +5,7 @@
 // the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
 // github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
 import { ENV_NAME } from "../../contract/patterns";
+import { shellQuote } from "../../contract/shell";
 import { Color } from "../../schema/types";
 
 /** Where the proxy container keeps its config, sockets and server-state file (the state volume). */
@@ -18,11 +19,6 @@ export function proxyContainerName(app: string, stack: string): string {
 
 /** A flag's value: a list repeats the flag, true is a bare flag, undefined/false leave it out. */
 export type FlagValue = string | number | boolean | undefined | readonly (string | number)[];
-
-/** Single-quotes a word for sh unless it is made of safe characters only: 'it'\''s'. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** `--name value …` words, in the given order. */
 export function flagWords(flags: Record<string, FlagValue>): string[] {
@@ -101,8 +97,8 @@ export function proxyRunCommand(
     "--init",
     "--stop-timeout 35",
     `-v ${name}:${PROXY_STATE_MOUNT}`,
-    shellWord(image),
-    ...proxyCommandArgs(settings).map(shellWord),
+    shellQuote(image),
+    ...proxyCommandArgs(settings).map(shellQuote),
   ].join(" ");
 }
 
@@ -113,7 +109,8 @@ export interface OpsRunOptions {
   dockerSocket?: boolean;
 }
 
-function checkStepAndEnv(step: string, envNames: readonly string[]): void {
+/** Refuses a step or variable name that is not one (they go on a command line unquoted). */
+export function checkStepAndEnv(step: string, envNames: readonly string[]): void {
   if (!/^[a-z][a-z-]*$/.test(step)) throw new Error(`ops step ${JSON.stringify(step)} is not a step name`);
   for (const name of envNames) {
     if (!ENV_NAME.test(name))
@@ -133,9 +130,9 @@ export function opsRunCommand(
     "docker run --rm --network host",
     ...(options.envNames ?? []).map((name) => `-e ${name}`),
     ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
-    shellWord(image),
+    shellQuote(image),
     step,
-    ...flagWords(flags).map(shellWord),
+    ...flagWords(flags).map(shellQuote),
   ].join(" ");
 }
 
@@ -153,9 +150,9 @@ export function opsExecCommand(
   return [
     "docker exec",
     ...envNames.map((name) => `-e ${name}`),
-    shellWord(container),
+    shellQuote(container),
     "greenlight-ops",
     step,
-    ...flagWords(flags).map(shellWord),
+    ...flagWords(flags).map(shellQuote),
   ].join(" ");
 }

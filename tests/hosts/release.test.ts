@@ -4,7 +4,8 @@ import { renderHaproxyConfig } from "../../ops/haproxy/config";
 import { runtimeCommand, setServerState, tcpAdmin } from "../../ops/haproxy/runtime";
 import { proxyState } from "../../ops/haproxy/spec";
 import { OPS_RUNTIME_PACKAGES } from "../../ops/hosts/image";
-import { PROXY_STATE_DIR, shellWord } from "../../ops/hosts/remote";
+import { shellQuote } from "../../contract/shell";
+import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
 import { buildSampleImage } from "../fixtures/app/build";
 import { LoadResult, LoadRun, startLoad, waitUntil } from "../ops/support/load";
 import { freePortRange, startWebhook, WebhookReceiver } from "../ops/support/release";
@@ -155,7 +156,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     const script = `for (const name of ${JSON.stringify(OPS_RUNTIME_PACKAGES)}) require(name); new (require("@aws-sdk/client-s3").S3Client)({ region: "x" }); console.log("loaded")`;
     const loaded = await sim.ssh(
       host,
-      `docker run --rm -w /opt/greenlight --entrypoint /usr/local/bin/node ${fleet.opsImage} -e ${shellWord(script)}`,
+      `docker run --rm -w /opt/greenlight --entrypoint /usr/local/bin/node ${fleet.opsImage} -e ${shellQuote(script)}`,
     );
     assert.equal(loaded.code, 0, loaded.stderr);
     assert.equal(loaded.stdout.trim(), "loaded");

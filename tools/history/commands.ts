@@ -1,4 +1,5 @@
 // The exact Pulumi commands the lifecycle tools print and run. Pure: argv arrays plus a copy-paste form.
+import { shellQuote } from "../../contract/shell";
 
 /** A command the user runs (or the tool runs with --yes), with why it is there. */
 export interface PlannedCommand {
@@ -8,14 +9,6 @@ export interface PlannedCommand {
   interactive?: boolean;
   /** The config key a `pulumi config set` writes, and its value (absent: a secret typed at the prompt). */
   sets?: { key: string; value?: string };
-}
-
-const SAFE_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;
-
-/** Quotes one word for a POSIX shell only when it needs it. */
-export function shellQuote(word: string): string {
-  if (word !== "" && SAFE_WORD.test(word)) return word;
-  return `'${word.replace(/'/g, `'"'"'`)}'`;
 }
 
 /** The copy-paste form of a command. */

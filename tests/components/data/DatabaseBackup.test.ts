@@ -5,7 +5,7 @@ import {
   drillCommandLine,
   drillSummary,
 } from "../../../components/data/DatabaseBackup";
-import { opsCommand, shellQuote, stepEnvironment } from "../../../components/step-command";
+import { opsCommand, stepEnvironment } from "../../../components/step-command";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { COMMAND_LINE_CREDENTIALS } from "../../../contract/patterns";
 import { SECRET_ENV_NAME } from "../../../contract/patterns";
@@ -99,7 +99,6 @@ describe("DatabaseBackup: pure parts", () => {
         }),
       /not a dump key/,
     );
-    assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(
       opsCommand("x", { a: "two words", b: true, c: false, d: undefined }),
       "node bin/greenlight-ops.js x --a 'two words' --b",
