@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT } from "../../contract/resources";
-import { BUCKET_NAME, KEY_PREFIX } from "../../contract/patterns";
+import { ArgChecker } from "../arg-checker";
 
 export interface BackupBucketArgs {
   /** Bucket name: 3-63 lower-case letters, digits, '.' or '-'. */
@@ -117,44 +117,43 @@ export class BackupBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.backupBucket, name, {}, opts);
-    const bad = (arg: string, value: unknown, expected: string) =>
-      new Error(
-        `BackupBucket ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
-      );
-    if (!BUCKET_NAME.test(args.bucket))
-      throw bad("bucket", args.bucket, "3-63 lower-case letters, digits, '.' or '-'");
-    if (!KEY_PREFIX.test(args.prefix))
-      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
-    if (args.encryption !== "aws:kms" && args.encryption !== "AES256")
-      throw bad("encryption", args.encryption, "aws:kms or AES256");
-    if (args.kmsKeyId !== undefined && args.encryption !== "aws:kms")
-      throw bad("kmsKeyId", args.kmsKeyId, "no key with AES256 (set encryption to aws:kms to use a KMS key)");
-    const days = (arg: "retentionDays" | "coldAfterDays" | "objectLockDays", min: number) => {
-      if (!(Number.isInteger(args[arg]) && args[arg] >= min && args[arg] <= 3650))
-        throw bad(arg, args[arg], `whole days, ${min}-3650`);
-    };
-    days("retentionDays", 1);
-    days("coldAfterDays", 0);
-    days("objectLockDays", 0);
-    if (args.coldAfterDays > 0 && args.coldAfterDays >= args.retentionDays)
-      throw bad(
-        "coldAfterDays",
-        args.coldAfterDays,
-        `0 or fewer days than retentionDays (${args.retentionDays})`,
-      );
-    if (args.objectLockDays > args.retentionDays)
-      throw bad(
-        "objectLockDays",
-        args.objectLockDays,
-        `at most retentionDays (${args.retentionDays}): locked backups cannot expire`,
-      );
+    const check = new ArgChecker("BackupBucket", name);
+    check.bucket("bucket", args.bucket);
+    check.keyPrefix("prefix", args.prefix);
+    check.require(
+      args.encryption === "aws:kms" || args.encryption === "AES256",
+      "encryption",
+      args.encryption,
+      "aws:kms or AES256",
+    );
+    check.require(
+      args.kmsKeyId === undefined || args.encryption === "aws:kms",
+      "kmsKeyId",
+      args.kmsKeyId,
+      "no key with AES256 (set encryption to aws:kms to use a KMS key)",
+    );
+    check.integer("retentionDays", args.retentionDays, 1, 3650, "whole days");
+    check.integer("coldAfterDays", args.coldAfterDays, 0, 3650, "whole days");
+    check.integer("objectLockDays", args.objectLockDays, 0, 3650, "whole days");
+    check.require(
+      !(args.coldAfterDays > 0 && args.coldAfterDays >= args.retentionDays),
+      "coldAfterDays",
+      args.coldAfterDays,
+      `0 or fewer days than retentionDays (${args.retentionDays})`,
+    );
+    check.require(
+      args.objectLockDays <= args.retentionDays,
+      "objectLockDays",
+      args.objectLockDays,
+      `at most retentionDays (${args.retentionDays}): locked backups cannot expire`,
+    );
     const hardening = args.hardening ?? true;
-    if (args.protect && !hardening)
-      throw bad(
-        "hardening",
-        false,
-        "true when the bucket is protected (only a local S3-compatible server may skip it)",
-      );
+    check.require(
+      !(args.protect && !hardening),
+      "hardening",
+      false,
+      "true when the bucket is protected (only a local S3-compatible server may skip it)",
+    );
 
     const child = { parent: this, provider: args.provider };
     const keep = { protect: args.protect, retainOnDelete: args.protect };

@@ -1,13 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
-import {
-  BUCKET_NAME,
-  HOST,
-  KEY_PREFIX,
-  RELEASE_ID,
-  SQL_IDENTIFIER,
-  STACK_NAME,
-} from "../../contract/patterns";
+import { BUCKET_NAME } from "../../contract/patterns";
+import { ArgChecker } from "../arg-checker";
 import {
   PgTarget,
   S3Target,
@@ -96,6 +90,12 @@ export function drillSummary(stdout: string | undefined): DrillSummary | undefin
   };
 }
 
+/** The bucket a step's flags name, known only once the bucket exists: checked before it is quoted. */
+export function requireBucketName(bucket: string): void {
+  if (!BUCKET_NAME.test(bucket))
+    throw new Error(`backup bucket ${JSON.stringify(bucket)} is not an S3 bucket name`);
+}
+
 interface BackupLine {
   bucket: string;
   prefix: string;
@@ -107,8 +107,7 @@ interface BackupLine {
 
 /** The backup step's flags; every value is pattern-checked before it is quoted. */
 export function backupFlags(args: BackupLine): Record<string, FlagValue> {
-  if (!BUCKET_NAME.test(args.bucket))
-    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  requireBucketName(args.bucket);
   return {
     bucket: args.bucket,
     prefix: args.prefix,
@@ -135,8 +134,7 @@ interface DrillLine {
 
 /** The drill's flags: the backup just taken (by key once known), into a scratch database. */
 export function drillFlags(args: DrillLine): Record<string, FlagValue> {
-  if (!BUCKET_NAME.test(args.bucket))
-    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  requireBucketName(args.bucket);
   if (args.key !== undefined && !/^[A-Za-z0-9._/-]+\.dump$/.test(args.key))
     throw new Error(`backup key ${JSON.stringify(args.key)} is not a dump key`);
   return {
@@ -156,17 +154,11 @@ export function drillCommandLine(args: DrillLine): string {
 }
 
 /** Checks the connection target shared by the backup and the migration. */
-export function checkPgTarget(component: string, name: string, database: PgTarget): void {
-  const bad = (arg: string, value: unknown, expected: string) =>
-    new Error(
-      `${component} ${name}: args.database.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
-    );
-  if (!HOST.test(database.host)) throw bad("host", database.host, "a host name or IPv4 address");
-  if (!(Number.isInteger(database.port) && database.port >= 1 && database.port <= 65535))
-    throw bad("port", database.port, "a TCP port 1-65535");
-  if (!SQL_IDENTIFIER.test(database.database))
-    throw bad("database", database.database, "a lower-case SQL identifier");
-  if (!SQL_IDENTIFIER.test(database.user)) throw bad("user", database.user, "a lower-case SQL identifier");
+export function checkPgTarget(check: ArgChecker, database: PgTarget): void {
+  check.host("database.host", database.host);
+  check.port("database.port", database.port);
+  check.sqlIdentifier("database.database", database.database);
+  check.sqlIdentifier("database.user", database.user);
 }
 
 /**
@@ -187,25 +179,19 @@ export class DatabaseBackup extends pulumi.ComponentResource {
 
   constructor(name: string, args: DatabaseBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.databaseBackup, name, {}, opts);
-    const bad = (arg: string, value: unknown, expected: string) =>
-      new Error(
-        `DatabaseBackup ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
-      );
-    if (!STACK_NAME.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
-    if (!RELEASE_ID.test(args.release))
-      throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
-    if (!KEY_PREFIX.test(args.prefix))
-      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
-    checkPgTarget("DatabaseBackup", name, args.database);
+    const check = new ArgChecker("DatabaseBackup", name);
+    check.stack("stack", args.stack);
+    check.release("release", args.release);
+    check.keyPrefix("prefix", args.prefix);
+    checkPgTarget(check, args.database);
     const minSizeRatio = args.minSizeRatio ?? 0.1;
-    if (!(minSizeRatio >= 0 && minSizeRatio < 1))
-      throw bad("minSizeRatio", minSizeRatio, "a fraction from 0 to below 1");
-    if (!(
-      Number.isInteger(args.minFreeDiskPercent) &&
-      args.minFreeDiskPercent >= 0 &&
-      args.minFreeDiskPercent <= 90
-    ))
-      throw bad("minFreeDiskPercent", args.minFreeDiskPercent, "0-90 percent");
+    check.require(
+      minSizeRatio >= 0 && minSizeRatio < 1,
+      "minSizeRatio",
+      minSizeRatio,
+      "a fraction from 0 to below 1",
+    );
+    check.integer("minFreeDiskPercent", args.minFreeDiskPercent, 0, 90, "percent");
     const verify = args.verify ?? true;
     this.release = args.release;
 

@@ -1,7 +1,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT } from "../../contract/resources";
-import { HOST, SQL_IDENTIFIER } from "../../contract/patterns";
+import { ArgChecker } from "../arg-checker";
 
 export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
 
@@ -55,13 +55,9 @@ export class DatabaseRoles extends pulumi.ComponentResource {
 
   constructor(name: string, args: DatabaseRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.databaseRoles, name, {}, opts);
-    const bad = (arg: string, value: unknown, expected: string) =>
-      new Error(
-        `DatabaseRoles ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`,
-      );
-    if (!HOST.test(args.host)) throw bad("host", args.host, "a host name or IPv4 address");
-    if (!(Number.isInteger(args.port) && args.port >= 1 && args.port <= 65535))
-      throw bad("port", args.port, "a TCP port 1-65535");
+    const check = new ArgChecker("DatabaseRoles", name);
+    check.host("host", args.host);
+    check.port("port", args.port);
     const schema = args.schema ?? "public";
     for (const [arg, value] of Object.entries({
       database: args.database,
@@ -70,15 +66,27 @@ export class DatabaseRoles extends pulumi.ComponentResource {
       appRole: args.appRole,
       schema,
     })) {
-      if (!SQL_IDENTIFIER.test(value)) throw bad(arg, value, "a lower-case SQL identifier");
+      check.sqlIdentifier(arg, value);
     }
-    if (args.migratorRole === args.appRole)
-      throw bad("appRole", args.appRole, "a role other than the migrator (the app must not own the schema)");
-    if (args.appRole === args.adminUser || args.migratorRole === args.adminUser)
-      throw bad("adminUser", args.adminUser, "a role other than the migrator and app roles");
+    check.require(
+      args.migratorRole !== args.appRole,
+      "appRole",
+      args.appRole,
+      "a role other than the migrator (the app must not own the schema)",
+    );
+    check.require(
+      args.appRole !== args.adminUser && args.migratorRole !== args.adminUser,
+      "adminUser",
+      args.adminUser,
+      "a role other than the migrator and app roles",
+    );
     const sslmode = args.sslmode ?? defaultSslMode(args.host);
-    if (!["disable", "require", "verify-ca", "verify-full"].includes(sslmode))
-      throw bad("sslmode", sslmode, "disable, require, verify-ca or verify-full");
+    check.require(
+      ["disable", "require", "verify-ca", "verify-full"].includes(sslmode),
+      "sslmode",
+      sslmode,
+      "disable, require, verify-ca or verify-full",
+    );
 
     this.provider = new postgresql.Provider(
       `${name}-provider`,

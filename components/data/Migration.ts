@@ -1,17 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
-import {
-  BUCKET_NAME,
-  COMMAND_WORD,
-  DOCKER_NETWORK,
-  HOST,
-  IMAGE_REF,
-  KEY_PREFIX,
-  RELEASE_ID,
-  SQL_IDENTIFIER,
-  STACK_NAME,
-} from "../../contract/patterns";
-import { DatabaseBackup, checkPgTarget } from "./DatabaseBackup";
+import { COMMAND_WORD, DOCKER_NETWORK, IMAGE_REF } from "../../contract/patterns";
+import { ArgChecker } from "../arg-checker";
+import { databaseUrl } from "../database-url";
+import { DatabaseBackup, checkPgTarget, requireBucketName } from "./DatabaseBackup";
 import {
   PgTarget,
   S3Target,
@@ -83,15 +75,6 @@ export function migrationSummary(stdout: string | undefined): MigrationSummary |
   };
 }
 
-/** The migrator's connection string for the container (a secret: it holds the password). */
-export function databaseUrl(
-  target: { host: string; port: number; database: string; user: string; sslmode?: string },
-  password: string,
-): string {
-  const query = target.sslmode ? `?sslmode=${encodeURIComponent(target.sslmode)}` : "";
-  return `postgresql://${encodeURIComponent(target.user)}:${encodeURIComponent(password)}@${target.host}:${target.port}/${target.database}${query}`;
-}
-
 type MigrateLine = Pick<
   MigrationArgs,
   "prefix" | "stack" | "release" | "image" | "command" | "network" | "timeoutSeconds"
@@ -104,8 +87,7 @@ export function migrateCommandLine(args: MigrateLine): string {
 
 /** The migrate step's flags; every value is pattern-checked before it is quoted. */
 export function migrateFlags(args: MigrateLine): Record<string, FlagValue> {
-  if (!BUCKET_NAME.test(args.bucket))
-    throw new Error(`backup bucket ${JSON.stringify(args.bucket)} is not an S3 bucket name`);
+  requireBucketName(args.bucket);
   return {
     bucket: args.bucket,
     prefix: args.prefix,
@@ -132,35 +114,38 @@ export class Migration extends pulumi.ComponentResource {
 
   constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.migration, name, {}, opts);
-    const bad = (arg: string, value: unknown, expected: string) =>
-      new Error(`Migration ${name}: args.${arg} ${JSON.stringify(value)} is invalid: expected ${expected}`);
-    if (!STACK_NAME.test(args.stack)) throw bad("stack", args.stack, "letters, digits, '.', '_' or '-'");
-    if (!RELEASE_ID.test(args.release))
-      throw bad("release", args.release, "1-64 letters, digits, '.', '_' or '-'");
-    if (!IMAGE_REF.test(args.image)) throw bad("image", args.image, "a Docker image reference");
-    if (args.command.length === 0 || !args.command.every((word) => COMMAND_WORD.test(word)))
-      throw bad(
-        "command",
-        args.command,
-        "a non-empty list of words without spaces, quotes or shell characters",
-      );
-    if (!DOCKER_NETWORK.test(args.network))
-      throw bad("network", args.network, "host or a Docker network name");
-    if (!(Number.isInteger(args.timeoutSeconds) && args.timeoutSeconds >= 10))
-      throw bad("timeoutSeconds", args.timeoutSeconds, "whole seconds, at least 10");
-    if (!KEY_PREFIX.test(args.prefix))
-      throw bad("prefix", args.prefix, "path segments of letters, digits, '.', '_' or '-'");
-    if (args.backup.release !== args.release)
-      throw bad(
-        "backup",
-        args.backup.release,
-        `the backup of release ${args.release} (a migration needs a backup of its own release)`,
-      );
-    checkPgTarget("Migration", name, args.database);
-    if (!SQL_IDENTIFIER.test(args.migrator.role))
-      throw bad("migrator.role", args.migrator.role, "a lower-case SQL identifier");
-    if (!HOST.test(args.migrator.host))
-      throw bad("migrator.host", args.migrator.host, "a host name or IPv4 address");
+    const check = new ArgChecker("Migration", name);
+    check.stack("stack", args.stack);
+    check.release("release", args.release);
+    check.require(IMAGE_REF.test(args.image), "image", args.image, "a Docker image reference");
+    check.require(
+      args.command.length > 0 && args.command.every((word) => COMMAND_WORD.test(word)),
+      "command",
+      args.command,
+      "a non-empty list of words without spaces, quotes or shell characters",
+    );
+    check.require(
+      DOCKER_NETWORK.test(args.network),
+      "network",
+      args.network,
+      "host or a Docker network name",
+    );
+    check.require(
+      Number.isInteger(args.timeoutSeconds) && args.timeoutSeconds >= 10,
+      "timeoutSeconds",
+      args.timeoutSeconds,
+      "whole seconds, at least 10",
+    );
+    check.keyPrefix("prefix", args.prefix);
+    check.require(
+      args.backup.release === args.release,
+      "backup",
+      args.backup.release,
+      `the backup of release ${args.release} (a migration needs a backup of its own release)`,
+    );
+    checkPgTarget(check, args.database);
+    check.sqlIdentifier("migrator.role", args.migrator.role);
+    check.host("migrator.host", args.migrator.host);
 
     const migratorUrl = pulumi
       .output(args.migrator.password)

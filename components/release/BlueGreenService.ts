@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, LABEL } from "../../contract/resources";
 import { COLORS, Color, otherColor } from "../../schema/types";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 import { ColorSlot, HealthcheckTiming } from "./ColorSlot";
 import type { DockerHost } from "./DockerHost";
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, LABEL } from "../../contract/resources";
 import { ENV_NAME } from "../../contract/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
+import { databaseUrl } from "../database-url";
 import { opsCommand, stepCommand } from "../step-command";
 import {
   ColorSlotArgs,
@@ -41,12 +42,11 @@ export class ColorSlot extends pulumi.ComponentResource {
     this.endpoints = this.ports.map((port) => `http://127.0.0.1:${port}`);
 
     const { database } = args;
-    const databaseUrl = pulumi.secret(
+    const databaseEnv = pulumi.secret(
       pulumi
         .output(args.databasePassword)
         .apply(
-          (password) =>
-            `DATABASE_URL=postgresql://${database.user}:${encodeURIComponent(password)}@${database.host}:${database.port}/${database.name}`,
+          (password) => `DATABASE_URL=${databaseUrl({ ...database, database: database.name }, password)}`,
         ),
     );
     const secretEntries = secretEnvEntries(name, args.secretEnv);
@@ -71,9 +71,9 @@ export class ColorSlot extends pulumi.ComponentResource {
       ];
       const envs: pulumi.Input<pulumi.Input<string>[]> = pulumi.Output.isInstance(secretEntries)
         ? pulumi.secret(
-            pulumi.all([databaseUrl, secretEntries]).apply(([url, entries]) => [...plain, url, ...entries]),
+            pulumi.all([databaseEnv, secretEntries]).apply(([url, entries]) => [...plain, url, ...entries]),
           )
-        : [...plain, databaseUrl, ...secretEntries];
+        : [...plain, databaseEnv, ...secretEntries];
       return new docker.Container(
         resourceName,
         {

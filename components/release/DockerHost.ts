@@ -10,7 +10,7 @@ import { COMPONENT, LABEL } from "../../contract/resources";
 import { APP_NAME, HOST, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
 import { HostSettings } from "../../schema/types";
 import { HostConnection } from "../step-command";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 
 /** The ops image as the program stages it (ops/hosts/image.ts): its name and build context. */
 export interface OpsImageBuild {

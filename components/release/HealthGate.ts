@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
 import { formatSmokeCheck } from "../../schema/smoke";
 import { SmokeCheck } from "../../schema/types";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 import { ColorSlot } from "./ColorSlot";
 import { LOCAL, StepPlace, StepResource, placedCommand, stepCommand, stepOutputs } from "../step-command";
 

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
-import { STACK_NAME } from "../../contract/patterns";
 import { Color, Override } from "../../schema/types";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 import { OPS_CLI, stepOutputs, stepCommand, StepResource } from "../step-command";
 
 export interface ReleaseRecordArgs {
@@ -33,7 +32,7 @@ export class ReleaseRecord extends pulumi.ComponentResource {
   constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.releaseRecord, name, {}, opts);
     const check = new ArgChecker("ReleaseRecord", name);
-    check.require(STACK_NAME.test(args.stack), "stack", args.stack, "a stack name");
+    check.stack("stack", args.stack);
     check.release("release", args.release);
     check.color("color", args.color);
     check.image("image", args.image);

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
 import { FS_PATH } from "../../contract/patterns";
 import { Color } from "../../schema/types";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 import { StepResource, opsCommand, placedCommand, stepCommand, stepOutputs } from "../step-command";
 import type { DockerHost } from "./DockerHost";
 import { HealthGate } from "./HealthGate";

@@ -1,9 +1,9 @@
 // ColorSlot's arguments: their types and defaults, and the checks the constructor runs before it
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
-import { APP_NAME, ENV_NAME, SQL_IDENTIFIER, STACK_NAME } from "../../contract/patterns";
+import { APP_NAME, ENV_NAME } from "../../contract/patterns";
 import { COMPUTED_ENV, Color } from "../../schema/types";
-import { ArgChecker } from "./args";
+import { ArgChecker } from "../arg-checker";
 import type { DockerHost } from "./DockerHost";
 
 /** Docker healthcheck timing. */
@@ -102,7 +102,7 @@ export interface ColorSlotArgs {
   /** Secret environment variables; each entry stays a secret in the state. */
   secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Where the app's PostgreSQL is, as the containers reach it, and the role it connects as. */
-  database: { host: string; port: number; name: string; user: string };
+  database: { host: string; port: number; name: string; user: string; sslmode?: string };
   /** Password of database.user; DATABASE_URL is built from it as a secret. */
   databasePassword: pulumi.Input<string>;
   /**
@@ -132,7 +132,7 @@ export interface CheckedColorSlotArgs {
 export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedColorSlotArgs {
   const check = new ArgChecker("ColorSlot", name);
   check.require(APP_NAME.test(args.app), "app", args.app, "a lower-case name of letters, digits and '-'");
-  check.require(STACK_NAME.test(args.stack), "stack", args.stack, "a stack name");
+  check.stack("stack", args.stack);
   check.color("color", args.color);
   check.release("release", args.release);
   check.image("image", args.image);
@@ -176,18 +176,8 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
   check.integer("logMaxFiles", args.logMaxFiles ?? 3, 1, 100, "files");
   check.host("database.host", args.database.host);
   check.port("database.port", args.database.port);
-  check.require(
-    SQL_IDENTIFIER.test(args.database.name),
-    "database.name",
-    args.database.name,
-    "a PostgreSQL identifier",
-  );
-  check.require(
-    SQL_IDENTIFIER.test(args.database.user),
-    "database.user",
-    args.database.user,
-    "a PostgreSQL identifier",
-  );
+  check.sqlIdentifier("database.name", args.database.name);
+  check.sqlIdentifier("database.user", args.database.user);
   for (const key of Object.keys(args.env ?? {})) {
     check.require(ENV_NAME.test(key), "env", key, "environment variable names ([A-Z_][A-Z0-9_]*)");
     check.require(

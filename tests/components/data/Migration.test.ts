@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { databaseUrl, migrateCommandLine, migrationSummary } from "../../../components/data/Migration";
+import { migrateCommandLine, migrationSummary } from "../../../components/data/Migration";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { childrenIndex, dependencyClosure } from "../../../policies/lib/graph";
 import { RecordedResource } from "../../../tools/harness/run";
@@ -45,20 +45,6 @@ function graphOf(resources: RecordedResource[]): Map<string, Node> {
 }
 
 describe("Migration: pure parts", () => {
-  it("encodes the migrator's connection string, password included (it only ever travels as a secret)", () => {
-    assert.equal(
-      databaseUrl(
-        { host: "db.internal", port: 5432, database: "shop", user: "shop_migrator" },
-        "p@ss/word#1",
-      ),
-      "postgresql://shop_migrator:p%40ss%2Fword%231@db.internal:5432/shop",
-    );
-    assert.match(
-      databaseUrl({ host: "h", port: 1, database: "d", user: "u", sslmode: "require" }, "x"),
-      /\/d\?sslmode=require$/,
-    );
-  });
-
   it("passes the migration command as one JSON word", () => {
     assert.equal(
       migrateCommandLine({

@@ -1,7 +1,17 @@
-// Argument checks the release components run at the top of their constructors: a bad argument fails
-// the program before any resource is registered, with the component, the argument and the value.
-import { HOST, RELEASE_ID, URL_PATH, isImageRef } from "../../contract/patterns";
-import { COLORS } from "../../schema/types";
+// The argument checks every component runs at the top of its constructor: a bad argument fails the
+// program before any resource is registered, with the component, the argument and the value. One
+// checker for all components, so the same argument is refused with the same words everywhere.
+import {
+  BUCKET_NAME,
+  HOST,
+  KEY_PREFIX,
+  RELEASE_ID,
+  SQL_IDENTIFIER,
+  STACK_NAME,
+  URL_PATH,
+  isImageRef,
+} from "../contract/patterns";
+import { COLORS } from "../schema/types";
 
 export class ArgChecker {
   constructor(
@@ -24,6 +34,10 @@ export class ArgChecker {
 
   release(arg: string, value: string): void {
     this.require(RELEASE_ID.test(value), arg, value, "1-64 letters, digits, '.', '_' or '-'");
+  }
+
+  stack(arg: string, value: string): void {
+    this.require(STACK_NAME.test(value), arg, value, "a stack name: letters, digits, '.', '_' or '-'");
   }
 
   image(arg: string, value: string): void {
@@ -54,6 +68,18 @@ export class ArgChecker {
 
   host(arg: string, value: string): void {
     this.require(HOST.test(value), arg, value, "a host name or IPv4 address");
+  }
+
+  sqlIdentifier(arg: string, value: string): void {
+    this.require(SQL_IDENTIFIER.test(value), arg, value, "a lower-case SQL identifier");
+  }
+
+  bucket(arg: string, value: string): void {
+    this.require(BUCKET_NAME.test(value), arg, value, "3-63 lower-case letters, digits, '.' or '-'");
+  }
+
+  keyPrefix(arg: string, value: string): void {
+    this.require(KEY_PREFIX.test(value), arg, value, "path segments of letters, digits, '.', '_' or '-'");
   }
 
   /** Replica ports hostPort … hostPort+replicas-1 stay within 65535. */
