@@ -1,12 +1,13 @@
 // The data steps against their raw tools, side by side in one run, on a generated database that
 // compresses like real data (words of text, json documents, random bytes): the backup step against
-// two baselines, `pg_dump -Fc` streamed to the same S3 server through the AWS SDK's multipart upload
-// and `pg_dump -Fc | aws s3 cp -` (the awscli), and the restore drill against downloading the dump
-// and `pg_restore` with the same jobs. It also says where the steps' extra time goes: the backup
-// without its read-back (--no-verify), its checksum pass, the drill's own phases.
-// Size: GREENLIGHT_BENCH_DATA_MB (default 300, about three minutes on 2 CPUs); rounds:
+// `pg_dump -Fc` streamed to the same S3 server through the AWS SDK's multipart upload and through
+// `aws s3 cp -` (the awscli); the restore drill against downloading the dump and `pg_restore` with
+// the same jobs, in the bench's own process and by hand (aws s3 cp, psql, pg_restore). It also says
+// where the steps' extra time goes: the backup without its read-back (--no-verify), its checksum
+// pass, the drill's own phases, CPU seconds and peak RSS.
+// Size: GREENLIGHT_BENCH_DATA_MB (default 300, about four minutes on 2 CPUs); rounds:
 // GREENLIGHT_BENCH_ROUNDS (default 2). The steps run as a compiled `greenlight-ops` (a build's
-// start-up, not ts-node's); within a round the runs alternate raw/step, and each side reports its median.
+// start-up, not ts-node's); runs alternate raw/step, and each side reports its median.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -267,17 +268,41 @@ export async function benchData(): Promise<BenchResult[]> {
       fs.rmSync(file, { force: true });
       return seconds;
     };
+    /** The same by hand in processes of their own: aws s3 cp, CREATE DATABASE with psql, pg_restore. */
+    const psql = pgBinary("psql", env);
+    const rawCliRestore = async (round: number) => {
+      const file = path.join(work, "raw-cli.dump");
+      const database = `raw_cli_restore_${round}`;
+      const key = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
+      const result = await measure(
+        "bash",
+        [
+          "-e",
+          "-c",
+          `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp "s3://${BUCKET}/${key}" "${file}"
+           "${psql}" --no-password --quiet -d postgres -c "CREATE DATABASE ${database} TEMPLATE template0"
+           "${pgRestore}" --no-password --jobs=${jobs} --no-owner --no-acl --dbname=${database} "${file}"`,
+        ],
+        env,
+      );
+      await pg.query(`DROP DATABASE ${database}`);
+      fs.rmSync(file, { force: true });
+      return result;
+    };
     const drillStep = () =>
       opsStep("restore", release, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
     const rawRestores: number[] = [];
+    const rawCliRestores: Measured[] = [];
     const drills: Measured[] = [];
     const phases: DrillPhases[] = [];
     for (let round = 0; round < rounds; round++) {
       const drillFirst = round % 2 === 1;
       if (!drillFirst) rawRestores.push(await rawRestore(round));
+      if (!drillFirst) rawCliRestores.push(await rawCliRestore(round));
       const result = await drillStep();
       drills.push(result);
       phases.push(lastReport<{ seconds: DrillPhases }>(result.stdout).seconds);
+      if (drillFirst) rawCliRestores.push(await rawCliRestore(round));
       if (drillFirst) rawRestores.push(await rawRestore(round));
     }
     const startup = await measure(process.execPath, [cli, "--help"], env);
@@ -337,12 +362,18 @@ export async function benchData(): Promise<BenchResult[]> {
       { name: "data:   CPU: awscli baseline (pg_dump + aws)", value: cpu(awsRuns), unit: "s" },
       { name: "data:   CPU: backup step (node + pg_dump + pg_restore)", value: cpu(steps), unit: "s" },
       {
-        name: `data: baseline download + pg_restore -j${jobs} (median of ${rounds})`,
+        name: `data: baseline SDK download + pg_restore -j${jobs} (median of ${rounds})`,
         value: median(rawRestores),
         unit: "s",
       },
+      {
+        name: `data: baseline ${awsVersion} s3 cp, psql CREATE DATABASE, pg_restore -j${jobs}`,
+        value: seconds(rawCliRestores),
+        unit: "s",
+      },
       { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: drill, unit: "s" },
-      ratio("data: drill ÷ baseline", drill, median(rawRestores)),
+      ratio("data: drill ÷ SDK baseline (in-process download)", drill, median(rawRestores)),
+      ratio("data: drill ÷ awscli baseline", drill, seconds(rawCliRestores)),
       ...(["download", "restore", "compare"] as const).map((phase) => ({
         name: `data:   drill ${phase} phase (its own report)`,
         value: median(phases.map((report) => report[phase])),

@@ -162,13 +162,13 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
     children.push(reader, lister.child);
     fullRead = childExit(reader);
     listing = lister.result;
-    // The read-back runs at a lower priority with up to 16 MB of lag, so on a busy machine it takes
+    // The read-back runs at a lower priority with up to 8 MB of lag, so on a busy machine it takes
     // its CPU where pg_dump (the backup's critical path) leaves some, and catches up at the end.
     if (reader.pid !== undefined) os.setPriority(reader.pid, 10);
     sinks.push({
       name: "pg_restore (full read)",
       stream: reader.stdin as Writable,
-      lagBytes: 16 * 1024 * 1024,
+      lagBytes: 8 * 1024 * 1024,
     });
     // --list stops reading after the table of contents: an optional sink.
     sinks.push({ name: "pg_restore --list", stream: lister.child.stdin as Writable, optional: true });
