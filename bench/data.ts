@@ -1,13 +1,17 @@
-// The data steps against their raw tools, side by side in one run, on a generated database (~1 GB;
-// GREENLIGHT_BENCH_SCALE=0.1 for a quick run): the backup step against `pg_dump -Fc` streamed to the
-// same S3 server, the restore drill against downloading the dump and `pg_restore` with the same jobs,
-// and the backup step's peak RSS. The steps run as a compiled `greenlight-ops` (a build's start-up,
-// not ts-node's); runs alternate raw/step and each side reports its median.
+// The data steps against their raw tools, side by side in one run, on a generated database that
+// compresses like real data (words of text, json documents, random bytes): the backup step against
+// `pg_dump -Fc` streamed to the same S3 server through the AWS SDK's multipart upload and through
+// `aws s3 cp -` (the awscli); the restore drill against downloading the dump and `pg_restore` with
+// the same jobs, in the bench's own process and by hand (aws s3 cp, psql, pg_restore). It also says
+// where the steps' extra time goes: the backup without its read-back (--no-verify), its checksum
+// pass, the drill's own phases, CPU seconds and peak RSS.
+// Size: GREENLIGHT_BENCH_DATA_MB (default 300, about four minutes on 2 CPUs); rounds:
+// GREENLIGHT_BENCH_ROUNDS (default 2). The steps run as a compiled `greenlight-ops` (a build's
+// start-up, not ts-node's); runs alternate raw/step, and each side reports its median.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Upload } from "@aws-sdk/lib-storage";
 import { pgBinary } from "../ops/postgres";
 import { downloadObject, s3Client } from "../ops/s3";
 import { childExit } from "../ops/stream";
@@ -17,8 +21,18 @@ import { BenchResult } from "./result";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const BUCKET = "bench-backups";
-const GOAL_RATIO = 1.15;
-const GOAL_RSS_MB = 256;
+const GOAL_RATIO = 1.1;
+const GOAL_RSS_MB = 200;
+
+/** Baseline uploader run with `node -e`: stdin to s3://<argv[1]>/<argv[2]> with the step's part size and queue. */
+const SDK_UPLOADER = [
+  'const { S3Client } = require("@aws-sdk/client-s3");',
+  'const { Upload } = require("@aws-sdk/lib-storage");',
+  "const client = new S3Client({ endpoint: process.env.GREENLIGHT_S3_ENDPOINT, forcePathStyle: true, region: process.env.AWS_REGION });",
+  "const [bucket, key] = process.argv.slice(1);",
+  "new Upload({ client, params: { Bucket: bucket, Key: key, Body: process.stdin }, partSize: 8 * 1024 * 1024, queueSize: 4 })",
+  "  .done().catch((error) => { console.error(error.message); process.exit(1); });",
+].join("\n");
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,17 +62,21 @@ function compileCli(outDir: string): string {
   return cli;
 }
 
-/** Runs a process to completion; returns seconds and, when GNU time is there, its peak RSS in MB. */
-async function measure(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; peakMb?: number; stdout: string }> {
+/** Wall seconds, and with GNU time the peak RSS (MB) and CPU seconds of the process and its children. */
+interface Measured {
+  seconds: number;
+  peakMb?: number;
+  cpuSeconds?: number;
+  stdout: string;
+}
+
+/** Runs a process to completion under GNU time when it is there. */
+async function measure(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   const timeFile = path.join(os.tmpdir(), `greenlight-bench-time-${process.pid}`);
   const gnuTime = fs.existsSync("/usr/bin/time");
   const started = process.hrtime.bigint();
   const child: ChildProcess = gnuTime
-    ? spawn("/usr/bin/time", ["-f", "%M", "-o", timeFile, command, ...args], {
+    ? spawn("/usr/bin/time", ["-f", "%M %U %S", "-o", timeFile, command, ...args], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
       })
@@ -69,35 +87,82 @@ async function measure(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (exit.code !== 0)
     throw new Error(
-      `${path.basename(command)} ${args[1] ?? ""} failed: ${exit.stderr.trim().split("\n").pop()}`,
+      `${path.basename(command)} ${args.slice(0, 2).join(" ")} failed: ${exit.stderr.trim().split("\n").pop()}`,
     );
-  let peakMb: number | undefined;
-  if (gnuTime) {
-    peakMb = Number(fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()) / 1024;
-    fs.rmSync(timeFile, { force: true });
-  }
-  return { seconds, peakMb, stdout };
+  if (!gnuTime) return { seconds, stdout };
+  const [peakKb, user, system] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
+  fs.rmSync(timeFile, { force: true });
+  return { seconds, peakMb: Number(peakKb) / 1024, cpuSeconds: Number(user) + Number(system), stdout };
 }
 
 /** The JSON report a data step prints as its last stdout line. */
-function lastReport(stdout: string): unknown {
-  return JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+function lastReport<T>(stdout: string): T {
+  return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as T;
 }
 
-/** The phase timings a restore drill reports in its JSON (download, restore, compare after restore). */
-type DrillPhases = { download: number; restore: number; compare: number };
-
-function drillPhases(stdout: string): DrillPhases {
-  const report = lastReport(stdout) as { seconds?: DrillPhases };
-  if (!report.seconds) throw new Error("the restore drill printed no report with phase timings");
-  return report.seconds;
+/** The Debian awscli when installed (apt-get install awscli), else the first `aws` on PATH. */
+function awsCli(): string | undefined {
+  if (fs.existsSync("/usr/bin/aws")) return "/usr/bin/aws";
+  try {
+    return execFileSync("sh", ["-c", "command -v aws"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
+
+/**
+ * A shop whose data compresses like real data: notes of words drawn from a vocabulary, json
+ * documents with numbers and words, random bytes (incompressible). `megabytes` is the table data.
+ */
+export async function generateShop(
+  query: (sql: string) => Promise<unknown>,
+  megabytes: number,
+): Promise<void> {
+  // About 1 KB per order (note ~350 B, bytes 256 B, rest) and 600 B per event.
+  const orders = Math.max(1000, Math.round((megabytes * 1e6 * 0.6) / 1000));
+  const events = Math.max(1000, Math.round((megabytes * 1e6 * 0.4) / 600));
+  await query(`
+    CREATE TABLE words (id int PRIMARY KEY, word text NOT NULL);
+    INSERT INTO words
+      SELECT g, substr(md5(g::text), 1, 3 + g % 7) || (ARRAY['ing', 'ed', 's', '', 'tion', 'ly'])[1 + g % 6]
+        FROM generate_series(0, 1999) g;
+    CREATE FUNCTION sentence(n int, seed float8) RETURNS text LANGUAGE sql AS $$
+      SELECT string_agg(w.word, ' ') FROM generate_series(1, n) i
+        JOIN words w ON w.id = (floor(2000 * power(abs(sin(seed * 1000 + i * 7.13)), 3)))::int % 2000 $$;
+    CREATE TABLE orders (id bigserial PRIMARY KEY, customer text NOT NULL, total_cents int NOT NULL,
+                         status text NOT NULL, note text, receipt bytea, created_at timestamptz NOT NULL);
+    INSERT INTO orders (customer, total_cents, status, note, receipt, created_at)
+      SELECT 'customer-' || (random() * 200000)::int, (random() * 100000)::int,
+             (ARRAY['new', 'paid', 'shipped', 'returned'])[1 + (random() * 3)::int],
+             sentence(50 + (random() * 20)::int, random()),
+             sha512(random()::text::bytea) || sha512(random()::text::bytea) || sha512(random()::text::bytea) || sha512(random()::text::bytea),
+             timestamptz '2026-01-01' + random() * interval '300 days'
+        FROM generate_series(1, ${orders});
+    CREATE TABLE order_events (id bigserial PRIMARY KEY, order_id bigint NOT NULL, kind text NOT NULL, payload jsonb NOT NULL);
+    INSERT INTO order_events (order_id, kind, payload)
+      SELECT 1 + (random() * ${orders - 1})::bigint, 'kind-' || (random() * 6)::int,
+             jsonb_build_object('amount', round((random() * 1000)::numeric, 2), 'items', (random() * 9)::int,
+                                'comment', sentence(25, random()), 'device', md5(random()::text),
+                                'at', now() - random() * interval '90 days')
+        FROM generate_series(1, ${events});
+    CREATE INDEX order_events_order ON order_events (order_id);`);
+  await query("VACUUM ANALYZE");
+}
+
+/** The backup manifest's timings (when the step reports them). */
+type BackupSeconds = { dump: number; checksums: number; total: number };
+/** The phase timings a restore drill reports in its JSON. */
+type DrillPhases = { download: number; restore: number; compare: number; total: number };
 
 export async function benchData(): Promise<BenchResult[]> {
-  const scale = Number(process.env.GREENLIGHT_BENCH_SCALE ?? "1");
+  const dataMb = Number(process.env.GREENLIGHT_BENCH_DATA_MB ?? "300");
   const rounds = Number(process.env.GREENLIGHT_BENCH_ROUNDS ?? "2");
-  if (!(scale > 0 && scale <= 10))
-    throw new Error(`GREENLIGHT_BENCH_SCALE=${scale}: use a factor in (0, 10]`);
+  if (!(dataMb >= 10 && dataMb <= 20000))
+    throw new Error(`GREENLIGHT_BENCH_DATA_MB=${dataMb}: use 10 to 20000 (MB of table data)`);
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20))
+    throw new Error(`GREENLIGHT_BENCH_ROUNDS=${rounds}: use 1 to 20`);
+  const aws = awsCli();
+  if (!aws) throw new Error("the awscli baseline needs aws: apt-get install awscli");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-bench-data-"));
   const pg = await startPostgres();
   const s3 = await startS3();
@@ -105,23 +170,7 @@ export async function benchData(): Promise<BenchResult[]> {
     await s3.createBucket(BUCKET);
     const cli = compileCli(path.join(work, "build"));
     await pg.query("CREATE DATABASE shop");
-    const orders = Math.round(4_000_000 * scale);
-    const events = Math.round(2_500_000 * scale);
-    await pg.query(
-      `CREATE TABLE orders (id bigserial PRIMARY KEY, customer text NOT NULL, total_cents int NOT NULL, status text NOT NULL,
-                            note text, created_at timestamptz NOT NULL);
-       INSERT INTO orders (customer, total_cents, status, note, created_at)
-         SELECT 'customer-' || (g % 200000), ((g::bigint * 7919) % 100000)::int, (ARRAY['new', 'paid', 'shipped'])[1 + g % 3],
-                md5(g::text) || ' ' || md5((g * 31)::text), timestamptz '2026-01-01' + g * interval '1 second'
-           FROM generate_series(1, ${orders}) g;
-       CREATE TABLE order_events (id bigserial PRIMARY KEY, order_id bigint NOT NULL, kind text NOT NULL, payload jsonb NOT NULL);
-       INSERT INTO order_events (order_id, kind, payload)
-         SELECT 1 + g % ${orders}, 'kind-' || g % 7, jsonb_build_object('n', g, 'h', md5(g::text))
-           FROM generate_series(1, ${events}) g;`,
-      [],
-      "shop",
-    );
-    await pg.query("VACUUM ANALYZE", [], "shop");
+    await generateShop((sql) => pg.query(sql, [], "shop"), dataMb);
     const databaseMb =
       Number((await pg.query<{ size: string }>("SELECT pg_database_size('shop')::text AS size"))[0].size) /
       1e6;
@@ -136,8 +185,10 @@ export async function benchData(): Promise<BenchResult[]> {
       PGDATABASE: "shop",
       GREENLIGHT_S3_ENDPOINT: s3.endpoint,
       AWS_REGION: s3.region,
+      AWS_DEFAULT_REGION: s3.region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: "true",
     };
     const client = s3Client({
       endpoint: s3.endpoint,
@@ -148,23 +199,21 @@ export async function benchData(): Promise<BenchResult[]> {
     const pgRestore = pgBinary("pg_restore", env);
     const jobs = Math.min(4, os.cpus().length);
 
-    const rawDump = async (round: number) => {
-      const started = process.hrtime.bigint();
-      const dump = spawn(pgDump, ["--format=custom", "--no-password"], {
+    /** `pg_dump -Fc | <uploader>`, in processes of their own like the step (s3rver runs in this one). */
+    const rawPipeline = (uploader: string) =>
+      measure(
+        "bash",
+        ["-o", "pipefail", "-c", `"${pgDump}" --format=custom --no-password | ${uploader}`],
         env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const exit = childExit(dump);
-      const upload = new Upload({
-        client,
-        params: { Bucket: BUCKET, Key: `raw/${round}.dump`, Body: dump.stdout },
-        partSize: 8 * 1024 * 1024,
-        queueSize: 4,
-      });
-      await upload.done();
-      if ((await exit).code !== 0) throw new Error("raw pg_dump failed");
-      return Number(process.hrtime.bigint() - started) / 1e9;
-    };
+      );
+    /** Baseline 1: the AWS SDK's multipart upload from stdin, as the step uploads (no hash, no checks). */
+    const rawSdk = (round: number) =>
+      rawPipeline(`"${process.execPath}" -e '${SDK_UPLOADER}' ${BUCKET} raw-sdk/${round}.dump`);
+    /** Baseline 2: the awscli (another client, another language). */
+    const rawCli = (round: number) =>
+      rawPipeline(
+        `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp - "s3://${BUCKET}/raw-cli/${round}.dump"`,
+      );
     /** One data step of the compiled CLI on the bench's bucket, timed with its peak RSS. */
     const opsStep = (step: string, release: string, extra: string[]) =>
       measure(
@@ -172,40 +221,46 @@ export async function benchData(): Promise<BenchResult[]> {
         [cli, step, "--bucket", BUCKET, "--prefix", "db", "--stack", "bench", "--release", release, ...extra],
         env,
       );
-    const backupStep = (round: number) =>
-      opsStep("backup", `r${round}`, ["--progress-seconds", "0", "--min-size-ratio", "0"]);
+    const backupStep = (release: string, extra: string[] = []) =>
+      opsStep("backup", release, ["--progress-seconds", "0", "--min-size-ratio", "0", ...extra]);
 
-    const raw: number[] = [];
-    const step: number[] = [];
-    const stepRss: number[] = [];
+    const sdk: Measured[] = [];
+    const awsRuns: Measured[] = [];
+    const steps: Measured[] = [];
+    const unverified: Measured[] = [];
+    const stepSeconds: BackupSeconds[] = [];
     let dumpBytes = 0;
-    let dumpKey = "";
+    let release = "";
     for (let round = 0; round < rounds; round++) {
-      raw.push(await rawDump(round));
-      const result = await backupStep(round);
-      step.push(result.seconds);
-      if (result.peakMb !== undefined) stepRss.push(result.peakMb);
-      const manifest = lastReport(result.stdout) as {
-        bytes: number;
-        dumpKey: string;
-      };
-      dumpBytes = manifest.bytes;
-      dumpKey = manifest.dumpKey;
+      // Alternate the order, so a machine getting busier does not favour one side.
+      const order =
+        round % 2 === 0 ? ["sdk", "aws", "step", "unverified"] : ["step", "unverified", "aws", "sdk"];
+      for (const run of order) {
+        if (run === "sdk") sdk.push(await rawSdk(round));
+        if (run === "aws") awsRuns.push(await rawCli(round));
+        if (run === "unverified") unverified.push(await backupStep(`u${round}`, ["--no-verify"]));
+        if (run === "step") {
+          const result = await backupStep(`r${round}`);
+          steps.push(result);
+          const manifest = lastReport<{ bytes: number; seconds?: BackupSeconds }>(result.stdout);
+          dumpBytes = manifest.bytes;
+          if (manifest.seconds) stepSeconds.push(manifest.seconds);
+          release = `r${round}`;
+        }
+      }
     }
 
     const rawRestore = async (round: number) => {
       const file = path.join(work, "raw.dump");
       const database = `raw_restore_${round}`;
       const started = process.hrtime.bigint();
-      await downloadObject(client, BUCKET, dumpKey, file);
+      const key = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
+      await downloadObject(client, BUCKET, key, file);
       await pg.query(`CREATE DATABASE ${database} TEMPLATE template0`);
       const restore = spawn(
         pgRestore,
         ["--no-password", `--jobs=${jobs}`, "--no-owner", "--no-acl", `--dbname=${database}`, file],
-        {
-          env,
-          stdio: ["ignore", "ignore", "pipe"],
-        },
+        { env, stdio: ["ignore", "ignore", "pipe"] },
       );
       if ((await childExit(restore)).code !== 0) throw new Error("raw pg_restore failed");
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -213,71 +268,139 @@ export async function benchData(): Promise<BenchResult[]> {
       fs.rmSync(file, { force: true });
       return seconds;
     };
+    /** The same by hand in processes of their own: aws s3 cp, CREATE DATABASE with psql, pg_restore. */
+    const psql = pgBinary("psql", env);
+    const rawCliRestore = async (round: number) => {
+      const file = path.join(work, "raw-cli.dump");
+      const database = `raw_cli_restore_${round}`;
+      const key = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
+      const result = await measure(
+        "bash",
+        [
+          "-e",
+          "-c",
+          `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp "s3://${BUCKET}/${key}" "${file}"
+           "${psql}" --no-password --quiet -d postgres -c "CREATE DATABASE ${database} TEMPLATE template0"
+           "${pgRestore}" --no-password --jobs=${jobs} --no-owner --no-acl --dbname=${database} "${file}"`,
+        ],
+        env,
+      );
+      await pg.query(`DROP DATABASE ${database}`);
+      fs.rmSync(file, { force: true });
+      return result;
+    };
     const drillStep = () =>
-      opsStep("restore", `r${rounds - 1}`, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
+      opsStep("restore", release, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
     const rawRestores: number[] = [];
-    const drills: number[] = [];
-    const drillRss: number[] = [];
+    const rawCliRestores: Measured[] = [];
+    const drills: Measured[] = [];
     const phases: DrillPhases[] = [];
     for (let round = 0; round < rounds; round++) {
-      rawRestores.push(await rawRestore(round));
+      const drillFirst = round % 2 === 1;
+      if (!drillFirst) rawRestores.push(await rawRestore(round));
+      if (!drillFirst) rawCliRestores.push(await rawCliRestore(round));
       const result = await drillStep();
-      drills.push(result.seconds);
-      if (result.peakMb !== undefined) drillRss.push(result.peakMb);
-      phases.push(drillPhases(result.stdout));
+      drills.push(result);
+      phases.push(lastReport<{ seconds: DrillPhases }>(result.stdout).seconds);
+      if (drillFirst) rawCliRestores.push(await rawCliRestore(round));
+      if (drillFirst) rawRestores.push(await rawRestore(round));
     }
     const startup = await measure(process.execPath, [cli, "--help"], env);
 
-    const backupRatio = median(step) / median(raw);
-    const drillRatio = median(drills) / median(rawRestores);
+    const seconds = (runs: Measured[]) => median(runs.map((run) => run.seconds));
+    const cpu = (runs: Measured[]) =>
+      runs.every((run) => run.cpuSeconds !== undefined)
+        ? median(runs.map((run) => run.cpuSeconds as number))
+        : NaN;
+    const backup = seconds(steps);
+    const drill = seconds(drills);
+    const ratio = (name: string, value: number, base: number): BenchResult => ({
+      name,
+      value: value / base,
+      unit: "×",
+      goal: `≤ ${GOAL_RATIO}`,
+      ok: value / base <= GOAL_RATIO,
+    });
+    const awsVersion = execFileSync(aws, ["--version"], { encoding: "utf8" }).trim().split(" ")[0];
     const results: BenchResult[] = [
-      { name: `data: generated database (scale ${scale})`, value: Math.round(databaseMb), unit: "MB" },
-      { name: "data: pg_dump -Fc archive", value: Math.round(dumpBytes / 1e6), unit: "MB" },
-      { name: `data: raw pg_dump -Fc → S3 upload (median of ${rounds})`, value: median(raw), unit: "s" },
-      { name: `data: backup step (median of ${rounds})`, value: median(step), unit: "s" },
       {
-        name: "data: backup step ÷ raw pg_dump",
-        value: backupRatio,
-        unit: "×",
-        goal: `≤ ${GOAL_RATIO}`,
-        ok: backupRatio <= GOAL_RATIO,
+        name: `data: generated database (${dataMb} MB of rows asked)`,
+        value: Math.round(databaseMb),
+        unit: "MB",
       },
+      { name: "data: pg_dump -Fc archive", value: Math.round(dumpBytes / 1e6), unit: "MB" },
       {
-        name: `data: raw download + pg_restore -j${jobs} (median of ${rounds})`,
+        name: `data: baseline pg_dump -Fc | SDK upload (median of ${rounds})`,
+        value: seconds(sdk),
+        unit: "s",
+      },
+      { name: `data: baseline pg_dump -Fc | ${awsVersion} s3 cp -`, value: seconds(awsRuns), unit: "s" },
+      { name: `data: backup step (median of ${rounds})`, value: backup, unit: "s" },
+      ratio("data: backup ÷ SDK baseline", backup, seconds(sdk)),
+      ratio("data: backup ÷ awscli baseline", backup, seconds(awsRuns)),
+      { name: "data:   backup --no-verify (no read-back)", value: seconds(unverified), unit: "s" },
+      {
+        name: "data:   read-back's share (backup − --no-verify)",
+        value: backup - seconds(unverified),
+        unit: "s",
+      },
+      ...(stepSeconds.length > 0
+        ? [
+            {
+              name: "data:   pg_dump inside the step",
+              value: median(stepSeconds.map((s) => s.dump)),
+              unit: "s",
+            },
+            {
+              name: "data:   checksum pass beside it (wall)",
+              value: median(stepSeconds.map((s) => s.checksums)),
+              unit: "s",
+            },
+          ]
+        : []),
+      { name: "data:   CPU: SDK baseline (pg_dump + node)", value: cpu(sdk), unit: "s" },
+      { name: "data:   CPU: awscli baseline (pg_dump + aws)", value: cpu(awsRuns), unit: "s" },
+      { name: "data:   CPU: backup step (node + pg_dump + pg_restore)", value: cpu(steps), unit: "s" },
+      {
+        name: `data: baseline SDK download + pg_restore -j${jobs} (median of ${rounds})`,
         value: median(rawRestores),
         unit: "s",
       },
-      { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: median(drills), unit: "s" },
+      {
+        name: `data: baseline ${awsVersion} s3 cp, psql CREATE DATABASE, pg_restore -j${jobs}`,
+        value: seconds(rawCliRestores),
+        unit: "s",
+      },
+      { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: drill, unit: "s" },
+      ratio("data: drill ÷ SDK baseline (in-process download)", drill, median(rawRestores)),
+      ratio("data: drill ÷ awscli baseline", drill, seconds(rawCliRestores)),
       ...(["download", "restore", "compare"] as const).map((phase) => ({
-        name: `data:   drill ${phase} phase (its own report, median)`,
+        name: `data:   drill ${phase} phase (its own report)`,
         value: median(phases.map((report) => report[phase])),
         unit: "s",
       })),
       {
-        name: "data: restore drill ÷ raw pg_restore",
-        value: drillRatio,
-        unit: "×",
-        goal: `≤ ${GOAL_RATIO}`,
-        ok: drillRatio <= GOAL_RATIO,
+        name: "data:   drill start-up, scratch drop and exit",
+        value: drill - median(phases.map((report) => report.total)),
+        unit: "s",
       },
       { name: "data: compiled CLI start-up (--help)", value: startup.seconds, unit: "s" },
     ];
-    if (stepRss.length > 0) {
-      const peak = Math.max(...stepRss);
+    for (const [name, runs] of [
+      ["backup", steps],
+      ["restore drill", drills],
+    ] as const) {
+      const peaks = runs.map((run) => run.peakMb).filter((peak): peak is number => peak !== undefined);
+      if (peaks.length === 0) continue;
+      const peak = Math.max(...peaks);
       results.push({
-        name: "data: backup step peak RSS (streamed)",
+        name: `data: ${name} peak RSS`,
         value: Math.round(peak),
         unit: "MB",
         goal: `< ${GOAL_RSS_MB} MB`,
         ok: peak < GOAL_RSS_MB,
       });
     }
-    if (drillRss.length > 0)
-      results.push({
-        name: "data: restore drill peak RSS",
-        value: Math.round(Math.max(...drillRss)),
-        unit: "MB",
-      });
     return results;
   } finally {
     await s3.stop();

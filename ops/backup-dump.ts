@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { PassThrough, Writable } from "stream";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -98,6 +99,8 @@ export interface DumpResult {
   sha256: string;
   content: SnapshotContent;
   checks: string[];
+  /** Wall seconds of pg_dump and of the snapshot's checksum pass (they run side by side). */
+  seconds: { dump: number; checksums: number };
   /** The spooled file (spool mode). */
   file?: string;
   /** Streaming mode: ends the upload body once every check has passed. */
@@ -112,6 +115,7 @@ export interface DumpResult {
  */
 export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   const { options, env } = run;
+  const started = Date.now();
   const dump = spawn(run.pgDump, ["--format=custom", "--no-password", `--snapshot=${run.snapshot}`], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -158,7 +162,14 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
     children.push(reader, lister.child);
     fullRead = childExit(reader);
     listing = lister.result;
-    sinks.push({ name: "pg_restore (full read)", stream: reader.stdin as Writable });
+    // The read-back runs at a lower priority with up to 8 MB of lag, so on a busy machine it takes
+    // its CPU where pg_dump (the backup's critical path) leaves some, and catches up at the end.
+    if (reader.pid !== undefined) os.setPriority(reader.pid, 10);
+    sinks.push({
+      name: "pg_restore (full read)",
+      stream: reader.stdin as Writable,
+      lagBytes: 8 * 1024 * 1024,
+    });
     // --list stops reading after the table of contents: an optional sink.
     sinks.push({ name: "pg_restore --list", stream: lister.child.stdin as Writable, optional: true });
   }
@@ -176,15 +187,20 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
   }).catch((error: Error) => {
     fail(new StepError(`streaming the dump failed: ${error.message}`));
   });
+  let checksumSeconds = 0;
+  let dumpSeconds = 0;
+  dumpExit.then(() => (dumpSeconds = (Date.now() - started) / 1000)).catch(() => undefined);
   const checksums = snapshotContent(
     run.session,
     run.tables,
     run.sequencesBefore,
     Promise.race([dumpStarted, dumpExit]),
-  ).catch((error: unknown) => {
-    fail(new StepError(`table checksums in the dump's snapshot failed: ${describePgError(error, env)}`));
-    return undefined;
-  });
+  )
+    .finally(() => (checksumSeconds = (Date.now() - started) / 1000))
+    .catch((error: unknown) => {
+      fail(new StepError(`table checksums in the dump's snapshot failed: ${describePgError(error, env)}`));
+      return undefined;
+    });
 
   const [exit] = await Promise.all([dumpExit, streaming]);
   if (exit.code !== 0 && !firstFailure) {
@@ -229,6 +245,7 @@ export async function dumpAndVerify(run: DumpRun): Promise<DumpResult> {
     sha256: hash.digest("hex"),
     content,
     checks,
+    seconds: { dump: dumpSeconds, checksums: checksumSeconds },
     file,
     finishUpload: () => body?.end(),
     uploadDone,

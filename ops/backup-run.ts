@@ -79,6 +79,7 @@ export async function backup(
   stop: StopRequest = new Stop(),
 ): Promise<BackupManifest> {
   validateBackupOptions(options);
+  const stepStarted = Date.now();
   const database = requireEnv(env, "PGDATABASE", "the database to back up");
   const settings = s3Settings(env);
   const client = s3Client(settings);
@@ -209,6 +210,7 @@ export async function backup(
       materializedViews: result.content.materializedViews,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
+      seconds: { ...result.seconds, total: (Date.now() - stepStarted) / 1000 },
       verified: options.verify,
       checks,
     };

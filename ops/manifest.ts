@@ -59,6 +59,8 @@ export const manifestSchema = z.object({
   materializedViews: z.array(materializedViewSchema).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
+  /** Where the backup's time went: pg_dump's run, the snapshot's checksum pass beside it, the whole step. */
+  seconds: z.object({ dump: z.number(), checksums: z.number(), total: z.number() }).optional(),
   /** pg_restore read the whole archive, its table list matched the database, sizes were plausible. */
   verified: z.boolean(),
   checks: z.array(z.string()),

@@ -179,15 +179,19 @@ export const NOT_COMPARED: readonly string[] = [
 /** Source against restored, everything compared, and the verdict. */
 export interface ContentComparison {
   tables: TableComparison[];
-  /** null: not compared (the backup's manifest predates it). */
+  /** Every sequence's position; null when the backup's manifest predates them. */
   sequences: SequenceComparison[] | null;
+  /** Count and checksum of the large objects; null when the manifest predates them. */
   largeObjects: LargeObjectComparison | null;
+  /** Populated or not (compared), and content (reported); null when the manifest predates them. */
   materializedViews: MaterializedViewComparison[] | null;
+  /** What the restore did not compare, in words. */
   notCompared: string[];
-  /** Differences that do not fail the restore. */
+  /** Differences that do not fail it (a materialized view that was stale in the source). */
   notes: string[];
   /** What differs, for the one-line reason: "2 table(s): a, b" and the like. */
   differences: string[];
+  /** Tables, sequences, large objects and materialized views' populated state all match. */
   matched: boolean;
 }
 

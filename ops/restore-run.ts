@@ -84,10 +84,22 @@ export async function restore(
   let early: Client[] = [];
   let created = false;
   let swapped = false;
+  // The empty database is created while the dump downloads (nothing is restored into it before the
+  // sha256 matched); a failed download or a stop drops it like any other failure.
+  throwIfStopped(stop);
+  const creating = createDatabaseLike(
+    admin,
+    database,
+    options.drill ? sourceDatabase : options.targetDb,
+  ).then(() => {
+    created = true;
+  });
+  creating.catch(() => undefined);
   /** Ends the sessions, drops what was created and removes the download; says what it did. */
   const cleanUp = async (): Promise<string> => {
     await Promise.all(early.map((session) => session.end().catch(() => undefined)));
     early = [];
+    await creating.catch(() => undefined);
     let dropped = "created no database";
     if (created && !swapped) {
       dropped = await dropDatabase(admin, database).then(
@@ -117,9 +129,7 @@ export async function restore(
     progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
     const items = await checkArchive(pgRestore, file, manifest, env, stop);
 
-    throwIfStopped(stop);
-    await createDatabaseLike(admin, database, options.drill ? sourceDatabase : options.targetDb);
-    created = true;
+    await creating;
     throwIfStopped(stop);
     const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
     // Tables whose data is complete are checksummed while pg_restore goes on, on up to --jobs

@@ -15,12 +15,7 @@ import {
   validateFreeDiskPercent,
   validateLocation,
 } from "./data-options";
-import type {
-  LargeObjectComparison,
-  MaterializedViewComparison,
-  SequenceComparison,
-  TableComparison,
-} from "./restore-compare";
+import type { ContentComparison } from "./restore-compare";
 import { StepCommand } from "./step";
 
 export interface RestoreOptions extends BackupLocation {
@@ -49,7 +44,8 @@ export interface RestoreOptions extends BackupLocation {
   now?: () => Date;
 }
 
-export interface RestoreReport {
+/** What the restore compared (ContentComparison, without the reason's wording) and how it went. */
+export interface RestoreReport extends Omit<ContentComparison, "differences"> {
   mode: "drill" | "restore";
   release: string;
   dumpKey: string;
@@ -60,19 +56,6 @@ export interface RestoreReport {
   /** What the restored tables were compared with. */
   comparedWith: "snapshot" | "live";
   sourceDatabase: string;
-  tables: TableComparison[];
-  /** Every sequence's position; null when the backup's manifest predates them. */
-  sequences: SequenceComparison[] | null;
-  /** Count and checksum of the large objects; null when the manifest predates them. */
-  largeObjects: LargeObjectComparison | null;
-  /** Populated or not (compared), and content (reported); null when the manifest predates them. */
-  materializedViews: MaterializedViewComparison[] | null;
-  /** What the restore did not compare, in words. */
-  notCompared: string[];
-  /** Differences that do not fail it (a materialized view that was stale in the source). */
-  notes: string[];
-  /** Tables, sequences, large objects and materialized views' populated state all match. */
-  matched: boolean;
   /** Real restore: the replaced database, kept under this name (drop it once satisfied). */
   previousDatabase?: string | null;
   seconds: { download: number; restore: number; compare: number; total: number };

@@ -12,6 +12,8 @@ export interface Sink {
   optional?: boolean;
   /** Not ended when the source ends (the caller ends it once every check has passed). */
   keepOpen?: boolean;
+  /** Bytes the sink may fall behind before the source waits for it. Default: its stream's own limit. */
+  lagBytes?: number;
 }
 
 /** Bytes seen so far and when counting started, for progress lines. */
@@ -63,7 +65,8 @@ export async function fanOut(
         new Error(`${sink.name} stopped reading: ${failures.get(sink)?.message ?? "stream closed"}`),
       );
     }
-    if (sink.stream.write(chunk)) return Promise.resolve(true);
+    if (sink.stream.write(chunk) || sink.stream.writableLength <= (sink.lagBytes ?? 0))
+      return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       const done = (kept: boolean, error?: Error) => {
         sink.stream.off("drain", onDrain);

@@ -219,7 +219,7 @@ describe("backup step on PostgreSQL 15 and an S3-compatible server", function ()
   });
 
   it("S3 server down: fails naming the endpoint; after it is back nothing is there", async () => {
-    await s3.stop();
+    await s3.stop({ keepDirectory: true });
     try {
       const run = await runOps(backupArgs("v2-s3down"), stepEnv(pg, s3, "shop"));
       assert.equal(run.code, 1);

@@ -76,7 +76,8 @@ export interface S3Server {
   directory: string;
   client(): S3Client;
   createBucket(name: string): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops the server and removes its directory, unless a restart on it follows (keepDirectory). */
+  stop(options?: { keepDirectory?: boolean }): Promise<void>;
 }
 
 /** Starts s3rver; `port` lets a test restart it on the same address after stopping it. */
@@ -104,8 +105,9 @@ export async function startS3(options: { port?: number; directory?: string } = {
     async createBucket(name: string) {
       await client().send(new CreateBucketCommand({ Bucket: name }));
     },
-    async stop() {
+    async stop(options: { keepDirectory?: boolean } = {}) {
       await server.close();
+      if (!options.keepDirectory) fs.rmSync(directory, { recursive: true, force: true });
     },
   };
 }

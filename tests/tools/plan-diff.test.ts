@@ -74,6 +74,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
       "health gate",
       "switch and guard",
     ]);
+    assert.equal(document.diff?.servingBefore, "blue", "blue served before this update");
     assert.match(reasonsOf(document, "backup"), /GREENLIGHT_RELEASE: "v1" → "v3"/);
     assert.match(
       reasonsOf(document, "migration"),

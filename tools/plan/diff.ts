@@ -38,6 +38,8 @@ export interface StepChange {
 }
 
 export interface UpdateDiff {
+  /** The color serving before the update (the old configuration's active color). */
+  servingBefore?: string;
   resources: ResourceChange[];
   steps: StepChange[];
   /** Refusals: what this update must not do (the serving color replaced in place). */
@@ -257,5 +259,5 @@ export function updateDiff(oldResources: RecordedResource[], newResources: Recor
       }
     }
   }
-  return { resources, steps, refusals };
+  return { servingBefore: serving, resources, steps, refusals };
 }

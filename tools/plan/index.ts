@@ -184,8 +184,8 @@ export async function plan(
     violations,
   };
   if (previous?.ok) {
-    const { steps, refusals } = updateDiff(previous.resources, run.resources);
-    document.diff = { from: options.diffFrom as string, steps, refusals };
+    const { servingBefore, steps, refusals } = updateDiff(previous.resources, run.resources);
+    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals };
   }
   out(
     options.json

@@ -114,7 +114,12 @@ export function renderHuman(
             ? "closed: the update would be blocked"
             : "closed (advisory on this stack: not blocked)"
         : "open";
-  lines.push(`  window ${windowText}`, "");
+  lines.push(`  window ${windowText}`);
+  if (document.diff?.servingBefore)
+    lines.push(
+      `  traffic ${document.diff.servingBefore} → ${active}${document.diff.servingBefore === active ? " (no flip)" : ""}, compared with ${document.diff.from}`,
+    );
+  lines.push("");
 
   // The steps, in the runbook's order.
   lines.push("Steps, in the runbook's order:");

@@ -122,6 +122,13 @@ export async function putObject(s3: S3Server, key: string, body: Buffer): Promis
   await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
 }
 
+/** Flips one byte in the middle of a stored object; calling it again puts it back. */
+export async function flipMiddleByte(s3: S3Server, key: string): Promise<void> {
+  const object = await getObject(s3, key);
+  object[Math.floor(object.length / 2)] ^= 0xff;
+  await putObject(s3, key, object);
+}
+
 export function sha256(data: Buffer): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
