@@ -1,20 +1,20 @@
 // greenlight-ops: the operational steps the command resources call. Thin: each step lives in its own
 // module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { backupCommand } from "./backup";
+import { backupCommand } from "./backup/cli";
 import { guardCommand } from "./guard";
-import { healthGateCommand } from "./health-gate";
-import { proxyCommand } from "./hosts/proxy";
-import { switchHostsCommand } from "./hosts/switch";
+import { healthGateCommand } from "./gate";
+import { proxyCommand } from "./proxy";
+import { switchHostsCommand } from "./switch/hosts";
 import { imageCommand } from "./image";
-import { migrateCommand } from "./migrate";
+import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify";
-import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./options";
+import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
 import { recordCommand } from "./record";
-import { restoreCommand } from "./restore";
+import { restoreCommand } from "./restore/cli";
 import { smokeCommand } from "./smoke";
-import { StepCommand, StepError } from "./step";
-import { Stop, withStopSignals } from "./stop";
+import { StepCommand, StepError } from "./lib/step";
+import { Stop, withStopSignals } from "./lib/stop";
 import { switchCommand } from "./switch";
 
 /** Every step the CLI offers, in runbook order. */

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { renderHaproxyConfig } from "../../ops/haproxy/config";
-import { runtimeCommand, setServerState, tcpAdmin } from "../../ops/haproxy/runtime";
-import { proxyState } from "../../ops/haproxy/spec";
+import { renderHaproxyConfig } from "../../ops/proxy/config";
+import { runtimeCommand, setServerState, tcpAdmin } from "../../ops/proxy/runtime";
+import { proxyState } from "../../ops/proxy/spec";
 import { OPS_RUNTIME_PACKAGES } from "../../ops/hosts/image";
 import { shellQuote } from "../../contract/shell";
 import { PROXY_STATE_DIR } from "../../ops/hosts/remote";

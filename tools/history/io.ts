@@ -3,7 +3,7 @@
 // discipline: help on stdout with exit 0; a usage error or bad input is ONE line on stderr naming the
 // option or key, the value and the fix, exit 2; a refusal is one line, exit 1; never a stack trace.
 import { Command, CommanderError, InvalidArgumentError, OptionValues } from "commander";
-import { EXIT_USAGE, isHelp, quietParser, usageLine } from "../../ops/options";
+import { EXIT_USAGE, isHelp, quietParser, usageLine } from "../../ops/lib/options";
 import { ConfigProblem } from "../../schema/parse";
 import { InstantError, parseInstant } from "../../contract/instant";
 

@@ -4,7 +4,7 @@
 //   redeploy  the target's release is no longer deployed: put it on the idle color and flip to it.
 //   restore   a release since the target changed the schema incompatibly: restore the backup taken just
 //             before that release migrated, then flip or redeploy.
-import { releasePrefix } from "../../ops/backup-key";
+import { releasePrefix } from "../../ops/lib/backup-key";
 import { Color, otherColor } from "../../schema/types";
 import { daysBetween, RollbackRefusal, RollbackSituation } from "./rollback-target";
 import { plainValue, RecordedValue, shown } from "./state";
@@ -17,7 +17,7 @@ export interface PlannedBackup {
   prefix: string;
   /** The release whose pre-migration backup holds the schema the target runs on. */
   release: string;
-  /** `<prefix>/<stack>/<release>/`, from ops/backup-key.ts. */
+  /** `<prefix>/<stack>/<release>/`, from ops/lib/backup-key.ts. */
   location: string;
   /** The backup was taken when this update started, before its migration. */
   takenAt: string;

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import { builtinModules } from "module";
 import * as path from "path";
 import { InvalidArgumentError } from "commander";
-import { parseServersState } from "../../../ops/haproxy/runtime";
+import { parseServersState } from "../../../ops/proxy/runtime";
 import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
-import { savedStateFor, startingColor } from "../../../ops/hosts/proxy";
+import { savedStateFor, startingColor } from "../../../ops/proxy";
 import {
   HostProxySettings,
   opsExecCommand,
@@ -14,7 +14,7 @@ import {
   proxyContainerName,
   proxyRunCommand,
 } from "../../../ops/hosts/remote";
-import { parseHostEntry } from "../../../ops/hosts/switch";
+import { parseHostEntry } from "../../../ops/switch/hosts";
 import { PROJECT_DIR } from "../support/cli";
 
 const settings: HostProxySettings = {

@@ -1,0 +1,84 @@
+// Makes sure a color's image is on the Docker host before its containers are created: present, or
+// pulled, or a clear failure naming the image — instead of a provider error halfway through a release.
+import { execFile } from "child_process";
+import { Command } from "commander";
+import { isImageRef } from "../../contract/patterns";
+import { imageRef } from "../lib/options";
+import { StepCommand, StepError, progress } from "../lib/step";
+
+export interface ImageReport {
+  step: "image";
+  image: string;
+  /** Local image id (sha256:…). */
+  id: string;
+  repoDigests: string[];
+  pulled: boolean;
+}
+
+function docker(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile("docker", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === "ENOENT") {
+        reject(
+          new StepError("the docker CLI is not installed on this machine (apt-get install docker.io)", 2),
+        );
+        return;
+      }
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function inspect(image: string): Promise<{ id: string; repoDigests: string[] } | undefined> {
+  const result = await docker(
+    ["image", "inspect", "--format", "{{json .Id}} {{json .RepoDigests}}", image],
+    30_000,
+  );
+  if (result.code !== 0) {
+    if (/no such image/i.test(result.stderr)) return undefined;
+    throw new StepError(`docker image inspect ${image} failed: ${result.stderr.trim().split("\n")[0]}`);
+  }
+  const [id, digests] = result.stdout.trim().split(" ");
+  return { id: JSON.parse(id) as string, repoDigests: (JSON.parse(digests) as string[] | null) ?? [] };
+}
+
+/** Resolves with the local image, pulling it when `pull` allows; throws StepError naming the image otherwise. */
+export async function ensureImage(image: string, options: { pull: boolean }): Promise<ImageReport> {
+  if (!isImageRef(image)) {
+    throw new StepError(`image ${JSON.stringify(image)} is not a Docker image reference`, 2);
+  }
+  let found = await inspect(image);
+  let pulled = false;
+  if (!found && options.pull && !image.startsWith("sha256:")) {
+    progress("image", `${image} is not on this Docker host; pulling it`);
+    const result = await docker(["pull", "--quiet", image], 15 * 60_000);
+    if (result.code !== 0) {
+      throw new StepError(
+        `image ${image} is not on this Docker host and docker pull failed (${result.stderr.trim().split("\n").pop()}): ` +
+          `load or build it there (docker load / docker build -t ${image}) or check the registry and its credentials`,
+      );
+    }
+    pulled = true;
+    found = await inspect(image);
+  }
+  if (!found) {
+    throw new StepError(
+      `image ${image} is not on this Docker host${options.pull ? "" : " (pulling is off)"}: load or build it there first (docker load / docker build -t ${image})`,
+    );
+  }
+  return { step: "image", image, id: found.id, repoDigests: found.repoDigests, pulled };
+}
+
+export const imageCommand: StepCommand = {
+  name: "image",
+  description: "Checks that an image is on the Docker host (pulling it unless --no-pull) and prints its id",
+  options: (command: Command) =>
+    command
+      .requiredOption("--image <ref>", "image reference (name:tag, name@sha256:…, or an image id)", imageRef)
+      .option("--no-pull", "fail instead of pulling a missing image"),
+  run: (options) => ensureImage(String(options.image), { pull: options.pull !== false }),
+};
