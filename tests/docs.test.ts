@@ -12,13 +12,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { COMMANDS } from "../ops/cli";
-import type { ToolIo } from "../tools/history/io";
+import type { ToolIo } from "../tools/lib/io";
 import { main as genConfig } from "../tools/gen-config";
 import { main as plan } from "../tools/plan/cli";
-import { main as release } from "../tools/release";
-import { main as rollback } from "../tools/rollback";
-import { main as secret } from "../tools/secrets";
-import { main as stats } from "../tools/stats";
+import { main as release } from "../tools/release/cli";
+import { main as rollback } from "../tools/rollback/cli";
+import { main as secret } from "../tools/secret";
+import { main as stats } from "../tools/stats/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const DOCS = [

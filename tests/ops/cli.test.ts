@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { COMMANDS } from "../../ops/cli";
-import { assertOneLine, snapshot } from "../tools/run-tool";
+import { assertOneLine, snapshot } from "../tools/support/run-tool";
 import { CliExit, spawnOps } from "./support/cli";
 
 /** Runs the ops CLI as the command resources do, with no secrets in the environment. */

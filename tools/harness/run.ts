@@ -13,7 +13,7 @@ import {
   readStackConfig,
 } from "./stack-file";
 import { ProgramRequest, ProgramRun } from "./types";
-import { PROJECT_DIR } from "../project-root";
+import { PROJECT_DIR } from "../lib/project-root";
 
 export { ConfigOverride } from "./stack-file";
 export * from "./types";

@@ -2,7 +2,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { formatCommand, PlannedCommand, pulumiStackHistory } from "./commands";
+import { formatCommand, PlannedCommand, pulumiStackHistory } from "../lib/commands";
 import { HistoryError, parseHistoryText, readHistoryFile, StackUpdate } from "./read";
 
 /** Exit code of a tool that needs the Pulumi CLI and cannot find it. */

@@ -3,7 +3,7 @@
 // The offline preview (tools/plan/index.ts): exit 0 may go out, 1 a mandatory violation or a refusal,
 // 2 bad config or usage.
 import { Command } from "commander";
-import { ToolIo, instantOption, parseCommandLine, processIo } from "../history/io";
+import { ToolIo, instantOption, parseCommandLine, processIo } from "../lib/io";
 import { EXIT, PlanOptions, plan } from "./index";
 
 function planCommand(): Command {

@@ -11,7 +11,7 @@ import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import type { RecordedResource } from "../harness/types";
 import { PolicyPackConfig, reconcilePolicyConfig } from "./config";
 import { POLICIES_DIR, ensurePackBuilt } from "./pack";
-import { PROJECT_DIR } from "../project-root";
+import { PROJECT_DIR } from "../lib/project-root";
 
 /** One verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Verdict {

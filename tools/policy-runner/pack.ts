@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_DIR } from "../project-root";
+import { PROJECT_DIR } from "../lib/project-root";
 
 /** The policy pack's folder. */
 export const POLICIES_DIR = path.join(PROJECT_DIR, "policies");

@@ -1,0 +1,164 @@
+// npm run rollback -- --stack <s> [--to <version>] [--history-file <path>] [--json] [--yes]
+// Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
+// release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
+// Checks first: Pulumi.yaml and the stack file exist, a saved history is the stack's own, and every
+// configuration the commands would deploy passes the stack's config rules.
+// Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad input (a
+// missing file, another stack's history, a configuration the stack's rules refuse), no pulumi.
+import { Command } from "commander";
+import * as fs from "fs";
+import * as path from "path";
+import { formatCommand } from "../lib/commands";
+import {
+  BadInput,
+  failure,
+  instantOption,
+  parseCommandLine,
+  positiveIntegerOption,
+  processIo,
+  runAsScript,
+  ToolIo,
+} from "../lib/io";
+import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
+import { readProjectStack } from "../lib/project";
+import {
+  HISTORY_FILE_OPTION,
+  MissingPulumiError,
+  readStackHistory,
+  requirePulumi,
+  runInOrder,
+} from "../history/pulumi-cli";
+import { HistoryError } from "../history/read";
+import { checkHistoryIsStacks, checkRollbackConfig } from "./check";
+import { planRollback } from ".";
+import { planDocument, renderPlan } from "./render";
+import { liveUpdate, RollbackRefusal } from "./target";
+import { readFileConfig, StackYamlError } from "../lib/stack-yaml";
+import { PROJECT_DIR } from "../lib/project-root";
+
+export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+
+interface RollbackOptions extends OverrideFlags {
+  stack: string;
+  to?: number;
+  historyFile?: string;
+  json: boolean;
+  yes: boolean;
+  maxAgeDays: number;
+  at?: Date;
+  projectDir: string;
+}
+
+function rollbackCommand(): Command {
+  const command = new Command("rollback")
+    .description("Plan (and with --yes run) a rollback from `pulumi stack history --json`")
+    .requiredOption("--stack <name>", "stack to roll back (staging, production, …)")
+    .option(
+      "--to <version>",
+      "history version to roll back to (default: the last succeeded update with another release)",
+      positiveIntegerOption,
+    )
+    .option(...HISTORY_FILE_OPTION)
+    .option("--json", "print the plan as JSON", false)
+    .option(
+      "--yes",
+      "run the commands (pulumi config set …, then pulumi up), stopping at the first failure",
+      false,
+    )
+    .option("--max-age-days <days>", "refuse a target older than this", positiveIntegerOption, 30)
+    .option(
+      "--at <time>",
+      "instant with a zone ages are measured from, e.g. 2026-11-24T12:00:00Z (default: now)",
+      instantOption,
+    )
+    .option("--project-dir <dir>", "the Pulumi project the commands run in", PROJECT_DIR);
+  return overrideOptions(command, "rollback", "the incident ticket");
+}
+
+/** Runs the rollback tool; returns its exit code. */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: ToolIo = processIo,
+): Promise<number> {
+  const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, io);
+  if ("exitCode" in parsed) return parsed.exitCode;
+  const { options } = parsed;
+  const fail = failure(io, "rollback");
+
+  const now = options.at ?? new Date();
+  const override = overrideFromFlags(options, now);
+  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
+
+  let plan;
+  try {
+    // The commands run against this file: the plan sets only what it does not already hold.
+    const { file: stackFilePath, config: stackConfig } = readProjectStack(options.projectDir, options.stack);
+    const stackFileName = path.basename(stackFilePath);
+    const stackFile = readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath);
+    if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
+    const updates = readStackHistory(options, env);
+    if (options.historyFile !== undefined) {
+      const live = liveUpdate(updates);
+      if (live !== undefined) {
+        checkHistoryIsStacks(live, stackConfig, {
+          stack: options.stack,
+          historyFile: options.historyFile,
+          stackFileName,
+        });
+      }
+    }
+    plan = planRollback({
+      stackFile,
+      stack: options.stack,
+      updates,
+      to: options.to,
+      now,
+      maxAgeDays: options.maxAgeDays,
+      override,
+    });
+    checkRollbackConfig(stackConfig, plan.commands, { stack: options.stack, now, stackFileName });
+  } catch (error) {
+    if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
+    if (
+      error instanceof BadInput ||
+      error instanceof StackYamlError ||
+      error instanceof HistoryError ||
+      error instanceof MissingPulumiError
+    ) {
+      return fail(EXIT.usage, error.message);
+    }
+    throw error;
+  }
+
+  io.out(options.json ? JSON.stringify(planDocument(plan), null, 2) + "\n" : renderPlan(plan, !options.yes));
+  if (!options.yes) return EXIT.ok;
+
+  if (plan.manual.length > 0) {
+    return fail(EXIT.refused, `not running: first ${plan.manual.join("; ")}`);
+  }
+  if (plan.commands.some((command) => command.interactive) && !io.stdinIsTTY) {
+    return fail(
+      EXIT.refused,
+      "not running: a secret must be typed at `pulumi config set --secret` and stdin is not a terminal; run it in a terminal",
+    );
+  }
+  const outcome = runInOrder(plan.commands, {
+    cwd: options.projectDir,
+    env,
+    log: (line) => io.err(`rollback: ${line}\n`),
+    outputToStderr: options.json,
+  });
+  if (!outcome.ok) {
+    const done = outcome.ran === 0 ? "nothing ran before it" : `steps 1–${outcome.ran} ran`;
+    return fail(
+      outcome.exitCode,
+      `stopped at step ${outcome.ran + 1}/${plan.commands.length} (${formatCommand(outcome.failed.argv)}), exit code ${outcome.exitCode}; ` +
+        `${done}. Fix the cause and run the remaining steps from the plan above.`,
+    );
+  }
+  io.err(`rollback: ${plan.stack} rolled back to v${plan.to.version} (${plan.to.release}, ${plan.action})\n`);
+  return EXIT.ok;
+}
+
+if (require.main === module) runAsScript("rollback", () => main(process.argv.slice(2)));

@@ -1,0 +1,68 @@
+// How a rollback plan is printed: the `--json` document and the human-readable text.
+import { formatCommand } from "../lib/commands";
+import { PlanSide, RollbackPlan } from ".";
+
+/** The `--json` document: at least from, to, action, reason, commands, skipped (and override when used). */
+export function planDocument(plan: RollbackPlan): Record<string, unknown> {
+  return {
+    stack: plan.stack,
+    from: plan.from,
+    to: plan.to,
+    action: plan.action,
+    reason: plan.reason,
+    commands: plan.commands.map((command) => formatCommand(command.argv)),
+    manual: plan.manual,
+    skipped: plan.skipped,
+    ...(plan.backup !== undefined ? { backup: plan.backup } : {}),
+    ...(plan.override !== undefined ? { override: plan.override } : {}),
+    overrides: plan.overrides,
+    drift: plan.drift,
+    notes: plan.notes,
+  };
+}
+
+/** The human-readable plan. */
+export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
+  const describe = (label: string, s: PlanSide) =>
+    `  ${label.padEnd(5)} v${s.version}  ${s.endTime ?? s.startTime}  ${s.activeColor.padEnd(5)}  release ${s.release}  image ${s.image}` +
+    `\n        (idle ${s.idleColor}: ${s.idleRelease}; schemaBreaking ${s.schemaBreaking})${s.message ? `  "${s.message}"` : ""}`;
+  const lines = [
+    `Rollback plan for stack ${plan.stack}${dryRun ? " (dry run: add --yes to run the commands)" : ""}`,
+    describe("from", plan.from),
+    describe("to", plan.to),
+    `  action  ${plan.action}`,
+    `  reason  ${plan.reason}`,
+  ];
+  if (plan.backup !== undefined) {
+    lines.push(
+      `  backup  s3://${plan.backup.bucket}/${plan.backup.location} (newest dump, taken ${plan.backup.takenAt} before ${plan.backup.release} migrated) → database ${plan.backup.targetDb}`,
+    );
+  }
+  if (plan.skipped.length > 0) {
+    lines.push("  skipped");
+    for (const skipped of plan.skipped) {
+      lines.push(
+        `    v${skipped.version} ${skipped.result} ${skipped.startTime}${skipped.message ? ` "${skipped.message}"` : ""}: ${skipped.note}`,
+      );
+    }
+  }
+  for (const override of plan.overrides) {
+    lines.push(
+      `  override  v${override.version} used emergency override ${override.ticket} approved by ${override.approver} until ${override.expiresAt}: ${override.reason}`,
+    );
+  }
+  if (plan.manual.length > 0) {
+    lines.push("  first, by hand (secret values are never printed)");
+    plan.manual.forEach((step) => lines.push(`    - ${step}`));
+  }
+  lines.push("  commands");
+  plan.commands.forEach((command, index) => {
+    lines.push(`    ${index + 1}. ${formatCommand(command.argv)}`);
+    lines.push(`       # ${command.purpose}`);
+  });
+  if (plan.notes.length > 0) {
+    lines.push("  notes");
+    plan.notes.forEach((note) => lines.push(`    - ${note}`));
+  }
+  return lines.join("\n") + "\n";
+}
