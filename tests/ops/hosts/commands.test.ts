@@ -194,7 +194,10 @@ describe("the ops image's tag (pure) and contents", () => {
       const source = fs.readFileSync(file, "utf8");
       for (const match of source.matchAll(/(?:from |import\()"([^"]+)"/g)) {
         const specifier = match[1];
-        if (specifier.startsWith(".")) visit(path.resolve(path.dirname(file), `${specifier}.ts`));
+        if (specifier.startsWith(".")) {
+          const module = path.resolve(path.dirname(file), specifier);
+          visit(fs.existsSync(`${module}.ts`) ? `${module}.ts` : path.join(module, "index.ts"));
+        }
         else
           bare.add(
             specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0],
