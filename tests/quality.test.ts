@@ -45,6 +45,34 @@ describe("code quality", function () {
   });
 });
 
+describe("layout", function () {
+  this.timeout(120_000);
+
+  it("has no import cycle, type-only imports included (dpdm, npm run check:cycles)", () => {
+    const result = run("npm", ["run", "--silent", "check:cycles"]);
+    assert.equal(result.status, 0, result.output);
+    assert.match(result.output, /Circular Dependencies/, "dpdm ran and judged the graph");
+  });
+
+  it("has no unused file, export or dependency (knip, npm run check:unused)", () => {
+    const result = run("npm", ["run", "--silent", "check:unused"]);
+    assert.equal(result.status, 0, result.output);
+  });
+
+  it("no source folder holds more than 12 files", () => {
+    const files = spawnSync("git", ["ls-files"], { cwd: PROJECT_DIR, encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((file) => /\.(ts|js)$/.test(file));
+    assert.ok(files.length > 100, "git ls-files listed the sources");
+    const perFolder = new Map<string, number>();
+    for (const file of files) perFolder.set(path.dirname(file), (perFolder.get(path.dirname(file)) ?? 0) + 1);
+    const crowded = [...perFolder]
+      .filter(([, count]) => count > 12)
+      .map(([dir, count]) => `${dir} (${count})`);
+    assert.deepEqual(crowded, []);
+  });
+});
+
 describe("the program uses only the SDK's public API", () => {
   const programFiles = ["index.ts", "config.ts", ...walk("components"), ...walk("schema")];
 

@@ -37,7 +37,7 @@ export interface BlueGreenServiceArgs {
   cpus: string;
   /** Liveness path of the Docker healthcheck. */
   healthPath: string;
-  /** Docker healthcheck timing (default: ColorSlot's DEFAULT_HEALTHCHECK). */
+  /** Docker healthcheck timing (default: DEFAULT_HEALTHCHECK in color-slot-args.ts). */
   healthcheck?: HealthcheckTiming;
   /** Seconds Pulumi waits for each container to turn healthy (default 120). */
   waitTimeoutSeconds?: number;

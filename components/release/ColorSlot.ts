@@ -12,8 +12,8 @@ import {
   checkColorSlotArgs,
 } from "./color-slot-args";
 
-export type { ColorSlotArgs, HealthcheckTiming, PlacedReplicas, SlotPlacement } from "./color-slot-args";
-export { DEFAULT_HEALTHCHECK, WARM_IGNORED_PROPERTIES } from "./color-slot-args";
+export type { ColorSlotArgs, HealthcheckTiming, PlacedReplicas } from "./color-slot-args";
+export { WARM_IGNORED_PROPERTIES } from "./color-slot-args";
 
 /** One color of the app: its replicas as Docker containers. */
 export class ColorSlot extends pulumi.ComponentResource {

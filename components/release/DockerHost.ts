@@ -7,7 +7,7 @@ import {
   proxyContainerName,
 } from "../../ops/hosts/remote";
 import { COMPONENT, LABEL } from "../../contract/resources";
-import { APP_NAME, HOST, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
+import { APP_NAME, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
 import { HostSettings } from "../../schema/types";
 import { HostConnection } from "../step-command";
 import { ArgChecker } from "../arg-checker";
@@ -152,11 +152,4 @@ export class DockerHost extends pulumi.ComponentResource {
     );
     this.registerOutputs({ name: this.name, opsImage: this.opsImage });
   }
-}
-
-/** The address a host's remote steps and docker provider reach it at (for messages and tests). */
-export function sshTarget(host: HostSettings): string {
-  if (!HOST.test(host.address))
-    throw new Error(`host ${host.name}: address ${JSON.stringify(host.address)} is not a host`);
-  return `ssh://${host.user}@${host.address}:${host.port}`;
 }

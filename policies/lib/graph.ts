@@ -35,11 +35,6 @@ export function commandEnvironment(
   return result;
 }
 
-/** The greenlight step a command performs (GREENLIGHT_STEP), if it is one. */
-export function stepOf(resource: Pick<GraphNode, "type" | "props">): string | undefined {
-  return commandEnvironment(resource)[STEP_ENV.step];
-}
-
 /** A step command found in the graph, with its environment. */
 export interface FoundStep<T extends GraphNode> {
   resource: T;

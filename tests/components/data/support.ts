@@ -4,8 +4,7 @@ import * as path from "path";
 import { ProgramRun, RecordedResource, isSecretMarker } from "../../../tools/harness/run";
 import { fixtureRun } from "../support";
 
-export type { OkRun } from "../support";
-export { anyRun, dependencyNames, named, ofType, program } from "../support";
+export { dependencyNames, named, ofType, program } from "../support";
 
 export const FIXTURE_DIR = path.join(__dirname, "fixture");
 
