@@ -4,7 +4,7 @@
 // The pack's start-up is reported apart; the goal is on judging the graph, within the plan's 3 s.
 import { judge, startPack } from "../tools/policy-runner";
 import { loadPolicyConfig } from "../tools/policy-runner/config";
-import { syntheticGraph } from "../tests/policies/release-graph";
+import { syntheticGraph } from "../tests/policies/support/release-graph";
 import { BenchResult } from "./result";
 
 const RUNS = 15;

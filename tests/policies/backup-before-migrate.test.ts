@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import { backupBeforeMigrate } from "../../policies/backup-before-migrate";
 import { STEP_ENV } from "../../contract/resources";
 import type { RecordedResource } from "../../tools/harness/types";
-import { policyResources, stackViolations, violationsAfter } from "./args";
-import { byName, releaseGraph, stepEnvironment } from "./release-graph";
+import { policyResources, stackViolations, violationsAfter } from "./support/args";
+import { byName, releaseGraph, stepEnvironment } from "./support/release-graph";
 
 const check = (change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) =>
   violationsAfter(backupBeforeMigrate, change, { config });

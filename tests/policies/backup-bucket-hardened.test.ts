@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { backupBucketHardened } from "../../policies/backup-bucket-hardened";
 import type { RecordedResource } from "../../tools/harness/types";
-import { policyResources, stackViolations, violationsAfter } from "./args";
-import { byName, releaseGraph } from "./release-graph";
+import { policyResources, stackViolations, violationsAfter } from "./support/args";
+import { byName, releaseGraph } from "./support/release-graph";
 
 const PRODUCTION = { requireObjectLock: true };
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { containerLimits } from "../../policies/container-limits";
 import { LABEL, RESOURCE } from "../../contract/resources";
-import { omit, resourceArgs, resourceViolations } from "./args";
+import { omit, resourceArgs, resourceViolations } from "./support/args";
 
 const APP = {
   image: "shop@sha256:" + "a".repeat(64),

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { deploymentWindow, deploymentWindowAdvisory } from "../../policies/deployment-window";
 import { RESOURCE, STEP, STEP_ENV } from "../../contract/resources";
-import { omit, policyResources, resourceArgs, resourceViolations, stackViolations } from "./args";
-import { byName, releaseGraph } from "./release-graph";
+import { omit, policyResources, resourceArgs, resourceViolations, stackViolations } from "./support/args";
+import { byName, releaseGraph } from "./support/release-graph";
 
 const WEDNESDAY_11 = "2026-11-25T11:00:00Z";
 const FRIDAY_15 = "2026-11-27T15:00:00Z";

@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import { healthGateBeforeSwitch } from "../../policies/health-gate-before-switch";
 import { STEP_ENV } from "../../contract/resources";
 import type { RecordedResource } from "../../tools/harness/types";
-import { violationsAfter } from "./args";
-import { byName, releaseGraph, stepEnvironment } from "./release-graph";
+import { violationsAfter } from "./support/args";
+import { byName, releaseGraph, stepEnvironment } from "./support/release-graph";
 
 const check = (change: (graph: RecordedResource[]) => void, config?: Record<string, unknown>) =>
   violationsAfter(healthGateBeforeSwitch, change, { graph: { color: "blue" }, config });

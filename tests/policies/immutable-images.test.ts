@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { imageProblem, immutableImages } from "../../policies/immutable-images";
 import { RESOURCE, STEP, STEP_ENV } from "../../contract/resources";
-import { resourceArgs, resourceViolations } from "./args";
-import { DIGEST_IMAGE } from "./release-graph";
+import { resourceArgs, resourceViolations } from "./support/args";
+import { DIGEST_IMAGE } from "./support/release-graph";
 
 const PRODUCTION = { requireDigest: true, forbidLatest: true };
 const STAGING = { requireDigest: false, forbidLatest: true };

@@ -9,7 +9,7 @@ import type { RecordedResource } from "../../tools/harness/types";
 import { stackUrn } from "../../tools/policy-runner";
 import { loadPolicyConfig } from "../../tools/policy-runner/config";
 import { PackServer, Verdict } from "../../tools/policy-runner/engine";
-import { byName, releaseGraph, secretInput, stepEnvironment } from "./release-graph";
+import { byName, releaseGraph, secretInput, stepEnvironment } from "./support/release-graph";
 
 const FRIDAY_15 = new Date("2026-11-27T15:00:00Z");
 

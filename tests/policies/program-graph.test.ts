@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { COMPONENT, LABEL, RESOURCE } from "../../contract/resources";
 import { plaintextSecrets } from "../../tools/harness/secret-inputs";
-import { Judged, copyProject, judgeProgram, needComponents, tamper } from "./program";
+import { Judged, copyProject, judgeProgram, needComponents, tamper } from "./support/program";
 
 const WEDNESDAY_11 = new Date("2026-11-25T11:00:00Z");
 

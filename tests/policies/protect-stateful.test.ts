@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { RESOURCE } from "../../contract/resources";
 import { protectStateful } from "../../policies/protect-stateful";
-import { resourceArgs, resourceViolations } from "./args";
+import { resourceArgs, resourceViolations } from "./support/args";
 
 describe("policies/protect-stateful", () => {
   it("passes a protected bucket, role and grant", async () => {

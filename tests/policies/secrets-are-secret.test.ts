@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { RESOURCE } from "../../contract/resources";
 import { secretsAreSecret } from "../../policies/secrets-are-secret";
-import { resourceArgs, resourceViolations } from "./args";
-import { secretInput } from "./release-graph";
+import { resourceArgs, resourceViolations } from "./support/args";
+import { secretInput } from "./support/release-graph";
 
 const command = (props: Record<string, unknown>) =>
   resourceArgs(RESOURCE.command, props, { name: "backup-run" });

@@ -7,8 +7,8 @@ import {
   dependencyClosure,
   findSteps,
 } from "../../../policies/lib/graph";
-import { policyResources } from "../args";
-import { byName, releaseGraph } from "../release-graph";
+import { policyResources } from "../support/args";
+import { byName, releaseGraph } from "../support/release-graph";
 
 function names(set: Set<{ name: string }>): string[] {
   return [...set].map((resource) => resource.name).sort();

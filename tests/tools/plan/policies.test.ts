@@ -7,7 +7,7 @@ import type { Context } from "mocha";
 import { COMPONENT } from "../../../contract/resources";
 import { PROJECT_DIR } from "../../../tools/harness/run";
 import type { PlanDocument } from "../../../tools/plan";
-import { copyProject, setStackConfig } from "../../policies/program";
+import { copyProject, setStackConfig } from "../../policies/support/program";
 
 const WEDNESDAY_11 = "2026-11-25T11:00:00Z";
 const FRIDAY_15 = "2026-11-27T15:00:00Z";

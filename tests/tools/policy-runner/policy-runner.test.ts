@@ -10,7 +10,7 @@ import {
   loadPolicyConfig,
   reconcilePolicyConfig,
 } from "../../../tools/policy-runner/config";
-import { byName, releaseGraph, stepEnvironment, syntheticGraph } from "../../policies/release-graph";
+import { byName, releaseGraph, stepEnvironment, syntheticGraph } from "../../policies/support/release-graph";
 
 const WEDNESDAY_11 = new Date("2026-11-25T11:00:00Z");
 const FRIDAY_15 = new Date("2026-11-27T15:00:00Z");

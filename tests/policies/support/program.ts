@@ -5,9 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import type { Context } from "mocha";
 import { parseDocument } from "yaml";
-import { PROJECT_DIR, RecordedResource, runProgram } from "../../tools/harness/run";
-import { Verdict, evaluatePolicies } from "../../tools/policy-runner";
-import { loadPolicyConfig } from "../../tools/policy-runner/config";
+import { PROJECT_DIR, RecordedResource, runProgram } from "../../../tools/harness/run";
+import { Verdict, evaluatePolicies } from "../../../tools/policy-runner";
+import { loadPolicyConfig } from "../../../tools/policy-runner/config";
 
 /** Folders a program run does not need (tests hold a Docker rootfs). */
 const NOT_COPIED = new Set([

@@ -7,9 +7,9 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import type { RecordedResource } from "../../tools/harness/types";
+import type { RecordedResource } from "../../../tools/harness/types";
 import FakeTimers from "@sinonjs/fake-timers";
-import { POLICIES_DIR } from "../../tools/policy-runner/pack";
+import { POLICIES_DIR } from "../../../tools/policy-runner/pack";
 import { ReleaseGraphOptions, releaseGraph } from "./release-graph";
 
 export interface Violation {

@@ -1,8 +1,13 @@
 // A hand-built resource graph in the shape the harness records and the components are specified to
 // build (policies/lib/contract.ts): one release with every checklist item in place. Tests break one
 // thing at a time; the bench repeats it to 1,000 resources.
-import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, StepName } from "../../contract/resources";
-import { RecordedResource, SECRET_PLACEHOLDER, SECRET_SIG, SECRET_SIG_KEY } from "../../tools/harness/types";
+import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, StepName } from "../../../contract/resources";
+import {
+  RecordedResource,
+  SECRET_PLACEHOLDER,
+  SECRET_SIG,
+  SECRET_SIG_KEY,
+} from "../../../tools/harness/types";
 
 export const DIGEST_IMAGE = `registry.example.com/shop@sha256:${"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}`;
 
