@@ -169,7 +169,7 @@ export function serviceArgs(
     memoryMb: app.memoryMb,
     cpus: app.cpus,
     healthPath: app.healthPath,
-    // Docker's own healthcheck on the gate's timing (seed 001: 5 s interval, 3 s timeout, 5 attempts).
+    // Docker's own healthcheck on the gate's timing (the blue-green deployment procedures: 5 s interval, 3 s timeout, 5 attempts).
     healthcheck: {
       intervalSeconds: traffic.gate.intervalSeconds,
       timeoutSeconds: traffic.gate.timeoutSeconds,

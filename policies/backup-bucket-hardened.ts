@@ -1,4 +1,4 @@
-// Seed 004 copies backups to S3 and trusts them for restores; a backup that can be overwritten, read
+// The step-by-step production playbook copies backups to S3 and trusts them for restores; a backup that can be overwritten, read
 // publicly or kept forever is not one. The bucket needs its companion resources, judged together.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { RESOURCE } from "../contract/resources";

@@ -1,4 +1,4 @@
-// Seed 001 gives every Kamal server cpus and memory and a healthcheck; an unlimited container can starve
+// The blue-green deployment procedures give every Kamal server cpus and memory and a healthcheck; an unlimited container can starve
 // the warm color, and one without a healthcheck can never be judged healthy by Docker or the gate.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { LABEL, RESOURCE } from "../contract/resources";

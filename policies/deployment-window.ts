@@ -1,4 +1,4 @@
-// Deployment windows (seed 001: Tuesday–Thursday 10:00–14:00 UTC, no Friday afternoons or weekends;
+// Deployment windows (the blue-green deployment procedures: Tuesday–Thursday 10:00–14:00 UTC, no Friday afternoons or weekends;
 // emergencies any time with on-call approval). A pack has one enforcement level per policy, so the rule
 // is two policies over the release record: `deployment-window` blocks an update (pulumi up), and
 // `deployment-window-advisory` reports, without blocking, what a preview would meet and every override.
@@ -30,7 +30,7 @@ import {
   overrideFields,
 } from "../contract/override";
 
-/** Seed 001's standard deployment window. */
+/** The standard deployment window of the blue-green deployment procedures. */
 export const DEFAULT_WINDOWS: DeploymentWindow[] = [
   { days: ["tue", "wed", "thu"], start: "10:00", end: "14:00", zone: "UTC" },
 ];

@@ -1,4 +1,4 @@
-// Seed 001 builds ":latest" and rolls back by re-tagging; a tag can move under a running release, so the
+// The blue-green deployment procedures build ":latest" and roll back by re-tagging; a tag can move under a running release, so the
 // image that was tested must be the image that runs: pinned by digest in production, never "latest".
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { RESOURCE, STEP_ENV, isCommandType } from "../contract/resources";

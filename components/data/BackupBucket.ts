@@ -103,7 +103,7 @@ export function s3ProviderArgs(
 }
 
 /**
- * The bucket that holds the database backups (seed 004: "Replicate off-site"), hardened: versioning,
+ * The bucket that holds the database backups (the step-by-step production playbook: "Replicate off-site"), hardened: versioning,
  * default encryption, all four public-access blocks, lifecycle (colder class, expiry, noncurrent
  * versions) and, when configured, object lock so a backup cannot be deleted or overwritten in time.
  */

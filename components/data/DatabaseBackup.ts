@@ -37,7 +37,7 @@ export interface DatabaseBackupArgs {
   verify?: boolean;
   /** Refuse a dump smaller than this fraction of the database's previous backup; 0 disables. Default 0.1. */
   minSizeRatio?: number;
-  /** Free disk, in percent, the drill's download must leave on its file system (seed 004: 15). */
+  /** Free disk, in percent, the drill's download must leave on its file system (the step-by-step production playbook: 15). */
   minFreeDiskPercent: number;
   /** Restore each backup into a scratch database and compare every table before the migration. */
   restoreDrill: boolean;
@@ -162,7 +162,7 @@ export function checkPgTarget(check: ArgChecker, database: PgTarget): void {
 }
 
 /**
- * The verified pre-migration backup (seed 004, Gate #1): `greenlight-ops backup` streams pg_dump -Fc
+ * The verified pre-migration backup (the step-by-step production playbook, Gate #1): `greenlight-ops backup` streams pg_dump -Fc
  * to the bucket with a sha256 and writes the manifest only when every check passed; with the drill
  * on, `greenlight-ops restore --drill` then restores it into a scratch database and compares every
  * table. Both re-run for every release (triggers), and the manifest lands in the stack outputs.

@@ -42,7 +42,7 @@ export function defaultSslMode(host: string): SslMode {
 }
 
 /**
- * The least-privilege roles of seed 002's "separate credentials": a migrator role that owns the
+ * The least-privilege roles of the solo founder's deployment process ("separate credentials"): a migrator role that owns the
  * schema (so only migrations change it) and an app role with row access only, on every table the
  * migrator creates now or later (default privileges FOR ROLE migrator). Passwords stay secrets.
  */

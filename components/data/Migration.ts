@@ -101,7 +101,7 @@ export function migrateFlags(args: MigrateLine): Record<string, FlagValue> {
 }
 
 /**
- * The run-once migration (seed 004, "Database Migration", Gate #2): `greenlight-ops migrate` checks the
+ * The run-once migration (the step-by-step production playbook, "Database Migration", Gate #2): `greenlight-ops migrate` checks the
  * newest backup of ITS release (verified, sha256 re-hashed), takes the migration advisory lock, runs
  * the release's migration command in a one-off container of the release image and records the run in
  * greenlight.migrations. The command depends on the backup component (backup and drill), so the graph

@@ -15,11 +15,11 @@ export interface HealthGateArgs {
   healthPath?: string;
   /** Readiness path (default /health/ready). */
   readinessPath?: string;
-  /** Seconds between probes (seed 001: 5). */
+  /** Seconds between probes (the blue-green deployment procedures: 5). */
   intervalSeconds: number;
-  /** Seconds one probe may take (seed 001: 3). */
+  /** Seconds one probe may take (the blue-green deployment procedures: 3). */
   timeoutSeconds: number;
-  /** 200 answers in a row each path needs on each replica (seed 001: 5). */
+  /** 200 answers in a row each path needs on each replica (the blue-green deployment procedures: 5). */
   attempts: number;
   /** Seconds after which the gate fails. */
   deadlineSeconds: number;

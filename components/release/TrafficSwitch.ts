@@ -41,7 +41,7 @@ export interface TrafficSwitchArgs {
   healthPath?: string;
   /** off, on (503 page) or read-only (only GET and HEAD pass). */
   maintenanceMode: "off" | "on" | "read-only";
-  /** Paths requested through the proxy right after the switch (cache warm-up, seed 000). */
+  /** Paths requested through the proxy right after the switch (cache warm-up, the production rollout checklist). */
   warmupPaths: string[];
   guard: GuardSettings;
   /** Slack-compatible webhook for switch and revert (secret). */

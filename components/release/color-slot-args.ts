@@ -8,7 +8,7 @@ import type { DockerHost } from "./DockerHost";
 
 /** Docker healthcheck timing. */
 export interface HealthcheckTiming {
-  /** Seconds between checks (default 5, seed 001). */
+  /** Seconds between checks (default 5, the blue-green deployment procedures). */
   intervalSeconds: number;
   /** Seconds one check may take (default 3). */
   timeoutSeconds: number;

@@ -35,7 +35,7 @@ describe("ColorSlot (mocks)", function () {
       assert.deepEqual(
         { interval: healthcheck.interval, timeout: healthcheck.timeout, retries: healthcheck.retries },
         { interval: "5s", timeout: "3s", retries: 5 },
-        "seed 001's 5 s / 3 s / 5",
+        "the blue-green deployment procedures' 5 s / 3 s / 5",
       );
       assert.equal(inputs.wait, true);
       assert.equal(inputs.waitTimeout, 120);

@@ -197,8 +197,7 @@ describe("the ops image's tag (pure) and contents", () => {
         if (specifier.startsWith(".")) {
           const module = path.resolve(path.dirname(file), specifier);
           visit(fs.existsSync(`${module}.ts`) ? `${module}.ts` : path.join(module, "index.ts"));
-        }
-        else
+        } else
           bare.add(
             specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0],
           );

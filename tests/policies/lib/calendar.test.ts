@@ -40,7 +40,7 @@ const yearEnd: Freeze = {
 };
 
 const CASES: Case[] = [
-  // Seed 001's window, edges: start inclusive, end exclusive, to the millisecond.
+  // The window of the blue-green deployment procedures, edges: start inclusive, end exclusive, to the millisecond.
   {
     name: "Tuesday 10:00:00.000 (start, inclusive)",
     windows: SEED_WINDOW,
