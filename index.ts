@@ -1,6 +1,6 @@
 // greenlight: one release of a Dockerised web app on PostgreSQL, in the runbook's order.
 // Reads top-down: config → data safety → color slots → gate → switch → exports. Wiring only: the
-// argument mapping from config to each component is in components/wiring.ts.
+// argument mapping from config to each component is in args.ts.
 import * as aws from "@pulumi/aws";
 import { BackupBucket, s3ProviderArgs } from "./components/data/BackupBucket";
 import { DatabaseBackup } from "./components/data/DatabaseBackup";
@@ -12,52 +12,52 @@ import { ReleaseRecord } from "./components/release/ReleaseRecord";
 import { TrafficSwitch } from "./components/release/TrafficSwitch";
 import { DockerHost } from "./components/release/DockerHost";
 import { stageOpsImage } from "./components/release/ops-image";
-import * as wiring from "./components/wiring";
+import * as args from "./args";
 import { loadConfig } from "./config";
 
 // 1. Configuration: one validated object; a bad stack file stops here, before any resource.
 const config = loadConfig();
-const active = wiring.activeRelease(config);
+const active = args.activeRelease(config);
 
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
-const record = new ReleaseRecord("release", wiring.recordArgs(config));
+const record = new ReleaseRecord("release", args.recordArgs(config));
 
 // Docker hosts (stacks with hosts): a docker provider over SSH, the ops image built there at this
 // program's version, and a traffic proxy per host; one host at a time, so fronts restart one by one.
 const hosts: DockerHost[] = [];
 if (config.hosts.length > 0) {
   const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
-  for (const args of wiring.hostArgs(config, opsImage))
-    hosts.push(new DockerHost(`host-${args.host.name}`, { ...args, after: [record, ...hosts.slice(-1)] }));
+  for (const host of args.hostArgs(config, opsImage))
+    hosts.push(new DockerHost(`host-${host.host.name}`, { ...host, after: [record, ...hosts.slice(-1)] }));
 }
-const dataPlace = wiring.dataPlace(config, hosts);
+const dataPlace = args.dataPlace(config, hosts);
 
 // 2. Data safety: hardened bucket, least-privilege roles, verified backup, run-once migration.
 const s3Provider = new aws.Provider(
   "backup-s3",
   s3ProviderArgs(config.backup.s3, config.secrets.s3SecretAccessKey),
 );
-const bucket = new BackupBucket("backups", wiring.bucketArgs(config, s3Provider));
-const roles = new DatabaseRoles("roles", wiring.rolesArgs(config));
-const backup = new DatabaseBackup("backup", wiring.backupArgs(config, bucket.bucketName, dataPlace), {
+const bucket = new BackupBucket("backups", args.bucketArgs(config, s3Provider));
+const roles = new DatabaseRoles("roles", args.rolesArgs(config));
+const backup = new DatabaseBackup("backup", args.backupArgs(config, bucket.bucketName, dataPlace), {
   dependsOn: [record],
 });
 const migration = new Migration(
   "migration",
-  wiring.migrationArgs(config, bucket.bucketName, backup, dataPlace),
+  args.migrationArgs(config, bucket.bucketName, backup, dataPlace),
   {
     dependsOn: [record, roles],
   },
 );
 
 // 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
-const service = new BlueGreenService("service", wiring.serviceArgs(config, migration, hosts), {
+const service = new BlueGreenService("service", args.serviceArgs(config, migration, hosts), {
   dependsOn: [record],
 });
 
 // 4. Health gate and smoke tests on the target color, then the traffic switch and its guard.
-const gate = new HealthGate(`gate-${config.activeColor}`, wiring.gateArgs(config, service.target));
-const trafficSwitch = new TrafficSwitch("switch", wiring.switchArgs(config, gate, hosts));
+const gate = new HealthGate(`gate-${config.activeColor}`, args.gateArgs(config, service.target));
+const trafficSwitch = new TrafficSwitch("switch", args.switchArgs(config, gate, hosts));
 
 // 5. Exports: what `pulumi stack history` should show for this release.
 export const stack = config.stack;

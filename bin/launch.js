@@ -12,8 +12,16 @@ const build = path.join(__dirname, "build");
 /** What each entry is compiled from: a change to any of these makes its build stale. */
 const SOURCES = {
   "ops/cli": ["ops", "schema", "contract"],
-  "tools/plan/cli": ["tools", "schema", "contract", "components", "ops", "index.ts", "config.ts"],
-  "tools/harness/child": ["tools/harness", "schema", "contract", "components", "index.ts", "config.ts"],
+  "tools/plan/cli": ["tools", "schema", "contract", "components", "ops", "index.ts", "config.ts", "args.ts"],
+  "tools/harness/child": [
+    "tools/harness",
+    "schema",
+    "contract",
+    "components",
+    "index.ts",
+    "config.ts",
+    "args.ts",
+  ],
 };
 
 function newestSource(entry) {

@@ -3,19 +3,19 @@
 // the runbook's order; nothing here registers one.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { GreenlightConfig } from "../config";
-import type { BackupBucketArgs } from "./data/BackupBucket";
-import type { DatabaseBackup, DatabaseBackupArgs } from "./data/DatabaseBackup";
-import type { DatabaseRolesArgs } from "./data/DatabaseRoles";
-import type { Migration, MigrationArgs } from "./data/Migration";
-import type { BlueGreenServiceArgs } from "./release/BlueGreenService";
-import type { ColorSlot } from "./release/ColorSlot";
-import type { HealthGate, HealthGateArgs } from "./release/HealthGate";
-import type { ReleaseRecordArgs } from "./release/ReleaseRecord";
-import type { TrafficSwitchArgs } from "./release/TrafficSwitch";
-import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./release/DockerHost";
-import { spreadReplicas } from "../schema/placement";
-import { LOCAL, StepPlace } from "./step-command";
+import type { GreenlightConfig } from "./config";
+import type { BackupBucketArgs } from "./components/data/BackupBucket";
+import type { DatabaseBackup, DatabaseBackupArgs } from "./components/data/DatabaseBackup";
+import type { DatabaseRolesArgs } from "./components/data/DatabaseRoles";
+import type { Migration, MigrationArgs } from "./components/data/Migration";
+import type { BlueGreenServiceArgs } from "./components/release/BlueGreenService";
+import type { ColorSlot } from "./components/release/ColorSlot";
+import type { HealthGate, HealthGateArgs } from "./components/release/HealthGate";
+import type { ReleaseRecordArgs } from "./components/release/ReleaseRecord";
+import type { TrafficSwitchArgs } from "./components/release/TrafficSwitch";
+import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./components/release/DockerHost";
+import { spreadReplicas } from "./schema/placement";
+import { LOCAL, StepPlace } from "./components/step-command";
 
 /** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
