@@ -15,7 +15,7 @@ import {
 } from "../../../tools/gen-config";
 import { assertHelp, assertOneLine, snapshot, ToolRun } from "../support/run-tool";
 
-const PROJECT_DIR = path.join(__dirname, "..", "..");
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 
 describe("Pulumi.yaml and the README configuration reference", () => {
   it("Pulumi.yaml is what the schema generates (run npm run gen:config after changing schema/keys.ts)", () => {

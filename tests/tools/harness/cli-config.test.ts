@@ -12,7 +12,7 @@ import { cliConfigProblem, validConfigValue } from "../../../tools/harness/cli-c
 import { readStackConfig } from "../../../tools/harness/stack-file";
 import { EXIT, plan } from "../../../tools/plan";
 
-const PROJECT_DIR = path.join(__dirname, "..", "..");
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 const STACKS = ["local", "staging", "production"] as const;
 const AT = new Date("2026-12-02T11:00:00Z");
 

@@ -3,13 +3,13 @@ import * as path from "path";
 import { RecordedResource, isSecretMarker, runProgram } from "../../../tools/harness/run";
 import { readStackConfig } from "../../../tools/harness/stack-file";
 
-const FIXTURE = path.join(__dirname, "..", "fixtures", "program");
+const FIXTURE = path.join(__dirname, "..", "..", "fixtures", "program");
 
 describe("mock-runtime harness", function () {
   this.timeout(60_000);
 
   it("reads a stack file as the engine would: scalars as strings, lists as JSON, secure: as placeholders", () => {
-    const local = readStackConfig(path.join(__dirname, "..", ".."), "local");
+    const local = readStackConfig(path.join(__dirname, "..", "..", ".."), "local");
     // Not in the stack file: the CLI merges Pulumi.yaml's declared default, as a string.
     assert.equal(local.config["greenlight:appPort"], "3000");
     assert.equal(local.stackValues["greenlight:appPort"], undefined);

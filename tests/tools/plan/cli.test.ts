@@ -53,7 +53,7 @@ describe("npm run plan's command line", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-plan-cli-"));
     try {
       const document = parseDocument(
-        fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.local.yaml"), "utf8"),
+        fs.readFileSync(path.join(__dirname, "..", "..", "..", "Pulumi.local.yaml"), "utf8"),
       );
       document.setIn(["config", "greenlite:memoryMb"], 384);
       const file = path.join(dir, "Pulumi.local.yaml");

@@ -8,7 +8,7 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { EXIT, PlanDocument, plan } from "../../../tools/plan";
 
-const PROJECT_DIR = path.join(__dirname, "..", "..");
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 const AT = new Date("2026-12-02T11:00:00Z");
 
 /** Pulumi.local.yaml with some keys changed, written to `dir`. */

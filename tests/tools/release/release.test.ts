@@ -10,7 +10,7 @@ import { applyConfigChanges } from "../../../tools/lib/stack-yaml";
 import { main } from "../../../tools/release/cli";
 import { assertHelp, assertOneLine, runToolScript, snapshot } from "../support/run-tool";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(__dirname, "..", "..", "..");
 const DIGEST = "sha256:" + "a1".repeat(32);
 const NEW_IMAGE = `registry.example.com/shop@${DIGEST}`;
 /** The usual release, 2026.11.24-1 pinned by digest; to production; and by tag (staging allows tags). */
@@ -579,7 +579,7 @@ describe("tools/release", function () {
   it("npm run release: bad input exits 2 with one line and no stack trace (the CLI wiring)", function () {
     this.timeout(60_000);
     const before = snapshot(project);
-    const cli = runToolScript("release.ts", ["--project-dir", project, "--stack", "qa", ...PINNED]);
+    const cli = runToolScript("release/cli.ts", ["--project-dir", project, "--stack", "qa", ...PINNED]);
     assertOneLine(cli, 2, /^release: .*Pulumi\.qa\.yaml does not exist/);
     assert.deepEqual(snapshot(project), before);
   });

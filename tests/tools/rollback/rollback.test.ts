@@ -7,7 +7,7 @@ import { main } from "../../../tools/rollback/cli";
 import { applyConfigChanges } from "../../../tools/lib/stack-yaml";
 import { assertHelp, assertOneLine, runTool, runToolScript, snapshot, ToolRun } from "../support/run-tool";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(__dirname, "..", "..", "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "history");
 const fixture = (name: string) => path.join(FIXTURES, name);
 const AT = "2026-11-24T12:00:00Z";
@@ -720,7 +720,7 @@ describe("tools/rollback", function () {
 
   it("npm run rollback exits 1 on a refusal and 0 on a plan (the CLI wiring)", function () {
     this.timeout(60_000);
-    const cli = (args: string[]) => runToolScript("rollback.ts", args);
+    const cli = (args: string[]) => runToolScript("rollback/cli.ts", args);
     const refused = cli([
       "--stack",
       "production",

@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { main, PassphraseCrypter, setSecretInStackFile } from "../../../tools/secret";
 import { assertHelp, assertOneLine, runToolScript, snapshot, ToolRun } from "../support/run-tool";
 
-const PROJECT_DIR = path.join(__dirname, "..", "..");
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 const PASSPHRASES: Record<string, string> = {
   local: "greenlight-local",
   staging: "greenlight-example",
@@ -213,7 +213,7 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
       const before = snapshot(project);
       const script = (stack: string) =>
         runToolScript(
-          "secrets.ts",
+          "secret/index.ts",
           ["--project-dir", project, "--stack", stack, "--key", "greenlight:appPassword"],
           {
             input: "value\n",

@@ -5,7 +5,7 @@ import { readHistoryFile } from "../../../tools/history/read";
 import { main } from "../../../tools/stats/cli";
 import { assertHelp, assertOneLine } from "../support/run-tool";
 
-const FIXTURES = path.resolve(__dirname, "..", "fixtures", "history");
+const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "history");
 
 async function stats(args: string[], env: NodeJS.ProcessEnv = { PATH: "/nonexistent" }) {
   let out = "";

@@ -52,7 +52,7 @@ export function assertOneLine(run: { code: number | null; err: string }, code: n
   assert.doesNotMatch(run.err, /\n\s+at \S+ \(/, "no stack trace");
 }
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(__dirname, "..", "..", "..");
 
 /** Runs `tools/<file>` as `npm run` does (ts-node), as a separate process: the script's own entry point. */
 export function runToolScript(
