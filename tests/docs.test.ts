@@ -17,7 +17,7 @@ import { main as genConfig } from "../tools/gen-config";
 import { main as plan } from "../tools/plan/cli";
 import { main as release } from "../tools/release/cli";
 import { main as rollback } from "../tools/rollback/cli";
-import { main as secret } from "../tools/secret";
+import { main as secret } from "../tools/secret/cli";
 import { main as stats } from "../tools/stats/cli";
 
 const ROOT = path.resolve(__dirname, "..");
