@@ -13,7 +13,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { COMMANDS } from "../ops/cli";
 import type { ToolIo } from "../tools/lib/io";
-import { main as genConfig } from "../tools/gen-config";
+import { main as genConfig } from "../tools/gen-config/cli";
 import { main as plan } from "../tools/plan/cli";
 import { main as release } from "../tools/release/cli";
 import { main as rollback } from "../tools/rollback/cli";
