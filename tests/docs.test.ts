@@ -13,11 +13,11 @@ import * as path from "path";
 import { Command } from "commander";
 import { COMMANDS } from "../ops/cli";
 import type { ToolIo } from "../tools/lib/io";
-import { main as genConfig } from "../tools/gen-config";
+import { main as genConfig } from "../tools/gen-config/cli";
 import { main as plan } from "../tools/plan/cli";
 import { main as release } from "../tools/release/cli";
 import { main as rollback } from "../tools/rollback/cli";
-import { main as secret } from "../tools/secret";
+import { main as secret } from "../tools/secret/cli";
 import { main as stats } from "../tools/stats/cli";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -5,12 +5,10 @@
 // and the tag instead of writing them. Prints the preview/up commands to run next.
 // Exit 0: written (or shown); 1: refused by the stack's state (id live already, only the idle color
 // healthy, tag exists, a git step failed); 2: usage or bad input (nothing written).
+// This is the command line; the release itself is ./index.ts.
 import { Command } from "commander";
-import { createTwoFilesPatch } from "diff";
-import * as fs from "fs";
 import * as path from "path";
 import { formatCommand, pulumiPreview, pulumiUp } from "../lib/commands";
-import { checkColorHealth } from "./health";
 import {
   BadInput,
   failure,
@@ -22,26 +20,14 @@ import {
   ToolIo,
 } from "../lib/io";
 import { describeOverride, overrideOptions } from "../lib/override";
-import { readProjectStack } from "../lib/project";
-import { ReleaseChange, releaseChange, ReleaseRequest } from "./change";
-import { checkReleaseInputs, ReleaseRefusal } from "./inputs";
-import { checkReleaseTag, commitAndTag, releaseTagName } from "./tag";
-import { applyConfigChanges, StackYamlError } from "../lib/stack-yaml";
+import { ReleaseRefusal } from "./inputs";
+import { StackYamlError } from "../lib/stack-yaml";
 import { PROJECT_DIR } from "../lib/project-root";
+import { PreparedRelease, prepareRelease, ReleaseInput, stackFileDiff, writeRelease } from "./index";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
-interface ReleaseOptions extends Omit<ReleaseRequest, "image"> {
-  image?: string;
-  sameImage: boolean;
-  message?: string;
-  projectDir: string;
-  stackFile?: string;
-  healthHost: string;
-  healthTimeoutMs: number;
-  skipHealthCheck: boolean;
-  gitTag: boolean;
-  at?: Date;
+interface ReleaseOptions extends ReleaseInput {
   json: boolean;
   dryRun: boolean;
 }
@@ -79,84 +65,6 @@ function releaseCommand(): Command {
   return overrideOptions(command, "release", "the incident or change ticket");
 }
 
-/** Everything a release does, computed and checked before anything is written. */
-interface PreparedRelease {
-  stackFile: string;
-  /** The stack file's text now and after the release. */
-  before: string;
-  after: string;
-  change: ReleaseChange;
-  /** The values the stack file held before, by key. */
-  previous: Record<string, string>;
-  message: string;
-  tag: string;
-  health: string[];
-  /** The release's image (the serving color's with --same-image). */
-  image: string;
-}
-
-/** Reads, checks and computes the release; throws BadInput, ReleaseRefusal or StackYamlError. */
-async function prepareRelease(options: ReleaseOptions, env: NodeJS.ProcessEnv): Promise<PreparedRelease> {
-  const now = options.at ?? new Date();
-  if ((options.image === undefined) === !options.sameImage)
-    throw new BadInput(
-      options.sameImage
-        ? "--image and --same-image: give one (--same-image reuses the serving color's image)"
-        : "--image: missing; give the release's image, or --same-image to release the serving color's image with new settings",
-    );
-  const { file: stackFile, config: base } = readProjectStack(
-    options.projectDir,
-    options.stack,
-    options.stackFile,
-  );
-  // A setting or limit change goes out like a release: the idle color gets the serving color's image
-  // with the stack file's settings, is gated and switched to; the serving color keeps what it runs.
-  const activeColor = base.config["greenlight:activeColor"];
-  const image = options.sameImage ? base.config[`greenlight:${activeColor}Image`] : options.image;
-  if (image === undefined)
-    throw new BadInput(`--same-image: ${stackFile} has no greenlight:${activeColor}Image to release again`);
-  const request: ReleaseRequest = { ...options, image };
-  checkReleaseInputs({ ...request, requireDigest: base.config["greenlight:requireDigest"] === "true" });
-  const before = fs.readFileSync(stackFile, "utf8");
-  const change = releaseChange(base, request, stackFile, now);
-  const after = applyConfigChanges(before, change.changes, stackFile);
-  const tag = releaseTagName(options.stack, options.release);
-  if (options.gitTag) checkReleaseTag(path.dirname(stackFile), tag, env);
-  const health = options.skipHealthCheck
-    ? [
-        "health check skipped (--skip-health-check): the idle color was not checked for being the only healthy one",
-      ]
-    : await checkColorHealth({
-        stack: options.stack,
-        settings: change.settings,
-        activeColor: change.activeColor,
-        host: options.healthHost,
-        timeoutMs: options.healthTimeoutMs,
-      });
-  return {
-    stackFile,
-    before,
-    after,
-    change,
-    previous: base.config,
-    message: options.message ?? `release ${options.release} to ${options.stack}`,
-    tag,
-    health,
-    image,
-  };
-}
-
-/** The stack file's change as a unified diff, paths as git prints them. */
-function stackFileDiff(prepared: PreparedRelease): string {
-  const name = path.basename(prepared.stackFile);
-  return createTwoFilesPatch(`a/${name}`, `b/${name}`, prepared.before, prepared.after, "", "", {
-    context: 2,
-  })
-    .split("\n")
-    .filter((line) => !line.startsWith("===="))
-    .join("\n");
-}
-
 /** Runs the release tool; returns its exit code. */
 export async function main(
   argv: string[],
@@ -186,12 +94,8 @@ export async function main(
         : `no git tag (--git-tag would commit ${path.basename(stackFile)} and create the annotated tag ${tag})`,
     );
   } else {
-    fs.writeFileSync(stackFile, prepared.after);
-    if (options.gitTag) {
-      const tagged = commitAndTag(
-        { stackFile, tag, message, stack: options.stack, release: options.release, image: prepared.image },
-        env,
-      );
+    const tagged = writeRelease(prepared, options, env);
+    if (tagged !== undefined) {
       if ("failed" in tagged) return fail(EXIT.refused, tagged.failed);
       gitLines.push(tagged.done);
     }

@@ -5,9 +5,8 @@
 // configuration the commands would deploy passes the stack's config rules.
 // Exit 0: planned (or ran); 1: refused, or a command failed (its exit code); 2: usage, bad input (a
 // missing file, another stack's history, a configuration the stack's rules refuse), no pulumi.
+// This is the command line; the plan is ./index.ts.
 import { Command } from "commander";
-import * as fs from "fs";
-import * as path from "path";
 import { formatCommand } from "../lib/commands";
 import {
   BadInput,
@@ -20,20 +19,12 @@ import {
   ToolIo,
 } from "../lib/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
-import { readProjectStack } from "../lib/project";
-import {
-  HISTORY_FILE_OPTION,
-  MissingPulumiError,
-  readStackHistory,
-  requirePulumi,
-  runInOrder,
-} from "../history/pulumi-cli";
+import { HISTORY_FILE_OPTION, MissingPulumiError, runInOrder } from "../history/pulumi-cli";
 import { HistoryError } from "../history/read";
-import { checkHistoryIsStacks, checkRollbackConfig } from "./check";
-import { planRollback } from ".";
+import { prepareRollback, RollbackPlan } from ".";
 import { planDocument, renderPlan } from "./render";
-import { liveUpdate, RollbackRefusal } from "./target";
-import { readFileConfig, StackYamlError } from "../lib/stack-yaml";
+import { RollbackRefusal } from "./target";
+import { StackYamlError } from "../lib/stack-yaml";
 import { PROJECT_DIR } from "../lib/project-root";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
@@ -90,34 +81,21 @@ export async function main(
   const override = overrideFromFlags(options, now);
   if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
 
-  let plan;
+  let plan: RollbackPlan;
   try {
-    // The commands run against this file: the plan sets only what it does not already hold.
-    const { file: stackFilePath, config: stackConfig } = readProjectStack(options.projectDir, options.stack);
-    const stackFileName = path.basename(stackFilePath);
-    const stackFile = readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath);
-    if (options.yes) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
-    const updates = readStackHistory(options, env);
-    if (options.historyFile !== undefined) {
-      const live = liveUpdate(updates);
-      if (live !== undefined) {
-        checkHistoryIsStacks(live, stackConfig, {
-          stack: options.stack,
-          historyFile: options.historyFile,
-          stackFileName,
-        });
-      }
-    }
-    plan = planRollback({
-      stackFile,
-      stack: options.stack,
-      updates,
-      to: options.to,
-      now,
-      maxAgeDays: options.maxAgeDays,
-      override,
-    });
-    checkRollbackConfig(stackConfig, plan.commands, { stack: options.stack, now, stackFileName });
+    plan = prepareRollback(
+      {
+        stack: options.stack,
+        to: options.to,
+        historyFile: options.historyFile,
+        maxAgeDays: options.maxAgeDays,
+        projectDir: options.projectDir,
+        now,
+        override,
+        run: options.yes,
+      },
+      env,
+    );
   } catch (error) {
     if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
     if (

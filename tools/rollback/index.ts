@@ -1,15 +1,22 @@
-// Plans how to roll a stack back, from its `pulumi stack history`. Pure: history in, plan or refusal out.
-// Three steps, one module each: choose the target (rollback-target.ts), decide flip, redeploy or restore
-// (rollback-action.ts), build the commands (rollback-commands.ts); rollback-render.ts prints the plan.
+// Plans how to roll a stack back, from its `pulumi stack history`. planRollback is pure: history in, plan or
+// refusal out. Three steps, one module each: choose the target (target.ts), decide flip, redeploy or restore
+// (action.ts), build the commands (commands.ts); render.ts prints the plan. prepareRollback reads what
+// planRollback needs (the stack file, the history) and checks the plan first (check.ts); the command line
+// is cli.ts.
+import * as fs from "fs";
+import * as path from "path";
 import { Color, COLORS, Override, otherColor } from "../../schema/types";
 import { PlannedCommand } from "../lib/commands";
 import { ConfigDrift, configDrift } from "./config-drift";
 import { OVERRIDE_KEYS } from "../../contract/override";
 import { decideAction, PlannedBackup, RollbackAction } from "./action";
 import { rollbackCommands } from "./commands";
-import { chooseTarget, DeployedUpdate, SkippedUpdate, TargetRequest } from "./target";
-import { FileConfigValue } from "../lib/stack-yaml";
+import { checkHistoryIsStacks, checkRollbackConfig } from "./check";
+import { chooseTarget, DeployedUpdate, liveUpdate, SkippedUpdate, TargetRequest } from "./target";
+import { FileConfigValue, readFileConfig } from "../lib/stack-yaml";
+import { readStackHistory, requirePulumi } from "../history/pulumi-cli";
 import { qualified, RecordedOverride, releaseState, shown } from "../history/state";
+import { readProjectStack } from "../lib/project";
 
 /** What the rollback is asked to do: the target (see TargetRequest), and what to record and run against. */
 export interface RollbackRequest extends TargetRequest {
@@ -143,4 +150,46 @@ export function planRollback(request: RollbackRequest): RollbackPlan {
     drift,
     notes,
   };
+}
+
+/** A rollback of a stack in a project, its history live or saved; without `updates` and `stackFile`, which it reads. */
+export interface RollbackInput extends Omit<RollbackRequest, "updates" | "stackFile"> {
+  /** The Pulumi project the commands run in. */
+  projectDir: string;
+  /** A saved `pulumi stack history --json` (it must be the stack's own); default: `pulumi stack history`. */
+  historyFile?: string;
+  /** The commands will run (`--yes`): the pulumi CLI must be there. */
+  run: boolean;
+}
+
+/**
+ * Reads the stack file and the history, plans the rollback and checks every configuration its commands
+ * would deploy against the stack's config rules. Throws RollbackRefusal; or BadInput, StackYamlError,
+ * HistoryError, MissingPulumiError (bad input).
+ */
+export function prepareRollback(input: RollbackInput, env: NodeJS.ProcessEnv): RollbackPlan {
+  const { stack, now } = input;
+  // The commands run against this file: the plan sets only what it does not already hold.
+  const { file: stackFilePath, config: stackConfig } = readProjectStack(input.projectDir, stack);
+  const stackFileName = path.basename(stackFilePath);
+  const stackFile = readFileConfig(fs.readFileSync(stackFilePath, "utf8"), stackFilePath);
+  if (input.run) requirePulumi(env, "--yes runs `pulumi config set` and `pulumi up`");
+  const updates = readStackHistory(input, env);
+  if (input.historyFile !== undefined) {
+    const live = liveUpdate(updates);
+    if (live !== undefined) {
+      checkHistoryIsStacks(live, stackConfig, { stack, historyFile: input.historyFile, stackFileName });
+    }
+  }
+  const plan = planRollback({
+    stackFile,
+    stack,
+    updates,
+    to: input.to,
+    now,
+    maxAgeDays: input.maxAgeDays,
+    override: input.override,
+  });
+  checkRollbackConfig(stackConfig, plan.commands, { stack, now, stackFileName });
+  return plan;
 }

@@ -1,18 +1,15 @@
 // Pulumi's passphrase secrets provider (AES-256-GCM, key from PBKDF2-SHA256 with 1,000,000 iterations),
-// so a stack file's `secure:` values can be written without the Pulumi CLI:
-//   PULUMI_CONFIG_PASSPHRASE=... npm run secret -- --stack local --key greenlight:appPassword < value.txt
-// Refused before anything is written (exit 2, one line): a key greenlight does not read or that is not a
-// secret (for an app variable: not listed in greenlight:secretEnv), an empty value, a missing project or stack file, a passphrase that does not open the stack file.
-import { Command } from "commander";
+// so a stack file's `secure:` values can be written without the Pulumi CLI, and the checks `npm run secret`
+// (./cli.ts) makes before it writes one: a key greenlight does not read or that is not a secret (for an
+// app variable: not listed in greenlight:secretEnv), an empty value, a passphrase that does not open the
+// stack file are refused (BadInput) before anything is written.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "../../schema/keys";
 import { configKeyProblem } from "../../schema/namespaces";
-import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "../lib/io";
-import { requireProjectFiles } from "../lib/project";
-import { PROJECT_DIR } from "../lib/project-root";
+import { BadInput } from "../lib/io";
 
 const ITERATIONS = 1_000_000;
 const KEY_BYTES = 32;
@@ -130,7 +127,7 @@ export function checkSecretKey(key: string, stack: string, secretEnv: readonly s
 }
 
 /** The app variables a stack file lists in greenlight:secretEnv. */
-function listedSecretEnv(file: string): string[] {
+export function listedSecretEnv(file: string): string[] {
   const document = parseDocument(fs.readFileSync(file, "utf8"));
   if (document.errors.length > 0) throw new BadInput(`${file}: ${document.errors[0].message.split("\n")[0]}`);
   const listed: unknown = document.toJS()?.config?.[`${NAMESPACE}:secretEnv`];
@@ -150,51 +147,3 @@ export function checkSecretValue(key: string, value: string): void {
   if (!parsed.success)
     throw new BadInput(`--key ${key}: the value on stdin is refused: ${parsed.error.issues[0].message}`);
 }
-
-interface SecretOptions {
-  stack: string;
-  key: string;
-  projectDir: string;
-}
-
-/** Runs the secret tool; returns its exit code. `readValue` reads the secret (stdin by default). */
-export async function main(
-  argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  io: ToolIo = processIo,
-  readValue: () => string = () => fs.readFileSync(0, "utf8"),
-): Promise<number> {
-  const parsed = parseCommandLine<SecretOptions>(
-    new Command("secret")
-      .description("Encrypt a value from stdin into Pulumi.<stack>.yaml with the passphrase secrets provider")
-      .requiredOption("--stack <name>", "stack whose file to change")
-      .requiredOption(
-        "--key <key>",
-        "secret config key, e.g. greenlight:appPassword or greenlight-env:SESSION_SECRET",
-      )
-      .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", PROJECT_DIR),
-    argv,
-    io,
-  );
-  if ("exitCode" in parsed) return parsed.exitCode;
-  const { stack, key, projectDir } = parsed.options;
-  const fail = failure(io, "secret");
-  try {
-    const file = requireProjectFiles(projectDir, stack);
-    checkSecretKey(key, stack, listedSecretEnv(file));
-    const passphrase = env.PULUMI_CONFIG_PASSPHRASE;
-    if (!passphrase) {
-      throw new BadInput("PULUMI_CONFIG_PASSPHRASE is not set: export the stack's passphrase first");
-    }
-    const value = readValue().replace(/\r?\n$/, "");
-    checkSecretValue(key, value);
-    setSecretInStackFile(file, key, value, passphrase);
-    io.out(`set ${key} (secret) in ${path.basename(file)}\n`);
-    return 0;
-  } catch (error) {
-    if (error instanceof BadInput) return fail(2, error.message);
-    throw error;
-  }
-}
-
-if (require.main === module) runAsScript("secret", () => main(process.argv.slice(2)));

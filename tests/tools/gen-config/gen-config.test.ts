@@ -6,13 +6,8 @@ import * as os from "os";
 import { fixedDefault, keyKind } from "../../../schema/declarations";
 import { CONFIG_KEYS, ConfigKey } from "../../../schema/keys";
 import { validConfigValue } from "../../../tools/harness/cli-config";
-import {
-  main,
-  README_END,
-  README_START,
-  renderProjectFile,
-  spliceReference,
-} from "../../../tools/gen-config";
+import { README_END, README_START, renderProjectFile, spliceReference } from "../../../tools/gen-config";
+import { main } from "../../../tools/gen-config/cli";
 import { assertHelp, assertOneLine, snapshot, ToolRun } from "../support/run-tool";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..", "..");

@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { main, PassphraseCrypter, setSecretInStackFile } from "../../../tools/secret";
+import { main } from "../../../tools/secret/cli";
+import { PassphraseCrypter, setSecretInStackFile } from "../../../tools/secret";
 import { assertHelp, assertOneLine, runToolScript, snapshot, ToolRun } from "../support/run-tool";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
@@ -213,7 +214,7 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
       const before = snapshot(project);
       const script = (stack: string) =>
         runToolScript(
-          "secret/index.ts",
+          "secret/cli.ts",
           ["--project-dir", project, "--stack", stack, "--key", "greenlight:appPassword"],
           {
             input: "value\n",
