@@ -5,9 +5,6 @@ import * as path from "path";
 import { formatCommand, PlannedCommand, pulumiStackHistory } from "../lib/commands";
 import { HistoryError, parseHistoryText, readHistoryFile, StackUpdate } from "./read";
 
-/** Exit code of a tool that needs the Pulumi CLI and cannot find it. */
-export const EXIT_NO_PULUMI = 2;
-
 /** The Pulumi CLI is needed and not on PATH. */
 export class MissingPulumiError extends Error {
   constructor(why: string) {

@@ -4,12 +4,6 @@
 import * as fs from "fs";
 import { z } from "zod";
 
-/** Update kinds the Pulumi CLI records; only `update` changes what runs. */
-export const UPDATE_KINDS = ["update", "preview", "refresh", "destroy", "import", "rename"] as const;
-
-/** Results the Pulumi CLI records. */
-export const UPDATE_RESULTS = ["not-started", "in-progress", "succeeded", "failed"] as const;
-
 const configValueSchema = z.object({
   value: z.string().optional(),
   objectValue: z.unknown().optional(),
@@ -33,9 +27,6 @@ const updateSchema = z.object({
   endTime: isoTime.optional(),
   resourceChanges: z.record(z.string(), z.number()).optional(),
 });
-
-/** One config value as the history records it. */
-export type HistoryConfigValue = z.infer<typeof configValueSchema>;
 
 /** One entry of `pulumi stack history --json`. */
 export type StackUpdate = z.infer<typeof updateSchema>;

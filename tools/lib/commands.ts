@@ -25,10 +25,6 @@ export function pulumiConfigSet(stack: string, key: string, value: string): stri
   return ["pulumi", "config", "set", key, value, "--stack", stack];
 }
 
-export function pulumiConfigRm(stack: string, key: string): string[] {
-  return ["pulumi", "config", "rm", key, "--stack", stack];
-}
-
 export function pulumiPreview(stack: string): string[] {
   return ["pulumi", "preview", "--stack", stack, ...policyPackArgs(stack)];
 }

@@ -7,7 +7,7 @@ import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 import type { PolicyPackConfig } from "../policy-runner/config";
 import { STEP_ORDER, stepOf } from "./diff";
-import type { PlanDocument, Violation } from "./index";
+import type { PlanDocument, Violation } from "./document";
 
 export interface RenderOptions {
   preview: boolean;

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { EXIT, PlanDocument, plan } from "../../../tools/plan";
+import { EXIT, plan } from "../../../tools/plan";
+import type { PlanDocument } from "../../../tools/plan/document";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 const AT = new Date("2026-12-02T11:00:00Z");

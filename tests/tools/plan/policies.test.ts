@@ -6,7 +6,7 @@ import * as path from "path";
 import type { Context } from "mocha";
 import { COMPONENT } from "../../../contract/resources";
 import { PROJECT_DIR } from "../../../tools/harness/run";
-import type { PlanDocument } from "../../../tools/plan";
+import type { PlanDocument } from "../../../tools/plan/document";
 import { copyProject, setStackConfig } from "../../policies/support/program";
 
 const WEDNESDAY_11 = "2026-11-25T11:00:00Z";

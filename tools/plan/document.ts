@@ -1,0 +1,34 @@
+// The document `npm run plan --json` prints (and the human rendering reads): every resource the program
+// registers, every policy verdict, and with --diff-from what the update runs.
+import type { UpdateDiff } from "./diff";
+
+/** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
+export interface Violation {
+  policy: string;
+  level: "mandatory" | "advisory";
+  urn: string;
+  message: string;
+}
+
+/** One resource of the `--json` document. */
+export interface PlannedResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  dependencies: string[];
+  /** URN of the explicit provider resource a custom resource uses; null for components and default providers. */
+  provider: string | null;
+  /** The inputs the program registered, every secret value replaced by "[secret]". */
+  inputs: Record<string, unknown>;
+}
+
+/** The `--json` document: every resource the program registers, every verdict, and with --diff-from the update. */
+export interface PlanDocument {
+  stack: string;
+  at: string;
+  resources: PlannedResource[];
+  violations: Violation[];
+  /** With --diff-from: what the update from that configuration runs, per step, and what it refuses. */
+  diff?: { from: string } & Omit<UpdateDiff, "resources">;
+}
