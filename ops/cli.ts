@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup/cli";
 import { guardCommand } from "./guard";
-import { healthGateCommand } from "./gate";
+import { healthGateCommand } from "./gate/cli";
 import { proxyCommand } from "./proxy";
 import { switchHostsCommand } from "./switch/hosts";
 import { imageCommand } from "./image";
