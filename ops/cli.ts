@@ -12,7 +12,7 @@ import { notifyCommand } from "./notify";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
 import { recordCommand } from "./record";
 import { restoreCommand } from "./restore/cli";
-import { smokeCommand } from "./smoke";
+import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
 import { switchCommand } from "./switch";
