@@ -10,7 +10,7 @@ import { imageCommand } from "./image";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
-import { recordCommand } from "./record";
+import { recordCommand } from "./record/cli";
 import { restoreCommand } from "./restore/cli";
 import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
