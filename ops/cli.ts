@@ -8,7 +8,7 @@ import { proxyCommand } from "./proxy";
 import { switchHostsCommand } from "./switch/hosts";
 import { imageCommand } from "./image";
 import { migrateCommand } from "./migrate/cli";
-import { notifyCommand } from "./notify";
+import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
 import { recordCommand } from "./record/cli";
 import { restoreCommand } from "./restore/cli";
