@@ -6,7 +6,7 @@ import { guardCommand } from "./guard";
 import { healthGateCommand } from "./gate/cli";
 import { proxyCommand } from "./proxy";
 import { switchHostsCommand } from "./switch/hosts";
-import { imageCommand } from "./image";
+import { imageCommand } from "./image/cli";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
