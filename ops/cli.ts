@@ -5,7 +5,6 @@ import { backupCommand } from "./backup/cli";
 import { guardCommand } from "./guard";
 import { healthGateCommand } from "./gate/cli";
 import { proxyCommand } from "./proxy";
-import { switchHostsCommand } from "./switch/hosts";
 import { imageCommand } from "./image/cli";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";
@@ -15,7 +14,7 @@ import { restoreCommand } from "./restore/cli";
 import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
-import { switchCommand } from "./switch";
+import { switchCommand, switchHostsCommand } from "./switch/cli";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [
