@@ -2,7 +2,7 @@
 // module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup/cli";
-import { guardCommand } from "./guard";
+import { guardCommand } from "./guard/cli";
 import { healthGateCommand } from "./gate/cli";
 import { proxyCommand } from "./proxy";
 import { imageCommand } from "./image/cli";

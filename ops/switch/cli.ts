@@ -2,7 +2,7 @@
 // every host's proxy from one coordinator (hosts.ts). Both take the same target, warm-up and guard options.
 import { Command } from "commander";
 import { Color } from "../../schema/types";
-import { guardThresholdOptions, thresholdsFromOptions } from "../guard";
+import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/spec";
 import { color, host, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
 import { StepCommand, StepError, progress } from "../lib/step";
