@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup/cli";
 import { guardCommand } from "./guard/cli";
 import { healthGateCommand } from "./gate/cli";
-import { proxyCommand } from "./proxy";
+import { proxyCommand } from "./proxy/cli";
 import { imageCommand } from "./image/cli";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";

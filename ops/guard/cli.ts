@@ -3,7 +3,8 @@
 import { Command } from "commander";
 import { Color, otherColor } from "../../schema/types";
 import { activate } from "../proxy/activate";
-import { addProxyOptions, proxySpecFromOptions, proxyUrl } from "../proxy/spec";
+import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
+import { proxyUrl } from "../proxy/spec";
 import { notifyFromStep } from "../notify";
 import { color, integer } from "../lib/options";
 import { GuardThresholds } from "./requests";

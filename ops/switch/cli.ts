@@ -3,7 +3,7 @@
 import { Command } from "commander";
 import { Color } from "../../schema/types";
 import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
-import { addProxyOptions, proxySpecFromOptions } from "../proxy/spec";
+import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
 import { color, host, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
 import { StepCommand, StepError, progress } from "../lib/step";
 import { SwitchSettings, switchTraffic } from ".";
