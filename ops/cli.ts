@@ -1,5 +1,6 @@
 // greenlight-ops: the operational steps the command resources call. Thin: each step lives in its own
-// module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
+// folder (index.ts the step, cli.ts its command line; lib/ what they share); this file only parses
+// arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup/cli";
 import { guardCommand } from "./guard/cli";
