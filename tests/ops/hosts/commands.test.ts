@@ -188,13 +188,16 @@ describe("the ops image's tag (pure) and contents", () => {
   it("carries every package the CLI imports at run time (the import graph from ops/cli.ts)", () => {
     const bare = new Set<string>();
     const seen = new Set<string>();
+    // An import names a file without its .ts, or a step's folder (its index.ts).
+    const sourceFile = (target: string) =>
+      fs.existsSync(`${target}.ts`) ? `${target}.ts` : path.join(target, "index.ts");
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
       const source = fs.readFileSync(file, "utf8");
       for (const match of source.matchAll(/(?:from |import\()"([^"]+)"/g)) {
         const specifier = match[1];
-        if (specifier.startsWith(".")) visit(path.resolve(path.dirname(file), `${specifier}.ts`));
+        if (specifier.startsWith(".")) visit(sourceFile(path.resolve(path.dirname(file), specifier)));
         else
           bare.add(
             specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0],
