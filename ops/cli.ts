@@ -1,21 +1,21 @@
 // greenlight-ops: the operational steps the command resources call. Thin: each step lives in its own
-// module; this file only parses arguments, prints the step's JSON result, and maps failures to exit codes.
+// folder (index.ts the step, cli.ts its command line; lib/ what they share); this file only parses
+// arguments, prints the step's JSON result, and maps failures to exit codes.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { backupCommand } from "./backup/cli";
-import { guardCommand } from "./guard";
-import { healthGateCommand } from "./gate";
-import { proxyCommand } from "./proxy";
-import { switchHostsCommand } from "./switch/hosts";
-import { imageCommand } from "./image";
+import { guardCommand } from "./guard/cli";
+import { healthGateCommand } from "./gate/cli";
+import { proxyCommand } from "./proxy/cli";
+import { imageCommand } from "./image/cli";
 import { migrateCommand } from "./migrate/cli";
-import { notifyCommand } from "./notify";
+import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
-import { recordCommand } from "./record";
+import { recordCommand } from "./record/cli";
 import { restoreCommand } from "./restore/cli";
-import { smokeCommand } from "./smoke";
+import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
-import { switchCommand } from "./switch";
+import { switchCommand, switchHostsCommand } from "./switch/cli";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [

@@ -3,42 +3,11 @@
 // truncated dump fails), with each table's row count and checksum taken in the dump's own snapshot.
 // The manifest is written beside the dump only when every check passed; a failed backup leaves no
 // manifest and no dump object, so a migration can never mistake it for a good one.
-// This file is the step's command line; backup-run.ts takes the backup, backup-dump.ts streams it.
-import {
-  BackupLocation,
-  badOption,
-  locationOptions,
-  numberOption,
-  validateFreeDiskPercent,
-  validateLocation,
-} from "../lib/data-options";
+// This file is the step's command line; index.ts takes the backup, dump.ts streams it, options.ts holds
+// its options and their checks.
+import { locationOptions, numberOption } from "../lib/data-options";
 import { StepCommand } from "../lib/step";
-
-export interface BackupOptions extends BackupLocation {
-  /** Refuse a dump smaller than this fraction of the stack's previous backup; 0 disables. Default 0.1. */
-  minSizeRatio: number;
-  /** Write the dump to a temporary file here before uploading; unset (default): stream straight to S3. */
-  spoolDir?: string;
-  /** With spoolDir: the free disk that must remain, in percent. Default 15. */
-  minFreeDiskPercent: number;
-  /** Seconds between progress lines on stderr; 0 silences them. Default 5. */
-  progressSeconds: number;
-  /** Read the whole archive back with pg_restore and compare its table list. Default true. */
-  verify: boolean;
-  /** Clock (tests). */
-  now?: () => Date;
-}
-
-export function validateBackupOptions(options: BackupOptions): void {
-  validateLocation(options);
-  if (!(options.minSizeRatio >= 0 && options.minSizeRatio < 1))
-    throw badOption(
-      `--min-size-ratio ${options.minSizeRatio}: use a fraction from 0 (off) to below 1, e.g. 0.1`,
-    );
-  validateFreeDiskPercent(options.minFreeDiskPercent);
-  if (!(options.progressSeconds >= 0))
-    throw badOption(`--progress-seconds ${options.progressSeconds}: use 0 or more`);
-}
+import type { BackupOptions } from "./options";
 
 /** Reads the CLI's options into BackupOptions. */
 export function backupOptions(options: Record<string, unknown>): BackupOptions {

@@ -10,7 +10,7 @@ import { PassThrough, Writable } from "stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Upload } from "@aws-sdk/lib-storage";
 import { Client } from "pg";
-import { BackupOptions } from "./cli";
+import { BackupOptions } from "./options";
 import {
   LargeObjectSummary,
   MaterializedViewSummary,

@@ -1,12 +1,12 @@
 // Takes one backup: opens the snapshot the dump and the table checksums share, runs the dump
-// (backup-dump.ts), uploads it (straight from the stream, or from the spool file), checks the stored
+// (dump.ts), uploads it (straight from the stream, or from the spool file), checks the stored
 // size and writes the manifest last. Any failure removes what was written to the bucket.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Upload } from "@aws-sdk/lib-storage";
-import { BackupOptions, validateBackupOptions } from "./cli";
+import { BackupOptions, validateBackupOptions } from "./options";
 import { dumpAndVerify } from "./dump";
 import { dumpKey, manifestKeyFor } from "../lib/backup-key";
 import { SequenceState, sequenceStates } from "../lib/postgres/content";

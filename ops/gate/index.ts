@@ -1,12 +1,9 @@
 // The health gate (seed 001: "healthcheck path /health, interval 5s, timeout 3s, max_attempts 5"):
 // every replica of the target color, reached directly and not through the proxy, must answer 200 on
 // the health path and the readiness path `attempts` times in a row before the deadline.
-import { Command } from "commander";
 import { COLORS, Color } from "../../schema/types";
 import { probe } from "../lib/http";
-import { withGateFailureNotice } from "../notify";
-import { addTargetOptions, integer, targetFromOptions, urlPath } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { StepError } from "../lib/step";
 
 export interface HealthGateOptions {
   color: Color;
@@ -143,33 +140,3 @@ function describe(check: GateCheck): string {
     check.lastStatus !== undefined ? `answered ${check.lastStatus}` : `gave no answer (${check.lastError})`;
   return `${last}${check.lastStatus !== undefined && check.lastError ? ` "${check.lastError}"` : ""}, ${check.consecutive}/${check.required} in a row`;
 }
-
-export const healthGateCommand: StepCommand = {
-  name: "health-gate",
-  description:
-    "Probes every replica of a color directly until health and readiness answer 200 N times in a row",
-  options: (command: Command) =>
-    addTargetOptions(command)
-      .option("--health-path <path>", "liveness path", urlPath, "/health")
-      .option("--readiness-path <path>", "readiness path", urlPath, "/health/ready")
-      .option("--no-readiness", "check the liveness path only (the policy pack refuses this)")
-      .option("--interval <seconds>", "seconds between probes", integer(1, 300), 5)
-      .option("--timeout <seconds>", "seconds one probe may take", integer(1, 120), 3)
-      .option("--attempts <n>", "consecutive 200 answers required", integer(1, 100), 5)
-      .option("--deadline <seconds>", "give up after this many seconds", integer(1, 3600), 120),
-  run: (options, env) => {
-    const gate: HealthGateOptions = {
-      ...targetFromOptions(options),
-      healthPath: String(options.healthPath),
-      readinessPath: String(options.readinessPath),
-      checkReadiness: options.readiness !== false,
-      intervalSeconds: Number(options.interval),
-      timeoutSeconds: Number(options.timeout),
-      attempts: Number(options.attempts),
-      deadlineSeconds: Number(options.deadline),
-    };
-    return withGateFailureNotice("health-gate", "health gate", gate, env, () =>
-      runHealthGate(gate, (message) => progress("health-gate", message)),
-    );
-  },
-};

@@ -1,10 +1,8 @@
 // Makes sure a color's image is on the Docker host before its containers are created: present, or
 // pulled, or a clear failure naming the image — instead of a provider error halfway through a release.
 import { execFile } from "child_process";
-import { Command } from "commander";
 import { isImageRef } from "../../contract/patterns";
-import { imageRef } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { StepError, progress } from "../lib/step";
 
 export interface ImageReport {
   step: "image";
@@ -72,13 +70,3 @@ export async function ensureImage(image: string, options: { pull: boolean }): Pr
   }
   return { step: "image", image, id: found.id, repoDigests: found.repoDigests, pulled };
 }
-
-export const imageCommand: StepCommand = {
-  name: "image",
-  description: "Checks that an image is on the Docker host (pulling it unless --no-pull) and prints its id",
-  options: (command: Command) =>
-    command
-      .requiredOption("--image <ref>", "image reference (name:tag, name@sha256:…, or an image id)", imageRef)
-      .option("--no-pull", "fail instead of pulling a missing image"),
-  run: (options) => ensureImage(String(options.image), { pull: options.pull !== false }),
-};

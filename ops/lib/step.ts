@@ -13,7 +13,7 @@ export class StepError extends Error {
   }
 }
 
-/** A request to stop a step cleanly (ops/stop.ts turns SIGINT and SIGTERM into one). */
+/** A request to stop a step cleanly (lib/stop.ts turns SIGINT and SIGTERM into one). */
 export interface StopRequest {
   /** The signal that asked for the stop, once one has. */
   readonly signal: NodeJS.Signals | undefined;

@@ -1,7 +1,7 @@
 // The one-off container a migration runs in: the release image with the release's own command as
 // entrypoint, its output passed on to stderr, killed when the deadline passes.
 import { execFile, spawn } from "child_process";
-import { MigrateOptions } from "./cli";
+import { MigrateOptions } from "./options";
 import { StopRequest } from "../lib/step";
 import { childExit } from "../lib/stream";
 

@@ -1,15 +1,9 @@
 // Runs a migration: checks the release's backup, takes the migration lock, records the run in
-// greenlight.migrations and runs the container (migrate-container.ts) until it exits or times out.
+// greenlight.migrations and runs the container (container.ts) until it exits or times out.
 import { Client } from "pg";
 import { backupMismatch, databaseIdentity } from "../lib/postgres/identity";
 import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "../lib/manifest";
-import {
-  EXIT_LOCK_TIMEOUT,
-  MIGRATION_LOCK,
-  MigrateOptions,
-  MigrationRecord,
-  validateMigrateOptions,
-} from "./cli";
+import { MigrateOptions, validateMigrateOptions } from "./options";
 import { runContainer } from "./container";
 import { connect, describePgError } from "../lib/postgres";
 import { s3Client, s3Settings } from "../lib/s3";
@@ -17,6 +11,27 @@ import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
 import { Stop, StoppedError, pause, stoppedError, throwIfStopped } from "../lib/stop";
 
 const STEP = "migrate";
+
+/** The advisory lock every greenlight migration of a database takes (two int4 keys: "gl", "migr"). */
+export const MIGRATION_LOCK: readonly [number, number] = [0x676c, 0x6d696772];
+
+/** Exit code when another migration held the lock for the whole timeout. */
+export const EXIT_LOCK_TIMEOUT = 4;
+
+/** One run as greenlight.migrations records it. */
+export interface MigrationRecord {
+  id: number;
+  release: string;
+  image: string;
+  backupKey: string;
+  backupSha256: string;
+  startedAt: string;
+  finishedAt: string;
+  outcome: "succeeded" | "failed";
+  error: string | null;
+  lockWaitSeconds: number;
+  durationSeconds: number;
+}
 
 /** SQL creating the table greenlight owns (idempotent). */
 export const RECORD_TABLE_SQL = `

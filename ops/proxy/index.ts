@@ -5,7 +5,6 @@
 // state volume as it changes, so a restarted container serves the color it served before. Traffic is
 // moved by the switch, from another process, through the runtime API (TCP on --admin-address).
 import { ChildProcess, spawn } from "child_process";
-import { Command } from "commander";
 import * as fs from "fs";
 import { Color } from "../../schema/types";
 import { ProxyState, activeColorOfConfig, proxyPaths, renderHaproxyConfig } from "./config";
@@ -19,9 +18,8 @@ import {
   serversStateText,
   setServerState,
 } from "./runtime";
-import { ProxySpec, addProxyOptions, proxySpecFromOptions, proxyState } from "./spec";
-import { color } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { ProxySpec, proxyState } from "./spec";
+import { StepError } from "../lib/step";
 
 export interface ProxyRunOptions {
   spec: ProxySpec;
@@ -197,22 +195,3 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
   if (stoppedBy === "haproxy exited") throw new StepError(`HAProxy exited with code ${code}`, 1, report);
   return report;
 }
-
-export const proxyCommand: StepCommand = {
-  name: "proxy",
-  description:
-    "Runs this host's proxy in the foreground (a container's command): renders the config, runs HAProxy master-worker, keeps the served color across restarts",
-  options: (command: Command) =>
-    addProxyOptions(command).option(
-      "--initial-color <color>",
-      "the color that serves on a host whose state volume remembers none",
-      color,
-      "blue",
-    ),
-  run: (options) =>
-    runProxy({
-      spec: proxySpecFromOptions(options),
-      initialColor: options.initialColor as Color,
-      log: (message) => progress("proxy", message),
-    }),
-};

@@ -2,13 +2,12 @@
 // update actually runs (the policy pack judged it at preview time, and an override can expire in
 // between) and prints what is being released; the program exports that JSON, so `pulumi stack
 // history` shows which release went to which color, and under whose override.
-import { Command } from "commander";
 import { checkOverride, overrideFields } from "../../contract/override";
 import { STEP, STEP_ENV } from "../../contract/resources";
 import { RELEASE_ID } from "../../contract/patterns";
 import { COLORS, Color } from "../../schema/types";
 import { isImageRef } from "../../contract/patterns";
-import { StepCommand, StepError, requireEnv } from "../lib/step";
+import { StepError, requireEnv } from "../lib/step";
 
 /** Environment variables the record reads besides STEP_ENV. */
 export const RECORD_ENV = {
@@ -87,11 +86,3 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
 export async function recordRelease(env: NodeJS.ProcessEnv): Promise<ReleaseRecord> {
   return releaseRecord(env, new Date());
 }
-
-export const recordCommand: StepCommand = {
-  name: "record",
-  description:
-    "Checks an emergency override at run time and prints the release record (all input from the environment)",
-  options: (command: Command) => command,
-  run: (_options, env) => recordRelease(env),
-};

@@ -24,8 +24,8 @@ import {
   describePgError,
   pgBinary,
 } from "../lib/postgres";
-import { RestoreOptions, RestoreReport, validateRestoreOptions } from "./cli";
-import { compareContent, manifestContent, summarize, summarizeContent } from "./compare";
+import { RestoreOptions, validateRestoreOptions } from "./options";
+import { ContentComparison, compareContent, manifestContent, summarize, summarizeContent } from "./compare";
 import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./database";
 import { downloadObject, s3Call, s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
@@ -33,6 +33,23 @@ import { Stop, killOnStop, stoppedError, throwIfStopped } from "../lib/stop";
 import { describeExit, firstErrorLine, formatRate, newMeter, startProgress, childExit } from "../lib/stream";
 
 const STEP = "restore";
+
+/** What the restore compared (ContentComparison, without the reason's wording) and how it went. */
+export interface RestoreReport extends Omit<ContentComparison, "differences"> {
+  mode: "drill" | "restore";
+  release: string;
+  dumpKey: string;
+  bytes: number;
+  sha256: string;
+  /** The scratch database (drill) or the target (restore). */
+  database: string;
+  /** What the restored tables were compared with. */
+  comparedWith: "snapshot" | "live";
+  sourceDatabase: string;
+  /** Real restore: the replaced database, kept under this name (drop it once satisfied). */
+  previousDatabase?: string | null;
+  seconds: { download: number; restore: number; compare: number; total: number };
+}
 
 /** Restores a backup (drill or real) and compares every table; throws with the report on a mismatch. */
 export async function restore(

@@ -1,12 +1,8 @@
 // Smoke checks (seeds 000, 002, 004: "smoke test critical flows"): each configured path on every
 // replica of the target color, directly, with its expected status, body text and slowest answer.
-import { Command, InvalidArgumentError } from "commander";
-import { parseSmokeCheck } from "../../schema/smoke";
 import { Color, SmokeCheck } from "../../schema/types";
 import { probe } from "../lib/http";
-import { withGateFailureNotice } from "../notify";
-import { addTargetOptions, repeatable, targetFromOptions } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { StepError } from "../lib/step";
 
 export interface SmokeOptions {
   color: Color;
@@ -91,31 +87,3 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   }
   return report;
 }
-
-function smokeCheck(value: string): SmokeCheck {
-  const parsed = parseSmokeCheck(value);
-  if (typeof parsed === "string") throw new InvalidArgumentError(parsed);
-  return parsed;
-}
-
-export const smokeCommand: StepCommand = {
-  name: "smoke",
-  description: "Runs the smoke checks once against every replica of a color, directly",
-  options: (command: Command) =>
-    addTargetOptions(command).option(
-      "--check <check>",
-      `a smoke check '<path> <status> [text="…"] [maxMs=<n>]'; repeatable`,
-      repeatable(smokeCheck),
-    ),
-  run: (options, env) => {
-    const smoke: SmokeOptions = {
-      ...targetFromOptions(options),
-      checks: (options.check as SmokeCheck[] | undefined) ?? [],
-    };
-    return withGateFailureNotice("smoke", "smoke checks", smoke, env, async () => {
-      const report = await runSmoke(smoke);
-      progress("smoke", `${report.results.length} checks passed on ${smoke.color}`);
-      return report;
-    });
-  },
-};

@@ -1,23 +1,14 @@
 // The switch across hosts (issue 12): one coordinator, run on the first host, moves every host's proxy
 // through its runtime API on TCP (`stats socket ipv4@<private address>:<admin port> level admin`),
-// all or nothing (haproxy/fleet.ts), warms every front up, and guards the new color on the access logs
+// all or nothing (proxy/fleet.ts), warms every front up, and guards the new color on the access logs
 // every proxy sends to the coordinator's address; a breach moves every host back.
-import { Command, InvalidArgumentError } from "commander";
+import { InvalidArgumentError } from "commander";
 import { HOST, HOST_NAME } from "../../contract/patterns";
 import { Color } from "../../schema/types";
-import { guardThresholdOptions } from "../guard";
 import { ProxyTarget, moveFleet, revertFleet } from "../proxy/fleet";
 import { tcpAdmin } from "../proxy/runtime";
-import { host, integer, port, repeatable } from "../lib/options";
-import { StepCommand, StepError } from "../lib/step";
-import {
-  SwitchReport,
-  SwitchSettings,
-  TrafficMover,
-  runSwitch,
-  switchSettingsFromOptions,
-  switchTargetOptions,
-} from ".";
+import { port } from "../lib/options";
+import { SwitchReport, SwitchSettings, TrafficMover, runSwitch } from ".";
 
 /** One host as the coordinator reaches it: name, private address, admin port when not the common one. */
 export interface HostEntry {
@@ -86,47 +77,3 @@ export function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> 
     revertFleet(targets, target, { checkIntervalMs: options.checkIntervalMs, log: options.log });
   return runSwitch(mover, options, { address: options.logAddress, port: options.logPort });
 }
-
-export const switchHostsCommand: StepCommand = {
-  name: "switch-hosts",
-  description:
-    "Moves every host's proxy to a color through its TCP runtime API, all or nothing; warms up, guards every host, reverts every host on a breach",
-  options: (command: Command) =>
-    guardThresholdOptions(
-      switchTargetOptions(command)
-        .requiredOption(
-          "--host <name=address[:admin-port]>",
-          "a host whose proxy moves, at its private address; repeatable, in order",
-          repeatable(parseHostEntry),
-        )
-        .requiredOption("--admin-port <port>", "TCP port of every host's runtime API", port)
-        .requiredOption("--proxy-port <port>", "port every host's proxy listens on", port)
-        .requiredOption(
-          "--log-address <address>",
-          "this host's private address: every proxy sends its access log here, the guard listens here",
-          host,
-        )
-        .requiredOption("--log-port <port>", "UDP port of the access log", port)
-        .option(
-          "--check-interval-ms <ms>",
-          "interval of HAProxy's own health checks",
-          integer(100, 60_000),
-          1000,
-        ),
-    ),
-  run: (options, env) => {
-    const hosts = options.host as HostEntry[];
-    const names = hosts.map((entry) => entry.name);
-    const twice = names.find((name, index) => names.indexOf(name) !== index);
-    if (twice !== undefined) throw new StepError(`host ${twice} is given twice: name each host once`, 2);
-    return switchHosts({
-      hosts,
-      adminPort: Number(options.adminPort),
-      proxyPort: Number(options.proxyPort),
-      logAddress: String(options.logAddress),
-      logPort: Number(options.logPort),
-      checkIntervalMs: Number(options.checkIntervalMs),
-      ...switchSettingsFromOptions(options, env),
-    });
-  },
-};

@@ -2,24 +2,15 @@
 // target color without dropping a request, warms caches through the proxy (seed 000), then lets the
 // guard watch the new color and flips back on a breach — exiting non-zero so `pulumi up` fails and the
 // stack's recorded state still says the old color.
-import { Command } from "commander";
 import { Color } from "../../schema/types";
-import {
-  AccessLogListener,
-  GuardReport,
-  describeGuard,
-  guardThresholdOptions,
-  thresholdsFromOptions,
-  watchGuard,
-} from "../guard";
+import { AccessLogListener, GuardReport, describeGuard, watchGuard } from "../guard";
 import { HostMove } from "../proxy/fleet";
 import { Activation, activate } from "../proxy/activate";
-import { ProxySpec, addProxyOptions, proxySpecFromOptions, proxyUrl } from "../proxy/spec";
+import { ProxySpec, proxyUrl } from "../proxy/spec";
 import { probe } from "../lib/http";
 import { NotifyResult, notifyFromStep } from "../notify";
-import { color, imageRef, releaseId, repeatable, urlPath } from "../lib/options";
 import { GuardThresholds } from "../guard/requests";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { StepError } from "../lib/step";
 
 /** What every switch takes, however it reaches its proxies. */
 export interface SwitchSettings {
@@ -230,42 +221,3 @@ export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
   };
   return runSwitch(mover, options, { address: spec.logAddress ?? "127.0.0.1", port: spec.logPort });
 }
-
-/** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
-export function switchTargetOptions(command: Command): Command {
-  return command
-    .requiredOption("--color <color>", "the color that serves afterwards: blue or green", color)
-    .requiredOption("--release <id>", "release the color runs", releaseId)
-    .option("--image <ref>", "image the color runs (reported)", imageRef)
-    .option(
-      "--warmup <path>",
-      "path requested through every proxy after the switch; repeatable",
-      repeatable(urlPath),
-    );
-}
-
-/** The settings every switch reads from its options, warm-up and guard included. */
-export function switchSettingsFromOptions(
-  options: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-): SwitchSettings {
-  return {
-    color: options.color as Color,
-    release: String(options.release),
-    image: options.image === undefined ? undefined : String(options.image),
-    warmupPaths: (options.warmup as string[] | undefined) ?? [],
-    guardSeconds: Number(options.guardSeconds),
-    thresholds: thresholdsFromOptions(options),
-    env,
-    log: (message) => progress("switch", message),
-  };
-}
-
-export const switchCommand: StepCommand = {
-  name: "switch",
-  description:
-    "Points the proxy at a color without dropping requests, warms it up, guards it, reverts on a breach",
-  options: (command: Command) => guardThresholdOptions(addProxyOptions(switchTargetOptions(command))),
-  run: (options, env) =>
-    switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) }),
-};

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BackupManifest } from "../../../ops/lib/manifest";
-import { MIGRATION_LOCK, MigrationRecord } from "../../../ops/migrate/cli";
+import { MIGRATION_LOCK, MigrationRecord } from "../../../ops/migrate";
 import { backupMismatch } from "../../../ops/lib/postgres/identity";
 import { dockerRunArgs } from "../../../ops/migrate/container";
 import { buildSampleImage } from "../../fixtures/app/build";

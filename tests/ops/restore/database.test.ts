@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { RestoreReport } from "../../../ops/restore/cli";
+import { RestoreReport } from "../../../ops/restore";
 import { alterSettingSql, splitSettingList } from "../../../ops/lib/postgres/settings";
 import { PgCluster, startPostgres } from "../../support/postgres";
 import { S3Server, startS3 } from "../../support/s3";

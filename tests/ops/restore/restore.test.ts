@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { BackupManifest } from "../../../ops/lib/manifest";
 import { finishedTableData, tableDataItems } from "../../../ops/lib/postgres/archive";
-import { RestoreReport } from "../../../ops/restore/cli";
+import { RestoreReport } from "../../../ops/restore";
 import { compareTables, sequenceMatches } from "../../../ops/restore/compare";
 import { derivedDatabaseName } from "../../../ops/restore/database";
 import { PgCluster, startPostgres } from "../../support/postgres";
