@@ -1,4 +1,4 @@
-// The pre-migration backup (seed 004, "System Backup" and Gate #1): pg_dump -Fc streamed once through
+// The pre-migration backup (the step-by-step production playbook, "System Backup" and Gate #1): pg_dump -Fc streamed once through
 // a sha256 tap into an S3 multipart upload and into pg_restore (the whole archive is read back, so a
 // truncated dump fails), with each table's row count and checksum taken in the dump's own snapshot.
 // The manifest is written beside the dump only when every check passed; a failed backup leaves no

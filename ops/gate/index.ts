@@ -1,4 +1,4 @@
-// The health gate (seed 001: "healthcheck path /health, interval 5s, timeout 3s, max_attempts 5"):
+// The health gate (the blue-green deployment procedures: "healthcheck path /health, interval 5s, timeout 3s, max_attempts 5"):
 // every replica of the target color, reached directly and not through the proxy, must answer 200 on
 // the health path and the readiness path `attempts` times in a row before the deadline.
 import { COLORS, Color } from "../../schema/types";

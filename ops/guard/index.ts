@@ -1,4 +1,4 @@
-// The post-switch guard (seed 001: "error rate > 5 % → rollback"; seed 002: "rollback when errors > 5 %
+// The post-switch guard (the blue-green deployment procedures: "error rate > 5 % → rollback"; the solo founder's deployment process: "rollback when errors > 5 %
 // for 5 minutes", p95 < 2 s): reads HAProxy's own access log — status and total time of every request,
 // sent over UDP to where the guard runs (127.0.0.1, or one host's private address for every host's
 // proxy) — for the configured window and judges the new color's requests.

@@ -1,4 +1,4 @@
-// The free-disk rule of seed 004: a step that writes a temporary file first checks that at least
+// The free-disk rule of the step-by-step production playbook: a step that writes a temporary file first checks that at least
 // minFreePercent of that file system stays free once the file is written.
 import * as fs from "fs";
 import { StepError } from "./step";

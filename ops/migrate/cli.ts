@@ -1,4 +1,4 @@
-// The run-once migration (seed 004, "Database Migration" and Gate #2). Before anything runs it finds
+// The run-once migration (the step-by-step production playbook, "Database Migration" and Gate #2). Before anything runs it finds
 // the newest backup manifest of ITS release and re-hashes the dump: no verified backup, no migration.
 // It holds a PostgreSQL advisory lock so two runs never overlap, records each run in
 // greenlight.migrations, and runs the release's own migration command in a one-off container of the

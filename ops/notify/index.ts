@@ -1,4 +1,4 @@
-// Slack-compatible webhook messages on gate failure, switch and revert (seed 001 posts to Slack on
+// Slack-compatible webhook messages on gate failure, switch and revert (the blue-green deployment procedures post to Slack on
 // deploy and rollback). Best effort by design: a webhook that is down or slow never blocks or fails a
 // release, it only costs at most the timeout.
 import { StepError, progress } from "../lib/step";

@@ -1,4 +1,4 @@
-// Restore (seed 004, "Database rollback … restore dump") and its drill. The backup's sha256 is checked
+// Restore (the step-by-step production playbook, "Database rollback … restore dump") and its drill. The backup's sha256 is checked
 // before anything is restored; the restored database is compared table by table (rows and a content
 // checksum) with the source as the backup saw it. --drill restores into a scratch database and drops
 // it; a real restore (--target-db, --confirm) builds the new database beside the old one and swaps

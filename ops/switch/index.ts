@@ -1,5 +1,5 @@
-// The traffic switch (seed 001: "switch traffic, monitor, roll back above 5 %"): points the proxy at the
-// target color without dropping a request, warms caches through the proxy (seed 000), then lets the
+// The traffic switch (the blue-green deployment procedures: "switch traffic, monitor, roll back above 5 %"): points the proxy at the
+// target color without dropping a request, warms caches through the proxy (the production rollout checklist), then lets the
 // guard watch the new color and flips back on a breach — exiting non-zero so `pulumi up` fails and the
 // stack's recorded state still says the old color.
 import { Color } from "../../schema/types";
