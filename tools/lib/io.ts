@@ -61,7 +61,7 @@ export function configProblemsLine(problems: ConfigProblem[]): string {
   return problems.map((problem) => `${problem.key} got ${problem.received}; ${problem.expected}`).join(" | ");
 }
 
-/** Commander parser for `--at <time>` and other instants: schema/instant.ts's rules, or a usage error. */
+/** Commander parser for `--at <time>` and other instants: contract/instant.ts's rules, or a usage error. */
 export function instantOption(value: string): Date {
   try {
     return parseInstant(value);

@@ -1,5 +1,5 @@
 // A hand-built resource graph in the shape the harness records and the components are specified to
-// build (policies/lib/contract.ts): one release with every checklist item in place. Tests break one
+// build (contract/resources.ts): one release with every checklist item in place. Tests break one
 // thing at a time; the bench repeats it to 1,000 resources.
 import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, StepName } from "../../../contract/resources";
 import {
