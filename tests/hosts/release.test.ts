@@ -162,7 +162,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     assert.equal(loaded.stdout.trim(), "loaded");
   });
 
-  it("v2 on green passes each host's gate; 4 switches across the 3 hosts under keep-alive GET and POST load through every front fail 0 requests", async () => {
+  it("v2 on green passes each host's gate; 10 switches across the 3 hosts under keep-alive GET and POST load through every front fail 0 requests", async () => {
     await fleet.startColor("green", "v2", images.v2);
     const load = loadEveryFront(fleet);
     await waitUntil(
@@ -214,14 +214,15 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     assert.match(receiver.messages[0].text, /traffic moved to green \(release v2\) from blue on 3 hosts/);
     assert.ok(!fleet.switchCommand("green", "v2").includes(receiver.url), "no secret in the command string");
 
+    // Nine more, ten in all (the bench's count; npm run bench -- hosts measures their time against its goal).
     const moves: number[] = [];
-    for (const [color, release] of [
-      ["blue", "v1"],
-      ["green", "v2"],
-      ["blue", "v1"],
-    ] as const) {
-      await new Promise((resolve) => setTimeout(resolve, 700));
+    const walls: number[] = [];
+    for (let round = 0; round < 9; round++) {
+      const [color, release] = round % 2 === 0 ? (["blue", "v1"] as const) : (["green", "v2"] as const);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
       const switched = await fleet.switch(color, release);
+      walls.push(Date.now() - started);
       assert.equal(switched.code, 0, switched.stderr);
       moves.push(Number(switched.json[0].runtimeMs));
     }
@@ -239,7 +240,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     }
     for (const host of fleet.hosts) assert.deepEqual(await releaseOn(host), ["v1", "blue"]);
     console.log(
-      `      load: ${sum.total} requests through 3 fronts, ${sum.failed} failed; runtime commands per switch ${moves.join(", ")} ms`,
+      `      load: ${sum.total} requests through 3 fronts, ${sum.failed} failed; switch start to every host moved ${walls.join(", ")} ms; runtime commands per switch ${moves.join(", ")} ms`,
     );
   });
 
