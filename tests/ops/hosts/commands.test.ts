@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import { builtinModules } from "module";
 import * as path from "path";
 import { InvalidArgumentError } from "commander";
+import { parseDependencyTree } from "dpdm";
 import { parseServersState } from "../../../ops/proxy/runtime";
 import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
 import { savedStateFor, startingColor } from "../../../ops/proxy";
@@ -185,25 +185,21 @@ describe("the ops image's tag (pure) and contents", () => {
       assert.equal(loadedAtRunTime(dropped), false, dropped);
   });
 
-  it("carries every package the CLI imports at run time (the import graph from ops/cli.ts)", () => {
+  it("carries every package the CLI imports at run time (the import graph from ops/cli.ts)", async () => {
+    // dpdm parses the graph as TypeScript does; `transform` drops type-only imports, which never load.
+    const tree = await parseDependencyTree(path.join(PROJECT_DIR, "ops", "cli.ts"), {
+      context: PROJECT_DIR,
+      tsconfig: path.join(PROJECT_DIR, "tsconfig.json"),
+      transform: true,
+    });
+    assert.ok(path.join("ops", "lib", "step.ts") in tree, "the graph reached the steps' shared files");
     const bare = new Set<string>();
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = fs.readFileSync(file, "utf8");
-      for (const match of source.matchAll(/(?:from |import\()"([^"]+)"/g)) {
-        const specifier = match[1];
-        if (specifier.startsWith(".")) {
-          const module = path.resolve(path.dirname(file), specifier);
-          visit(fs.existsSync(`${module}.ts`) ? `${module}.ts` : path.join(module, "index.ts"));
-        } else
+    for (const dependencies of Object.values(tree))
+      for (const { request } of dependencies ?? [])
+        if (!request.startsWith("."))
           bare.add(
-            specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0],
+            request.startsWith("@") ? request.split("/").slice(0, 2).join("/") : request.split("/")[0],
           );
-      }
-    };
-    visit(path.join(PROJECT_DIR, "ops", "cli.ts"));
     const builtins = new Set(builtinModules);
     const packages = [...bare].filter((name) => !builtins.has(name)).sort();
     assert.deepEqual(packages, [...OPS_RUNTIME_PACKAGES].sort());
