@@ -1,15 +1,12 @@
 // The guard's command line: watches a color on the proxy's access log and flips back on a breach
-// (index.ts listens and judges, requests.ts counts). The switch takes the same threshold options.
+// (index.ts listens, judges and reverts; requests.ts counts). The switch takes the same threshold options.
 import { Command } from "commander";
-import { Color, otherColor } from "../../schema/types";
-import { activate } from "../proxy/activate";
+import { Color } from "../../schema/types";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
-import { proxyUrl } from "../proxy/spec";
-import { notifyFromStep } from "../notify";
 import { color, integer } from "../lib/options";
 import { GuardThresholds } from "./requests";
-import { StepCommand, StepError, progress } from "../lib/step";
-import { AccessLogListener, describeGuard, watchGuard } from ".";
+import { StepCommand } from "../lib/step";
+import { guardServing } from ".";
 
 export function guardThresholdOptions(command: Command): Command {
   return command
@@ -34,39 +31,11 @@ export const guardCommand: StepCommand = {
     guardThresholdOptions(
       addProxyOptions(command.requiredOption("--color <color>", "the color now serving", color)),
     ),
-  run: async (options, env) => {
-    const spec = proxySpecFromOptions(options);
-    const serving = options.color as Color;
-    const listener = await AccessLogListener.open(spec.logPort, spec.logAddress).catch((error: Error) => {
-      throw new StepError(error.message, 2);
-    });
-    try {
-      const report = await watchGuard({
-        listener,
-        color: serving,
-        durationSeconds: Number(options.guardSeconds),
-        thresholds: thresholdsFromOptions(options),
-      });
-      progress("guard", describeGuard(report));
-      if (report.verdict !== "breach") return report;
-      const previous = otherColor(serving);
-      await activate(spec, previous, { log: (message) => progress("guard", message) });
-      await notifyFromStep(
-        "guard",
-        {
-          event: "revert",
-          text: `traffic reverted from ${serving} to ${previous} at ${proxyUrl(spec)}`,
-          fields: { why: (report.reasons ?? []).join("; "), measured: describeGuard(report) },
-        },
-        env,
-      );
-      throw new StepError(
-        `guard reverted traffic to ${previous}: ${(report.reasons ?? []).join("; ")} (${describeGuard(report)})`,
-        1,
-        { ...report, revertedTo: previous },
-      );
-    } finally {
-      await listener.close();
-    }
-  },
+  run: (options, env) =>
+    guardServing(
+      proxySpecFromOptions(options),
+      options.color as Color,
+      { durationSeconds: Number(options.guardSeconds), thresholds: thresholdsFromOptions(options) },
+      env,
+    ),
 };

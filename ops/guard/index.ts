@@ -3,7 +3,11 @@
 // sent over UDP to where the guard runs (127.0.0.1, or one host's private address for every host's
 // proxy) — for the configured window and judges the new color's requests.
 import * as dgram from "dgram";
-import { Color } from "../../schema/types";
+import { Color, otherColor } from "../../schema/types";
+import { StepError, progress } from "../lib/step";
+import { notifyFromStep } from "../notify";
+import { activate } from "../proxy/activate";
+import { ProxySpec, proxyUrl } from "../proxy/spec";
 import { GuardThresholds, RequestSample, RequestSummary, judge, parseLogLine, summarize } from "./requests";
 
 /** Receives the proxy's access log. Open it before traffic moves so no request goes unseen. */
@@ -109,4 +113,43 @@ export function describeGuard(report: GuardReport): string {
     `${summary.requests} requests to ${report.color} in ${(report.watchedMs / 1000).toFixed(1)} s: ` +
     `error rate ${summary.errorRatePercent} % (${summary.failures} failed), p95 ${summary.p95Ms} ms`
   );
+}
+
+/**
+ * The guard on its own (the `guard` step): watches `serving` on this machine's proxy and, on a breach,
+ * flips back to the other color and sends the `revert` message; throws StepError (exit 1, with the
+ * report) after a revert, exit 2 when the access log's port cannot be opened.
+ */
+export async function guardServing(
+  spec: ProxySpec,
+  serving: Color,
+  watch: { durationSeconds: number; thresholds: GuardThresholds },
+  env: NodeJS.ProcessEnv,
+): Promise<GuardReport> {
+  const listener = await AccessLogListener.open(spec.logPort, spec.logAddress).catch((error: Error) => {
+    throw new StepError(error.message, 2);
+  });
+  try {
+    const report = await watchGuard({ listener, color: serving, ...watch });
+    progress("guard", describeGuard(report));
+    if (report.verdict !== "breach") return report;
+    const previous = otherColor(serving);
+    await activate(spec, previous, { log: (message) => progress("guard", message) });
+    await notifyFromStep(
+      "guard",
+      {
+        event: "revert",
+        text: `traffic reverted from ${serving} to ${previous} at ${proxyUrl(spec)}`,
+        fields: { why: (report.reasons ?? []).join("; "), measured: describeGuard(report) },
+      },
+      env,
+    );
+    throw new StepError(
+      `guard reverted traffic to ${previous}: ${(report.reasons ?? []).join("; ")} (${describeGuard(report)})`,
+      1,
+      { ...report, revertedTo: previous },
+    );
+  } finally {
+    await listener.close();
+  }
 }
