@@ -65,7 +65,8 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       assert.match(String(image.inputs.imageName), /^greenlight-ops:[a-f0-9]{16}$/);
       assert.equal(image.inputs.skipPush, true);
       assert.deepEqual((image.inputs.build as { args: Record<string, string> }).args, {
-        BASE: "node:22-bookworm-slim",
+        // Pinned by digest in production (greenlight:requireDigest covers the ops image's base).
+        BASE: "node:22-bookworm-slim@sha256:f32b81066cde10a75dbac96646099533316d94bac4150c55da1636e1f0ffdc46",
       });
       const proxy = named(resources, `host-${host.name}-proxy`);
       const command = proxy.inputs.command as string[];
