@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
-import { SSL_MODES, caBundle, parseCaCertificates } from "../contract/database-tls";
+import { SSL_MODES } from "../contract/database-tls";
+import { caBundle, parseCaCertificates } from "./database-ca";
 import * as p from "../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */

@@ -2,13 +2,8 @@
 // and every dump travel there), the webhook (its URL carries a token, its body release details), the
 // base image every host builds the ops image from (it receives the admin password and AWS keys), and
 // the object lock that keeps backups when credentials leak. Each refusal names the key and the fix.
-import {
-  PLAINTEXT_SSL_MODES,
-  SslMode,
-  VERIFYING_SSL_MODES,
-  caCertificateProblem,
-  parseCaCertificates,
-} from "../contract/database-tls";
+import { PLAINTEXT_SSL_MODES, SslMode, VERIFYING_SSL_MODES } from "../contract/database-tls";
+import { caCertificateProblem, parseCaCertificates } from "./database-ca";
 import { IMAGE_DIGEST, SECRET_PLACEHOLDER, isLoopbackHost } from "../contract/patterns";
 import type { Decoded, Fail, RuleContext } from "./rules";
 

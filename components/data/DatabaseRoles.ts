@@ -1,7 +1,8 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT } from "../../contract/resources";
-import { SSL_MODES, SslMode, VERIFYING_SSL_MODES, parseCaCertificates } from "../../contract/database-tls";
+import { SSL_MODES, SslMode, VERIFYING_SSL_MODES } from "../../contract/database-tls";
+import { parseCaCertificates } from "../../schema/database-ca";
 import { isLoopbackHost } from "../../contract/patterns";
 import { ArgChecker } from "../arg-checker";
 import { stageDatabaseCa } from "./database-ca";

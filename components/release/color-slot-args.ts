@@ -2,7 +2,8 @@
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
 import { APP_NAME, ENV_NAME } from "../../contract/patterns";
-import { SSL_MODES, parseCaCertificates } from "../../contract/database-tls";
+import { SSL_MODES } from "../../contract/database-tls";
+import { parseCaCertificates } from "../../schema/database-ca";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "../arg-checker";
 import type { DockerHost } from "./DockerHost";

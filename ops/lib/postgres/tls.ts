@@ -5,13 +5,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  DATABASE_CA_ENV,
-  SSL_MODES,
-  SslMode,
-  caBundle,
-  parseCaCertificates,
-} from "../../../contract/database-tls";
+import { DATABASE_CA_ENV, SSL_MODES, SslMode } from "../../../contract/database-tls";
+import { caBundle, parseCaCertificates } from "../../../schema/database-ca";
 import { StepError } from "../step";
 
 /** The sslmode a step connects with: PGSSLMODE, else verify-full. */
