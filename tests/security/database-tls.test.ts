@@ -50,7 +50,7 @@ function run(
 
 describe("TLS to PostgreSQL: nothing crosses the network in clear, and only the real server is answered", function () {
   this.timeout(600_000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-tls-test-"));
+  let dir: string;
   let ca: TestCa;
   let otherCa: TestCa;
   let pg: PgCluster;
@@ -59,6 +59,7 @@ describe("TLS to PostgreSQL: nothing crosses the network in clear, and only the 
   const containers: string[] = [];
 
   before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-tls-test-"));
     ca = makeCa(dir, "greenlight-test-db-ca");
     otherCa = makeCa(dir, "greenlight-test-other-ca");
     // The server's certificate names 127.0.0.1 only: "localhost" is a name it does not carry.
@@ -82,7 +83,7 @@ describe("TLS to PostgreSQL: nothing crosses the network in clear, and only the 
     for (const name of containers) await run("docker", ["rm", "-f", name], process.env);
     await s3?.stop();
     await pg?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /** The step environment the program gives a verify-full stack: PGSSLMODE and the CA as PEM text. */

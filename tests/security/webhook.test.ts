@@ -59,8 +59,11 @@ function record(
 
 describe("webhooks: the token and the notices go only where they were configured", function () {
   this.timeout(120_000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-webhook-test-"));
+  let dir: string;
   const servers: { close(): Promise<void> }[] = [];
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-webhook-test-"));
+  });
   after(async () => {
     for (const server of servers) await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
