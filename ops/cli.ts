@@ -16,6 +16,7 @@ import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
 import { switchCommand, switchHostsCommand } from "./switch/cli";
+import { hostKeysStep, relayStep } from "./control/cli";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [
@@ -30,6 +31,8 @@ export const COMMANDS: StepCommand[] = [
   guardCommand,
   proxyCommand,
   switchHostsCommand,
+  hostKeysStep,
+  relayStep,
   notifyCommand,
 ];
 

@@ -19,6 +19,16 @@ export interface SimHost {
   /** 127.0.0.N: the host's own (private and public) address. */
   address: string;
   dockerHost: string;
+  /** Its sshd's port (2222). */
+  sshPort: number;
+}
+
+/** What a host's sshd logged about one connection attempt, as an attacker's view of what reached it. */
+export interface SshdLog {
+  /** Lines of the sshd log since the impostor started. */
+  lines: string[];
+  /** Whether any user authenticated (publickey accepted), i.e. whether any session could have been opened. */
+  authenticated: boolean;
 }
 
 export interface CommandRun {
@@ -49,9 +59,58 @@ export class SimHosts {
     this.hosts = Array.from({ length: count }, (_, index) => {
       const number = index + 2;
       const address = `127.0.0.${number}`;
-      return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}` };
+      return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}`, sshPort: 2222 };
     });
     this.env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` };
+  }
+
+  /** A host's own SSH key, "<type> <base64>": what greenlight:hosts[].hostKey pins. */
+  hostKey(host: SimHost): string {
+    const text = fs.readFileSync(path.join(this.dir, `h${host.number}`, "ssh_host_ed25519_key.pub"), "utf8");
+    return text.trim().split(/\s+/).slice(0, 2).join(" ");
+  }
+
+  /** The hosts' SSH private key (what greenlight:sshPrivateKey holds). */
+  privateKey(): string {
+    return fs.readFileSync(path.join(this.dir, "id_ed25519"), "utf8");
+  }
+
+  /**
+   * Replaces a host's sshd with an impostor on the same address and port: the same users and keys
+   * accepted, but ANOTHER host key (what a man in the middle presents), logging every connection
+   * verbosely. Returns its host key and a stop function that starts the real sshd again.
+   */
+  startImpostor(host: SimHost): { hostKey: string; log: () => SshdLog; stop: () => void } {
+    const hostDir = path.join(this.dir, `h${host.number}`);
+    const impostorDir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-impostor-"));
+    const key = path.join(impostorDir, "ssh_host_ed25519_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const config = fs
+      .readFileSync(path.join(hostDir, "sshd_config"), "utf8")
+      .replace(/^HostKey .*$/m, `HostKey ${key}`)
+      .replace(/^PidFile .*$/m, `PidFile ${impostorDir}/sshd.pid`)
+      .replace(/^LogLevel .*$/m, "LogLevel DEBUG1");
+    fs.writeFileSync(path.join(impostorDir, "sshd_config"), config);
+    this.stopSshd(host);
+    const logFile = path.join(impostorDir, "sshd.log");
+    const sshd = fs.existsSync("/usr/sbin/sshd") ? "/usr/sbin/sshd" : "sshd";
+    execFileSync(sshd, ["-f", path.join(impostorDir, "sshd_config"), "-E", logFile], { stdio: "pipe" });
+    const read = (): SshdLog => {
+      const lines = fs.existsSync(logFile)
+        ? fs.readFileSync(logFile, "utf8").split("\n").filter(Boolean)
+        : [];
+      return { lines, authenticated: lines.some((line) => /Accepted (publickey|password)/.test(line)) };
+    };
+    return {
+      hostKey: fs.readFileSync(`${key}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" "),
+      log: read,
+      stop: () => {
+        const pid = Number(fs.readFileSync(path.join(impostorDir, "sshd.pid"), "utf8"));
+        process.kill(pid, "SIGTERM");
+        fs.rmSync(impostorDir, { recursive: true, force: true });
+        this.startSshd(host);
+      },
+    };
   }
 
   /** `docker <args>` against a host's engine over SSH; throws with docker's stderr on failure. */
