@@ -2,7 +2,7 @@
 // key is compared with the pinned one during the key exchange, before authentication: a host presenting
 // another key is refused before the user name, a signature or any command — let alone a secret — is
 // sent, and the failure names the host and both fingerprints.
-import { Client, ClientChannel, ConnectConfig } from "ssh2";
+import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { fingerprint, parseHostKey } from "../../contract/host-key";
 import { shellQuote } from "../../contract/shell";
 import { StepError } from "../lib/step";
@@ -53,11 +53,17 @@ export class HostKeyMismatch extends Error {
  * Connects to a host and verifies its key. With `auth` undefined it stops after the key exchange (the
  * host-key check): no authentication at all.
  */
-export function connectHost(host: SshHost, auth: SshAuth | undefined, timeoutMs = 10_000): Promise<Client> {
+export async function connectHost(
+  host: SshHost,
+  auth: SshAuth | undefined,
+  timeoutMs = 10_000,
+): Promise<Client> {
   const pinned = parseHostKey(host.hostKey);
   const expected = fingerprint(pinned.blob);
+  // Loaded here, not with the CLI: the relay and every other step start without it.
+  const ssh2 = await import("ssh2");
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let presented: Buffer | undefined;
     let settled = false;
     const settle = (error?: Error) => {
@@ -114,9 +120,15 @@ export function execOn(client: Client, command: string): Promise<ClientChannel> 
   );
 }
 
-/** The relay in a host's proxy container, as the coordinator starts it over SSH. */
+/**
+ * The relay's own entry in the ops image (images/ops/Dockerfile copies the build to /opt/greenlight):
+ * it loads only what the relay needs, so it greets in about the time node itself starts.
+ */
+export const RELAY_ENTRY = "/opt/greenlight/bin/build/ops/control/relay-main.js";
+
+/** The relay in a host's proxy container, as the coordinator starts it over SSH (same as `greenlight-ops relay`). */
 export function relayCommand(container: string): string {
-  return `docker exec -i ${shellQuote(container)} greenlight-ops relay`;
+  return `docker exec -i ${shellQuote(container)} /usr/local/bin/node ${RELAY_ENTRY}`;
 }
 
 /** Opens the relay in the host's proxy container over an open SSH connection; resolves once it greets. */

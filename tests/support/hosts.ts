@@ -2,7 +2,7 @@
 // 127.0.0.N with its own sshd (port 2222) and its own dockerd, reached exactly as a program's ssh://
 // docker provider or remote.Command reaches a real host: `DOCKER_HOST=ssh://root@127.0.0.N docker …`
 // and `ssh root@127.0.0.N '<command>'`, through the ssh config the script writes.
-import { execFile, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -297,13 +297,20 @@ export class SimHosts {
     });
   }
 
+  /** Released by stop(): the suite's hold on the simulated hosts. */
+  lock?: ChildProcess;
+
   /** Stops every host's sshd and dockerd and removes what they made. */
   stop(): void {
-    execFileSync(SCRIPT, ["stop", String(this.hosts.length)], {
-      stdio: "pipe",
-      env: this.env,
-      timeout: 180_000,
-    });
+    try {
+      execFileSync(SCRIPT, ["stop", String(this.hosts.length)], {
+        stdio: "pipe",
+        env: this.env,
+        timeout: 180_000,
+      });
+    } finally {
+      this.lock?.stdin?.end();
+    }
     const left = this.hosts.flatMap((host) => {
       const dir = path.join(this.dir, `h${host.number}`);
       const bridge = `glh${host.number}`;
@@ -314,13 +321,40 @@ export class SimHosts {
   }
 }
 
-/** Starts `count` simulated hosts (127.0.0.2 …), idempotently; throws with the script's reason. */
+/** The hosts are machine-wide: test files that use them (in two mocha workers) take turns on this lock. */
+const SUITE_LOCK = "/tmp/gl-simhosts-suite.lock";
+
+/** Holds SUITE_LOCK in a `flock` child until its stdin closes (or this process dies). */
+async function holdSuiteLock(): Promise<ChildProcess> {
+  const child = spawn("flock", [SUITE_LOCK, "-c", "echo held; cat >/dev/null"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`flock ${SUITE_LOCK} exited with ${code}`)));
+  });
+  return child;
+}
+
+/**
+ * Starts `count` simulated hosts (127.0.0.2 …), idempotently, once no other test file of this suite
+ * holds them; throws with the script's reason. stop() lets the next file have them.
+ */
 export async function startSimHosts(count = 3): Promise<SimHosts> {
   const dir = process.env.GREENLIGHT_HOSTS_DIR ?? "/var/tmp/greenlight-hosts";
-  await new Promise<void>((resolve, reject) =>
-    execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
-    ),
-  );
-  return new SimHosts(dir, count);
+  const lock = await holdSuiteLock();
+  try {
+    await new Promise<void>((resolve, reject) =>
+      execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
+        error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
+      ),
+    );
+  } catch (error) {
+    lock.stdin?.end();
+    throw error;
+  }
+  const hosts = new SimHosts(dir, count);
+  hosts.lock = lock;
+  return hosts;
 }

@@ -4,7 +4,13 @@ import * as path from "path";
 import { InvalidArgumentError } from "commander";
 import { parseDependencyTree } from "dpdm";
 import { parseServersState } from "../../../ops/proxy/runtime";
-import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
+import {
+  OPS_RUNTIME_PACKAGES,
+  loadedAtRunTime,
+  opsImageFiles,
+  opsImageName,
+  opsImageTag,
+} from "../../../ops/hosts/image";
 import { savedStateFor, startingColor } from "../../../ops/proxy/run";
 import {
   HostProxySettings,
@@ -81,11 +87,17 @@ describe("remote commands of the hosts (pure)", () => {
     assert.throws(() => opsRunCommand("i", "smoke", { "a b": 1 }), /flag "a b" is not a flag name/);
   });
 
-  it("the relay in a host's proxy container: docker exec -i of the ops CLI, the container name quoted", () => {
+  it("the relay in a host's proxy container: docker exec -i of its own entry, which the ops image carries", () => {
     assert.equal(
       relayCommand("greenlight-proxy-shop-production"),
-      "docker exec -i greenlight-proxy-shop-production greenlight-ops relay",
+      "docker exec -i greenlight-proxy-shop-production /usr/local/bin/node /opt/greenlight/bin/build/ops/control/relay-main.js",
     );
+    // The image copies the staged app/ to /opt/greenlight (images/ops/Dockerfile): the entry is there.
+    const files = opsImageFiles(PROJECT_DIR);
+    assert.ok(files.some((file) => file.path === "app/bin/build/ops/control/relay-main.js"));
+    const dockerfile = String(files.find((file) => file.path === "Dockerfile")?.content);
+    assert.match(dockerfile, /^COPY app\/ \/opt\/greenlight\/$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/local\/bin\/node",/m);
   });
 
   it("a host of switch-hosts and host-keys: name=user@address[:ssh port], its key name=type base64", () => {
