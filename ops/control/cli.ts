@@ -9,9 +9,7 @@ import { FS_PATH, HOST, HOST_NAME, SSH_USER } from "../../contract/patterns";
 import { PROXY_STATE_DIR } from "../hosts/remote";
 import { repeatable } from "../lib/options";
 import { StepCommand, StepError } from "../lib/step";
-import { checkHostKeys } from ".";
-import { runRelay } from "./relay";
-import { SshHost } from "./ssh";
+import type { SshHost } from "./ssh";
 
 /** Parses `<name>=<user>@<address>[:<port>]`. */
 export function parseHostEntry(value: string): Omit<SshHost, "hostKey"> {
@@ -91,8 +89,10 @@ export const relayStep: StepCommand = {
       },
       PROXY_STATE_DIR,
     ),
-  run: (options) =>
-    runRelay({ stateDir: String(options.stateDir), input: process.stdin, output: process.stdout }),
+  run: async (options) => {
+    const { runRelay } = await import("./relay");
+    return runRelay({ stateDir: String(options.stateDir), input: process.stdin, output: process.stdout });
+  },
 };
 
 export const hostKeysStep: StepCommand = {
@@ -100,5 +100,9 @@ export const hostKeysStep: StepCommand = {
   description:
     "Checks every host's SSH key against the pinned one, before authenticating; fails naming the host and both fingerprints",
   options: addHostOptions,
-  run: async (options) => ({ step: "host-keys", hosts: await checkHostKeys(hostsFromOptions(options)) }),
+  run: async (options) => {
+    const hosts = hostsFromOptions(options);
+    const { checkHostKeys } = await import(".");
+    return { step: "host-keys", hosts: await checkHostKeys(hosts) };
+  },
 };

@@ -9,9 +9,9 @@ import { StepError } from "../lib/step";
 import { EventStream, LocalChannel, ProxyChannel, RelayChannel } from "./channel";
 import { SshAuth, SshHost, connectHost, openRelay } from "./ssh";
 
-export { LocalChannel, RelayChannel, lineSplitter } from "./channel";
-export type { EventStream, ProxyChannel, WarmupAnswer } from "./channel";
-export { HostKeyMismatch, relayCommand, sshAuthFromEnv } from "./ssh";
+export { RelayChannel, lineSplitter } from "./channel";
+export type { EventStream, ProxyChannel } from "./channel";
+export { relayCommand } from "./ssh";
 export type { SshAuth, SshHost } from "./ssh";
 
 /** Runs `work` on every channel at once; the failures, each naming its host. */

@@ -38,6 +38,8 @@ export class GuardWatch {
   readonly tally = new RequestTally();
   /** Lines read from the rings, the color's or not (what the proxies logged meanwhile). */
   linesRead = 0;
+  /** Requests to the color that their client abandoned: left out of the count, reported. */
+  clientAborts = 0;
 
   private constructor(
     readonly color: Color,
@@ -55,6 +57,8 @@ export class GuardWatch {
     this.linesRead += 1;
     const sample = parseLogLine(line);
     if (sample && tellsAbout(sample, this.color)) this.tally.add(sample);
+    else if (sample && isClientAbort(sample) && sample.server.startsWith(`${this.color}-`))
+      this.clientAborts += 1;
   }
 
   close(): void {
@@ -80,6 +84,8 @@ export interface GuardReport {
   thresholds: GuardThresholds;
   /** Every threshold crossed, for a breach. */
   reasons?: string[];
+  /** Requests to the color whose client went away (termination C…/c…): not counted. */
+  clientAborts: number;
 }
 
 /** Watches until a breach (returned at once) or the end of the window. */
@@ -95,6 +101,7 @@ export async function watchGuard(options: GuardOptions): Promise<GuardReport> {
       watchedMs: Date.now() - started,
       summary: judgement.summary,
       thresholds: options.thresholds,
+      clientAborts: options.watch.clientAborts,
     };
     if (judgement.verdict === "breach") return { ...report, verdict: "breach", reasons: judgement.reasons };
     if (Date.now() >= end) return { ...report, verdict: judgement.verdict };

@@ -4,6 +4,6 @@ export { activate } from "./activate";
 export type { Activation } from "./activate";
 export { LOG_RING, proxyPaths } from "./config";
 export { moveFleet, revertFleet } from "./fleet";
-export type { FleetMove, HostMove, ProxyTarget } from "./fleet";
+export type { HostMove } from "./fleet";
 export { proxyUrl } from "./spec";
 export type { ProxySpec } from "./spec";

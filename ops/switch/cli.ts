@@ -5,11 +5,9 @@ import { Color } from "../../schema/types";
 import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
 import { addHostOptions, hostsFromOptions } from "../control/cli";
-import { sshAuthFromEnv } from "../control";
 import { color, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
 import { StepCommand, progress } from "../lib/step";
-import { SwitchSettings, switchTraffic } from ".";
-import { switchHosts } from "./hosts";
+import type { SwitchSettings } from ".";
 
 /** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
 export function switchTargetOptions(command: Command): Command {
@@ -46,8 +44,10 @@ export const switchCommand: StepCommand = {
   description:
     "Points the proxy at a color without dropping requests, warms it up, guards it, reverts on a breach",
   options: (command: Command) => guardThresholdOptions(addProxyOptions(switchTargetOptions(command))),
-  run: (options, env) =>
-    switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) }),
+  run: async (options, env) => {
+    const { switchTraffic } = await import(".");
+    return switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) });
+  },
 };
 
 function containerName(value: string): string {
@@ -76,13 +76,19 @@ export const switchHostsCommand: StepCommand = {
           1000,
         ),
     ),
-  run: (options, env) =>
-    switchHosts({
-      hosts: hostsFromOptions(options),
+  run: async (options, env) => {
+    const hosts = hostsFromOptions(options);
+    const [{ switchHosts }, { sshAuthFromEnv }] = await Promise.all([
+      import("./hosts"),
+      import("../control/ssh"),
+    ]);
+    return switchHosts({
+      hosts,
       container: String(options.container),
       auth: sshAuthFromEnv(env),
       proxyPort: Number(options.proxyPort),
       checkIntervalMs: Number(options.checkIntervalMs),
       ...switchSettingsFromOptions(options, env),
-    }),
+    });
+  },
 };

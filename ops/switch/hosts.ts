@@ -19,9 +19,13 @@ export interface HostsSwitchOptions extends SwitchSettings {
 
 /** Switches every host's proxy, warms every front up, guards; a breach reverts every host. */
 export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> {
+  const opening = Date.now();
   const plane = await ControlPlane.open(options.hosts, { container: options.container, auth: options.auth });
+  const openMs = Date.now() - opening;
   try {
-    options.log?.(`control channels open to ${options.hosts.map((host) => host.name).join(", ")}`);
+    options.log?.(
+      `control channels open to ${options.hosts.map((host) => host.name).join(", ")} (${openMs} ms)`,
+    );
     const targets = plane.channels.map((channel) => ({ name: channel.host, admin: channel }));
     const mover: TrafficMover = {
       proxyUrls: options.hosts.map((host) => `http://${host.address}:${options.proxyPort}/`),
@@ -43,6 +47,7 @@ export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchRe
           runtimeMs: fleet.runtimeMs,
           preflightMs: fleet.preflightMs,
           mixedMs: fleet.mixedMs,
+          openMs,
           hosts: fleet.hosts,
         };
       },

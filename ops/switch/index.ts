@@ -51,6 +51,8 @@ export interface Moved {
   preflightMs?: number;
   /** Milliseconds from the first host taking the new color to the last (several hosts). */
   mixedMs?: number;
+  /** Milliseconds opening every host's control channel took (SSH, host key, relay), before anything moved. */
+  openMs?: number;
   /** Per host, when the switch moved several hosts. */
   hosts?: HostMove[];
 }
@@ -86,13 +88,19 @@ export interface SwitchReport {
   preflightMs?: number;
   /** Milliseconds from the first host taking the new color to the last (several hosts). */
   mixedMs?: number;
+  /** Milliseconds opening every host's control channel took (SSH, host key, relay). */
+  openMs?: number;
   hosts?: HostMove[];
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
+  /** The switch process's peak resident memory, in MB: the guard's count stays the same size under a flood. */
+  peakRssMb?: number;
   warmup: WarmupResult[];
   guard?: GuardReport | { skipped: string };
   notified?: NotifyResult;
 }
+
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 async function warmUp(mover: TrafficMover, paths: string[]): Promise<WarmupResult[]> {
   const results: WarmupResult[] = [];
@@ -151,6 +159,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
       runtimeMs: activation.runtimeMs,
       ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
       ...(activation.mixedMs !== undefined ? { mixedMs: activation.mixedMs } : {}),
+      ...(activation.openMs !== undefined ? { openMs: activation.openMs } : {}),
       ...(activation.hosts ? { hosts: activation.hosts } : {}),
       totalMs: 0,
       warmup,
@@ -177,6 +186,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
         ({ guard, reverted }) => {
           report.guard = guard;
           report.totalMs = Date.now() - started;
+          report.peakRssMb = peakRssMb();
           if (!reverted) return report;
           report.notified = reverted.notified;
           return {
@@ -204,6 +214,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
       );
     }
     report.totalMs = Date.now() - started;
+    report.peakRssMb = peakRssMb();
     return report;
   } finally {
     watch?.close();

@@ -155,7 +155,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     const haproxy = users.stdout.split("\n").filter((line) => /haproxy -W/.test(line));
     assert.ok(haproxy.length >= 2, users.stdout);
     assert.ok(
-      haproxy.some((line) => /^(nobody|65534)\s/.test(line)),
+      haproxy.some((line) => /^\d+\s+(nobody|65534)\s/.test(line)),
       `a worker as nobody: ${users.stdout}`,
     );
   });
@@ -437,7 +437,10 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     try {
       const deadline = Date.now() + 15_000;
       while ((await releaseOn(faulty).catch(() => undefined))?.[1] !== "blue") {
-        if (Date.now() > deadline) throw new Error("the faulty proxy does not serve blue");
+        if (Date.now() > deadline) {
+          const logs = await sim.dockerAsync(faulty, ["logs", "--tail", "20", fleet.proxyContainer]);
+          throw new Error(`the faulty proxy does not serve blue: ${logs.stdout} ${logs.stderr}`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       // Green in drain, so the coordinator's checks before the move need no change on this host.

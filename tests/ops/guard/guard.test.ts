@@ -5,6 +5,7 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as dgram from "dgram";
+import { EventEmitter } from "events";
 import * as fs from "fs";
 import * as http from "http";
 import { ControlPlane } from "../../../ops/control";
@@ -17,13 +18,17 @@ import { needService } from "../../support/service";
 
 const thresholds = { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 };
 
+/** Tells an aborting client that its upload reached the app (so HAProxy logs it against a server). */
+const uploadsReceived = new EventEmitter();
+
 /** An app whose paths end the way the termination codes need: answers, errors, big bodies, uploads, resets. */
 function startBackend(port: number): Promise<http.Server> {
   const chunk = Buffer.alloc(1 << 20, 97);
   const server = http.createServer((request, response) => {
     const url = request.url ?? "/";
     if (url === "/fail") return void response.writeHead(500).end("internal error\n");
-    if (url === "/upload") {
+    if (url.startsWith("/upload")) {
+      uploadsReceived.emit(url);
       request.resume();
       return void request.on("end", () => response.end("stored\n"));
     }
@@ -40,28 +45,37 @@ function startBackend(port: number): Promise<http.Server> {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
-/** An upload the client abandons after `ms`, mid-body: HAProxy logs it -1 CD-- (no answer was sent). */
-function abortedUpload(url: string, ms = 150): Promise<void> {
+let uploads = 0;
+
+/** An upload the client abandons once the app has it, mid-body: HAProxy logs it -1 CD-- (no answer was sent). */
+function abortedUpload(url: string): Promise<void> {
+  const path = `/upload-${++uploads}`;
   return new Promise((resolve) => {
-    const request = http.request(`${url}upload`, {
+    const request = http.request(`${url}${path.slice(1)}`, {
       method: "POST",
       agent: false,
       headers: { "content-length": "1000000" },
     });
+    const abandon = () => setTimeout(() => request.destroy(), 20);
+    uploadsReceived.once(path, abandon);
     request.on("error", () => resolve());
-    request.on("close", () => resolve());
+    request.on("close", () => {
+      uploadsReceived.off(path, abandon);
+      resolve();
+    });
     request.write("x".repeat(1000));
-    setTimeout(() => request.destroy(), ms);
   });
 }
 
-/** A download the client abandons after `ms`, mid-body: HAProxy logs it 200 CD--. */
-function abortedDownload(url: string, ms = 300): Promise<void> {
+/** A download the client abandons once its head arrived, mid-body: HAProxy logs it 200 CD--. */
+function abortedDownload(url: string): Promise<void> {
   return new Promise((resolve) => {
-    const request = http.get(`${url}download`, { agent: false }, (response) => response.pause());
+    const request = http.get(`${url}download`, { agent: false }, (response) => {
+      response.pause();
+      setTimeout(() => request.destroy(), 50);
+    });
     request.on("error", () => resolve());
     request.on("close", () => resolve());
-    setTimeout(() => request.destroy(), ms);
   });
 }
 
@@ -176,19 +190,20 @@ describe("the guard reads the proxy's own access log (real HAProxy, its ring ove
     try {
       const judging = watchGuard({ watch, durationSeconds: 3, thresholds, judgeEveryMs: 100 });
       // Before the fix, 20 aborted uploads (-1 CD--: the default minRequests, 5 %) reverted a good release.
-      await Promise.all(Array.from({ length: 40 }, () => abortedUpload(front, 100)));
+      await Promise.all(Array.from({ length: 40 }, () => abortedUpload(front)));
       for (let index = 0; index < 60; index++) assert.equal(await get(front), 200);
       const report = await judging;
       assert.equal(report.verdict, "healthy", describeGuard(report));
       assert.equal(report.summary.requests, 60);
       assert.equal(report.summary.failures, 0);
+      assert.equal(report.clientAborts, 40, "left out, and reported");
     } finally {
       watch.close();
     }
     const failing = await GuardWatch.open(plane, "green");
     try {
       const judging = watchGuard({ watch: failing, durationSeconds: 10, thresholds, judgeEveryMs: 100 });
-      await Promise.all(Array.from({ length: 40 }, () => abortedUpload(front, 100)));
+      await Promise.all(Array.from({ length: 40 }, () => abortedUpload(front)));
       for (let index = 0; index < 30; index++) await get(`${front}${index % 5 === 0 ? "fail" : ""}`);
       const report = await judging;
       assert.equal(report.verdict, "breach");
