@@ -128,7 +128,8 @@ export const RELAY_ENTRY = "/opt/greenlight/bin/build/ops/control/relay-main.js"
 
 /** The relay in a host's proxy container, as the coordinator starts it over SSH (same as `greenlight-ops relay`). */
 export function relayCommand(container: string): string {
-  return `docker exec -i ${shellQuote(container)} /usr/local/bin/node ${RELAY_ENTRY}`;
+  // `exec`: the login shell sshd starts gives way to the docker CLI instead of waiting for it.
+  return `exec docker exec -i ${shellQuote(container)} /usr/local/bin/node ${RELAY_ENTRY}`;
 }
 
 /** Opens the relay in the host's proxy container over an open SSH connection; resolves once it greets. */

@@ -392,6 +392,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
   it("a host failing during the switch: every host goes back to blue and the failure names the host", async () => {
     // h4's proxy answers reads but refuses changes on the socket its relay uses (runtime API at operator
     // level): it passes the checks before the move and fails the move itself, after h2 and h3 took green.
+    await fleet.startColor("green", "v2", images.v2);
     const faulty = fleet.hosts[2];
     const socket = proxyPaths(PROXY_STATE_DIR).socket;
     const spare = `${PROXY_STATE_DIR}/spare.sock`;
@@ -428,10 +429,14 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       "-e",
       `CONFIG=${config}`,
       "--entrypoint",
-      "/bin/sh",
+      "/usr/local/bin/node",
       fleet.opsImage,
-      "-c",
-      `mkdir -p ${PROXY_STATE_DIR} && printf "%s\\n" "$CONFIG" > ${PROXY_STATE_DIR}/haproxy.cfg && exec haproxy -W -db -f ${PROXY_STATE_DIR}/haproxy.cfg`,
+      "-e",
+      // The image has node and haproxy but no coreutils: write the config and run HAProxy from node.
+      `const fs = require("fs"); fs.mkdirSync("${PROXY_STATE_DIR}", { recursive: true });
+       fs.writeFileSync("${PROXY_STATE_DIR}/haproxy.cfg", process.env.CONFIG + "\\n");
+       require("child_process").spawn("haproxy", ["-W", "-db", "-f", "${PROXY_STATE_DIR}/haproxy.cfg"], { stdio: "inherit" })
+         .on("exit", (code) => process.exit(code ?? 1));`,
     ]);
     assert.equal(started.code, 0, started.stderr);
     try {

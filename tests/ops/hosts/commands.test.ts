@@ -90,7 +90,7 @@ describe("remote commands of the hosts (pure)", () => {
   it("the relay in a host's proxy container: docker exec -i of its own entry, which the ops image carries", () => {
     assert.equal(
       relayCommand("greenlight-proxy-shop-production"),
-      "docker exec -i greenlight-proxy-shop-production /usr/local/bin/node /opt/greenlight/bin/build/ops/control/relay-main.js",
+      "exec docker exec -i greenlight-proxy-shop-production /usr/local/bin/node /opt/greenlight/bin/build/ops/control/relay-main.js",
     );
     // The image copies the staged app/ to /opt/greenlight (images/ops/Dockerfile): the entry is there.
     const files = opsImageFiles(PROJECT_DIR);
