@@ -4,6 +4,7 @@
 // every front answers with the new color, and the mixed-version window: from the first front answering
 // with the new color to the last, seen from outside, beside what the coordinator measured (from the
 // first host's ready to the last's) and the part the runtime commands themselves took.
+import * as os from "os";
 import { Color, otherColor } from "../schema/types";
 import { Fleet } from "../tests/hosts/support";
 import { buildSampleImage } from "../tests/fixtures/app/build";
@@ -50,7 +51,9 @@ export async function benchHosts(): Promise<BenchResult[]> {
     const mixedOutside: number[] = [];
     const mixedCoordinator: number[] = [];
     const runtimeMs: number[] = [];
+    const openMs: number[] = [];
     const commandMs: number[] = [];
+    const load: number[] = [];
     let color: Color = "blue";
     for (let round = 0; round < SWITCHES; round++) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -66,6 +69,8 @@ export async function benchHosts(): Promise<BenchResult[]> {
       mixedOutside.push(Math.max(...served) - Math.min(...served));
       mixedCoordinator.push(Number(run.json[0].mixedMs));
       runtimeMs.push(Number(run.json[0].runtimeMs));
+      openMs.push(Number(run.json[0].openMs));
+      load.push(os.loadavg()[0]);
       commandMs.push(run.ms);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -117,6 +122,11 @@ export async function benchHosts(): Promise<BenchResult[]> {
         ok: Math.max(...mixedCoordinator) <= GOAL_MIXED_MS,
       },
       {
+        name: "hosts: opening the 3 control channels (SSH, host key, relay) (median)",
+        value: round(median(openMs)),
+        unit: "ms",
+      },
+      {
         name: "hosts: runtime API on 3 hosts over SSH, ready then drain (median)",
         value: round(median(runtimeMs)),
         unit: "ms",
@@ -125,6 +135,11 @@ export async function benchHosts(): Promise<BenchResult[]> {
         name: "hosts: whole coordinator command, guard off (median)",
         value: round(median(commandMs)),
         unit: "ms",
+      },
+      {
+        name: "hosts: the machine's 1-minute load average meanwhile (median, 2 cores)",
+        value: round(median(load)),
+        unit: "",
       },
     ];
   } finally {
