@@ -4,6 +4,7 @@
 // verdict of the guard while its memory stays bounded, and a release answering 5xx is still reverted; a
 // host presenting another SSH key gets nothing (no login, no environment, no move).
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import { fingerprint, parseHostKey } from "../../contract/host-key";
 import { shellQuote } from "../../contract/shell";
 import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
@@ -66,36 +67,30 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
   after(() => sim?.stop());
 
   it("no admin API answers from a container on a host: every proxy listens only on its front, its runtime API a mode-600 UNIX socket", async () => {
-    // Inside each proxy container (the host's network): every socket listening on the host's address.
-    // HAProxy's workers run as nobody and cannot be inspected from an exec without ptrace, so the
-    // listeners are taken for the whole address: what a scan of the host would find.
-    const listeners = `
-      const fs = require("fs");
-      const address = process.argv[1];
-      const hex = (h) => { const [a, p] = h.split(":"); return [3,2,1,0].map((i) => parseInt(a.slice(i*2, i*2+2), 16)).join(".") + ":" + parseInt(p, 16); };
-      const found = [];
-      for (const table of ["tcp", "udp"])
-        for (const line of fs.readFileSync("/proc/net/" + table, "utf8").split("\\n").slice(1)) {
-          const f = line.trim().split(/\\s+/);
-          if (f.length > 9 && (table === "udp" || f[3] === "0A") && hex(f[1]).startsWith(address + ":")) found.push(table + " " + hex(f[1]));
-        }
-      const socket = fs.statSync("${PROXY_STATE_DIR}/haproxy.sock");
-      console.log(JSON.stringify({ found: found.sort(), mode: (socket.mode & 0o777).toString(8), uid: socket.uid, socket: socket.isSocket() }));`;
+    // What each host's HAProxy listens on, seen from this machine as root: the processes under the
+    // proxy container's init, their socket inodes, and which of those /proc/net lists as listening.
+    const socketOf = `
+      const s = require("fs").statSync("${PROXY_STATE_DIR}/haproxy.sock");
+      console.log(JSON.stringify({ mode: (s.mode & 0o777).toString(8), uid: s.uid, socket: s.isSocket() }));`;
     for (const host of fleet.hosts) {
+      const init = Number(
+        sim.docker(host, ["inspect", "--format", "{{.State.Pid}}", fleet.proxyContainer]).trim(),
+      );
+      assert.deepEqual(
+        haproxyListeners(init),
+        [`tcp ${host.address}:${fleet.ports.proxy}`],
+        `${host.name}: the front only`,
+      );
       const run = await sim.ssh(
         host,
-        `docker exec ${fleet.proxyContainer} /usr/local/bin/node -e ${shellQuote(listeners)} ${host.address}`,
+        `docker exec ${fleet.proxyContainer} /usr/local/bin/node -e ${shellQuote(socketOf)}`,
       );
       assert.equal(run.code, 0, run.stderr);
-      // The front, the two colors' replicas and sshd; no admin port, no UDP log port.
-      assert.deepEqual(run.json[0], {
-        found: [fleet.ports.proxy, fleet.ports.blue, fleet.ports.green, host.sshPort]
-          .map((port) => `tcp ${host.address}:${port}`)
-          .sort(),
-        mode: "600",
-        uid: 0,
-        socket: true,
-      });
+      assert.deepEqual(
+        run.json[0],
+        { mode: "600", uid: 0, socket: true },
+        `${host.name}: a mode-600 UNIX socket`,
+      );
     }
     // From a container on h2 sharing the host's network (the worst case): every port anything listens
     // on at any host's address, and the old admin port, asked what HAProxy's runtime API would answer.
@@ -273,6 +268,55 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
       assert.match((await fleet.get(host)).body, /^release v1 \(blue\)/, `${host.name} did not move`);
   });
 });
+
+/** Process ids under `root` (its descendants and itself), from /proc. */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const tree = [root];
+  for (let index = 0; index < tree.length; index++)
+    for (const [pid, parent] of parents) if (parent === tree[index]) tree.push(pid);
+  return tree;
+}
+
+/** The TCP sockets listening and the UDP sockets held by the HAProxy processes under `root`. */
+function haproxyListeners(root: number): string[] {
+  const inodes = new Set<string>();
+  for (const pid of processTree(root)) {
+    let command = "";
+    try {
+      command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+    } catch {
+      continue;
+    }
+    if (!command.endsWith("haproxy")) continue;
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      const match = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    }
+  }
+  assert.ok(inodes.size > 0, `no HAProxy socket found under pid ${root}`);
+  const address = (hex: string) => {
+    const [ip, port] = hex.split(":");
+    return `${[3, 2, 1, 0].map((at) => parseInt(ip.slice(at * 2, at * 2 + 2), 16)).join(".")}:${parseInt(port, 16)}`;
+  };
+  const found: string[] = [];
+  for (const table of ["tcp", "udp", "tcp6", "udp6"]) {
+    for (const line of fs.readFileSync(`/proc/${root}/net/${table}`, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 9 && inodes.has(fields[9]) && (table.startsWith("udp") || fields[3] === "0A"))
+        found.push(`${table} ${table.endsWith("6") ? fields[1] : address(fields[1])}`);
+    }
+  }
+  return found.sort();
+}
 
 /** An upload abandoned after its first kilobyte: HAProxy logs it -1 CD--. */
 async function abandonUpload(front: string): Promise<void> {
