@@ -94,18 +94,30 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
     }
     // From a container on h2 sharing the host's network (the worst case): every port anything listens
     // on at any host's address, and the old admin port, asked what HAProxy's runtime API would answer.
+    // Every port a process of a simulated host (its dockerd, containers and sshd) listens on, the old
+    // admin port beside; other work on this shared machine may listen on the same loopback addresses.
+    const targets = fleet.hosts.flatMap((host) => {
+      const hostDir = `${sim.dir}/h${host.number}`;
+      const roots = ["docker.pid", "sshd.pid"].map((file) =>
+        Number(fs.readFileSync(`${hostDir}/${file}`, "utf8")),
+      );
+      return [
+        `${host.address}:9999`,
+        ...roots
+          .flatMap((root) => haproxyListeners(root, false))
+          .filter((socket) => socket.startsWith(`tcp ${host.address}:`))
+          .map((socket) => socket.slice(4)),
+      ];
+    });
+    assert.ok(
+      targets.length >= fleet.hosts.length * 5,
+      `front, replicas, sshd and the old admin port: ${targets}`,
+    );
     const probe = `
       const fs = require("fs"), net = require("net");
       const hosts = ${JSON.stringify(fleet.hosts.map((host) => host.address))};
       const hex = (a) => a.split(".").reverse().map((n) => Number(n).toString(16).padStart(2, "0")).join("").toUpperCase();
-      const targets = new Set(hosts.map((h) => h + ":9999"));
-      for (const line of fs.readFileSync("/proc/net/tcp", "utf8").split("\\n").slice(1)) {
-        const f = line.trim().split(/\\s+/);
-        if (f[3] !== "0A") continue;
-        const [a, p] = f[1].split(":");
-        const host = hosts.find((h) => hex(h) === a);
-        if (host) targets.add(host + ":" + parseInt(p, 16));
-      }
+      const targets = new Set(${JSON.stringify(targets)});
       const ask = (target) => new Promise((resolve) => {
         const [host, port] = target.split(":");
         const s = net.createConnection({ host, port: Number(port) });
@@ -286,8 +298,8 @@ function processTree(root: number): number[] {
   return tree;
 }
 
-/** The TCP sockets listening and the UDP sockets held by the HAProxy processes under `root`. */
-function haproxyListeners(root: number): string[] {
+/** The TCP sockets listening and the UDP sockets held by the processes under `root` (HAProxy's only, by default). */
+function haproxyListeners(root: number, onlyHaproxy = true): string[] {
   const inodes = new Set<string>();
   for (const pid of processTree(root)) {
     let command = "";
@@ -296,13 +308,13 @@ function haproxyListeners(root: number): string[] {
     } catch {
       continue;
     }
-    if (!command.endsWith("haproxy")) continue;
+    if (onlyHaproxy && !command.endsWith("haproxy")) continue;
     for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
       const match = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (match) inodes.add(match[1]);
     }
   }
-  assert.ok(inodes.size > 0, `no HAProxy socket found under pid ${root}`);
+  assert.ok(inodes.size > 0, `no socket found under pid ${root}`);
   const address = (hex: string) => {
     const [ip, port] = hex.split(":");
     return `${[3, 2, 1, 0].map((at) => parseInt(ip.slice(at * 2, at * 2 + 2), 16)).join(".")}:${parseInt(port, 16)}`;
