@@ -98,9 +98,14 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
     // admin port beside; other work on this shared machine may listen on the same loopback addresses.
     const targets = fleet.hosts.flatMap((host) => {
       const hostDir = `${sim.dir}/h${host.number}`;
-      const roots = ["docker.pid", "sshd.pid"].map((file) =>
-        Number(fs.readFileSync(`${hostDir}/${file}`, "utf8")),
-      );
+      // Its sshd, and every container it runs (containerd's shims leave dockerd's process tree).
+      const containers = sim.docker(host, ["ps", "-q"]).trim().split(/\s+/).filter(Boolean);
+      const roots = [
+        Number(fs.readFileSync(`${hostDir}/sshd.pid`, "utf8")),
+        ...containers.map((id) =>
+          Number(sim.docker(host, ["inspect", "--format", "{{.State.Pid}}", id]).trim()),
+        ),
+      ];
       return [
         `${host.address}:9999`,
         ...roots
