@@ -16,6 +16,7 @@ import type { TrafficSwitchArgs } from "./components/release/TrafficSwitch";
 import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./components/release/DockerHost";
 import { spreadReplicas } from "./schema/placement";
 import { LOCAL, StepPlace } from "./components/step-command";
+import { proxyContainerName } from "./ops/hosts/remote";
 
 /** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
@@ -53,11 +54,15 @@ export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): Ba
 }
 
 /**
- * Each Docker host of a stack with hosts: its SSH connection, the ops image to build there, and its
- * proxy (listening where clients reach it, its runtime API on its private address, its access log to
- * the first host, where the switch's guard listens, and its share of each color's replicas).
+ * Each Docker host of a stack with hosts: its SSH connection (its key pinned, the docker provider's
+ * known_hosts file), the ops image to build there, and its proxy (listening where clients reach it, its
+ * share of each color's replicas; its runtime API and access log only through SSH).
  */
-export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): DockerHostArgs[] {
+export function hostArgs(
+  config: GreenlightConfig,
+  opsImage: OpsImageBuild,
+  knownHostsFile: string,
+): DockerHostArgs[] {
   const { app, traffic, hosts } = config;
   if (hosts.length === 0) return [];
   if (config.secrets.sshPrivateKey === undefined)
@@ -71,13 +76,10 @@ export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): Doc
     stack: config.stack,
     privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
     opsImage,
+    knownHostsFile,
     proxy: {
-      privateAddress: host.privateAddress,
       listenAddress: traffic.listenAddress,
       proxyPort: traffic.proxyPort,
-      adminPort: traffic.adminPort,
-      logAddress: hosts[0].privateAddress,
-      logPort: traffic.logPort,
       upstreamHost: host.replicaAddress,
       hostPorts: { blue: config.colors.blue.hostPort, green: config.colors.green.hostPort },
       replicas,
@@ -234,6 +236,6 @@ export function switchArgs(
     webhookUrl: config.secrets.webhookUrl,
     listenAddress: traffic.listenAddress,
     hosts:
-      hosts.length > 0 ? { all: hosts, adminPort: traffic.adminPort, logPort: traffic.logPort } : undefined,
+      hosts.length > 0 ? { all: hosts, container: proxyContainerName(app.name, config.stack) } : undefined,
   };
 }

@@ -12,6 +12,7 @@ import { ReleaseRecord } from "./components/release/ReleaseRecord";
 import { TrafficSwitch } from "./components/release/TrafficSwitch";
 import { DockerHost } from "./components/release/DockerHost";
 import { stageOpsImage } from "./components/release/ops-image";
+import { stageKnownHosts } from "./components/release/known-hosts";
 import * as args from "./args";
 import { loadConfig } from "./config";
 
@@ -22,13 +23,21 @@ const active = args.activeRelease(config);
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
 const record = new ReleaseRecord("release", args.recordArgs(config));
 
-// Docker hosts (stacks with hosts): a docker provider over SSH, the ops image built there at this
-// program's version, and a traffic proxy per host; one host at a time, so fronts restart one by one.
+// Docker hosts (stacks with hosts): each host's pinned SSH key checked, a docker provider over SSH, the
+// ops image built there at this program's version, and a traffic proxy per host; one host at a time, so
+// fronts restart one by one.
 const hosts: DockerHost[] = [];
 if (config.hosts.length > 0) {
   const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
-  for (const host of args.hostArgs(config, opsImage))
-    hosts.push(new DockerHost(`host-${host.host.name}`, { ...host, after: [record, ...hosts.slice(-1)] }));
+  const knownHosts = stageKnownHosts(config.stack, config.hosts);
+  for (const host of args.hostArgs(config, opsImage, knownHosts))
+    hosts.push(
+      new DockerHost(`host-${host.host.name}`, {
+        ...host,
+        after: [record, ...hosts.slice(-1)],
+        hostKeyCheck: { after: [record], every: record.record },
+      }),
+    );
 }
 const dataPlace = args.dataPlace(config, hosts);
 

@@ -46,6 +46,10 @@ export function stepCommand(
         port: on.port,
         user: on.user,
         privateKey: pulumi.secret(on.privateKey),
+        // The host's pinned key: the provider verifies it with ssh.FixedHostKey during the key exchange,
+        // before authenticating or sending any environment, and ignores the host key when this is unset
+        // (pulumi/pulumi-command provider/pkg/provider/remote/connection.go, SSHConfig; since v1.1.0).
+        hostKey: on.hostKey,
         // A host that does not answer fails the step after a few tries instead of waiting for minutes.
         dialErrorLimit: 3,
       },
@@ -71,6 +75,8 @@ export interface HostConnection {
   user: string;
   /** The SSH private key, a secret. */
   privateKey: pulumi.Input<string>;
+  /** The host's pinned SSH key, "<type> <base64>". */
+  hostKey: string;
 }
 
 /**

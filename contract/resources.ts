@@ -69,6 +69,8 @@ export const STEP_ENV = {
 /** Values of GREENLIGHT_STEP. */
 export const STEP = {
   record: "record",
+  /** The check of a host's pinned SSH key, before anything reaches the host. */
+  hostKey: "host-key",
   backup: "backup",
   restoreDrill: "restore-drill",
   migrate: "migrate",

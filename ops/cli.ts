@@ -18,6 +18,7 @@ import { Stop, withStopSignals } from "./lib/stop";
 import { switchCommand, switchHostsCommand } from "./switch/cli";
 import { ENV_STDIN_FLAG } from "./hosts/remote";
 import { ENV_NAME } from "../contract/patterns";
+import { hostKeysStep, relayStep } from "./control/cli";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [
@@ -32,6 +33,8 @@ export const COMMANDS: StepCommand[] = [
   guardCommand,
   proxyCommand,
   switchHostsCommand,
+  hostKeysStep,
+  relayStep,
   notifyCommand,
 ];
 

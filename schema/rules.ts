@@ -175,6 +175,4 @@ function hostRules(c: Partial<Decoded>, context: RuleContext, fail: Fail): void 
       "replicas",
       `expected at least one replica of each color per host: ${c.replicas} replica${c.replicas === 1 ? "" : "s"} over ${hosts.length} hosts leaves a host's front with no ${c.replicas === 1 ? "second " : ""}color behind it; set greenlight:replicas to ${hosts.length} or more`,
     );
-  if (c.proxyAdminPort !== undefined && c.proxyPort === c.proxyAdminPort)
-    fail("proxyAdminPort", `expected a port other than greenlight:proxyPort (${c.proxyPort})`);
 }

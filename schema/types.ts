@@ -39,8 +39,8 @@ export interface HostSettings {
   address: string;
   user: string;
   port: number;
-  /** Its address on the private network: its proxy's runtime API binds here. */
-  privateAddress: string;
+  /** Its SSH key, pinned ("<type> <base64>"): every SSH connection to it verifies it. */
+  hostKey: string;
   /** Where its replicas publish their ports and its proxy reaches them. */
   replicaAddress: string;
 }
@@ -124,10 +124,6 @@ export interface StackSettings {
     proxyPort: number;
     /** Address the proxy listens on. */
     listenAddress: string;
-    /** Runtime API port of each host's proxy (stacks with hosts). */
-    adminPort: number;
-    /** UDP port of the access log on the first host (stacks with hosts). */
-    logPort: number;
     stateDir: string;
     maintenanceMode: "off" | "on" | "read-only";
     gate: { intervalSeconds: number; timeoutSeconds: number; attempts: number; deadlineSeconds: number };

@@ -179,6 +179,7 @@ function labelOf(resource: RecordedResource, label: string): string | undefined 
 /** The runbook's order of steps, and which step a resource belongs to. */
 export const STEP_ORDER = [
   "record",
+  "host keys",
   "backup",
   "restore drill",
   "migration",
@@ -198,6 +199,8 @@ export function stepOf(resource: RecordedResource): string | undefined {
   switch (environmentOf(resource)[STEP_ENV.step]) {
     case STEP.record:
       return "record";
+    case STEP.hostKey:
+      return "host keys";
     case STEP.backup:
       return "backup";
     case STEP.restoreDrill:

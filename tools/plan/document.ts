@@ -21,6 +21,11 @@ export interface PlannedResource {
   provider: string | null;
   /** The inputs the program registered, every secret value replaced by "[secret]". */
   inputs: Record<string, unknown>;
+  /**
+   * A command:remote:Command's pinned host key (connection.hostKey, public; the connection itself is a
+   * secret since it holds the private key), null when it pins none. Absent for other resources.
+   */
+  hostKey?: string | null;
 }
 
 /** The `--json` document: every resource the program registers, every verdict, and with --diff-from the update. */

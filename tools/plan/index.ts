@@ -15,6 +15,7 @@ import {
   isSecretMarker,
   runProgram,
 } from "../harness/run";
+import { RESOURCE } from "../../contract/resources";
 import { updateDiff } from "./diff";
 import type { PlanDocument, Violation } from "./document";
 import { renderHuman, windowLevel } from "./render";
@@ -29,6 +30,13 @@ export function maskSecrets(value: unknown): unknown {
   if (value !== null && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskSecrets(inner)]));
   return value;
+}
+
+/** The host key a remote command's connection pins (a public key, shown though the connection is secret). */
+function pinnedHostKey(connection: unknown): string | null {
+  const value = isSecretMarker(connection) ? connection.value : connection;
+  const hostKey = value && typeof value === "object" ? (value as { hostKey?: unknown }).hostKey : undefined;
+  return typeof hostKey === "string" && hostKey !== "" ? hostKey : null;
 }
 
 export interface PlanOptions {
@@ -150,6 +158,9 @@ export async function plan(
       dependencies: resource.dependencies,
       provider: resource.provider ?? null,
       inputs: maskSecrets(resource.inputs) as Record<string, unknown>,
+      ...(resource.type === RESOURCE.remoteCommand
+        ? { hostKey: pinnedHostKey(resource.inputs.connection) }
+        : {}),
     })),
     violations,
   };
