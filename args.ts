@@ -71,6 +71,11 @@ export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): Doc
     stack: config.stack,
     privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
     opsImage,
+    images: { blue: config.colors.blue.image, green: config.colors.green.image },
+    registry:
+      config.registry && config.secrets.registryPassword
+        ? { ...config.registry, password: config.secrets.registryPassword }
+        : undefined,
     proxy: {
       privateAddress: host.privateAddress,
       listenAddress: traffic.listenAddress,
@@ -94,6 +99,14 @@ export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPl
   const host = hosts.find((candidate) => candidate.name === config.dataHost);
   if (!host) throw new Error(`greenlight:dataHost ${config.dataHost} is not one of greenlight:hosts`);
   return { kind: "host", host: host.connection, image: host.opsImage };
+}
+
+/**
+ * The data host's pull of the latest release's image: the migration runs that image there, so it waits
+ * for the host's engine to have it (with the registry's credentials); undefined without a data host.
+ */
+export function dataHostPull(config: GreenlightConfig, hosts: DockerHost[]): pulumi.Resource | undefined {
+  return hosts.find((candidate) => candidate.name === config.dataHost)?.pulls[config.latestColor];
 }
 
 /** The least-privilege database roles. */
@@ -132,6 +145,7 @@ export function migrationArgs(
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
   place: StepPlace = LOCAL,
+  imagePulled?: pulumi.Resource,
 ): MigrationArgs {
   const { database: db, secrets } = config;
   const hostNetwork = config.app.networkMode === "host";
@@ -141,6 +155,7 @@ export function migrationArgs(
     image: latestRelease(config).image,
     backup,
     place,
+    imagePulled,
     network: hostNetwork ? "host" : "bridge",
     migrator: {
       role: db.migratorRole,

@@ -26,6 +26,7 @@ export const RESOURCE = {
   remoteImage: "docker:index/remoteImage:RemoteImage",
   dockerProvider: "pulumi:providers:docker",
   network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
   bucket: "aws:s3/bucket:Bucket",
   bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
   bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -36,6 +37,7 @@ export const RESOURCE = {
   pgRole: "postgresql:index/role:Role",
   pgGrant: "postgresql:index/grant:Grant",
   pgDefaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
+  pgSchema: "postgresql:index/schema:Schema",
 } as const;
 
 /** Whether a resource type is a step command, local or on a host. */

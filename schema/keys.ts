@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
+import { canonicalDockerCpus, dockerCpusReadBack } from "../contract/docker";
 import * as p from "../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
@@ -49,8 +50,11 @@ const dockerHost = z.object(
     replicaAddress: text(p.HOST, "the address the host's replicas publish on (default 127.0.0.1)").default(
       "127.0.0.1",
     ),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64"], { message: "expected linux/amd64 or linux/arm64" })
+      .default("linux/amd64"),
   },
-  { message: "expected a host: {name, address[, user, port, privateAddress, replicaAddress]}" },
+  { message: "expected a host: {name, address[, user, port, privateAddress, replicaAddress, platform]}" },
 );
 
 /**
@@ -96,6 +100,14 @@ export const CONFIG_KEYS = {
       .string()
       .regex(/^(?:\d{1,3})(?:\.\d{1,3})?$/, "expected a number of CPUs such as 0.5 or 2")
       .refine((value) => Number(value) > 0, "expected more than 0 CPUs")
+      // The docker provider reads some values back as another number (0.05 → "0.1"): every update would replace.
+      .superRefine((value, context) => {
+        if (!/^\d+(\.\d+)?$/.test(value) || canonicalDockerCpus(value) !== undefined) return;
+        context.addIssue({
+          code: "custom",
+          message: `expected a number of CPUs the docker provider reads back unchanged: it stores ${value} as ${dockerCpusReadBack(value)}, so every update would replace the containers; use a value such as 0.1 or 1.5`,
+        });
+      })
       .default("1"),
   },
   requiredEnv: {
@@ -333,7 +345,7 @@ export const CONFIG_KEYS = {
     type: "array",
     items: "object",
     description:
-      "Docker hosts the app runs on, over SSH: [{name, address, user, port, privateAddress, replicaAddress}]; unset: this machine.",
+      "Docker hosts the app runs on, over SSH: [{name, address, user, port, privateAddress, replicaAddress, platform}]; unset: this machine.",
     schema: z
       .array(dockerHost)
       .min(1, "expected at least one host, or leave greenlight:hosts unset for this machine")
@@ -463,6 +475,26 @@ export const CONFIG_KEYS = {
     schema: z.iso
       .datetime({ offset: true, message: "expected an ISO-8601 time with a zone, e.g. 2026-11-24T18:00:00Z" })
       .optional(),
+  },
+  registryServer: {
+    type: "string",
+    description:
+      "Registry the hosts pull release images from (with registryUser and registryPassword); unset: images the hosts pull without credentials.",
+    schema: text(
+      /^[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/,
+      "a registry address such as registry.example.com",
+    ).optional(),
+  },
+  registryUser: {
+    type: "string",
+    description: "User the hosts log in to greenlight:registryServer as.",
+    schema: text(p.HANDLE, "a registry user name (letters, digits, . _ @ + -)").optional(),
+  },
+  registryPassword: {
+    type: "string",
+    description: "Password or token of greenlight:registryUser (secret): every host's pulls use it.",
+    schema: secretText().optional(),
+    secret: true,
   },
 } satisfies Record<string, ConfigKey>;
 

@@ -49,6 +49,8 @@ export interface MigrationArgs {
   s3: S3Target;
   /** Where the migration runs: here (default) or on a host that reaches the database (greenlight:dataHost). */
   place?: StepPlace;
+  /** On a host: that host's pull of `image`; the migration's `docker run` finds the image there, credentials used. */
+  imagePulled?: pulumi.Resource;
 }
 
 /** The run as greenlight.migrations recorded it (empty during preview). */
@@ -144,6 +146,12 @@ export class Migration extends pulumi.ComponentResource {
       `the backup of release ${args.release} (a migration needs a backup of its own release)`,
     );
     checkPgTarget(check, args.database);
+    check.require(
+      (args.place ?? LOCAL).kind === "local" || args.imagePulled !== undefined,
+      "imagePulled",
+      args.imagePulled,
+      "the data host's pull of the release image (DockerHost.pulls) when the migration runs on a host",
+    );
     check.sqlIdentifier("migrator.role", args.migrator.role);
     check.host("migrator.host", args.migrator.host);
 
@@ -185,7 +193,7 @@ export class Migration extends pulumi.ComponentResource {
         // Each release (or a new image of it) migrates once.
         triggers: [args.release, args.image],
       },
-      { parent: this, dependsOn: [args.backup] },
+      { parent: this, dependsOn: [args.backup, ...(args.imagePulled ? [args.imagePulled] : [])] },
       place.kind === "host" ? place.host : undefined,
     );
     // The record holds names, times and an outcome only; stdout is secret because the environment is.

@@ -15,7 +15,7 @@ import {
   isSecretMarker,
   runProgram,
 } from "../harness/run";
-import { updateDiff } from "./diff";
+import { updateDiff } from "./steps";
 import type { PlanDocument, Violation } from "./document";
 import { renderHuman, windowLevel } from "./render";
 import { StackFileError } from "../harness/stack-file";
@@ -154,8 +154,11 @@ export async function plan(
     violations,
   };
   if (previous?.ok) {
-    const { servingBefore, steps, refusals } = updateDiff(previous.resources, run.resources);
-    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals };
+    const { servingBefore, steps, refusals, resources } = updateDiff(previous.resources, run.resources);
+    const changes = resources.flatMap(({ name, type, action, stateOnly, properties }) =>
+      action === "same" ? [] : [{ name, type, action, stateOnly, properties }],
+    );
+    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals, changes };
   }
   out(
     options.json

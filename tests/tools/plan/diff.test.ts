@@ -126,17 +126,76 @@ describe("npm run plan --diff-from: what one update runs", function () {
     assert.deepEqual(document.diff?.refusals, []);
   });
 
-  it("refuses the same change made in place: it would replace the serving color's containers", async () => {
-    const inPlace = localWith(dir, "in-place", { memoryMb: 384 });
+  it("a memory limit changed in place is applied in place (docker update): the containers keep their ids, gate and switch do not run", async () => {
+    const inPlace = localWith(dir, "memory-in-place", { memoryMb: 384 });
+    const { code, document } = await diff(current, inPlace);
+    assert.equal(code, EXIT.ok, JSON.stringify(document.diff?.refusals));
+    assert.deepEqual(running(document), ["blue containers"]);
+    const blue = document.diff?.changes.find((change) => change.name === "service-blue-0");
+    assert.equal(blue?.action, "update");
+    assert.deepEqual(
+      blue?.properties.map((property) => [property.property, property.apply]),
+      [
+        ["memory", "update"],
+        ["memorySwap", "update"],
+      ],
+    );
+    assert.match(
+      reasonsOf(document, "blue containers"),
+      /service-blue-0 is updated in place: memory: 256 → 384 \(update in place\)/,
+    );
+    // The warm color keeps what it runs (ignoreChanges), and nothing computed from the containers changes.
+    assert.ok(!document.diff?.changes.some((change) => change.name.startsWith("service-green")));
+    for (const step of ["health gate", "switch and guard"])
+      assert.equal(document.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
+  });
+
+  it("refuses a cpus change made in place: cpus is ForceNew, so the serving color's containers would be replaced", async () => {
+    const inPlace = localWith(dir, "cpus-in-place", { cpus: "1" });
     const { code, document } = await diff(current, inPlace);
     assert.equal(code, EXIT.mandatoryViolation);
     assert.equal(document.diff?.refusals.length, 1);
     assert.match(
       document.diff?.refusals[0] ?? "",
-      /^service-blue-0 of blue, the color serving now, would be replaced in place \(memory: 256 → 384\); release the change to the idle color instead: npm run release -- --stack <stack> --same-image/,
+      /^service-blue-0 of blue, the color serving now, would be replaced in place \(cpus: "0\.5" → "1\.0" \(replace\)\); release the change to the idle color instead: npm run release -- --stack <stack> --same-image/,
     );
-    // The gate and the switch would run too: new containers behind the active color are gated again.
+    const blue = document.diff?.changes.find((change) => change.name === "service-blue-0");
+    assert.deepEqual(
+      blue?.properties.map((property) => [property.property, property.apply]),
+      [["cpus", "replace"]],
+    );
+    // New containers behind the active color are gated again before the switch runs.
     assert.ok(running(document).includes("health gate") && running(document).includes("switch and guard"));
+  });
+
+  it("a healthcheck change replaces the containers (the provider records one but never applies it), so in place it is refused", async () => {
+    const inPlace = localWith(dir, "healthcheck-in-place", { gateIntervalSeconds: 2 });
+    const { code, document } = await diff(current, inPlace);
+    assert.equal(code, EXIT.mandatoryViolation);
+    const blue = document.diff?.changes.find((change) => change.name === "service-blue-0");
+    assert.equal(blue?.action, "replace");
+    assert.deepEqual(
+      blue?.properties.map((property) => [property.property, property.apply]),
+      [["healthcheck", "replace"]],
+    );
+    assert.match(document.diff?.refusals[0] ?? "", /healthcheck\.interval: "1s" → "2s"/);
+  });
+
+  it("a gate setting change updates the gate's command (create runs again) and touches nothing else", async () => {
+    const gateOnly = localWith(dir, "gate-only", { gateDeadlineSeconds: 90 });
+    const { code, document } = await diff(current, gateOnly);
+    assert.equal(code, EXIT.ok, JSON.stringify(document.diff?.refusals));
+    assert.deepEqual(running(document), ["health gate"]);
+    const gate = document.diff?.changes.find((change) => change.name === "gate-blue-run");
+    assert.equal(gate?.action, "update");
+    assert.deepEqual(
+      gate?.properties.map((property) => [property.property, property.apply]),
+      [["create", "update"]],
+    );
+    assert.match(
+      reasonsOf(document, "health gate"),
+      /gate-blue-run runs again: create: .*--deadline 60.* → .*--deadline 90/,
+    );
   });
 
   it("nothing changed: nothing runs", async () => {

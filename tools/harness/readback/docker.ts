@@ -1,0 +1,277 @@
+// The docker provider (@pulumi/docker 5.2.0): what it stores after create and what a change does, for
+// every input greenlight sets. Container, RemoteImage, Volume and Network are kreuzwerker's Terraform
+// resources, bridged: the next update diffs the planned inputs against the stored state. The rules are
+// read at kreuzwerker/terraform-provider-docker v4.5.0 (5074970c), the upstream pulumi-docker v5.1.0
+// pins; v5.2.0 bridges v4.6.0, whose release notes add `device_cgroup_rules`, upload owners and
+// "changing healthcheck should recreate container" (#989) — docs/engine.md says how the program holds
+// under either. Image is pulumi-docker's own native resource: it diffs its old inputs against its new.
+import { createHash } from "crypto";
+import { dockerCpusReadBack, goDurationReadBack } from "../../../contract/docker";
+import { Inputs, TypeRules, unwrap, withDefaults } from "./rules";
+
+const KW = "kreuzwerker/terraform-provider-docker@5074970c internal/provider";
+const SCHEMA = `${KW}/resource_docker_container.go`;
+const FUNCS = `${KW}/resource_docker_container_funcs.go`;
+const NATIVE = "pulumi/pulumi-docker@v5.1.0 provider";
+
+/** The nested healthcheck block's defaults (resource_docker_container.go:1059-1094). */
+const HEALTHCHECK_DEFAULTS = {
+  interval: "0s",
+  timeout: "0s",
+  startPeriod: "0s",
+  startInterval: "0s",
+  retries: 0,
+};
+
+function healthcheckStored(value: unknown): unknown {
+  const planned = unwrap(withDefaults(value, HEALTHCHECK_DEFAULTS)) as Inputs;
+  const stored: Inputs = { ...planned };
+  for (const field of ["interval", "timeout", "startPeriod", "startInterval"]) {
+    const text = planned[field];
+    if (typeof text === "string") stored[field] = goDurationReadBack(text) ?? text;
+  }
+  return stored;
+}
+
+/** A published port as planned and read back: protocol tcp and ip 0.0.0.0 unless set (487-535, structures.go:35-59). */
+function portsPlanned(value: unknown): unknown {
+  const ports = unwrap(value);
+  if (!Array.isArray(ports)) return value;
+  return ports.map((port) => {
+    const entry = { protocol: "tcp", ip: "0.0.0.0", ...(port as Inputs) };
+    if (entry.ip === "") entry.ip = "0.0.0.0";
+    return entry;
+  });
+}
+
+export const container: TypeRules = {
+  type: "docker:index/container:Container",
+  diff: "state",
+  version: "kreuzwerker/terraform-provider-docker v4.5.0 (5074970c)",
+  properties: {
+    name: {
+      apply: "replace",
+      source: `${SCHEMA}:50-55 (ForceNew); ${FUNCS}:828 (read back without the leading /)`,
+    },
+    image: {
+      apply: "replace",
+      source: `${SCHEMA}:141-146 (ForceNew); ${FUNCS}:837-845 (a sha256: id reads back as the container's image id, a name as given)`,
+    },
+    envs: {
+      apply: "replace",
+      set: true,
+      source: `${SCHEMA}:590-598 (ForceNew set); ${FUNCS}:891-897 (env is not read back: the state keeps the config)`,
+    },
+    labels: {
+      apply: "replace",
+      set: true,
+      computed: true,
+      source: `${SCHEMA}:833-840 (ForceNew set); ${FUNCS}:891-897 (labels are not read back)`,
+    },
+    memory: {
+      apply: "update",
+      source: `${SCHEMA}:842-847; ${FUNCS}:932 (HostConfig.Memory in MB); ${FUNCS}:1016-1019 (Update: docker update)`,
+    },
+    memorySwap: {
+      apply: "update",
+      // Docker stores twice the memory limit when none is given (measured: docker inspect HostConfig.MemorySwap).
+      readWhenUnset: (inputs) =>
+        typeof inputs.memory === "number" && inputs.memory > 0 ? inputs.memory * 2 : 0,
+      source: `${SCHEMA}:856-861 (optional, not computed: an unset value against a stored one is a change); ${FUNCS}:940-944; ${FUNCS}:1016-1019 (Update)`,
+      note: "unset, Docker stores twice the memory limit and the next update would change it back",
+    },
+    cpus: {
+      apply: "replace",
+      stored: (value) => (typeof value === "string" ? (dockerCpusReadBack(value) ?? value) : value),
+      source: `${SCHEMA}:1158-1163 (ForceNew); ${FUNCS}:946-948 and helpers.go:133-150 (nanoInt64ToDecimalString: "2" reads back "2.0")`,
+    },
+    healthcheck: {
+      apply: "state",
+      computed: true,
+      planned: (value) => withDefaults(value, HEALTHCHECK_DEFAULTS),
+      stored: healthcheckStored,
+      source: `${SCHEMA}:1045-1096 (not ForceNew; defaults 0s/0); ${FUNCS}:960-971 (durations read back as Go Duration.String(): 60s → 1m0s); ${FUNCS}:1016-1019 (Update does not apply it)`,
+      unapplied: "the provider records a new healthcheck but the running container keeps its old one",
+    },
+    wait: {
+      apply: "state",
+      default: () => false,
+      source: `${SCHEMA}:79-84 (default false; used only by Create, ${FUNCS}:585-632)`,
+    },
+    waitTimeout: {
+      apply: "state",
+      default: () => 60,
+      source: `${SCHEMA}:86-91 (default 60; used only by Create)`,
+    },
+    restart: {
+      apply: "update",
+      default: () => "no",
+      source: `${SCHEMA}:230-236 (default "no"); ${FUNCS}:857; ${FUNCS}:1016-1019 (Update)`,
+    },
+    logDriver: {
+      apply: "replace",
+      computed: true,
+      source: `${SCHEMA}:886-892 (ForceNew, computed); ${FUNCS}:951`,
+    },
+    logOpts: {
+      apply: "replace",
+      source: `${SCHEMA}:894-899 (ForceNew); ${FUNCS}:952 and 983-989 (Docker's LogConfig.Config, read back only when configured)`,
+    },
+    networkMode: {
+      apply: "replace",
+      default: () => "bridge",
+      source: `${SCHEMA}:901-907 (ForceNew, default "bridge"); ${FUNCS}:954 (HostConfig.NetworkMode)`,
+    },
+    networksAdvanced: {
+      apply: "replace",
+      set: true,
+      source: `${SCHEMA}:909-972 (ForceNew set); ${FUNCS}:786-794 (read back only when the state holds none)`,
+    },
+    ports: {
+      apply: "replace",
+      planned: portsPlanned,
+      source: `${SCHEMA}:487-535 (ForceNew list; ip 0.0.0.0 and protocol tcp by default); ${FUNCS}:798-805 and resource_docker_container_structures.go:35-59`,
+    },
+    command: {
+      apply: "replace",
+      computed: true,
+      source: `${SCHEMA}:163-170 (ForceNew, computed); ${FUNCS}:849 (Config.Cmd)`,
+    },
+    init: {
+      apply: "state",
+      computed: true,
+      source: `${SCHEMA}:1126-1130 (not ForceNew, not in Update); ${FUNCS}:864-868 (HostConfig.Init)`,
+      unapplied: "the provider records a new init setting but the running container keeps its old one",
+    },
+    stopTimeout: {
+      apply: "replace",
+      computed: true,
+      source: `${SCHEMA}:321-327 (ForceNew, computed); ${FUNCS}:978 (Config.StopTimeout)`,
+    },
+    volumes: {
+      apply: "replace",
+      set: true,
+      source: `${SCHEMA}:434-481 (ForceNew set; not read back)`,
+    },
+    destroyGraceSeconds: {
+      apply: "state",
+      source: `${SCHEMA}:827-831; ${FUNCS}:1084-1094 (Delete stops the container with this timeout, 0 s when unset)`,
+      note: "Delete gives the container this many seconds after SIGTERM (0 when unset: killed at once)",
+    },
+  },
+  computed: (name, inputs) => ({ name: inputs.name ?? name }),
+};
+
+export const remoteImage: TypeRules = {
+  type: "docker:index/remoteImage:RemoteImage",
+  diff: "state",
+  version: "kreuzwerker/terraform-provider-docker v4.5.0 (5074970c)",
+  properties: {
+    name: { apply: "replace", source: `${KW}/resource_docker_image.go:36-41 (ForceNew)` },
+    keepLocally: { apply: "state", source: `${KW}/resource_docker_image.go:55-59 (used by Delete only)` },
+    platform: {
+      apply: "replace",
+      default: () => "",
+      source: `${KW}/resource_docker_image.go:90-96 (ForceNew, default "")`,
+    },
+  },
+  computed: (name, inputs) => ({
+    imageId: `sha256:${createHash("sha256")
+      .update(String(inputs.name ?? name))
+      .digest("hex")}`,
+    repoDigest: String(inputs.name ?? name),
+  }),
+};
+
+export const volume: TypeRules = {
+  type: "docker:index/volume:Volume",
+  diff: "state",
+  version: "kreuzwerker/terraform-provider-docker v4.5.0 (5074970c)",
+  properties: {
+    name: {
+      apply: "replace",
+      computed: true,
+      source: `${KW}/resource_docker_volume.go:41-47 (ForceNew); :308`,
+    },
+  },
+  computed: (name, inputs) => ({ name: inputs.name ?? name, driver: "local" }),
+};
+
+export const network: TypeRules = {
+  type: "docker:index/network:Network",
+  diff: "state",
+  version: "kreuzwerker/terraform-provider-docker v4.5.0 (5074970c)",
+  properties: {
+    name: {
+      apply: "replace",
+      source: `${KW}/resource_docker_network.go:25-30 (ForceNew); resource_docker_network_funcs.go:175`,
+    },
+    driver: {
+      apply: "replace",
+      computed: true,
+      source: `${KW}/resource_docker_network.go:40-46 (ForceNew, computed); resource_docker_network_funcs.go:177`,
+    },
+    labels: {
+      apply: "replace",
+      set: true,
+      source: `${KW}/resource_docker_network.go:32-38 (ForceNew set); resource_docker_network_funcs.go:176`,
+    },
+  },
+  computed: (name, inputs) => ({ name: inputs.name ?? name }),
+};
+
+/** The runner's platform, as pulumi-docker's Check defaults build.platform to it (linux/<GOARCH>). */
+export function runnerPlatform(arch: string = process.arch): string {
+  return `linux/${arch === "x64" ? "amd64" : arch}`;
+}
+
+export const image: TypeRules = {
+  type: "docker:index/image:Image",
+  diff: "inputs",
+  version: "pulumi/pulumi-docker v5.1.0 (native Image resource)",
+  properties: {
+    imageName: {
+      apply: "update",
+      source: `${NATIVE}/provider.go:271-334 (Diff: any change of the checked inputs rebuilds)`,
+    },
+    skipPush: { apply: "update", source: `${NATIVE}/provider.go:271-334` },
+    buildOnPreview: { apply: "update", source: `${NATIVE}/provider.go:141-142 (Check fills it in)` },
+    build: {
+      apply: "update",
+      // Check fills build.platform with the platform of the machine running Pulumi when it is unset.
+      planned: (value) => withDefaults(value, { platform: runnerPlatform() }),
+      source: `${NATIVE}/provider.go:207 (contextDigest, a hash of the context) and 211-233 (platform defaults to linux/<GOARCH of the machine running pulumi>); 271-334 (Diff)`,
+      note: "an unset platform is the runner's: an arm64 laptop builds arm64 images for the hosts",
+    },
+  },
+  // image.go:272-295: an image built and not pushed reports its local id as repoDigest.
+  computed: (name, inputs) => ({
+    imageName: inputs.imageName ?? name,
+    platform: (unwrap(inputs.build) as Inputs | undefined)?.platform ?? runnerPlatform(),
+    repoDigest: `sha256:${createHash("sha256")
+      .update(String(inputs.imageName ?? name))
+      .digest("hex")}`,
+  }),
+  outputsChangedByUpdate: ["repoDigest"],
+};
+
+/** The docker provider's own configuration (pulumi:providers:docker), diffed by the bridge's DiffConfig. */
+export const dockerProvider: TypeRules = {
+  type: "pulumi:providers:docker",
+  diff: "inputs",
+  version: "pulumi/pulumi-terraform-bridge@59de6c661",
+  properties: {
+    host: {
+      apply: "update",
+      source:
+        "pulumi/pulumi-terraform-bridge pkg/tfbridge/provider.go:796-880 (DiffConfig: old inputs against new; replacement only where ForcesProviderReplace)",
+    },
+    sshOpts: { apply: "update", source: "pulumi/pulumi-terraform-bridge pkg/tfbridge/provider.go:796-880" },
+    registryAuth: {
+      apply: "update",
+      set: true,
+      source: `pulumi/pulumi-terraform-bridge pkg/tfbridge/provider.go:796-880; ${KW}/provider.go:104-161 (registry_auth set: username and password before config_file) and 303-353`,
+    },
+    version: { apply: "update", source: "the SDK's plugin version, recorded by the engine" },
+  },
+};
