@@ -40,6 +40,13 @@ export function recordArgs(config: GreenlightConfig): ReleaseRecordArgs {
     image: active.image,
     schemaBreaking: config.migration.schemaBreaking,
     override: config.override,
+    snapshot: {
+      latestColor: config.latestColor,
+      colors: {
+        blue: { release: config.colors.blue.release, image: config.colors.blue.image },
+        green: { release: config.colors.green.release, image: config.colors.green.image },
+      },
+    },
   };
 }
 

@@ -21,6 +21,16 @@ export const SNAPSHOT_ENV = {
   image: (color: Color) => `GREENLIGHT_${color.toUpperCase()}_IMAGE`,
 } as const;
 
+/** The snapshot as environment entries of the record step. */
+export function snapshotEnvironment(snapshot: ReleaseSnapshot): Record<string, string> {
+  const environment: Record<string, string> = { [SNAPSHOT_ENV.latestColor]: snapshot.latestColor };
+  for (const color of COLORS) {
+    environment[SNAPSHOT_ENV.release(color)] = snapshot.colors[color].release;
+    environment[SNAPSHOT_ENV.image(color)] = snapshot.colors[color].image;
+  }
+  return environment;
+}
+
 /** Reads a snapshot from an environment (the record step's, or a recorded one); undefined when incomplete. */
 export function snapshotFrom(environment: Record<string, unknown>): ReleaseSnapshot | undefined {
   const latest = environment[SNAPSHOT_ENV.latestColor];

@@ -17,6 +17,7 @@ import {
   LOCAL,
   StepPlace,
   placedCommand,
+  ONCE_PER_RELEASE,
 } from "../step-command";
 import type { FlagValue } from "../../ops/hosts/remote";
 
@@ -190,7 +191,8 @@ export class Migration extends pulumi.ComponentResource {
           { envNames: Object.keys(environment), dockerSocket: true },
         ),
         environment,
-        // Each release (or a new image of it) migrates once.
+        ...ONCE_PER_RELEASE,
+        // Each release (or a new image of it) migrates once; nothing else reruns it.
         triggers: [args.release, args.image],
       },
       { parent: this, dependsOn: [args.backup, ...(args.imagePulled ? [args.imagePulled] : [])] },

@@ -11,7 +11,7 @@
 //   - an input computed from a resource that is created, replaced or runs again (a command's stdout, a new
 //     container's id, a rebuilt image's digest) is unknown until then, so it counts as changed: the
 //     engine's preview shows it as "output<string>". An in-place update keeps the resource's id.
-import { isCommandType } from "../../contract/resources";
+import { KEEP_REPORT_COMMAND, isCommandType } from "../../contract/resources";
 import { PropertyChange, providerDiff, readBack, rulesFor } from "../harness/readback";
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
@@ -139,8 +139,8 @@ function compare(
   }
   if (properties.length === 0) return { ...base, action: "same", reasons: [] };
   const replaces = properties.some((entry) => entry.apply === "replace");
-  // A command with an `update` runs it instead of create: the step itself does not run (contract/resources.ts KEEP_REPORT_COMMAND).
-  const keepsReport = isCommandType(next.type) && typeof next.inputs.update === "string";
+  // A once-per-release step's update prints its last report again: the step itself does not run.
+  const keepsReport = isCommandType(next.type) && next.inputs.update === KEEP_REPORT_COMMAND;
   const stateOnly = !replaces && (keepsReport || properties.every((entry) => entry.apply === "state"));
   return {
     ...base,

@@ -18,7 +18,7 @@ import {
 import { updateDiff } from "./steps";
 import type { PlanDocument, Violation } from "./document";
 import { renderHuman, windowLevel } from "./render";
-import { StackFileError } from "../harness/stack-file";
+import { ConfigOverride, StackFileError, readStackConfig } from "../harness/stack-file";
 import { judge, startPack } from "../policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "../policy-runner/config";
 
@@ -91,14 +91,20 @@ export async function plan(
 
   let run;
   let previous: ProgramRun | undefined;
-  const programOf = (stackFile: string | undefined) =>
-    runProgram({ stack: options.stack, stackFile, at: options.at.toISOString(), preview: options.preview });
+  const programOf = (stackFile: string | undefined, overrides: Record<string, ConfigOverride> = {}) =>
+    runProgram({
+      stack: options.stack,
+      stackFile,
+      overrides,
+      at: options.at.toISOString(),
+      preview: options.preview,
+    });
   try {
     const from =
       options.diffFrom === undefined ? undefined : previousStackFile(options.stack, options.diffFrom);
     try {
       [run, previous] = await Promise.all([
-        programOf(options.stackFile),
+        programOf(options.stackFile, from ? rotatedSecrets(options.stack, from.file, options.stackFile) : {}),
         from ? programOf(from.file) : undefined,
       ]);
     } finally {
@@ -172,6 +178,25 @@ export async function plan(
   return refused || violations.some((violation) => violation.level === "mandatory")
     ? EXIT.mandatoryViolation
     : EXIT.ok;
+}
+
+/**
+ * The secrets whose ciphertext differs between the two stack files (a rotated SSH key, a new password):
+ * the plan never decrypts them, so the new run gets a different placeholder for each, and everything
+ * that carries one (a remote step's connection, a step's environment) shows as changed.
+ */
+export function rotatedSecrets(
+  stack: string,
+  fromFile: string,
+  toFile: string | undefined,
+): Record<string, ConfigOverride> {
+  const before = readStackConfig(PROJECT_DIR, stack, fromFile).secretVersions;
+  const after = readStackConfig(PROJECT_DIR, stack, toFile).secretVersions;
+  return Object.fromEntries(
+    Object.entries(after)
+      .filter(([key, version]) => before[key] !== undefined && before[key] !== version)
+      .map(([key, version]) => [key, { secret: `${SECRET_PLACEHOLDER} rotated ${version}` }]),
+  );
 }
 
 /**

@@ -98,11 +98,34 @@ describe("npm run plan --diff-from: what one update runs", function () {
     const { code, document } = await diff(released, flippedBack);
     assert.equal(code, EXIT.ok);
     assert.deepEqual(running(document), ["record", "health gate", "switch and guard"]);
+    assert.deepEqual(document.diff?.refusals, [], "a flip back changes no color's release");
     // Not one input of a data step changes on a flip back.
     for (const step of ["backup", "restore drill", "migration"])
       assert.equal(document.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
     assert.match(reasonsOf(document, "health gate"), /gate-blue-run is created/);
     assert.match(reasonsOf(document, "switch and guard"), /triggers\.0: "green" → "blue"/);
+  });
+
+  it("refuses a release written by hand that leaves greenlight:latestColor on the other color: it would go out without backup and migration", async () => {
+    const handWritten = localWith(dir, "hand-written", {
+      greenRelease: "v3",
+      greenImage: "greenlight-sample:v3",
+      activeColor: "green",
+    });
+    const { code, document } = await diff(current, handWritten);
+    assert.equal(code, EXIT.mandatoryViolation);
+    // Exactly what would happen: the new release's containers, gate and switch — and no data step.
+    for (const step of ["backup", "restore drill", "migration"])
+      assert.equal(document.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
+    assert.ok(running(document).includes("green containers"));
+    assert.deepEqual(document.diff?.refusals, [
+      "greenlight:latestColor is blue, but green now runs release v3 (was v2): backup, drill and migration follow greenlight:latestColor, so it would go out without its backup and migration; " +
+        "fix: write the release with npm run release -- --stack local --release v3 --image greenlight-sample:v3 (it sets greenlight:latestColor too), or set greenlight:latestColor to green",
+    ]);
+    // With latestColor written too, it is the release of the first test: no refusal, the data steps run.
+    const { code: fixed, document: fixedDocument } = await diff(current, released);
+    assert.equal(fixed, EXIT.ok);
+    assert.deepEqual(fixedDocument.diff?.refusals, []);
   });
 
   it("an app setting or limit change goes out like a release: the idle color gets it, gate, switch; the serving color is untouched", async () => {
@@ -195,6 +218,49 @@ describe("npm run plan --diff-from: what one update runs", function () {
     assert.match(
       reasonsOf(document, "health gate"),
       /gate-blue-run runs again: create: .*--deadline 60.* → .*--deadline 90/,
+    );
+  });
+
+  it("a rotated SSH key runs no data step: backup, drill and migration keep their reports; the gates and the switch run again over the new connection", async () => {
+    const file = path.join(dir, "Pulumi.production.yaml");
+    const document = parseDocument(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.production.yaml"), "utf8"));
+    document.setIn(["config", "greenlight:sshPrivateKey"], {
+      secure: "v1:rotated:a-new-ciphertext-of-the-new-key",
+    });
+    fs.writeFileSync(file, document.toString());
+    let stdout = "";
+    const code = await plan(
+      {
+        stack: "production",
+        stackFile: file,
+        diffFrom: path.join(PROJECT_DIR, "Pulumi.production.yaml"),
+        at: AT,
+        json: true,
+        preview: true,
+      },
+      (text) => (stdout += text),
+      () => undefined,
+    );
+    const rotated = JSON.parse(stdout) as PlanDocument;
+    assert.equal(code, EXIT.ok, JSON.stringify(rotated.diff?.refusals));
+    assert.deepEqual(running(rotated), ["health gate", "switch and guard"]);
+    for (const step of ["backup", "restore drill", "migration"]) {
+      assert.equal(rotated.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
+      assert.match(
+        reasonsOf(rotated, step),
+        /keeps its report \(its update command runs, the step does not\): connection: \[secret\] → \[secret\]/,
+      );
+    }
+    assert.match(
+      reasonsOf(rotated, "switch and guard"),
+      /switch-run runs again: connection: \[secret\] → \[secret\] \(update in place\)/,
+    );
+    const migration = rotated.diff?.changes.find((change) => change.name === "migration-run");
+    assert.equal(migration?.stateOnly, true);
+    // Nothing that is not a remote step changes: no container, no image, no pull.
+    assert.deepEqual(
+      [...new Set(rotated.diff?.changes.map((change) => change.type))],
+      ["command:remote:Command"],
     );
   });
 
