@@ -10,6 +10,7 @@ import * as path from "path";
 import { dockerCpusReadBack, goDuration } from "../../../contract/docker";
 import { RESOURCE } from "../../../contract/resources";
 import { READBACK_RULES, readBack, rulesFor } from "../../../tools/harness/readback";
+import { TABLE_END, TABLE_START, readbackTable } from "../../../tools/harness/readback/table";
 import { RecordedResource, runProgram } from "../../../tools/harness/run";
 import { updateDiff } from "../../../tools/plan/steps";
 import { ensureDocker } from "../../support/docker";
@@ -73,6 +74,19 @@ describe("the providers' read-back rules", function () {
     assert.throws(
       () => readBack(RESOURCE.container, "x", { name: "x", image: "i", gpus: "all" }),
       /no read-back rule for docker:index\/container:Container\.gpus/,
+    );
+  });
+
+  it("are the table docs/engine.md shows, row for row", () => {
+    const text = fs.readFileSync(path.join(__dirname, "..", "..", "..", "docs", "engine.md"), "utf8");
+    const start = text.indexOf(TABLE_START);
+    const end = text.indexOf(TABLE_END);
+    assert.ok(start >= 0 && end > start, "docs/engine.md holds the read-back table's markers");
+    const shown = text.slice(start + TABLE_START.length, end).trim();
+    assert.equal(
+      shown,
+      readbackTable(),
+      `docs/engine.md's read-back table drifted; it should read:\n${readbackTable()}`,
     );
   });
 

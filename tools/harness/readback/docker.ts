@@ -51,29 +51,35 @@ export const container: TypeRules = {
   properties: {
     name: {
       apply: "replace",
+      stores: "the name without Docker's leading /",
       source: `${SCHEMA}:50-55 (ForceNew); ${FUNCS}:828 (read back without the leading /)`,
     },
     image: {
       apply: "replace",
+      stores: "a sha256: id as the container's image id, a name as given",
       source: `${SCHEMA}:141-146 (ForceNew); ${FUNCS}:837-845 (a sha256: id reads back as the container's image id, a name as given)`,
     },
     envs: {
       apply: "replace",
+      stores: "the config (Read never sets env)",
       set: true,
       source: `${SCHEMA}:590-598 (ForceNew set); ${FUNCS}:891-897 (env is not read back: the state keeps the config)`,
     },
     labels: {
       apply: "replace",
+      stores: "the config (Read never sets labels)",
       set: true,
       computed: true,
       source: `${SCHEMA}:833-840 (ForceNew set); ${FUNCS}:891-897 (labels are not read back)`,
     },
     memory: {
       apply: "update",
+      stores: "HostConfig.Memory in MB",
       source: `${SCHEMA}:842-847; ${FUNCS}:932 (HostConfig.Memory in MB); ${FUNCS}:1016-1019 (Update: docker update)`,
     },
     memorySwap: {
       apply: "update",
+      stores: "HostConfig.MemorySwap in MB: twice the memory when unset",
       // Docker stores twice the memory limit when none is given (measured: docker inspect HostConfig.MemorySwap).
       readWhenUnset: (inputs) =>
         typeof inputs.memory === "number" && inputs.memory > 0 ? inputs.memory * 2 : 0,
@@ -82,11 +88,13 @@ export const container: TypeRules = {
     },
     cpus: {
       apply: "replace",
+      stores: 'nanoInt64ToDecimalString(NanoCPUs): "2" → "2.0", "10" → "10.", "0.05" → "0.1"',
       stored: (value) => (typeof value === "string" ? (dockerCpusReadBack(value) ?? value) : value),
       source: `${SCHEMA}:1158-1163 (ForceNew); ${FUNCS}:946-948 and helpers.go:133-150 (nanoInt64ToDecimalString: "2" reads back "2.0")`,
     },
     healthcheck: {
       apply: "state",
+      stores: "durations as Go Duration.String() (60s → 1m0s); unset fields 0s and 0",
       computed: true,
       planned: (value) => withDefaults(value, HEALTHCHECK_DEFAULTS),
       stored: healthcheckStored,
@@ -95,16 +103,19 @@ export const container: TypeRules = {
     },
     wait: {
       apply: "state",
+      stores: "the config (false when unset)",
       default: () => false,
       source: `${SCHEMA}:79-84 (default false; used only by Create, ${FUNCS}:585-632)`,
     },
     waitTimeout: {
       apply: "state",
+      stores: "the config (60 when unset)",
       default: () => 60,
       source: `${SCHEMA}:86-91 (default 60; used only by Create)`,
     },
     restart: {
       apply: "update",
+      stores: "RestartPolicy.Name (no when unset)",
       default: () => "no",
       source: `${SCHEMA}:230-236 (default "no"); ${FUNCS}:857; ${FUNCS}:1016-1019 (Update)`,
     },
@@ -115,46 +126,55 @@ export const container: TypeRules = {
     },
     logOpts: {
       apply: "replace",
+      stores: "Docker's LogConfig.Config",
       source: `${SCHEMA}:894-899 (ForceNew); ${FUNCS}:952 and 983-989 (Docker's LogConfig.Config, read back only when configured)`,
     },
     networkMode: {
       apply: "replace",
+      stores: "HostConfig.NetworkMode (bridge when unset)",
       default: () => "bridge",
       source: `${SCHEMA}:901-907 (ForceNew, default "bridge"); ${FUNCS}:954 (HostConfig.NetworkMode)`,
     },
     networksAdvanced: {
       apply: "replace",
+      stores: "the config (read back only when the state holds none)",
       set: true,
       source: `${SCHEMA}:909-972 (ForceNew set); ${FUNCS}:786-794 (read back only when the state holds none)`,
     },
     ports: {
       apply: "replace",
+      stores: "internal, external, ip, protocol (ip 0.0.0.0, protocol tcp when unset)",
       planned: portsPlanned,
       source: `${SCHEMA}:487-535 (ForceNew list; ip 0.0.0.0 and protocol tcp by default); ${FUNCS}:798-805 and resource_docker_container_structures.go:35-59`,
     },
     command: {
       apply: "replace",
+      stores: "Config.Cmd",
       computed: true,
       source: `${SCHEMA}:163-170 (ForceNew, computed); ${FUNCS}:849 (Config.Cmd)`,
     },
     init: {
       apply: "state",
+      stores: "HostConfig.Init",
       computed: true,
       source: `${SCHEMA}:1126-1130 (not ForceNew, not in Update); ${FUNCS}:864-868 (HostConfig.Init)`,
       unapplied: "the provider records a new init setting but the running container keeps its old one",
     },
     stopTimeout: {
       apply: "replace",
+      stores: "Config.StopTimeout",
       computed: true,
       source: `${SCHEMA}:321-327 (ForceNew, computed); ${FUNCS}:978 (Config.StopTimeout)`,
     },
     volumes: {
       apply: "replace",
+      stores: "the config (not read back)",
       set: true,
       source: `${SCHEMA}:434-481 (ForceNew set; not read back)`,
     },
     destroyGraceSeconds: {
       apply: "state",
+      stores: "the config (used by Delete)",
       source: `${SCHEMA}:827-831; ${FUNCS}:1084-1094 (Delete stops the container with this timeout, 0 s when unset)`,
       note: "Delete gives the container this many seconds after SIGTERM (0 when unset: killed at once)",
     },
@@ -238,6 +258,7 @@ export const image: TypeRules = {
     buildOnPreview: { apply: "update", source: `${NATIVE}/provider.go:141-142 (Check fills it in)` },
     build: {
       apply: "update",
+      stores: "the checked inputs: platform linux/<GOARCH of the runner> when unset, a contextDigest added",
       // Check fills build.platform with the platform of the machine running Pulumi when it is unset.
       planned: (value) => withDefaults(value, { platform: runnerPlatform() }),
       source: `${NATIVE}/provider.go:207 (contextDigest, a hash of the context) and 211-233 (platform defaults to linux/<GOARCH of the machine running pulumi>); 271-334 (Diff)`,

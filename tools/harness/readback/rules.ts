@@ -29,6 +29,8 @@ export interface PropertyRule {
   computed?: boolean;
   /** A set (TypeSet): order does not matter, in the state or in a comparison. */
   set?: boolean;
+  /** What the provider stores, in words, when it is not the value as given (docs/engine.md's table). */
+  stores?: string;
   /** What the live resource does with the property, when the rule's consequence needs saying (docs, plan). */
   note?: string;
   /** A state-only property the running resource depends on: why a change recorded without a replace is refused. */
