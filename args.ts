@@ -41,6 +41,13 @@ export function recordArgs(config: GreenlightConfig): ReleaseRecordArgs {
     image: active.image,
     schemaBreaking: config.migration.schemaBreaking,
     override: config.override,
+    snapshot: {
+      latestColor: config.latestColor,
+      colors: {
+        blue: { release: config.colors.blue.release, image: config.colors.blue.image },
+        green: { release: config.colors.green.release, image: config.colors.green.image },
+      },
+    },
   };
 }
 
@@ -77,6 +84,11 @@ export function hostArgs(
     privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
     opsImage,
     knownHostsFile,
+    images: { blue: config.colors.blue.image, green: config.colors.green.image },
+    registry:
+      config.registry && config.secrets.registryPassword
+        ? { ...config.registry, password: config.secrets.registryPassword }
+        : undefined,
     proxy: {
       listenAddress: traffic.listenAddress,
       proxyPort: traffic.proxyPort,
@@ -96,6 +108,14 @@ export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPl
   const host = hosts.find((candidate) => candidate.name === config.dataHost);
   if (!host) throw new Error(`greenlight:dataHost ${config.dataHost} is not one of greenlight:hosts`);
   return { kind: "host", host: host.connection, image: host.opsImage };
+}
+
+/**
+ * The data host's pull of the latest release's image: the migration runs that image there, so it waits
+ * for the host's engine to have it (with the registry's credentials); undefined without a data host.
+ */
+export function dataHostPull(config: GreenlightConfig, hosts: DockerHost[]): pulumi.Resource | undefined {
+  return hosts.find((candidate) => candidate.name === config.dataHost)?.pulls[config.latestColor];
 }
 
 /** The least-privilege database roles. */
@@ -141,6 +161,7 @@ export function migrationArgs(
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
   place: StepPlace = LOCAL,
+  imagePulled?: pulumi.Resource,
 ): MigrationArgs {
   const { database: db, secrets } = config;
   const hostNetwork = config.app.networkMode === "host";
@@ -150,6 +171,7 @@ export function migrationArgs(
     image: latestRelease(config).image,
     backup,
     place,
+    imagePulled,
     network: hostNetwork ? "host" : "bridge",
     migrator: {
       role: db.migratorRole,

@@ -46,22 +46,25 @@ const s3Provider = new aws.Provider(
   "backup-s3",
   s3ProviderArgs(config.backup.s3, config.secrets.s3SecretAccessKey),
 );
-const bucket = new BackupBucket("backups", args.bucketArgs(config, s3Provider));
-const roles = new DatabaseRoles("roles", args.rolesArgs(config));
+// Everything waits for the release record: outside the window nothing changes, not even the bucket.
+const bucket = new BackupBucket("backups", args.bucketArgs(config, s3Provider), { dependsOn: [record] });
+const roles = new DatabaseRoles("roles", args.rolesArgs(config), { dependsOn: [record] });
+// The backup waits for the whole bucket component: encryption, object lock and public-access block too.
 const backup = new DatabaseBackup("backup", args.backupArgs(config, bucket.bucketName, dataPlace), {
-  dependsOn: [record],
+  dependsOn: [record, bucket],
 });
 const migration = new Migration(
   "migration",
-  args.migrationArgs(config, bucket.bucketName, backup, dataPlace),
+  args.migrationArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
   {
     dependsOn: [record, roles],
   },
 );
 
 // 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
+// Both colors connect as the app role: the warm one too waits for the roles.
 const service = new BlueGreenService("service", args.serviceArgs(config, migration, hosts), {
-  dependsOn: [record],
+  dependsOn: [record, roles],
 });
 
 // 4. Health gate and smoke tests on the target color, then the traffic switch and its guard.

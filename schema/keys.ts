@@ -3,6 +3,7 @@ import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
 import { SSL_MODES } from "../contract/database-tls";
 import { caBundle, parseCaCertificates } from "./database-ca";
+import { canonicalDockerCpus, dockerCpusReadBack } from "../contract/docker";
 import * as p from "../contract/patterns";
 import { HOST_KEY, parseHostKey } from "../contract/host-key";
 
@@ -101,8 +102,11 @@ const dockerHost = z.object(
     replicaAddress: text(p.HOST, "the address the host's replicas publish on (default 127.0.0.1)").default(
       "127.0.0.1",
     ),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64"], { message: "expected linux/amd64 or linux/arm64" })
+      .default("linux/amd64"),
   },
-  { message: "expected a host: {name, address, hostKey[, user, port, replicaAddress]}" },
+  { message: "expected a host: {name, address, hostKey[, user, port, replicaAddress, platform]}" },
 );
 
 /**
@@ -148,6 +152,14 @@ export const CONFIG_KEYS = {
       .string()
       .regex(/^(?:\d{1,3})(?:\.\d{1,3})?$/, "expected a number of CPUs such as 0.5 or 2")
       .refine((value) => Number(value) > 0, "expected more than 0 CPUs")
+      // The docker provider reads some values back as another number (0.05 → "0.1"): every update would replace.
+      .superRefine((value, context) => {
+        if (!/^\d+(\.\d+)?$/.test(value) || canonicalDockerCpus(value) !== undefined) return;
+        context.addIssue({
+          code: "custom",
+          message: `expected a number of CPUs the docker provider reads back unchanged: it stores ${value} as ${dockerCpusReadBack(value)}, so every update would replace the containers; use a value such as 0.1 or 1.5`,
+        });
+      })
       .default("1"),
   },
   requiredEnv: {
@@ -406,7 +418,7 @@ export const CONFIG_KEYS = {
     type: "array",
     items: "object",
     description:
-      "Docker hosts the app runs on, over SSH: [{name, address, hostKey, user, port, replicaAddress}]; hostKey pins the host's SSH key; unset: this machine.",
+      "Docker hosts the app runs on, over SSH: [{name, address, hostKey, user, port, replicaAddress, platform}]; hostKey pins the host's SSH key; unset: this machine.",
     schema: z
       .array(dockerHost)
       .min(1, "expected at least one host, or leave greenlight:hosts unset for this machine")
@@ -525,6 +537,26 @@ export const CONFIG_KEYS = {
     schema: z.iso
       .datetime({ offset: true, message: "expected an ISO-8601 time with a zone, e.g. 2026-11-24T18:00:00Z" })
       .optional(),
+  },
+  registryServer: {
+    type: "string",
+    description:
+      "Registry the hosts pull release images from (with registryUser and registryPassword); unset: images the hosts pull without credentials.",
+    schema: text(
+      /^[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/,
+      "a registry address such as registry.example.com",
+    ).optional(),
+  },
+  registryUser: {
+    type: "string",
+    description: "User the hosts log in to greenlight:registryServer as.",
+    schema: text(p.HANDLE, "a registry user name (letters, digits, . _ @ + -)").optional(),
+  },
+  registryPassword: {
+    type: "string",
+    description: "Password or token of greenlight:registryUser (secret): every host's pulls use it.",
+    schema: secretText().optional(),
+    secret: true,
   },
 } satisfies Record<string, ConfigKey>;
 

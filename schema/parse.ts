@@ -274,6 +274,10 @@ function settingsFrom(
     protect: c.protect,
     requireDigest: c.requireDigest,
     opsBaseImage: c.opsBaseImage,
+    registry:
+      c.registryServer !== undefined && c.registryUser !== undefined
+        ? { server: c.registryServer, username: c.registryUser }
+        : undefined,
     traffic: {
       proxyPort: c.proxyPort,
       listenAddress: c.proxyListenAddress,
@@ -311,6 +315,7 @@ function settingsFrom(
       s3SecretAccessKey: c.s3SecretAccessKey,
       webhookUrl: c.webhookUrl,
       sshPrivateKey: c.sshPrivateKey,
+      registryPassword: c.registryPassword,
       env: envSecret,
     },
   };

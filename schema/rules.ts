@@ -113,6 +113,24 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
   ) {
     fail("backupKmsKeyId", "expected no KMS key unless backupEncryption is aws:kms");
   }
+  const registry = (["registryServer", "registryUser", "registryPassword"] as const).filter((key) =>
+    context.present.has(key),
+  );
+  if (registry.length > 0 && registry.length < 3) {
+    const missing = (["registryServer", "registryUser", "registryPassword"] as const).find(
+      (key) => !context.present.has(key),
+    ) as ConfigKeyName;
+    fail(
+      missing,
+      `expected registryServer, registryUser and registryPassword together; fix: pulumi config set${missing === "registryPassword" ? " --secret" : ""} greenlight:${missing} <value>`,
+    );
+  }
+  if (registry.length > 0 && c.hosts === undefined && context.present.has("hosts") === false) {
+    fail(
+      registry[0],
+      "expected greenlight:hosts: the registry credentials are for the hosts' pulls (this machine pulls with its own docker login)",
+    );
+  }
   if (context.present.has("s3AccessKeyId") !== context.present.has("s3SecretAccessKey")) {
     fail(
       context.present.has("s3AccessKeyId") ? "s3SecretAccessKey" : "s3AccessKeyId",

@@ -43,6 +43,8 @@ export interface HostSettings {
   hostKey: string;
   /** Where its replicas publish their ports and its proxy reaches them. */
   replicaAddress: string;
+  /** Platform its engine runs (linux/amd64 or linux/arm64): the ops image is built for it. */
+  platform: "linux/amd64" | "linux/arm64";
 }
 
 /** An emergency override of the deployment window. */
@@ -120,6 +122,8 @@ export interface StackSettings {
   dataHost?: string;
   /** Base image of the ops image built on each host. */
   opsBaseImage: string;
+  /** The registry the hosts pull release images from, and its user (the password is in secrets). */
+  registry?: { server: string; username: string };
   traffic: {
     proxyPort: number;
     /** Address the proxy listens on. */
@@ -137,6 +141,8 @@ export interface StackSettings {
     s3SecretAccessKey?: string;
     webhookUrl?: string;
     sshPrivateKey?: string;
+    /** Password of the registry the hosts pull from. */
+    registryPassword?: string;
     /** Secret environment variables (greenlight-env: keys set with --secret). */
     env: Record<string, string>;
   };

@@ -10,7 +10,7 @@ import {
 import { COMPONENT, LABEL, STEP, STEP_ENV } from "../../contract/resources";
 import { APP_NAME, FS_PATH, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
 import { HOST_KEY, parseHostKey } from "../../contract/host-key";
-import { HostSettings } from "../../schema/types";
+import { COLORS, Color, HostSettings } from "../../schema/types";
 import { HostConnection, StepResource, opsCommand, stepCommand } from "../step-command";
 import { ArgChecker } from "../arg-checker";
 
@@ -47,7 +47,22 @@ export interface DockerHostArgs {
    * changes (the release record's report: every update that runs a step).
    */
   hostKeyCheck?: { after: pulumi.Resource[]; every?: pulumi.Input<unknown> };
+  /** Each color's release image, pulled by the host's engine before any step or replica needs it. */
+  images: Record<Color, string>;
+  /** The registry the release images come from and its credentials (the password a secret); unset: public images. */
+  registry?: RegistryCredentials;
 }
+
+/** Credentials of the registry the hosts pull release images from (greenlight:registry*). */
+export interface RegistryCredentials {
+  /** Registry address, e.g. registry.example.com. */
+  server: string;
+  username: string;
+  password: pulumi.Input<string>;
+}
+
+/** Seconds HAProxy's soft stop gets before the container is killed: requests in flight finish. */
+export const PROXY_STOP_SECONDS = 35;
 
 /**
  * The docker provider's ssh options: the host's key pinned through a known_hosts file written from config
@@ -87,6 +102,10 @@ export class DockerHost extends pulumi.ComponentResource {
   /** The host-key check every host resource waits for. */
   readonly hostKeyCheck: StepResource;
   readonly settings: HostSettings;
+  /** Each color's release image as this host's engine pulled it: replicas and the migration wait for it. */
+  readonly pulls: Record<Color, docker.RemoteImage>;
+  /** The image each pull names (args.images), for the color slots' check. */
+  readonly pulledImages: Record<Color, string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.dockerHost, name, {}, opts);
@@ -122,8 +141,10 @@ export class DockerHost extends pulumi.ComponentResource {
       args.opsImage.base,
       "an image reference",
     );
+    for (const color of COLORS) check.image(`images.${color}`, args.images?.[color]);
     this.name = host.name;
     this.settings = host;
+    this.pulledImages = { ...args.images };
     this.connection = {
       name: host.name,
       address: host.address,
@@ -152,6 +173,18 @@ export class DockerHost extends pulumi.ComponentResource {
         host: `ssh://${host.user}@${host.address}:${host.port}`,
         // The runner's ssh client connects with the key in its agent; the host's key must be the pinned one.
         sshOpts: dockerSshOptions(args.knownHostsFile, host.hostKey),
+        // Username and password come before any docker config file (kreuzwerker provider.go:303-353).
+        ...(args.registry
+          ? {
+              registryAuth: [
+                {
+                  address: args.registry.server,
+                  username: args.registry.username,
+                  password: pulumi.secret(args.registry.password),
+                },
+              ],
+            }
+          : {}),
       },
       { parent: this, dependsOn: [this.hostKeyCheck] },
     );
@@ -165,6 +198,8 @@ export class DockerHost extends pulumi.ComponentResource {
           context: args.opsImage.context,
           dockerfile: `${args.opsImage.context}/Dockerfile`,
           args: { BASE: args.opsImage.base },
+          // Unset, pulumi-docker builds for the machine running Pulumi (provider.go:211-233), not the host.
+          platform: host.platform,
         },
         // Built on the host by its own engine; no registry in between.
         skipPush: true,
@@ -174,7 +209,22 @@ export class DockerHost extends pulumi.ComponentResource {
     this.opsImage = this.image.imageName;
 
     const proxyName = proxyContainerName(args.app, args.stack);
-    const volume = new docker.Volume(`${name}-proxy-state`, { name: proxyName }, onHost);
+    const volume = new docker.Volume(
+      `${name}-proxy-state`,
+      { name: proxyName },
+      { ...onHost, dependsOn: after },
+    );
+    // With the registry's credentials on the provider; kept on the host when a pull is replaced.
+    this.pulls = Object.fromEntries(
+      COLORS.map((color) => [
+        color,
+        new docker.RemoteImage(
+          `${name}-pull-${color}`,
+          { name: args.images[color], keepLocally: true },
+          { ...onHost, dependsOn: after },
+        ),
+      ]),
+    ) as Record<Color, docker.RemoteImage>;
     this.proxy = new docker.Container(
       `${name}-proxy`,
       {
@@ -185,8 +235,10 @@ export class DockerHost extends pulumi.ComponentResource {
         networkMode: "host",
         restart: "unless-stopped",
         init: true,
-        // HAProxy's soft stop lets requests in flight finish before the container goes.
-        stopTimeout: 35,
+        // HAProxy's soft stop lets requests in flight finish before the container goes: on `docker stop`
+        // and when the provider deletes it (it stops with destroyGraceSeconds, 0 s when unset).
+        stopTimeout: PROXY_STOP_SECONDS,
+        destroyGraceSeconds: PROXY_STOP_SECONDS,
         // HAProxy's master binds the front's port as root; its workers run as nobody (ops/proxy/run.ts).
         capabilities: { drops: ["ALL"], adds: [...PROXY_CAPABILITIES] },
         securityOpts: ["no-new-privileges"],

@@ -193,6 +193,7 @@ describe("host keys pinned: a host presenting another key gets nothing (real Ope
         port: impostor.port,
         hostKey: pinned,
         replicaAddress: "127.0.0.1",
+        platform: "linux/amd64",
       },
     ];
     const knownHosts = stageKnownHosts("production", hosts, project);

@@ -61,7 +61,7 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       ]);
       // The release image pulled by that host's own engine, by digest, before its replicas start.
       for (const color of ["blue", "green"]) {
-        const pulled = named(resources, `service-${color}-${host.name}-image`);
+        const pulled = named(resources, `host-${host.name}-pull-${color}`);
         assert.equal(pulled.type, RESOURCE.remoteImage);
         assert.equal(pulled.provider, provider);
         assert.match(String(pulled.inputs.name), /@sha256:[a-f0-9]{64}$/);
