@@ -70,6 +70,7 @@ export const STEP = {
   record: "record",
   backup: "backup",
   restoreDrill: "restore-drill",
+  rehearse: "rehearse",
   migrate: "migrate",
   healthGate: "health-gate",
   switch: "switch",
