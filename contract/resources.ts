@@ -8,6 +8,7 @@ export const COMPONENT = {
   databaseRoles: "greenlight:data:DatabaseRoles",
   databaseBackup: "greenlight:data:DatabaseBackup",
   migration: "greenlight:data:Migration",
+  rehearsal: "greenlight:data:Rehearsal",
   blueGreenService: "greenlight:release:BlueGreenService",
   colorSlot: "greenlight:release:ColorSlot",
   healthGate: "greenlight:release:HealthGate",

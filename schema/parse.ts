@@ -259,6 +259,8 @@ function settingsFrom(
       command: c.migrationCommand,
       timeoutSeconds: c.migrationTimeoutSeconds,
       schemaBreaking: c.schemaBreaking,
+      maxSeconds: c.maxMigrationSeconds,
+      largeTableMb: c.migrationLargeTableMb,
     },
     hosts: (c.hosts ?? []).map((host) => ({
       ...host,

@@ -41,6 +41,8 @@ export interface DatabaseBackupArgs {
   minFreeDiskPercent: number;
   /** Restore each backup into a scratch database and compare every table before the migration. */
   restoreDrill: boolean;
+  /** A migration rehearsal follows the drill: the drill hands its verified copy over instead of dropping it. */
+  rehearsal?: boolean;
   /** Where backup and drill run: here (default) or on a host that reaches the database (greenlight:dataHost). */
   place?: StepPlace;
 }
@@ -58,6 +60,8 @@ export interface BackupSummary {
 /** The drill's verdict, as the stack outputs record it (empty during preview). */
 export interface DrillSummary {
   dumpKey?: string;
+  /** The copy the drill left for the rehearsal (which drops it). */
+  keptDatabase?: string;
   matched?: boolean;
   tables?: number;
   seconds?: number;
@@ -84,6 +88,7 @@ export function drillSummary(stdout: string | undefined): DrillSummary | undefin
   const seconds = report.seconds as Record<string, unknown> | undefined;
   return {
     dumpKey: text(report, "dumpKey"),
+    keptDatabase: text(report, "keptDatabase"),
     matched: typeof report.matched === "boolean" ? report.matched : undefined,
     tables: Array.isArray(report.tables) ? report.tables.length : undefined,
     seconds: num(seconds, "total"),
@@ -130,6 +135,8 @@ interface DrillLine {
   release: string;
   key?: string;
   minFreeDiskPercent: number;
+  /** Leave the verified copy to the rehearsal. */
+  keepForRehearsal?: boolean;
 }
 
 /** The drill's flags: the backup just taken (by key once known), into a scratch database. */
@@ -144,6 +151,7 @@ export function drillFlags(args: DrillLine): Record<string, FlagValue> {
     release: args.release,
     key: args.key,
     drill: true,
+    "keep-for-rehearsal": args.keepForRehearsal === true,
     "min-free-disk-percent": args.minFreeDiskPercent,
   };
 }
@@ -237,11 +245,15 @@ export class DatabaseBackup extends pulumi.ComponentResource {
           create: placedCommand(
             place,
             "restore",
-            pulumi
-              .all([args.bucket, key])
-              .apply(([bucket, dumpKey]) =>
-                drillFlags({ bucket, ...where, key: dumpKey, minFreeDiskPercent: args.minFreeDiskPercent }),
-              ),
+            pulumi.all([args.bucket, key]).apply(([bucket, dumpKey]) =>
+              drillFlags({
+                bucket,
+                ...where,
+                key: dumpKey,
+                minFreeDiskPercent: args.minFreeDiskPercent,
+                keepForRehearsal: args.rehearsal,
+              }),
+            ),
             { envNames: Object.keys(environment(STEP.restoreDrill)) },
           ),
           environment: environment(STEP.restoreDrill),

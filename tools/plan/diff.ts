@@ -181,6 +181,7 @@ export const STEP_ORDER = [
   "record",
   "backup",
   "restore drill",
+  "migration rehearsal",
   "migration",
   "images",
   "blue containers",
@@ -202,6 +203,8 @@ export function stepOf(resource: RecordedResource): string | undefined {
       return "backup";
     case STEP.restoreDrill:
       return "restore drill";
+    case STEP.rehearse:
+      return "migration rehearsal";
     case STEP.migrate:
       return "migration";
     case STEP.healthGate:

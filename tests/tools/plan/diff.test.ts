@@ -69,6 +69,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
       "record",
       "backup",
       "restore drill",
+      "migration rehearsal",
       "migration",
       "images",
       "green containers",
@@ -99,7 +100,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
     assert.equal(code, EXIT.ok);
     assert.deepEqual(running(document), ["record", "health gate", "switch and guard"]);
     // Not one input of a data step changes on a flip back.
-    for (const step of ["backup", "restore drill", "migration"])
+    for (const step of ["backup", "restore drill", "migration rehearsal", "migration"])
       assert.equal(document.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
     assert.match(reasonsOf(document, "health gate"), /gate-blue-run is created/);
     assert.match(reasonsOf(document, "switch and guard"), /triggers\.0: "green" → "blue"/);
