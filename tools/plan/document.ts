@@ -1,6 +1,7 @@
 // The document `npm run plan --json` prints (and the human rendering reads): every resource the program
 // registers, every policy verdict, and with --diff-from what the update runs.
 import type { UpdateDiff } from "./diff";
+import type { LastRehearsal } from "./rehearsal";
 
 /** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Violation {
@@ -31,4 +32,6 @@ export interface PlanDocument {
   violations: Violation[];
   /** With --diff-from: what the update from that configuration runs, per step, and what it refuses. */
   diff?: { from: string } & Omit<UpdateDiff, "resources">;
+  /** With --outputs-file: what the last migration rehearsal found (null: the outputs hold none). */
+  lastRehearsal?: LastRehearsal | null;
 }
