@@ -48,7 +48,8 @@ export interface RehearsalReport {
   reasons: string[];
   warnings: string[];
   notes: string[];
-  seconds: { copy: number; total: number };
+  /** Getting the copy (0 when handed over), dropping it, and the whole step. */
+  seconds: { copy: number; drop: number; total: number };
 }
 
 /** The migrator's connection string, pointed at the copy instead of production's database. */
@@ -179,9 +180,11 @@ export async function rehearse(
       reasons: judged.reasons,
       warnings: judged.warnings,
       notes: judged.notes,
-      seconds: { copy: (copied - started) / 1000, total: 0 },
+      seconds: { copy: (copied - started) / 1000, drop: 0, total: 0 },
     };
+    const dropping = Date.now();
     const dropped = await dropCopy();
+    report.seconds.drop = (Date.now() - dropping) / 1000;
     report.seconds.total = (Date.now() - started) / 1000;
     for (const line of [...judged.warnings, ...judged.notes]) progress(STEP, line);
     await notifyRehearsal(report, options.stack, env);
