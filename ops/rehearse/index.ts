@@ -11,7 +11,6 @@ import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
 import { Stop, StoppedError, stoppedError, throwIfStopped } from "../lib/stop";
 import { runContainer } from "../migrate/container";
 import { notifyFromStep } from "../notify";
-import { restore } from "../restore";
 import { dropDatabase } from "../restore/database";
 import { dropLeftoverCopies, rehearsalCopies } from "../restore/handover";
 import { Effect, SchemaChange } from "./change";
@@ -84,6 +83,8 @@ async function obtainCopy(
       ? "no copy handed over by a drill: restoring the backup into one"
       : `${options.copy} is gone (an earlier run of this rehearsal dropped it): restoring the backup into a new copy`,
   );
+  // Loaded only here: a handed-over copy needs no S3, and the AWS SDK costs start-up time.
+  const { restore } = await import("../restore");
   const report = await restore(copyRestoreOptions(options), env, stop);
   if (!report.keptDatabase)
     throw new StepError(`the restore of ${report.dumpKey} kept no copy to rehearse on`);

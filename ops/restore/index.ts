@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
-import { findReleaseBackup } from "../lib/manifest";
+import { BackupManifest, findReleaseBackup } from "../lib/manifest";
 import { connect, describePgError, pgBinary } from "../lib/postgres";
 import { s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
@@ -104,11 +104,19 @@ export async function restore(
       ? requireEnv(env, "PGDATABASE", "the source database the restored copy is compared with")
       : (env.PGDATABASE ?? (options.targetDb as string));
 
-  const { manifest } = await findReleaseBackup(client, settings, options);
-  throwIfStopped(stop);
-  // The database before the download: a wrong password or a closed port fails in a second, not
-  // after minutes of downloading.
-  const admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+  // The backup and the database at once; the database before the download: a wrong password or a
+  // closed port fails in a second, not after minutes of downloading.
+  const connecting = connect(env, options.maintenanceDb, "greenlight-restore");
+  connecting.catch(() => undefined);
+  let manifest: BackupManifest;
+  try {
+    ({ manifest } = await findReleaseBackup(client, settings, options));
+    throwIfStopped(stop);
+  } catch (error) {
+    await connecting.then((admin) => admin.end()).catch(() => undefined);
+    throw error;
+  }
+  const admin = await connecting;
   // It waits idle while the dump downloads: a server-side idle timeout must not end it.
   await admin.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
   try {
@@ -198,6 +206,7 @@ export async function restore(
       jobs: options.jobs,
       stop,
       known: restored.known,
+      sessions: restored.sessions,
     });
     // Renaming the restored database needs it free of sessions.
     await endSessions();

@@ -33,6 +33,8 @@ export interface RestoreIntoRequest {
 export interface RestoredDatabase {
   /** Restored tables being checksummed, by "schema.name" (the compare phase awaits them). */
   known: Map<string, Promise<TableSummary>>;
+  /** The checksum sessions, still open: the compare phase goes on with them. */
+  sessions: Client[];
   /** Ends the checksum sessions (before the database is renamed or dropped). */
   end(): Promise<void>;
 }
@@ -82,7 +84,7 @@ export async function restoreInto(request: RestoreIntoRequest): Promise<Restored
       request.step,
       `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`,
     );
-    return { known, end };
+    return { known, sessions, end };
   } catch (error) {
     await end();
     throw error;

@@ -26,6 +26,8 @@ export interface CompareRequest {
   stop?: StopRequest;
   /** Restored tables already being checksummed, by "schema.name". */
   known?: Map<string, Promise<TableSummary>>;
+  /** Open sessions on the restored database, settings pinned (the restore phase's): used before new ones. */
+  sessions?: Client[];
 }
 
 /** The checksum method of each table, as the manifest recorded it. */
@@ -39,11 +41,11 @@ export async function compareRestored(request: CompareRequest): Promise<ContentC
   const methods = manifestMethods(manifest);
   const [sourceTables, restoredTables, sourceContent, restoredContent] = await Promise.all([
     liveSource ? summarize(env, liveSource, jobs, methods, stop) : Promise.resolve(manifest.tables),
-    summarize(env, database, jobs, methods, stop, request.known),
+    summarize(env, database, jobs, methods, stop, request.known, request.sessions),
     liveSource
       ? summarizeContent(env, liveSource, methods, stop)
       : Promise.resolve(manifestContent(manifest)),
-    summarizeContent(env, database, methods, stop),
+    summarizeContent(env, database, methods, stop, request.sessions?.[0]),
   ]);
   return compareContent(
     { tables: sourceTables, content: sourceContent },
@@ -57,8 +59,12 @@ async function summarizeContent(
   database: string,
   methods: Map<string, TableSummary["method"]>,
   stop?: StopRequest,
+  session?: Client,
 ): Promise<ContentSummary> {
-  const client = await connectForChecksums(env, database, "greenlight-restore-compare", stop);
+  const own = session
+    ? undefined
+    : await connectForChecksums(env, database, "greenlight-restore-compare", stop);
+  const client = (session ?? own) as Client;
   try {
     return {
       sequences: await sequenceStates(client),
@@ -69,7 +75,7 @@ async function summarizeContent(
     if (error instanceof StepError) throw error;
     throw new StepError(`comparing ${database}: ${describePgError(error, env, database)}`);
   } finally {
-    await client.end().catch(() => undefined);
+    await own?.end().catch(() => undefined);
   }
 }
 
@@ -99,14 +105,20 @@ async function summarize(
   methods: Map<string, TableSummary["method"]>,
   stop?: StopRequest,
   known: Map<string, Promise<TableSummary>> = new Map(),
+  given: Client[] = [],
 ): Promise<TableSummary[]> {
-  const clients: Client[] = [];
+  const clients: Client[] = [...given];
+  const opened: Client[] = [];
+  const open = async () => {
+    const client = await connectForChecksums(env, database, "greenlight-restore-compare", stop);
+    opened.push(client);
+    clients.push(client);
+  };
   try {
-    clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
+    if (clients.length === 0) await open();
     const tables = await listTables(clients[0]);
     const left = tables.filter((table) => !known.has(`${table.schema}.${table.name}`)).length;
-    while (clients.length < Math.min(jobs, left))
-      clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
+    while (clients.length < Math.min(jobs, left)) await open();
     return await mapPool(
       tables,
       clients.length,
@@ -118,6 +130,6 @@ async function summarize(
     if (error instanceof StepError) throw error;
     throw new StepError(`comparing tables in ${database}: ${describePgError(error, env, database)}`);
   } finally {
-    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+    await Promise.all(opened.map((client) => client.end().catch(() => undefined)));
   }
 }
