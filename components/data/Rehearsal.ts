@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
 import { COMMAND_WORD, DOCKER_NETWORK, IMAGE_REF } from "../../contract/patterns";
 import { ArgChecker } from "../arg-checker";
-import { databaseUrl } from "../database-url";
 import { DatabaseBackup, checkPgTarget, requireBucketName } from "./DatabaseBackup";
+import { migratorDatabaseUrl } from "./Migration";
 import {
   LOCAL,
+  ONCE_PER_RELEASE,
   PgTarget,
   S3Target,
   StepPlace,
@@ -55,6 +56,8 @@ export interface RehearsalArgs {
   webhookUrl?: pulumi.Input<string>;
   /** Where it runs: where the drill ran (greenlight:dataHost), or here. */
   place?: StepPlace;
+  /** On a host: that host's pull of `image`; the rehearsal's `docker run` finds the image there. */
+  imagePulled?: pulumi.Resource;
 }
 
 /** The rehearsal's verdict as the stack outputs record it (empty during preview). */
@@ -190,14 +193,19 @@ export class Rehearsal extends pulumi.ComponentResource {
       `the backup of release ${args.release} with its restore drill on (the rehearsal runs on the drill's copy)`,
     );
     checkPgTarget(check, args.database);
+    check.require(
+      (args.place ?? LOCAL).kind === "local" || args.imagePulled !== undefined,
+      "imagePulled",
+      args.imagePulled,
+      "the data host's pull of the release image (DockerHost.pulls) when the rehearsal runs on a host",
+    );
     check.sqlIdentifier("migrator.role", args.migrator.role);
     check.host("migrator.host", args.migrator.host);
 
+    // The migration's own DATABASE_URL (sslmode, sslrootcert): the step points it at the copy.
     const migratorUrl = pulumi
       .output(args.migrator.password)
-      .apply((password) =>
-        databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
-      );
+      .apply((password) => migratorDatabaseUrl(args.database, args.migrator, password));
     const environment = stepEnvironment(
       { step: STEP.rehearse, release: args.release, verify: true },
       args.database,
@@ -226,10 +234,12 @@ export class Rehearsal extends pulumi.ComponentResource {
           { envNames: Object.keys(environment), dockerSocket: true },
         ),
         environment,
+        // Once per release, as the migration: another change (a rotated password) reprints the report.
+        ...ONCE_PER_RELEASE,
         // Every drill hands over a new copy: the rehearsal runs again with it.
         triggers: [args.release, args.image, drill.apply((report) => report?.keptDatabase ?? "")],
       },
-      { parent: this, dependsOn: [args.backup] },
+      { parent: this, dependsOn: [args.backup, ...(args.imagePulled ? [args.imagePulled] : [])] },
       place.kind === "host" ? place.host : undefined,
     );
     // Names, sizes and times only; stdout is secret because the environment is.

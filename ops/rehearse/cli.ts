@@ -5,6 +5,7 @@
 // before production's migration. This file is the step's command line; index.ts rehearses.
 import * as os from "os";
 import { locationOptions, numberOption } from "../lib/data-options";
+import { withDatabaseTls } from "../lib/postgres/tls";
 import { StepCommand } from "../lib/step";
 import { migrateOptions } from "../migrate/cli";
 import type { MaintenanceMode, RehearseOptions } from "./options";
@@ -75,6 +76,6 @@ export const rehearseCommand: StepCommand = {
     const parsed = rehearseOptions(options);
     // Loaded only when the step runs: the restore it may need loads the AWS SDK.
     const { rehearse } = await import(".");
-    return rehearse(parsed, env, stop);
+    return withDatabaseTls(env, (tlsEnv) => rehearse(parsed, tlsEnv, stop));
   },
 };

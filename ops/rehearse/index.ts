@@ -9,6 +9,7 @@ import { Client } from "pg";
 import { connect, describePgError } from "../lib/postgres";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
 import { Stop, StoppedError, stoppedError, throwIfStopped } from "../lib/stop";
+import { rootCertificate } from "../lib/postgres/tls";
 import { runContainer } from "../migrate/container";
 import { notifyFromStep } from "../notify";
 import { dropDatabase } from "../restore/database";
@@ -142,6 +143,8 @@ export async function rehearse(
       containerName,
       runStarted + limitSeconds * 1000,
       stop,
+      // The CA goes into the container, where the migrator's DATABASE_URL names it (sslrootcert).
+      rootCertificate(env),
     );
     const durationMs = Date.now() - runStarted;
     const lockReport = await sampler.stop();
@@ -238,10 +241,18 @@ async function notifyRehearsal(
       fields: {
         classification: report.classification,
         "migration seconds": (report.durationMs / 1000).toFixed(1),
-        ...Object.fromEntries(report.reasons.map((reason, index) => [`reason ${index + 1}`, reason])),
+        ...Object.fromEntries(noticeReasons(report).map((reason, index) => [`reason ${index + 1}`, reason])),
         ...Object.fromEntries(report.warnings.map((warning, index) => [`lock ${index + 1}`, warning])),
       },
     },
     env,
   );
+}
+
+/** The reasons a notice may carry: a failed migration's error is the app's own text, so it stays in the log. */
+function noticeReasons(report: RehearsalReport): string[] {
+  if (report.verdict !== "failed") return report.reasons;
+  return [
+    `its migration failed on a restored copy of ${report.database}; its error is in the update's log (the rehearse step's line)`,
+  ];
 }

@@ -309,16 +309,29 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
     assert.deepEqual(await fingerprint(pg, "shop"), before);
   });
 
-  it("a failing migration: the step fails with the migration's error before production is touched", async () => {
-    const drill = await backupAndDrill("mig-failing");
-    const before = await fingerprint(pg, "shop");
-    const run = await runOps(rehearseArgs("mig-failing", ["--copy", drill.keptDatabase as string]), env());
-    assert.equal(run.code, 1, run.stderr);
-    assert.match(
-      reason(run),
-      /failed its rehearsal: .*column "no_such_column" does not exist; dropped shop_rehearse_/,
-    );
-    assert.deepEqual(await fingerprint(pg, "shop"), before);
+  it("a failing migration: the step fails with the migration's error before production is touched; the notice keeps the app's text out", async () => {
+    const webhook = await startWebhook();
+    try {
+      const drill = await backupAndDrill("mig-failing");
+      const before = await fingerprint(pg, "shop");
+      const run = await runOps(
+        rehearseArgs("mig-failing", ["--copy", drill.keptDatabase as string]),
+        env({ GREENLIGHT_WEBHOOK_URL: webhook.url }),
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(
+        reason(run),
+        /failed its rehearsal: .*column "no_such_column" does not exist; dropped shop_rehearse_/,
+      );
+      assert.deepEqual(await fingerprint(pg, "shop"), before);
+      assert.equal(webhook.messages.length, 1);
+      assert.match(webhook.messages[0].text, /release mig-failing \(\w+\) failed its migration rehearsal/);
+      const notice = JSON.stringify(webhook.messages[0]);
+      assert.match(notice, /its error is in the update's log/);
+      assert.doesNotMatch(notice, /no_such_column/, "the migration's own output stays out of the notice");
+    } finally {
+      await webhook.close();
+    }
   });
 
   it("slow, maintenance off: stopped at greenlight:maxMigrationSeconds and refused; production untouched", async () => {
