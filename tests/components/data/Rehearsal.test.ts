@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { recordWithSchema, rehearsalSummary, rehearseFlags } from "../../../components/data/Rehearsal";
 import { opsCommand } from "../../../components/step-command";
-import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
+import { COMPONENT, KEEP_REPORT_COMMAND, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { childrenIndex, dependencyClosure, GraphNode } from "../../../policies/lib/graph";
 import { RecordedResource } from "../../../tools/harness/run";
 import {
@@ -152,6 +152,30 @@ describe("Rehearsal in the real program (mocks)", function () {
     for (const name of ["DATABASE_URL", "PGPASSWORD", "GREENLIGHT_WEBHOOK_URL"])
       assert.ok(isSecretMarker(production[name]), `${name} is a secret`);
     assert.deepEqual((run.inputs.triggers as unknown[]).slice(0, 2), ["v1", "greenlight-sample:v1"]);
+  });
+
+  it("on the data host: the release image that host pulled, secrets on stdin, the host's Docker; once per release", async () => {
+    const { resources } = await program("production");
+    const run = named(resources, "rehearsal-run");
+    const pulls = dependencyNames(resources, run).filter((name) => /^host-.+-pull-(blue|green)$/.test(name));
+    assert.equal(pulls.length, 1, `one host's pull of the release image: ${pulls.join(", ")}`);
+    assert.equal(
+      named(resources, pulls[0]).inputs.name,
+      plainEntries(environmentOf(run)).GREENLIGHT_IMAGE,
+      "the image the rehearsal runs, pulled on its host before it runs there",
+    );
+    const line = String(run.inputs.create);
+    assert.match(
+      line,
+      /^printf '%s\\0' "PGPASSWORD=\$PGPASSWORD" "DATABASE_URL=\$DATABASE_URL" \| docker run -i /,
+    );
+    assert.ok(!line.includes("-e DATABASE_URL") && !line.includes("-e PGPASSWORD"), line);
+    assert.match(line, / -v \/var\/run\/docker\.sock:\/var\/run\/docker\.sock /);
+    assert.match(line, / --env-stdin rehearse /);
+    // A rotated password or SSH key reprints the last report: the rehearsal runs once per release, as the migration.
+    assert.equal(run.inputs.update, KEEP_REPORT_COMMAND);
+    assert.equal(run.inputs.addPreviousOutputInEnv, true);
+    assert.equal(run.inputs.update, named(resources, "migration-run").inputs.update);
   });
 
   it("takes the declaration, the time limit, the maintenance mode and the lock threshold from the stack config", async () => {

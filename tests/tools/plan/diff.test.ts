@@ -245,7 +245,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
     const rotated = JSON.parse(stdout) as PlanDocument;
     assert.equal(code, EXIT.ok, JSON.stringify(rotated.diff?.refusals));
     assert.deepEqual(running(rotated), ["health gate", "switch and guard"]);
-    for (const step of ["backup", "restore drill", "migration"]) {
+    for (const step of ["backup", "restore drill", "migration rehearsal", "migration"]) {
       assert.equal(rotated.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
       assert.match(
         reasonsOf(rotated, step),
