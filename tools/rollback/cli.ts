@@ -7,6 +7,7 @@
 // missing file, another stack's history, a configuration the stack's rules refuse), no pulumi.
 // This is the command line; the plan is ./index.ts.
 import { Command } from "commander";
+import { EXIT } from "../../contract/exit-codes";
 import { formatCommand } from "../lib/commands";
 import {
   BadInput,
@@ -17,6 +18,7 @@ import {
   processIo,
   runAsScript,
   ToolIo,
+  withUserPaths,
 } from "../lib/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
 import { HISTORY_FILE_OPTION, MissingPulumiError, runInOrder } from "../history/pulumi-cli";
@@ -26,8 +28,6 @@ import { planDocument, renderPlan } from "./render";
 import { RollbackRefusal } from "./target";
 import { StackYamlError } from "../lib/stack-yaml";
 import { PROJECT_DIR } from "../lib/project-root";
-
-export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
 interface RollbackOptions extends OverrideFlags {
   stack: string;
@@ -46,8 +46,8 @@ function rollbackCommand(): Command {
     .requiredOption("--stack <name>", "stack to roll back (staging, production, …)")
     .option(
       "--to <version>",
-      "history version to roll back to (default: the last succeeded update with another release)",
-      positiveIntegerOption,
+      "history version to roll back to, as the plan prints it (v11) or as a number (default: the last good state)",
+      versionOption,
     )
     .option(...HISTORY_FILE_OPTION)
     .option("--json", "print the plan as JSON", false)
@@ -66,6 +66,11 @@ function rollbackCommand(): Command {
   return overrideOptions(command, "rollback", "the incident ticket");
 }
 
+/** `--to v11` or `--to 11`: the plan and `pulumi stack history` print versions both ways. */
+function versionOption(value: string): number {
+  return positiveIntegerOption(value.replace(/^v(?=\d)/i, ""));
+}
+
 /** Runs the rollback tool; returns its exit code. */
 export async function main(
   argv: string[],
@@ -74,12 +79,12 @@ export async function main(
 ): Promise<number> {
   const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { options } = parsed;
+  const options = withUserPaths(parsed.options, ["historyFile", "projectDir"], env);
   const fail = failure(io, "rollback");
 
   const now = options.at ?? new Date();
   const override = overrideFromFlags(options, now);
-  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
+  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems);
 
   let plan: RollbackPlan;
   try {
@@ -98,14 +103,10 @@ export async function main(
     );
   } catch (error) {
     if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
-    if (
-      error instanceof BadInput ||
-      error instanceof StackYamlError ||
-      error instanceof HistoryError ||
-      error instanceof MissingPulumiError
-    ) {
+    if (error instanceof MissingPulumiError) return fail(EXIT.environment, error.message);
+    if (error instanceof BadInput) return fail(EXIT.usage, error.problems);
+    if (error instanceof StackYamlError || error instanceof HistoryError)
       return fail(EXIT.usage, error.message);
-    }
     throw error;
   }
 

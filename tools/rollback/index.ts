@@ -11,10 +11,12 @@ import { ConfigDrift, configDrift } from "./config-drift";
 import { OVERRIDE_KEYS } from "../../contract/override";
 import { decideAction, PlannedBackup, RollbackAction } from "./action";
 import { rollbackCommands } from "./commands";
-import { checkHistoryIsStacks, checkRollbackConfig } from "./check";
-import { chooseTarget, DeployedUpdate, liveUpdate, SkippedUpdate, TargetRequest } from "./target";
+import { checkRollbackConfig } from "./check";
+import { checkHistoryIsStacks } from "../history/owner";
+import { chooseTarget, DeployedUpdate, SkippedUpdate, TargetRequest } from "./target";
 import { FileConfigValue, readFileConfig } from "../lib/stack-yaml";
 import { readStackHistory, requirePulumi } from "../history/pulumi-cli";
+import { liveUpdate } from "../history/read";
 import { qualified, RecordedOverride, releaseState, shown } from "../history/state";
 import { readProjectStack } from "../lib/project";
 

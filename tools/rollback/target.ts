@@ -2,7 +2,8 @@
 // with --to or the newest earlier one with another release), what failed in between, and the first
 // release since the target that changed the schema incompatibly. Pure: refuses what it cannot roll back to.
 import { Color } from "../../schema/types";
-import { finishedAt, isSucceededUpdate, StackUpdate } from "../history/read";
+import { BadInput } from "../lib/io";
+import { finishedAt, isSucceededUpdate, liveUpdate, StackUpdate } from "../history/read";
 import { activeRelease, releaseState, ReleaseState, shown } from "../history/state";
 
 /** A rollback the tool will not plan; the message says why and what to do. */
@@ -98,7 +99,7 @@ function requestedTarget(
   const found = history.find((update) => update.version === to);
   if (found === undefined) {
     const versions = history.map((update) => update.version);
-    throw new RollbackRefusal(
+    throw new BadInput(
       `--to ${to}: no such version in the history of ${stack}` +
         (versions.length > 0 ? ` (it holds v${versions[0]}–v${versions[versions.length - 1]})` : "") +
         "; list them with `pulumi stack history`",
@@ -170,14 +171,6 @@ function firstBreakingChange(
     if (isSucceededUpdate(update) && release !== undefined) liveBefore = release;
   }
   return breaking;
-}
-
-/** The live update: the newest succeeded `update` of a history, if any. */
-export function liveUpdate(updates: StackUpdate[]): StackUpdate | undefined {
-  return [...updates]
-    .sort((a, b) => a.version - b.version)
-    .filter(isSucceededUpdate)
-    .at(-1);
 }
 
 /** Reads the live update and the target from the history, or throws RollbackRefusal. */

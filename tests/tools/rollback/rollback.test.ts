@@ -419,8 +419,15 @@ describe("tools/rollback", function () {
       assert.equal(run.code, 1);
       assert.match(run.err, /has no succeeded update: nothing is live/);
     });
-    it("target version not found", () =>
-      refused("production.json", ["--to", "99"], /--to 99: no such version .*v1–v13/));
+    it("target version not found: bad input, exit 2", async () => {
+      const run = await rollback([...fromHistory(fixture("production.json")), "--to", "99"]);
+      assertOneLine(
+        run,
+        2,
+        /^rollback: --to 99: no such version in the history of production \(it holds v1–v13\)/,
+      );
+      assert.equal(run.out, "");
+    });
     it("target is a failed update", () =>
       refused("production.json", ["--to", "12"], /v12 is an update that ended failed/));
     it("target is a preview", () => refused("production.json", ["--to", "4"], /v4 is a preview/));
@@ -573,18 +580,18 @@ describe("tools/rollback", function () {
   });
 
   describe("the Pulumi CLI", function () {
-    it("without --history-file, says pulumi is missing and exits 2", async () => {
+    it("without --history-file, says pulumi is missing and exits 5 (the environment)", async () => {
       const run = await rollback(["--stack", "production"]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(
         run.err,
         /the Pulumi CLI \(pulumi\) is not on PATH, and reading the stack's history needs it/,
       );
     });
 
-    it("with --yes, says pulumi is missing and exits 2 before planning", async () => {
+    it("with --yes, says pulumi is missing and exits 5 before planning", async () => {
       const run = await rollback([...fromHistory(fixture("production.json"), { projectDir: null }), "--yes"]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(run.err, /--yes runs `pulumi config set` and `pulumi up`/);
       assert.equal(run.out, "");
     });
