@@ -220,8 +220,25 @@ export function servingColor(resources: RecordedResource[]): string | undefined 
   return typeof color === "string" ? color : undefined;
 }
 
-/** What the update from `oldResources` to `newResources` runs, per runbook step, and what it must refuse. */
-export function updateDiff(oldResources: RecordedResource[], newResources: RecordedResource[]): UpdateDiff {
+/**
+ * The color traffic is on in a state: the color of the switch the state holds. A failed update's
+ * release record may already name the next color while its switch never ran (or reverted).
+ */
+export function trafficColor(resources: RecordedResource[]): string | undefined {
+  const switchStep = resources.find((resource) => environmentOf(resource)[STEP_ENV.step] === STEP.switch);
+  const color = switchStep ? environmentOf(switchStep)[STEP_ENV.color] : undefined;
+  return typeof color === "string" ? color : servingColor(resources);
+}
+
+/**
+ * What the update from `oldResources` to `newResources` runs, per runbook step, and what it must refuse.
+ * `serving` is the color serving before it (default: the old configuration's active color).
+ */
+export function updateDiff(
+  oldResources: RecordedResource[],
+  newResources: RecordedResource[],
+  serving = servingColor(oldResources),
+): UpdateDiff {
   const resources = diffRuns(oldResources, newResources);
   const all = [...newResources, ...oldResources];
   const byUrn = new Map(all.map((resource) => [resource.urn, resource]));
@@ -245,7 +262,6 @@ export function updateDiff(oldResources: RecordedResource[], newResources: Recor
   // The color that served before this update keeps serving until the switch: its containers must not
   // be replaced or removed by the update (seed runbooks: the old version keeps serving until the switch).
   const refusals: string[] = [];
-  const serving = servingColor(oldResources);
   if (serving) {
     for (const change of resources) {
       const resource = byUrn.get(change.urn);

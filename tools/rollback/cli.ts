@@ -88,7 +88,7 @@ export async function main(
 
   let plan: RollbackPlan;
   try {
-    plan = prepareRollback(
+    plan = await prepareRollback(
       {
         stack: options.stack,
         to: options.to,
@@ -111,6 +111,17 @@ export async function main(
   }
 
   io.out(options.json ? JSON.stringify(planDocument(plan), null, 2) + "\n" : renderPlan(plan, !options.yes));
+  // plan --diff-from's refusal: an update must never replace the serving color's containers in place.
+  const inPlace = plan.updates.flatMap((update) => update.refusals.map((refusal) => ({ update, refusal })));
+  if (inPlace.length > 0) {
+    return fail(
+      EXIT.refused,
+      inPlace.map(
+        ({ update, refusal }) =>
+          `refused: step ${update.index + 1} (pulumi up): ${refusal.split(";")[0]}; undo that setting in Pulumi.${plan.stack}.yaml (the plan's notes name what differs from the live config) and plan again`,
+      ),
+    );
+  }
   if (!options.yes) return EXIT.ok;
 
   if (plan.manual.length > 0) {

@@ -13,6 +13,18 @@ export function planDocument(plan: RollbackPlan): Record<string, unknown> {
     commands: plan.commands.map((command) => formatCommand(command.argv)),
     manual: plan.manual,
     skipped: plan.skipped,
+    updates: plan.updates.map((update) => ({
+      command: update.index + 1,
+      servingBefore: update.servingBefore ?? null,
+      servingAfter: update.servingAfter ?? null,
+      runs: update.steps.filter((step) => step.runs).map((step) => step.step),
+      doesNotRun: update.steps.filter((step) => !step.runs).map((step) => step.step),
+      reasons: Object.fromEntries(
+        update.steps.filter((step) => step.runs).map((step) => [step.step, step.reasons]),
+      ),
+      refusals: update.refusals,
+    })),
+    ...(plan.updatesUnknown !== undefined ? { updatesUnknown: plan.updatesUnknown } : {}),
     ...(plan.backup !== undefined ? { backup: plan.backup } : {}),
     ...(plan.override !== undefined ? { override: plan.override } : {}),
     overrides: plan.overrides,
@@ -59,7 +71,19 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
   plan.commands.forEach((command, index) => {
     lines.push(`    ${index + 1}. ${formatCommand(command.argv)}`);
     lines.push(`       # ${command.purpose}`);
+    const update = plan.updates.find((entry) => entry.index === index);
+    if (update === undefined) return;
+    const runs = update.steps.filter((step) => step.runs).map((step) => step.step);
+    const idle = update.steps.filter((step) => !step.runs).map((step) => step.step);
+    lines.push(`       runs: ${runs.length > 0 ? runs.join(", ") : "nothing"}`);
+    if (idle.length > 0) lines.push(`       does not run: ${idle.join(", ")}`);
+    lines.push(
+      `       traffic: ${update.servingBefore === update.servingAfter ? `stays on ${update.servingAfter}` : `${update.servingBefore} → ${update.servingAfter}`}`,
+    );
+    for (const refusal of update.refusals) lines.push(`       ✗ ${refusal}`);
   });
+  if (plan.updatesUnknown !== undefined)
+    lines.push(`    (what each pulumi up runs cannot be told: ${plan.updatesUnknown})`);
   if (plan.notes.length > 0) {
     lines.push("  notes");
     plan.notes.forEach((note) => lines.push(`    - ${note}`));

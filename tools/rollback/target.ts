@@ -1,6 +1,7 @@
 // Which update a rollback returns to, read from `pulumi stack history`: the live update, the target (given
-// with --to or the newest earlier one with another release), what failed in between, and the first
-// release since the target that changed the schema incompatibly. Pure: refuses what it cannot roll back to.
+// with --to; by default the last good state — the live update when updates after it failed, else the
+// newest earlier one with another release), what failed since, and the first release since the target
+// that changed the schema incompatibly. Pure: refuses what it cannot roll back to.
 import { Color } from "../../schema/types";
 import { BadInput } from "../lib/io";
 import { finishedAt, isSucceededUpdate, liveUpdate, StackUpdate } from "../history/read";
@@ -37,6 +38,8 @@ export interface RollbackSituation {
   target: DeployedUpdate;
   /** Updates (kind update, any result) after the target, oldest first. */
   after: StackUpdate[];
+  /** Updates (kind update) after the live one: each failed or never finished. */
+  afterLive: StackUpdate[];
   skipped: SkippedUpdate[];
   /** The first release since the target that changed the schema incompatibly. */
   breaking?: { state: ReleaseState; release: string };
@@ -47,7 +50,10 @@ export interface TargetRequest {
   stack: string;
   /** The stack's history, any order. */
   updates: StackUpdate[];
-  /** Roll back to this version; default: the newest succeeded update before the live one with another release. */
+  /**
+   * Roll back to this version; default: the live update when updates after it failed (the last good
+   * state), else the newest succeeded update before the live one with another release.
+   */
   to?: number;
   now: Date;
   /** Refuse a target that finished longer ago than this. */
@@ -88,12 +94,16 @@ function deployed(update: StackUpdate, role: string): DeployedUpdate {
   return { update, state, color: requireColor(state, role), release: requireRelease(state, role) };
 }
 
-/** The update --to names, refused unless it is a succeeded update with another release than the live one. */
+/**
+ * The update --to names, refused unless it is a succeeded update with another release than the live one,
+ * or the live one itself when updates after it failed (the stack and its file go back to it).
+ */
 function requestedTarget(
   request: TargetRequest,
   to: number,
   history: StackUpdate[],
   live: DeployedUpdate,
+  failedSinceLive: boolean,
 ): StackUpdate {
   const { stack } = request;
   const found = history.find((update) => update.version === to);
@@ -112,7 +122,10 @@ function requestedTarget(
     );
   }
   if (found.version === live.update.version) {
-    throw new RollbackRefusal(`--to ${to}: v${found.version} is the live version already; nothing to do`);
+    if (failedSinceLive) return found;
+    throw new RollbackRefusal(
+      `--to ${to}: v${found.version} is the live version already and no update since failed; nothing to do`,
+    );
   }
   const targetRelease = requireRelease(releaseState(found), "target");
   if (targetRelease === live.release) {
@@ -153,19 +166,35 @@ function skippedNote(update: StackUpdate, live: DeployedUpdate): string {
 }
 
 /**
- * A breaking schema change is one an update introduced: the flag set on a release that differs from
- * the one live before it. Failed updates count: their migration may have run before they failed.
+ * Whether an update's release changed the schema incompatibly — the one place the rollback decides it.
+ * Today: the release's greenlight:schemaBreaking flag, as `npm run release --schema-breaking` wrote it.
  */
-function firstBreakingChange(
+export function isSchemaBreakingRelease(state: ReleaseState): boolean {
+  return state.schemaBreaking;
+}
+
+/**
+ * A breaking schema change is one an update introduced: a breaking release that differs from the one
+ * live before it, whose migration ran. A failed update counts when its migration ran or may have run
+ * (`migrated` says which: the history's counts of what completed, ../history/progress.ts).
+ */
+export function firstBreakingChange(
   after: StackUpdate[],
   targetRelease: string,
+  migrated: (update: StackUpdate) => boolean = () => true,
 ): RollbackSituation["breaking"] | undefined {
   let liveBefore = targetRelease;
   let breaking: RollbackSituation["breaking"] | undefined;
   for (const update of after) {
     const state = releaseState(update);
     const release = activeRelease(state);
-    if (breaking === undefined && state.schemaBreaking && release !== undefined && release !== liveBefore) {
+    if (
+      breaking === undefined &&
+      isSchemaBreakingRelease(state) &&
+      release !== undefined &&
+      release !== liveBefore &&
+      (isSucceededUpdate(update) || migrated(update))
+    ) {
       breaking = { state, release };
     }
     if (isSucceededUpdate(update) && release !== undefined) liveBefore = release;
@@ -186,11 +215,15 @@ export function chooseTarget(request: TargetRequest): RollbackSituation {
     );
   }
   const live = deployed(current, "live");
+  // Updates after the live one failed or never finished: the last good state is the live one.
+  const afterLive = deployments.filter((update) => update.version > current.version);
 
   const target = deployed(
     request.to !== undefined
-      ? requestedTarget(request, request.to, history, live)
-      : defaultTarget(stack, succeeded, live),
+      ? requestedTarget(request, request.to, history, live, afterLive.length > 0)
+      : afterLive.length > 0
+        ? current
+        : defaultTarget(stack, succeeded, live),
     "target",
   );
   const targetAge = daysBetween(finishedAt(target.update), request.now);
@@ -212,5 +245,12 @@ export function chooseTarget(request: TargetRequest): RollbackSituation {
       message: update.message,
       note: skippedNote(update, live),
     }));
-  return { live, target, after, skipped, breaking: firstBreakingChange(after, target.release) };
+  return {
+    live,
+    target,
+    after,
+    afterLive,
+    skipped,
+    breaking: firstBreakingChange(after, target.release),
+  };
 }

@@ -14,6 +14,7 @@ import { main as rollback } from "../../../tools/rollback/cli";
 import { main as secret } from "../../../tools/secret/cli";
 import { main as stats } from "../../../tools/stats/cli";
 import { assertLines, assertOneLine, runTool } from "../support/run-tool";
+import { makeProject, stackFileOf } from "../rollback/support";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const HISTORY = path.join(ROOT, "tests", "fixtures", "history");
@@ -29,7 +30,15 @@ const TOOLS: Record<string, Main> = {
 const NO_PULUMI = { PATH: "/nonexistent" };
 
 describe("the tools' command-line discipline", function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
+  // production.json's stack file as its live v13 deployed it: the rollback's commands run against it.
+  let projects: string;
+  let v13: string;
+  before(() => {
+    projects = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-discipline-"));
+    v13 = makeProject(projects, "v13", { production: stackFileOf("production.json", 13) });
+  });
+  after(() => fs.rmSync(projects, { recursive: true, force: true }));
 
   for (const [name, main] of Object.entries(TOOLS).filter(([tool]) => tool !== "gen:config")) {
     it(`${name}: a mistyped --stak is named with "Did you mean --stack?", not as a missing --stack`, async () => {
@@ -80,7 +89,14 @@ describe("the tools' command-line discipline", function () {
   });
 
   it("rollback --to takes the version as the plan prints it (v11) as well as 11", async () => {
-    const args = ["--stack", "production", "--history-file", path.join(HISTORY, "production.json")];
+    const args = [
+      "--stack",
+      "production",
+      "--history-file",
+      path.join(HISTORY, "production.json"),
+      "--project-dir",
+      v13,
+    ];
     const [printed, number] = await Promise.all([
       runTool(rollback, [...args, "--to", "v11", "--at", "2026-11-24T12:00:00Z", "--json"], NO_PULUMI),
       runTool(rollback, [...args, "--to", "11", "--at", "2026-11-24T12:00:00Z", "--json"], NO_PULUMI),
@@ -103,7 +119,17 @@ describe("the tools' command-line discipline", function () {
     it("rollback --history-file saved.json reads the file beside the user", async () => {
       const run = await runTool(
         rollback,
-        ["--stack", "production", "--history-file", "saved.json", "--at", "2026-11-24T12:00:00Z", "--json"],
+        [
+          "--stack",
+          "production",
+          "--history-file",
+          "saved.json",
+          "--at",
+          "2026-11-24T12:00:00Z",
+          "--project-dir",
+          v13,
+          "--json",
+        ],
         fromThere(),
       );
       assert.equal(run.code, 0, run.err);
