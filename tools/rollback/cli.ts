@@ -98,6 +98,16 @@ export async function main(
         now,
         override,
         run: options.yes,
+        rerun: [
+          "npm",
+          "run",
+          "rollback",
+          "--",
+          "--stack",
+          options.stack,
+          ...(options.historyFile !== undefined ? ["--history-file", options.historyFile] : []),
+          ...(options.projectDir !== PROJECT_DIR ? ["--project-dir", options.projectDir] : []),
+        ],
       },
       env,
     );
@@ -123,6 +133,13 @@ export async function main(
     );
   }
   if (!options.yes) return EXIT.ok;
+  if (plan.window?.blocked) {
+    return fail(
+      EXIT.refused,
+      `not running: the deployment window is closed at ${plan.window.at} (${plan.window.closedBecause}) and the policy pack ` +
+        `would stop the rollback's pulumi up; with the on-call approver's sign-off run: ${plan.window.overrideCommand}`,
+    );
+  }
 
   if (plan.manual.length > 0) {
     return fail(EXIT.refused, `not running: first ${plan.manual.join("; ")}`);

@@ -19,6 +19,7 @@ import { describeProgress, UpdateProgress } from "../history/progress";
 import { StackConfig } from "../harness/stack-file";
 import { pulumiUp } from "../lib/commands";
 import { describeOverride } from "../lib/override";
+import { judgeRollbackWindow, WindowVerdict } from "./window";
 import { checkHistoryIsStacks } from "../history/owner";
 import { chooseTarget, DeployedUpdate, SkippedUpdate, TargetRequest } from "./target";
 import { FileConfigValue, readFileConfig } from "../lib/stack-yaml";
@@ -75,6 +76,8 @@ export interface RollbackPlan {
   /** Plain keys where the stack file the commands run against differs from the live config. */
   drift: ConfigDrift[];
   notes: string[];
+  /** The deployment window when the rollback runs (prepareRollback judges it). */
+  window?: WindowVerdict;
 }
 
 function side({ state, color }: DeployedUpdate): PlanSide {
@@ -232,6 +235,8 @@ export interface RollbackInput extends Omit<RollbackRequest, "updates" | "stackF
   historyFile?: string;
   /** The commands will run (`--yes`): the pulumi CLI must be there. */
   run: boolean;
+  /** The rollback's command line without --to and --yes, which the window's override command extends. */
+  rerun?: string[];
 }
 
 /**
@@ -264,5 +269,24 @@ export async function prepareRollback(input: RollbackInput, env: NodeJS.ProcessE
     program: { base: stackConfig, run: programRunner(stack, now) },
   });
   checkRollbackConfig(stackConfig, plan.commands, { stack, now, stackFileName });
-  return plan;
+  // The override the rollback's last update deploys: --override-* flags, or what the stack file keeps.
+  const deployed = configsAtUpdates(stackConfig, plan.commands).at(-1)?.config.config ?? {};
+  const field = (key: string) => deployed[qualified(key)];
+  const window = judgeRollbackWindow({
+    stack,
+    at: now,
+    overrideFields: {
+      reason: field(OVERRIDE_KEYS.reason),
+      approver: field(OVERRIDE_KEYS.approver),
+      ticket: field(OVERRIDE_KEYS.ticket),
+      expiresAt: field(OVERRIDE_KEYS.expiresAt),
+    },
+    rerun: [
+      ...(input.rerun ?? ["npm", "run", "rollback", "--", "--stack", stack]),
+      "--to",
+      `v${plan.to.version}`,
+      "--yes",
+    ],
+  });
+  return { ...plan, window };
 }

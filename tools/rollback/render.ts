@@ -1,6 +1,8 @@
 // How a rollback plan is printed: the `--json` document and the human-readable text.
 import { formatCommand } from "../lib/commands";
 import { PlanSide, RollbackPlan } from ".";
+import type { WindowVerdict } from "./window";
+import { formatInstant } from "../../contract/instant";
 
 /** The `--json` document: at least from, to, action, reason, commands, skipped (and override when used). */
 export function planDocument(plan: RollbackPlan): Record<string, unknown> {
@@ -27,10 +29,28 @@ export function planDocument(plan: RollbackPlan): Record<string, unknown> {
     ...(plan.updatesUnknown !== undefined ? { updatesUnknown: plan.updatesUnknown } : {}),
     ...(plan.backup !== undefined ? { backup: plan.backup } : {}),
     ...(plan.override !== undefined ? { override: plan.override } : {}),
+    ...(plan.window !== undefined ? { window: plan.window } : {}),
     overrides: plan.overrides,
     drift: plan.drift,
     notes: plan.notes,
   };
+}
+
+/** The window verdict at the instant the rollback runs, and the override command when it is closed. */
+function windowLines(window: WindowVerdict): string[] {
+  const at = formatInstant(new Date(window.at));
+  if (window.level === "disabled")
+    return [`  window  not judged on this stack (the deployment-window rule is off)`];
+  if (window.open) return [`  window  open at ${at}`];
+  const closed = `  window  closed at ${at} (${window.closedBecause})${window.nextOpening ? `; next opens ${window.nextOpening}` : ""}`;
+  if (window.coveredBy !== undefined) return [closed, `          covered by the ${window.coveredBy}`];
+  if (!window.blocked) return [closed, `          ${window.level} on this stack: the update is not blocked`];
+  return [
+    closed,
+    "          the policy pack blocks this rollback's pulumi up; record an emergency override with it (the",
+    "          on-call approver signs it; RUNBOOK.md, Emergency release outside the window):",
+    `          ${window.overrideCommand}`,
+  ];
 }
 
 /** The human-readable plan. */
@@ -45,6 +65,7 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
     `  action  ${plan.action}`,
     `  reason  ${plan.reason}`,
   ];
+  if (plan.window !== undefined) lines.push(...windowLines(plan.window));
   if (plan.backup !== undefined) {
     lines.push(
       `  backup  s3://${plan.backup.bucket}/${plan.backup.location} (newest dump, taken ${plan.backup.takenAt} before ${plan.backup.release} migrated) → database ${plan.backup.targetDb}`,

@@ -5,7 +5,7 @@ import * as path from "path";
 import { main } from "../../../tools/rollback/cli";
 import { applyConfigChanges } from "../../../tools/lib/stack-yaml";
 import { assertHelp, assertOneLine, runTool, runToolScript, snapshot, ToolRun } from "../support/run-tool";
-import { fixture, image, makeProject, POLICY, stackFileOf } from "./support";
+import { fixture, image, makeProject, POLICY, stackFileOf, standIn } from "./support";
 
 const AT = "2026-11-24T12:00:00Z";
 
@@ -73,37 +73,6 @@ async function plan(
   const run = await rollback([...fromHistory(fixture(file), { projectDir }), "--json", ...extra]);
   assert.equal(run.code, 0, run.err);
   return JSON.parse(run.out);
-}
-
-/** A stand-in `pulumi` (the real CLI cannot be installed here): records its argv, fails at STANDIN_FAIL_AT. */
-function standIn(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[][] } {
-  const bin = path.join(dir, "bin");
-  fs.mkdirSync(bin, { recursive: true });
-  const log = path.join(dir, "calls.jsonl");
-  fs.writeFileSync(
-    path.join(bin, "pulumi"),
-    `#!${process.execPath}
-const fs = require("fs");
-fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
-const calls = fs.readFileSync(process.env.STANDIN_LOG, "utf8").trim().split("\\n").length;
-if (String(calls) === process.env.STANDIN_FAIL_AT) {
-  process.stderr.write("error: stand-in told to fail at call " + calls + "\\n");
-  process.exit(Number(process.env.STANDIN_FAIL_CODE || 1));
-}
-`,
-    { mode: 0o755 },
-  );
-  return {
-    env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`, STANDIN_LOG: log },
-    calls: () =>
-      fs.existsSync(log)
-        ? fs
-            .readFileSync(log, "utf8")
-            .trim()
-            .split("\n")
-            .map((line) => JSON.parse(line) as string[])
-        : [],
-  };
 }
 
 describe("tools/rollback", function () {

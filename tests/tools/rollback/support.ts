@@ -48,3 +48,34 @@ export function makeProject(parent: string, name: string, stackFiles: Record<str
     fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
   return dir;
 }
+
+/** A stand-in `pulumi` (the real CLI cannot be installed here): records its argv, fails at STANDIN_FAIL_AT. */
+export function standIn(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[][] } {
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  const log = path.join(dir, "calls.jsonl");
+  fs.writeFileSync(
+    path.join(bin, "pulumi"),
+    `#!${process.execPath}
+const fs = require("fs");
+fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
+const calls = fs.readFileSync(process.env.STANDIN_LOG, "utf8").trim().split("\\n").length;
+if (String(calls) === process.env.STANDIN_FAIL_AT) {
+  process.stderr.write("error: stand-in told to fail at call " + calls + "\\n");
+  process.exit(Number(process.env.STANDIN_FAIL_CODE || 1));
+}
+`,
+    { mode: 0o755 },
+  );
+  return {
+    env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`, STANDIN_LOG: log },
+    calls: () =>
+      fs.existsSync(log)
+        ? fs
+            .readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .map((line) => JSON.parse(line) as string[])
+        : [],
+  };
+}
