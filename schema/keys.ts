@@ -1,6 +1,11 @@
+import * as fs from "fs";
 import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
+import { SSL_MODES } from "../contract/database-tls";
+import { caBundle, parseCaCertificates } from "./database-ca";
+import { canonicalDockerCpus, dockerCpusReadBack } from "../contract/docker";
 import * as p from "../contract/patterns";
+import { HOST_KEY, parseHostKey } from "../contract/host-key";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
 export type PulumiConfigType = "string" | "integer" | "boolean" | "array";
@@ -38,6 +43,34 @@ const urlPath = () => text(p.URL_PATH, "an absolute URL path such as /health (le
 const identifier = () => text(p.SQL_IDENTIFIER, "a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*)");
 const secretText = () => z.string().min(1, "expected a non-empty secret");
 
+/**
+ * CA certificates as PEM text, or the path of a PEM file (relative to the project directory, where
+ * Pulumi runs the program): decoded to the certificates' PEM, each one parsed. Expiry is judged by a
+ * cross-key rule, at the instant the config is judged.
+ */
+const caCertificates = () =>
+  z.string().transform((value, context) => {
+    let pem = value;
+    if (!value.includes("-----BEGIN")) {
+      if (!p.FS_PATH.test(value) || !fs.existsSync(value) || !fs.statSync(value).isFile()) {
+        context.addIssue({
+          code: "custom",
+          message: `expected PEM text or the path of a PEM file relative to the project directory; no file ${value}`,
+        });
+        return z.NEVER;
+      }
+      pem = fs.readFileSync(value, "utf8");
+    }
+    const certificates = parseCaCertificates(pem);
+    if (typeof certificates === "string") {
+      context.addIssue({ code: "custom", message: certificates });
+      return z.NEVER;
+    }
+    return caBundle(certificates);
+  });
+const HOST_KEY_EXPECTED =
+  "the host's SSH key, pinned: '<type> <base64>' of its ed25519 or ECDSA key, from ssh-keyscan -t ed25519 <address> checked against the host's own /etc/ssh/ssh_host_ed25519_key.pub (RUNBOOK.md, Before the first release)";
+
 /** One Docker host of a stack with hosts (greenlight:hosts). */
 const dockerHost = z.object(
   {
@@ -45,12 +78,35 @@ const dockerHost = z.object(
     address: text(p.HOST, "the address the runner reaches the host at over SSH (name or IP)"),
     user: text(p.SSH_USER, "an SSH user such as root or deploy").default("root"),
     port: port().default(22),
-    privateAddress: text(p.HOST, "the host's address on the private network (name or IP)").optional(),
+    hostKey: z
+      .string({ message: `expected ${HOST_KEY_EXPECTED}` })
+      .regex(HOST_KEY, `expected ${HOST_KEY_EXPECTED}`)
+      .refine(
+        (value) => {
+          try {
+            parseHostKey(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: "expected a host key whose base64 body is a key of the type it names" },
+      ),
+    // Retired: the proxies' runtime API no longer listens on a private address (the switch goes over SSH).
+    privateAddress: z
+      .never({
+        message:
+          "expected no privateAddress: nothing listens on the private network any more (the switch reaches every proxy over SSH); remove it",
+      })
+      .optional(),
     replicaAddress: text(p.HOST, "the address the host's replicas publish on (default 127.0.0.1)").default(
       "127.0.0.1",
     ),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64"], { message: "expected linux/amd64 or linux/arm64" })
+      .default("linux/amd64"),
   },
-  { message: "expected a host: {name, address[, user, port, privateAddress, replicaAddress]}" },
+  { message: "expected a host: {name, address, hostKey[, user, port, replicaAddress, platform]}" },
 );
 
 /**
@@ -96,6 +152,14 @@ export const CONFIG_KEYS = {
       .string()
       .regex(/^(?:\d{1,3})(?:\.\d{1,3})?$/, "expected a number of CPUs such as 0.5 or 2")
       .refine((value) => Number(value) > 0, "expected more than 0 CPUs")
+      // The docker provider reads some values back as another number (0.05 → "0.1"): every update would replace.
+      .superRefine((value, context) => {
+        if (!/^\d+(\.\d+)?$/.test(value) || canonicalDockerCpus(value) !== undefined) return;
+        context.addIssue({
+          code: "custom",
+          message: `expected a number of CPUs the docker provider reads back unchanged: it stores ${value} as ${dockerCpusReadBack(value)}, so every update would replace the containers; use a value such as 0.1 or 1.5`,
+        });
+      })
       .default("1"),
   },
   requiredEnv: {
@@ -200,6 +264,19 @@ export const CONFIG_KEYS = {
     schema: secretText().optional(),
     secret: true,
   },
+  dbSslMode: {
+    type: "string",
+    description:
+      "TLS of every connection to PostgreSQL (libpq sslmode): disable, allow, prefer, require, verify-ca or verify-full.",
+    schema: z.enum(SSL_MODES, { message: `expected a libpq sslmode: ${SSL_MODES.join(", ")}` }).optional(),
+    defaultText: "verify-full on production; require elsewhere (disable on local with a loopback dbHost)",
+  },
+  dbSslRootCert: {
+    type: "string",
+    description:
+      "CA certificate(s) that signed the database server's certificate: PEM text, or a PEM file's path relative to the project.",
+    schema: caCertificates().optional(),
+  },
   migratorRole: {
     type: "string",
     description: "Role that owns the schema and runs migrations.",
@@ -258,8 +335,16 @@ export const CONFIG_KEYS = {
   },
   backupObjectLockDays: {
     type: "integer",
-    description: "Object-lock (governance) retention in days; 0 disables it. Production needs at least 1.",
+    description:
+      "Object-lock retention in days, in backupObjectLockMode; 0 disables it. Production needs at least 1.",
     schema: int(0, 3650, "days").default(0),
+  },
+  backupObjectLockMode: {
+    type: "string",
+    description:
+      "Object-lock mode: GOVERNANCE (s3:BypassGovernanceRetention can lift it) or COMPLIANCE (no one can, until it ends).",
+    schema: z.enum(["GOVERNANCE", "COMPLIANCE"], { message: "expected GOVERNANCE or COMPLIANCE" }).optional(),
+    defaultText: "GOVERNANCE (with backupObjectLockDays)",
   },
   backupMinFreeDiskPercent: {
     type: "integer",
@@ -333,7 +418,7 @@ export const CONFIG_KEYS = {
     type: "array",
     items: "object",
     description:
-      "Docker hosts the app runs on, over SSH: [{name, address, user, port, privateAddress, replicaAddress}]; unset: this machine.",
+      "Docker hosts the app runs on, over SSH: [{name, address, hostKey, user, port, replicaAddress, platform}]; hostKey pins the host's SSH key; unset: this machine.",
     schema: z
       .array(dockerHost)
       .min(1, "expected at least one host, or leave greenlight:hosts unset for this machine")
@@ -364,17 +449,6 @@ export const CONFIG_KEYS = {
     type: "string",
     description: "Address the traffic proxy listens on (0.0.0.0 on hosts behind DNS or a load balancer).",
     schema: text(p.HOST, "an IP address or host name such as 127.0.0.1 or 0.0.0.0").default("127.0.0.1"),
-  },
-  proxyAdminPort: {
-    type: "integer",
-    description:
-      "Port of each host proxy's runtime API on its private address (stacks with hosts; firewall it).",
-    schema: port().default(9999),
-  },
-  proxyLogPort: {
-    type: "integer",
-    description: "UDP port on the first host where every proxy's access log goes (the guard listens there).",
-    schema: port().default(5140),
   },
   proxyPort: {
     type: "integer",
@@ -464,6 +538,26 @@ export const CONFIG_KEYS = {
       .datetime({ offset: true, message: "expected an ISO-8601 time with a zone, e.g. 2026-11-24T18:00:00Z" })
       .optional(),
   },
+  registryServer: {
+    type: "string",
+    description:
+      "Registry the hosts pull release images from (with registryUser and registryPassword); unset: images the hosts pull without credentials.",
+    schema: text(
+      /^[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/,
+      "a registry address such as registry.example.com",
+    ).optional(),
+  },
+  registryUser: {
+    type: "string",
+    description: "User the hosts log in to greenlight:registryServer as.",
+    schema: text(p.HANDLE, "a registry user name (letters, digits, . _ @ + -)").optional(),
+  },
+  registryPassword: {
+    type: "string",
+    description: "Password or token of greenlight:registryUser (secret): every host's pulls use it.",
+    schema: secretText().optional(),
+    secret: true,
+  },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
@@ -473,3 +567,11 @@ export const NAMESPACE = "greenlight";
 
 /** The namespace whose keys become the app's environment variables. */
 export const ENV_NAMESPACE = "greenlight-env";
+
+/** Keys greenlight no longer reads, each with why and what to do (a stack still setting one is refused). */
+export const RETIRED_KEYS: Record<string, string> = {
+  proxyAdminPort:
+    "expected no proxyAdminPort: the proxies' runtime API no longer listens on TCP (the switch reaches each proxy's UNIX socket over SSH); remove the key",
+  proxyLogPort:
+    "expected no proxyLogPort: the guard reads each proxy's access log over SSH, no UDP port listens; remove the key",
+};

@@ -1,7 +1,8 @@
-import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
+import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE, RETIRED_KEYS } from "./keys";
 import { closestKey, namespaceProblem } from "./namespaces";
 import { ENV_NAME, SECRET_ENV_NAME, STACK_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
+import { defaultSslMode, transportRules } from "./transport";
 import { parseSmokeCheck } from "./smoke";
 import { SmokeCheck, StackSettings, otherColor } from "./types";
 
@@ -108,6 +109,10 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
         });
       continue;
     }
+    if (key in RETIRED_KEYS) {
+      fail(fullKey, RETIRED_KEYS[key]);
+      continue;
+    }
     if (!(key in CONFIG_KEYS)) {
       const suggestion = closestKey(key);
       const hint = suggestion ? ` (did you mean ${NAMESPACE}:${suggestion}?)` : "";
@@ -140,6 +145,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     }
   }
   crossKeyRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
+  transportRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
   const { plain: envPlain, secret: envSecret } = splitEnv(envValues, valid.secretEnv, raw.secretKeys, fail);
   if (problems.length > 0) throw new ConfigError(raw.stack, problems);
   return settingsFrom(valid as Decoded, raw.stack, envPlain, envSecret);
@@ -242,6 +248,8 @@ function settingsFrom(
       adminUser: c.dbAdminUser,
       migratorRole: c.migratorRole ?? `${roleBase}_migrator`,
       appRole: c.appRole ?? `${roleBase}_app`,
+      sslmode: c.dbSslMode ?? defaultSslMode(stack, c.dbHost),
+      sslRootCert: c.dbSslRootCert,
     },
     backup: {
       bucket: c.backupBucket,
@@ -251,6 +259,7 @@ function settingsFrom(
       encryption: c.backupEncryption,
       kmsKeyId: c.backupKmsKeyId,
       objectLockDays: c.backupObjectLockDays,
+      objectLockMode: c.backupObjectLockMode ?? "GOVERNANCE",
       minFreeDiskPercent: c.backupMinFreeDiskPercent,
       restoreDrill: c.restoreDrill,
       s3: { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId },
@@ -260,19 +269,18 @@ function settingsFrom(
       timeoutSeconds: c.migrationTimeoutSeconds,
       schemaBreaking: c.schemaBreaking,
     },
-    hosts: (c.hosts ?? []).map((host) => ({
-      ...host,
-      privateAddress: host.privateAddress ?? host.address,
-    })),
+    hosts: (c.hosts ?? []).map(({ privateAddress: _retired, ...host }) => host),
     dataHost: c.dataHost,
     protect: c.protect,
     requireDigest: c.requireDigest,
     opsBaseImage: c.opsBaseImage,
+    registry:
+      c.registryServer !== undefined && c.registryUser !== undefined
+        ? { server: c.registryServer, username: c.registryUser }
+        : undefined,
     traffic: {
       proxyPort: c.proxyPort,
       listenAddress: c.proxyListenAddress,
-      adminPort: c.proxyAdminPort,
-      logPort: c.proxyLogPort,
       stateDir: c.stateDir ?? `.greenlight/${stack}`,
       maintenanceMode: c.maintenanceMode,
       gate: {
@@ -307,6 +315,7 @@ function settingsFrom(
       s3SecretAccessKey: c.s3SecretAccessKey,
       webhookUrl: c.webhookUrl,
       sshPrivateKey: c.sshPrivateKey,
+      registryPassword: c.registryPassword,
       env: envSecret,
     },
   };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages greenlight's tests use, only those that are missing:
 # PostgreSQL 15 (server), Docker (docker.io, dockerd), HAProxy, and for the simulated hosts of the
-# multi-host tests OpenSSH (sshd, ssh) and iproute2 (their bridges). Needs root (or sudo) and apt-get.
+# multi-host tests OpenSSH (sshd, ssh) and iproute2 (their bridges); openssl makes the TLS tests' CAs.
+# Needs root (or sudo) and apt-get.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"

@@ -17,6 +17,7 @@ import {
   LOCAL,
   StepPlace,
   placedCommand,
+  ONCE_PER_RELEASE,
 } from "../step-command";
 import type { FlagValue } from "../../ops/hosts/remote";
 
@@ -49,6 +50,8 @@ export interface MigrationArgs {
   s3: S3Target;
   /** Where the migration runs: here (default) or on a host that reaches the database (greenlight:dataHost). */
   place?: StepPlace;
+  /** On a host: that host's pull of `image`; the migration's `docker run` finds the image there, credentials used. */
+  imagePulled?: pulumi.Resource;
 }
 
 /** The run as greenlight.migrations recorded it (empty during preview). */
@@ -73,6 +76,26 @@ export function migrationSummary(stdout: string | undefined): MigrationSummary |
     finishedAt: text(record, "finishedAt"),
     durationSeconds: num(record, "durationSeconds"),
   };
+}
+
+/**
+ * The migrator's DATABASE_URL: the app's database at the migrator's host, with the stack's sslmode and,
+ * when the stack has a CA, sslrootcert where the step copies it into the one-off container.
+ */
+export function migratorDatabaseUrl(
+  database: PgTarget,
+  migrator: { role: string; host: string },
+  password: string,
+): string {
+  return databaseUrl(
+    {
+      ...database,
+      host: migrator.host,
+      user: migrator.role,
+      withRootCert: database.sslRootCert !== undefined,
+    },
+    password,
+  );
 }
 
 type MigrateLine = Pick<
@@ -144,14 +167,18 @@ export class Migration extends pulumi.ComponentResource {
       `the backup of release ${args.release} (a migration needs a backup of its own release)`,
     );
     checkPgTarget(check, args.database);
+    check.require(
+      (args.place ?? LOCAL).kind === "local" || args.imagePulled !== undefined,
+      "imagePulled",
+      args.imagePulled,
+      "the data host's pull of the release image (DockerHost.pulls) when the migration runs on a host",
+    );
     check.sqlIdentifier("migrator.role", args.migrator.role);
     check.host("migrator.host", args.migrator.host);
 
     const migratorUrl = pulumi
       .output(args.migrator.password)
-      .apply((password) =>
-        databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
-      );
+      .apply((password) => migratorDatabaseUrl(args.database, args.migrator, password));
     const place = args.place ?? LOCAL;
     const environment = stepEnvironment(
       { step: STEP.migrate, release: args.release, verify: true },
@@ -178,14 +205,17 @@ export class Migration extends pulumi.ComponentResource {
               timeoutSeconds: args.timeoutSeconds,
             }),
           ),
-          // On a host, migrate starts the release's one-off container through that host's Docker.
+          // On a host, migrate starts the release's one-off container through that host's Docker, and
+          // must be able to kill it at the deadline while it holds the migration lock: the step
+          // container needs the socket. The release's own container gets neither socket nor admin secrets.
           { envNames: Object.keys(environment), dockerSocket: true },
         ),
         environment,
-        // Each release (or a new image of it) migrates once.
+        ...ONCE_PER_RELEASE,
+        // Each release (or a new image of it) migrates once; nothing else reruns it.
         triggers: [args.release, args.image],
       },
-      { parent: this, dependsOn: [args.backup] },
+      { parent: this, dependsOn: [args.backup, ...(args.imagePulled ? [args.imagePulled] : [])] },
       place.kind === "host" ? place.host : undefined,
     );
     // The record holds names, times and an outcome only; stdout is secret because the environment is.

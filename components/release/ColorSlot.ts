@@ -2,7 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, LABEL } from "../../contract/resources";
 import { ENV_NAME } from "../../contract/patterns";
+import { DATABASE_CA_FILE } from "../../contract/database-tls";
 import { COMPUTED_ENV, Color } from "../../schema/types";
+import { goDuration } from "../../contract/docker";
 import { databaseUrl } from "../database-url";
 import { opsCommand, stepCommand } from "../step-command";
 import {
@@ -33,7 +35,7 @@ export class ColorSlot extends pulumi.ComponentResource {
 
   constructor(name: string, args: ColorSlotArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.colorSlot, name, {}, opts);
-    const { appPort, timing, waitTimeout } = checkColorSlotArgs(name, args);
+    const { appPort, timing, waitTimeout, cpus, stopGraceSeconds } = checkColorSlotArgs(name, args);
 
     this.color = args.color;
     this.release = args.release;
@@ -43,11 +45,7 @@ export class ColorSlot extends pulumi.ComponentResource {
 
     const { database } = args;
     const databaseEnv = pulumi.secret(
-      pulumi
-        .output(args.databasePassword)
-        .apply(
-          (password) => `DATABASE_URL=${databaseUrl({ ...database, database: database.name }, password)}`,
-        ),
+      pulumi.output(args.databasePassword).apply((password) => databaseUrlEntry(database, password)),
     );
     const secretEntries = secretEnvEntries(name, args.secretEnv);
     const hosted = args.networkMode === "host";
@@ -87,15 +85,24 @@ export class ColorSlot extends pulumi.ComponentResource {
             { label: LABEL.stack, value: args.stack },
             ...(where.host ? [{ label: LABEL.host, value: where.host }] : []),
           ],
+          // The database's CA, where DATABASE_URL's sslrootcert names it (written before the container starts).
+          ...(database.sslRootCert !== undefined
+            ? { uploads: [{ file: DATABASE_CA_FILE, content: database.sslRootCert }] }
+            : {}),
+          // Every value in the form the provider reads back (contract/docker.ts), so a second update changes nothing.
           memory: args.memoryMb,
-          cpus: args.cpus,
+          // Docker's own default written out: unset, Docker stores twice the limit and the provider sees a change.
+          memorySwap: args.memoryMb * 2,
+          cpus,
           healthcheck: {
             tests: ["CMD", ...(args.healthcheckCommand ?? nodeProbe(listenPort, args.healthPath))],
-            interval: `${timing.intervalSeconds}s`,
-            timeout: `${timing.timeoutSeconds}s`,
+            interval: goDuration(timing.intervalSeconds),
+            timeout: goDuration(timing.timeoutSeconds),
             retries: timing.retries,
-            startPeriod: `${timing.startPeriodSeconds}s`,
+            startPeriod: goDuration(timing.startPeriodSeconds),
           },
+          // The provider stops a container it deletes with this timeout (0 s unset): the app drains first.
+          destroyGraceSeconds: stopGraceSeconds,
           wait: true,
           waitTimeout,
           restart: args.restartPolicy ?? "unless-stopped",
@@ -115,6 +122,8 @@ export class ColorSlot extends pulumi.ComponentResource {
           dependsOn,
           // Fixed names and host ports: the old container must go before its replacement can start.
           deleteBeforeReplace: true,
+          // The provider records a new healthcheck but never applies it to a running container: replace it.
+          replaceOnChanges: ["healthcheck"],
           ignoreChanges: args.warm ? WARM_IGNORED_PROPERTIES : [],
         },
       );
@@ -152,12 +161,9 @@ export class ColorSlot extends pulumi.ComponentResource {
     } else {
       this.containers = [];
       this.placed = args.placement.map((share) => {
-        // Pulled by the host's own engine (by digest in production), before its replicas start.
-        const pulled = new docker.RemoteImage(
-          `${name}-${share.host.name}-image`,
-          { name: args.image, keepLocally: true },
-          { parent: this, provider: share.host.provider },
-        );
+        // Pulled by the host's own engine (by digest in production, with the registry's credentials), before
+        // its replicas start and before a migration on that host runs the image.
+        const pulled = share.host.pulls[args.color];
         const containers = Array.from({ length: share.replicas }, (_, replica) =>
           replicaContainer(
             `${name}-${share.host.name}-${replica}`,
@@ -192,6 +198,12 @@ export class ColorSlot extends pulumi.ComponentResource {
       containerIds: this.containerIds,
     });
   }
+}
+
+/** The app's `DATABASE_URL=…` entry: its role, the stack's sslmode, and the CA file when the slot uploads one. */
+export function databaseUrlEntry(database: ColorSlotArgs["database"], password: string): string {
+  const target = { ...database, database: database.name, withRootCert: database.sslRootCert !== undefined };
+  return `DATABASE_URL=${databaseUrl(target, password)}`;
 }
 
 /** A healthcheck that needs only the node binary the image already has (no shell, no curl). */

@@ -15,6 +15,7 @@ export const OPS_RUNTIME_PACKAGES = [
   "@aws-sdk/lib-storage",
   "commander",
   "pg",
+  "ssh2",
   "zod",
 ] as const;
 

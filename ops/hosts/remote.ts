@@ -4,7 +4,7 @@
 // `environment` (sshd must AcceptEnv them: @pulumi/command 1.x sends each with session.Setenv and fails
 // the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
 // github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
-import { ENV_NAME } from "../../contract/patterns";
+import { ENV_NAME, SECRET_ENV_NAME } from "../../contract/patterns";
 import { shellQuote } from "../../contract/shell";
 import { Color } from "../../schema/types";
 
@@ -32,18 +32,11 @@ export function flagWords(flags: Record<string, FlagValue>): string[] {
   return words;
 }
 
-/** One host's proxy: how it listens, where its replicas and its coordinator are. */
+/** One host's proxy: how it listens and where its replicas are (its runtime API is a UNIX socket only). */
 export interface HostProxySettings {
-  /** This host's private address: the runtime API binds here (firewall it to the hosts). */
-  privateAddress: string;
   /** Address clients (DNS, the load balancer) reach the proxy at; 0.0.0.0 for every address. */
   listenAddress: string;
   proxyPort: number;
-  /** TCP port of the runtime API on the private address. */
-  adminPort: number;
-  /** The coordinator's (first host's) private address and UDP port: the access log goes there. */
-  logAddress: string;
-  logPort: number;
   /** Address this host's replicas answer at (127.0.0.1 with host-network replicas). */
   upstreamHost: string;
   /** First host port of each color on this host; replica i on port + i. */
@@ -63,10 +56,6 @@ export function proxyCommandArgs(settings: HostProxySettings): string[] {
       "state-dir": PROXY_STATE_DIR,
       "listen-address": settings.listenAddress,
       "proxy-port": settings.proxyPort,
-      "admin-address": settings.privateAddress,
-      "admin-port": settings.adminPort,
-      "log-address": settings.logAddress,
-      "log-port": settings.logPort,
       "upstream-host": settings.upstreamHost,
       "blue-port": settings.hostPorts.blue,
       "green-port": settings.hostPorts.green,
@@ -79,8 +68,16 @@ export function proxyCommandArgs(settings: HostProxySettings): string[] {
 }
 
 /**
+ * What the proxy container may do beyond an unprivileged process: bind the front's port (80/443 on the
+ * host network), drop HAProxy's workers to nobody, and signal them. Every other capability is dropped.
+ * Named with CAP_ as Docker 20.10 stores and reads them back (so the docker provider sees no change).
+ */
+export const PROXY_CAPABILITIES = ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"] as const;
+
+/**
  * The proxy container as `docker run` (what a docker.Container with the same settings creates): host
- * network, a named state volume, restarted with the host, an init process reaping HAProxy's children.
+ * network, a named state volume, restarted with the host, an init process reaping HAProxy's children,
+ * every capability but PROXY_CAPABILITIES dropped and no privilege gained by exec.
  */
 export function proxyRunCommand(
   image: string,
@@ -96,6 +93,9 @@ export function proxyRunCommand(
     "--restart unless-stopped",
     "--init",
     "--stop-timeout 35",
+    "--cap-drop ALL",
+    ...PROXY_CAPABILITIES.map((capability) => `--cap-add ${capability}`),
+    "--security-opt no-new-privileges",
     `-v ${name}:${PROXY_STATE_MOUNT}`,
     shellQuote(image),
     ...proxyCommandArgs(settings).map(shellQuote),
@@ -103,11 +103,17 @@ export function proxyRunCommand(
 }
 
 export interface OpsRunOptions {
-  /** Variables passed on from the SSH session by name (never their values). */
+  /**
+   * Variables passed on from the SSH session by name (never their values): plain ones with `-e NAME`,
+   * secret-named ones (SECRET_ENV_NAME: passwords, keys, DATABASE_URL) on the container's stdin.
+   */
   envNames?: string[];
   /** Mount the host's docker socket (migrate starts a one-off container of the release). */
   dockerSocket?: boolean;
 }
+
+/** The ops CLI's first argument when it reads NAME=value entries (NUL-separated) from stdin first. */
+export const ENV_STDIN_FLAG = "--env-stdin";
 
 /** Refuses a step or variable name that is not one (they go on a command line unquoted). */
 export function checkStepAndEnv(step: string, envNames: readonly string[]): void {
@@ -126,32 +132,20 @@ export function opsRunCommand(
   options: OpsRunOptions = {},
 ): string {
   checkStepAndEnv(step, options.envNames ?? []);
+  const names = options.envNames ?? [];
+  const secret = names.filter((name) => SECRET_ENV_NAME.test(name));
+  // `-e NAME` copies the value into the container's configuration, where `docker inspect` (and whatever
+  // collects container metadata on the host) shows it: secrets go through a pipe instead. printf is a
+  // shell builtin (sh, dash, bash), so no process's argument list holds them either.
+  const pipe =
+    secret.length > 0 ? [`printf '%s\\0' ${secret.map((name) => `"${name}=$${name}"`).join(" ")} |`] : [];
   return [
-    "docker run --rm --network host",
-    ...(options.envNames ?? []).map((name) => `-e ${name}`),
+    ...pipe,
+    `docker run${secret.length > 0 ? " -i" : ""} --rm --network host`,
+    ...names.filter((name) => !secret.includes(name)).map((name) => `-e ${name}`),
     ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
     shellQuote(image),
-    step,
-    ...flagWords(flags).map(shellQuote),
-  ].join(" ");
-}
-
-/**
- * A step of the ops CLI run inside a host's proxy container (`docker exec`): no container to create, so
- * about half a second sooner, but at the version of the image the proxy container runs.
- */
-export function opsExecCommand(
-  container: string,
-  step: string,
-  flags: Record<string, FlagValue>,
-  envNames: readonly string[] = [],
-): string {
-  checkStepAndEnv(step, envNames);
-  return [
-    "docker exec",
-    ...envNames.map((name) => `-e ${name}`),
-    shellQuote(container),
-    "greenlight-ops",
+    ...(secret.length > 0 ? [ENV_STDIN_FLAG] : []),
     step,
     ...flagWords(flags).map(shellQuote),
   ].join(" ");

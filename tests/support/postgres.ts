@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { freePort } from "./ports";
+import type { ServerCertificate } from "./tls";
 
 const BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"];
 
@@ -34,8 +35,16 @@ export function postgresBinDir(): string {
   return dir;
 }
 
+export interface PgClusterOptions {
+  /**
+   * Serve TLS with this certificate (`ssl = on`) and refuse every TCP connection without it
+   * (pg_hba.conf: hostssl only, hostnossl rejected); setup queries then use the private socket.
+   */
+  tls?: ServerCertificate;
+}
+
 /** Starts a new cluster on a free loopback port. */
-export async function startPostgres(): Promise<PgCluster> {
+export async function startPostgres(options: PgClusterOptions = {}): Promise<PgCluster> {
   const binDir = postgresBinDir();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-pg-"));
   fs.chmodSync(root, 0o755);
@@ -68,6 +77,26 @@ export async function startPostgres(): Promise<PgCluster> {
     "UTF8",
     "--no-locale",
   ]);
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    const certFile = path.join(root, "server.crt");
+    const keyFile = path.join(root, "server.key");
+    fs.copyFileSync(options.tls.certFile, certFile);
+    fs.copyFileSync(options.tls.keyFile, keyFile);
+    // The server refuses a key others can read.
+    fs.chmodSync(keyFile, 0o600);
+    if (asRoot) execFileSync("chown", ["postgres:postgres", certFile, keyFile]);
+    fs.writeFileSync(
+      path.join(dataDir, "pg_hba.conf"),
+      [
+        "local all all trust",
+        "hostssl all all 127.0.0.1/32 scram-sha-256",
+        "hostnossl all all 0.0.0.0/0 reject",
+        "",
+      ].join("\n"),
+    );
+    tlsArgs.push("-c", "ssl=on", "-c", `ssl_cert_file=${certFile}`, "-c", `ssl_key_file=${keyFile}`);
+  }
   const port = await freePort();
   const logFile = path.join(root, "postgres.log");
   const args = [
@@ -81,6 +110,7 @@ export async function startPostgres(): Promise<PgCluster> {
     "listen_addresses=127.0.0.1",
     "-c",
     "fsync=off",
+    ...tlsArgs,
   ];
   const server: ChildProcess = asRoot
     ? spawn("runuser", ["-u", "postgres", "--", path.join(binDir, "postgres"), ...args], {
@@ -93,7 +123,10 @@ export async function startPostgres(): Promise<PgCluster> {
   const url = (database = "postgres", user = "postgres", password = adminPassword) =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const query = async <T>(sql: string, params: unknown[] = [], database = "postgres") => {
-    const client = new Client({ connectionString: url(database) });
+    // A TLS-only cluster is set up over its private socket (trust), plain TCP being refused.
+    const client = options.tls
+      ? new Client({ host: socketDir, port, user: "postgres", database })
+      : new Client({ connectionString: url(database) });
     await client.connect();
     try {
       return (await client.query(sql, params)).rows as T[];

@@ -1,5 +1,5 @@
 // How far a failed update got, from what the history recorded of it and the program's own graph, with
-// the rules `npm run plan --diff-from` uses (tools/plan/diff.ts). The engine counts only the steps that
+// the rules `npm run plan --diff-from` uses (tools/plan/diff.ts, steps.ts). The engine counts only the steps that
 // completed in an update's resourceChanges, a replacement once (pulumi/pulumi pkg/engine/update.go
 // updateActions.OnResourceStepPost; pkg/resource/deploy/step.go Logical), and records them for a
 // failed update too (pkg/backend/diy/backend.go: UpdateInfo{Result: failed, ResourceChanges}). A
@@ -8,7 +8,8 @@
 // graph says so: the steps that completed are the longest prefix of that order the counts account for.
 // Pure.
 import type { RecordedResource } from "../harness/types";
-import { diffRuns, ResourceChange, STEP_ORDER, stepOf } from "../plan/diff";
+import { diffRuns, ResourceChange } from "../plan/diff";
+import { STEP_ORDER, stepOf } from "../plan/steps";
 import { StackUpdate } from "./read";
 
 type Op = "create" | "update" | "replace" | "delete";

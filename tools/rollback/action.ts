@@ -14,7 +14,7 @@ import { Color, otherColor } from "../../schema/types";
 import { daysBetween, RollbackRefusal, RollbackSituation } from "./target";
 import { plainValue, RecordedValue, recorded, shown } from "../history/state";
 import { SWITCH_STEP, UpdateProgress } from "../history/progress";
-import type { UpdateDiff } from "../plan/diff";
+import type { UpdateDiff } from "../plan/steps";
 
 export type RollbackAction = "flip" | "redeploy" | "restore" | "reset";
 

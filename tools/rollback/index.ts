@@ -108,7 +108,7 @@ export async function planRollback(request: RollbackRequest): Promise<RollbackPl
         request.program.base,
         request.program.run,
       )
-    : { progress: new Map<number, UpdateProgress>(), unavailable: undefined, resources: undefined };
+    : { progress: new Map<number, UpdateProgress>(), unavailable: undefined, resources: undefined, ran: [] };
   // A failed release whose migration never ran changed no schema (the history's counts tell).
   const situation = {
     ...chosen,
@@ -132,6 +132,7 @@ export async function planRollback(request: RollbackRequest): Promise<RollbackPl
       model.resources,
       configsAtUpdates(request.program.base, built.commands),
       request.program.run,
+      model.ran,
     );
     if ("unavailable" in runs) updatesUnknown = runs.unavailable;
     else updates = runs;

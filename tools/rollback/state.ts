@@ -5,10 +5,12 @@
 import { StackConfig } from "../harness/stack-file";
 import { ProgramRun, RecordedResource } from "../harness/types";
 import { runProgram } from "../harness/run";
-import { updateStackConfig } from "../history/config";
+import { effectiveConfig, updateStackConfig } from "../history/config";
+import { qualified } from "../history/state";
 import { UpdateProgress, updateProgress } from "../history/progress";
 import { isSucceededUpdate, StackUpdate } from "../history/read";
-import { StepChange, trafficColor, updateDiff } from "../plan/diff";
+import { recordSnapshot, StepChange, trafficColor, updateDiff } from "../plan/steps";
+import { addRan, RanRelease, ranIn } from "../../contract/release-transition";
 
 /** Runs the program on one configuration: its resources, or why it cannot run. */
 export type ProgramRunner = (config: StackConfig) => Promise<RecordedResource[] | { failed: string }>;
@@ -38,6 +40,28 @@ export interface ModeledState {
   unavailable?: string;
   /** Each failed or unfinished update after the target, by version. */
   progress: Map<number, UpdateProgress>;
+  /** The releases that went out up to the state (the release records' `ran`). */
+  ran: RanRelease[];
+}
+
+/** What the history's succeeded updates took out with their data steps: both colors' releases. */
+function ranInHistory(updates: StackUpdate[]): RanRelease[] {
+  let ran: RanRelease[] = [];
+  for (const update of updates.filter(isSucceededUpdate).sort((a, b) => a.version - b.version)) {
+    const config = effectiveConfig(update);
+    for (const color of ["blue", "green"]) {
+      const release = config[qualified(`${color}Release`)]?.value;
+      const image = config[qualified(`${color}Image`)]?.value;
+      if (release !== undefined && image !== undefined) ran = addRan(ran, [{ release, image }]);
+    }
+  }
+  return ran;
+}
+
+/** `ran` with what the state's release record shows went out. */
+function ranAfter(ran: RanRelease[], state: RecordedResource[] | undefined): RanRelease[] {
+  const snapshot = state && recordSnapshot(state);
+  return snapshot ? addRan(ran, ranIn(snapshot)) : ran;
 }
 
 /**
@@ -68,6 +92,7 @@ export async function modelState(
   );
   const progress = new Map<number, UpdateProgress>();
   let state: RecordedResource[] | undefined;
+  let ran = ranInHistory(updates);
   let unavailable: string | undefined;
   for (const update of deployments) {
     const result = results.get(update.version);
@@ -77,6 +102,7 @@ export async function modelState(
       unavailable = `the program does not run on v${update.version}'s configuration offline (${result.failed})`;
     if (isSucceededUpdate(update)) {
       state = resources;
+      ran = ranAfter(ran, state);
       continue;
     }
     if (state === undefined || resources === undefined) {
@@ -96,8 +122,9 @@ export async function modelState(
     const step = updateProgress(state, resources, update);
     progress.set(update.version, step.progress);
     state = step.state;
+    ran = ranAfter(ran, state);
   }
-  return { resources: unavailable === undefined ? state : undefined, unavailable, progress };
+  return { resources: unavailable === undefined ? state : undefined, unavailable, progress, ran };
 }
 
 /** What one `pulumi up` of the plan runs, step by step, compared with the state before it. */
@@ -120,16 +147,18 @@ export async function whatUpdatesRun(
   state: RecordedResource[],
   configs: { index: number; config: StackConfig }[],
   run: ProgramRunner,
+  ranBefore: RanRelease[] = [],
 ): Promise<UpdateRuns[] | { unavailable: string }> {
   const results = await Promise.all(configs.map(({ config }) => run(config)));
   const runs: UpdateRuns[] = [];
   let before = state;
+  let ran = ranAfter(ranBefore, state);
   for (const [position, result] of results.entries()) {
     if ("failed" in result)
       return {
         unavailable: `the program does not run offline on what step ${configs[position].index + 1} deploys (${result.failed})`,
       };
-    const diff = updateDiff(before, result, trafficColor(before));
+    const diff = updateDiff(before, result, trafficColor(before), ran);
     runs.push({
       index: configs[position].index,
       servingBefore: diff.servingBefore,
@@ -138,6 +167,7 @@ export async function whatUpdatesRun(
       refusals: diff.refusals,
     });
     before = result;
+    ran = ranAfter(ran, result);
   }
   return runs;
 }

@@ -6,7 +6,7 @@ import * as path from "path";
 import { BackupManifest } from "../../../ops/lib/manifest";
 import { MIGRATION_LOCK, MigrationRecord } from "../../../ops/migrate";
 import { backupMismatch } from "../../../ops/lib/postgres/identity";
-import { dockerRunArgs } from "../../../ops/migrate/container";
+import { dockerCreateArgs } from "../../../ops/migrate/container";
 import { buildSampleImage } from "../../fixtures/app/build";
 import { ensureDocker } from "../../support/docker";
 import { PgCluster, startPostgres } from "../../support/postgres";
@@ -33,7 +33,7 @@ const MIGRATOR_PASSWORD = "migrator-Secret-4711";
 
 describe("migrate step: pure parts", () => {
   it("runs the command's first word as the entrypoint and passes DATABASE_URL by name only", () => {
-    const args = dockerRunArgs(
+    const args = dockerCreateArgs(
       { image: "greenlight-sample:v2", command: ["node", "/app/migrate.js"], network: "host", release: "v2" },
       "greenlight-migrate-v2-1",
     );
@@ -46,7 +46,7 @@ describe("migrate step: pure parts", () => {
     assert.equal(args[args.indexOf("-e") + 1], "DATABASE_URL");
     assert.ok(!args.some((arg) => arg.startsWith("DATABASE_URL=")));
     assert.deepEqual(args.slice(0, 6), [
-      "run",
+      "create",
       "--rm",
       "--name",
       "greenlight-migrate-v2-1",
@@ -237,7 +237,7 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     const argv = fs.readFileSync(argvLog, "utf8");
     assert.match(
       argv,
-      /run --rm --name greenlight-migrate-v2-\d+ --network host .* -e DATABASE_URL --entrypoint node greenlight-sample:v2 \/app\/migrate\.js/,
+      /create --rm --name (greenlight-migrate-v2-\d+) --network host .* -e DATABASE_URL --entrypoint node greenlight-sample:v2 \/app\/migrate\.js\nstart --attach \1\n/,
     );
     assert.doesNotMatch(argv, new RegExp(MIGRATOR_PASSWORD));
     assert.doesNotMatch(argv, /postgresql:\/\//);
@@ -329,6 +329,30 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
       "the sample migrator rolled the whole transaction back",
     );
     assert.deepEqual(await appliedVersions(), [1, 2]);
+  });
+
+  it("a failing migration that prints its DATABASE_URL: no secret reaches the step's stdout, stderr or the run's record", async () => {
+    const release = "v2-leaks";
+    const backup = await runOps(backupArgs(release), env());
+    assert.equal(backup.code, 0, backup.stderr);
+    // The migration prints the connection string and exits 1: the command provider would put the step's whole
+    // stdout and stderr into the update's log (pulumi-command local/commandOutputs.go:113).
+    const run = await runOps(
+      migrateArgs(release, ["--command-json", '["node","-p","process.exitCode=1,process.env.DATABASE_URL"]']),
+      env(),
+    );
+    assert.equal(run.code, 1);
+    for (const [where, text] of [
+      ["stdout", run.stdout],
+      ["stderr", run.stderr],
+    ] as const) {
+      assert.ok(!text.includes(MIGRATOR_PASSWORD), `${where} carries the migrator's password`);
+      assert.ok(!text.includes(encodeURIComponent(MIGRATOR_PASSWORD)), `${where} carries it URL-encoded`);
+    }
+    assert.match(run.stderr, /\[migrate\] container: \[secret\]\n/, "the line is there, the URL redacted");
+    const last = (await records()).pop();
+    assert.equal(last?.outcome, "failed");
+    assert.ok(!(last?.error ?? "").includes(MIGRATOR_PASSWORD), "the recorded error carries no secret");
   });
 
   it("a migration that cannot get the lock within its timeout fails clearly and does not start", async () => {

@@ -99,4 +99,170 @@ describe("release record step", () => {
       /^record: emergency override for release 2026\.11\.20-1 refused at .*: it expired at/,
     );
   });
+
+  describe("no release skips its data steps: the previous record (PULUMI_COMMAND_STDOUT) against this one", () => {
+    const V1 = "registry.example.com/shop@sha256:" + "1".repeat(64);
+    const V2 = "registry.example.com/shop@sha256:" + "2".repeat(64);
+    const V3 = "registry.example.com/shop@sha256:" + "3".repeat(64);
+    const snapshot = (latest: string, blue: [string, string], green: [string, string]) => ({
+      GREENLIGHT_LATEST_COLOR: latest,
+      GREENLIGHT_BLUE_RELEASE: blue[0],
+      GREENLIGHT_BLUE_IMAGE: blue[1],
+      GREENLIGHT_GREEN_RELEASE: green[0],
+      GREENLIGHT_GREEN_IMAGE: green[1],
+    });
+    // Blue serves v1 and holds the newest release; green runs v2, warm.
+    const previous = releaseRecord(
+      {
+        ...BASE,
+        GREENLIGHT_RELEASE: "v1",
+        GREENLIGHT_COLOR: "blue",
+        GREENLIGHT_IMAGE: V1,
+        ...snapshot("blue", ["v1", V1], ["v2", V2]),
+      },
+      NOW,
+    );
+    const after = (env: Record<string, string>) => ({
+      ...BASE,
+      ...env,
+      PULUMI_COMMAND_STDOUT: JSON.stringify(previous),
+    });
+
+    it("records both colors and the latest one", () => {
+      assert.equal(previous.latestColor, "blue");
+      assert.deepEqual(previous.colors, {
+        blue: { release: "v1", image: V1 },
+        green: { release: "v2", image: V2 },
+      });
+    });
+
+    it("refuses a color given a new release while greenlight:latestColor names the other (exit 1, naming the key and the fix)", () => {
+      const handWritten = after({
+        GREENLIGHT_RELEASE: "v3",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V3,
+        ...snapshot("blue", ["v1", V1], ["v3", V3]),
+      });
+      assert.throws(
+        () => releaseRecord(handWritten, NOW),
+        (error: unknown) =>
+          error instanceof StepError &&
+          error.exitCode === 1 &&
+          /^release v3 refused: greenlight:latestColor is blue, but green now runs release v3 \(was v2\): backup, drill and migration follow greenlight:latestColor.*fix: write the release with npm run release -- --stack production --release v3/.test(
+            error.message,
+          ),
+      );
+      // A new image under the same id is a new release too.
+      assert.throws(
+        () => releaseRecord(after({ ...snapshot("blue", ["v1", V1], ["v2", V3]) }), NOW),
+        /green now runs image .*3333 \(was .*2222\)/,
+      );
+    });
+
+    it("lets through the release npm run release writes, a flip back, and a record from before the snapshot", () => {
+      const released = after({
+        GREENLIGHT_RELEASE: "v3",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V3,
+        ...snapshot("green", ["v1", V1], ["v3", V3]),
+      });
+      assert.equal(releaseRecord(released, NOW).latestColor, "green");
+      const flipBack = after({
+        GREENLIGHT_RELEASE: "v2",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V2,
+        ...snapshot("blue", ["v1", V1], ["v2", V2]),
+      });
+      assert.equal(releaseRecord(flipBack, NOW).color, "green");
+      const older = {
+        ...BASE,
+        ...snapshot("blue", ["v1", V1], ["v3", V3]),
+        PULUMI_COMMAND_STDOUT: JSON.stringify({ step: "record", release: "v1" }),
+      };
+      assert.equal(releaseRecord(older, NOW).latestColor, "blue");
+    });
+
+    it("lets a color go back to a release that went out before (the rollback after a failed release), nothing else", () => {
+      // v3 went to green as the newest release (its record ran), then failed.
+      const failed = releaseRecord(
+        after({
+          GREENLIGHT_RELEASE: "v3",
+          GREENLIGHT_COLOR: "green",
+          GREENLIGHT_IMAGE: V3,
+          ...snapshot("green", ["v1", V1], ["v3", V3]),
+        }),
+        NOW,
+      );
+      // v2 went out before: the previous record's color that is not the latest runs it.
+      assert.deepEqual(failed.ran, [{ release: "v2", image: V2 }]);
+      const next = (env: Record<string, string>, record = failed) => ({
+        ...BASE,
+        ...env,
+        PULUMI_COMMAND_STDOUT: `${JSON.stringify(record)}\n`,
+      });
+      // The way back: green runs v2 again, blue keeps serving and is the latest color.
+      const back = releaseRecord(
+        next({
+          GREENLIGHT_RELEASE: "v1",
+          GREENLIGHT_COLOR: "blue",
+          GREENLIGHT_IMAGE: V1,
+          ...snapshot("blue", ["v1", V1], ["v2", V2]),
+        }),
+        NOW,
+      );
+      assert.equal(back.colors?.green.release, "v2");
+      // Going back is not a way around the rule: a release green never ran is refused as before.
+      assert.throws(
+        () =>
+          releaseRecord(
+            next({
+              GREENLIGHT_RELEASE: "v1",
+              GREENLIGHT_COLOR: "blue",
+              GREENLIGHT_IMAGE: V1,
+              ...snapshot("blue", ["v1", V1], ["v4", V3]),
+            }),
+            NOW,
+          ),
+        /green now runs release v4 \(was v3\)/,
+      );
+      // A release that was only ever the latest (its backup or migration may have failed) is not in ran.
+      assert.throws(
+        () =>
+          releaseRecord(
+            next({
+              GREENLIGHT_RELEASE: "v3",
+              GREENLIGHT_COLOR: "green",
+              GREENLIGHT_IMAGE: V3,
+              ...snapshot("green", ["v3", V3], ["v3", V3]),
+            }),
+            NOW,
+          ),
+        /blue now runs release v3 \(was v1\)/,
+      );
+      assert.deepEqual(back.ran, [
+        { release: "v2", image: V2 },
+        { release: "v1", image: V1 },
+      ]);
+    });
+
+    it("through the CLI: exit 1 and one line on stderr, nothing on stdout", async function () {
+      this.timeout(30_000);
+      const refusedRun = await runOps(
+        ["record"],
+        after({
+          GREENLIGHT_RELEASE: "v3",
+          GREENLIGHT_COLOR: "green",
+          GREENLIGHT_IMAGE: V3,
+          ...snapshot("blue", ["v1", V1], ["v3", V3]),
+        }),
+      );
+      assert.equal(refusedRun.code, 1);
+      assert.equal(refusedRun.stdout, "");
+      assert.match(
+        refusedRun.stderr,
+        /^record: release v3 refused: greenlight:latestColor is blue, but green now runs release v3/,
+      );
+      assert.equal(refusedRun.stderr.trim().split("\n").length, 1);
+    });
+  });
 });

@@ -112,7 +112,14 @@ export function releaseGraph(
       },
     });
 
-  const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"));
+  const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
+  const record = step("release-record", STEP.record, {
+    parent: recordComponent,
+    environment: { [STEP_ENV.release]: release },
+  });
+
+  // Everything waits for the record, as index.ts wires it: the bucket and its key, the roles, every step.
+  const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"), { dependsOn: [record] });
   const kms = builder.add(RESOURCE.kmsKey, n("backups-key"), {
     parent: bucketComponent,
     inputs: { enableKeyRotation: true },
@@ -172,8 +179,27 @@ export function releaseGraph(
       rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
     },
   });
+  builder.add(RESOURCE.bucketPolicy, n("backups-tls-only"), {
+    ...onBucket,
+    inputs: {
+      bucket: "backups-bucket-id",
+      policy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: ["arn:aws:s3:::example-shop-backups", "arn:aws:s3:::example-shop-backups/*"],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      },
+    },
+  });
 
-  const roles = builder.add(COMPONENT.databaseRoles, n("roles"));
+  const roles = builder.add(COMPONENT.databaseRoles, n("roles"), { dependsOn: [record] });
   const migrator = builder.add(RESOURCE.pgRole, n("roles-migrator"), {
     parent: roles,
     protect: true,
@@ -194,12 +220,6 @@ export function releaseGraph(
       objectType: "table",
       privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
     },
-  });
-
-  const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
-  const record = step("release-record", STEP.record, {
-    parent: recordComponent,
-    environment: { [STEP_ENV.release]: release },
   });
 
   const backupComponent = builder.add(COMPONENT.databaseBackup, n("backup"), { dependsOn: [record] });

@@ -132,7 +132,7 @@ describe("tools/rollback after a failed update", function () {
   it("failed at its migration (marked schema-breaking): the migration rolled back, so no restore; blue is still warm", async () => {
     const { document } = await plan(fixture("production-failed-migration.json"), failedPushFile(true));
     assert.deepEqual([document.from.version, document.to.version], [2, 2]);
-    assert.deepEqual(document.skipped[0].progress?.done, ["record", "backup", "restore drill"]);
+    assert.deepEqual(document.skipped[0].progress?.done, ["record", "host keys", "backup", "restore drill"]);
     assert.equal(document.skipped[0].progress?.stoppedAt, "migration");
     assert.equal(document.backup, undefined, "a migration that failed changed no schema: nothing to restore");
     assert.equal(document.action, "reset");
@@ -141,7 +141,7 @@ describe("tools/rollback after a failed update", function () {
       "pulumi config set greenlight:schemaBreaking false --stack production",
     ]);
     const [update] = document.updates;
-    assert.deepEqual(update.runs, ["record", "backup", "restore drill"]);
+    assert.deepEqual(update.runs, ["record", "host keys", "backup", "restore drill"]);
     assert.ok(update.doesNotRun.includes("blue containers") && update.doesNotRun.includes("migration"));
     assert.deepEqual([update.servingBefore, update.servingAfter], ["green", "green"]);
   });
@@ -209,8 +209,9 @@ describe("tools/rollback after a failed update", function () {
       // v12 ran every step of 2026.11.20-1's release to green but its switch: record, backup, drill,
       // migration, green's image and containers, the gate (a new gate command and its component).
       (cut.find((update) => update.version === 12) as { resourceChanges: object }).resourceChanges = {
-        same: 34,
-        replace: 8,
+        same: 38,
+        update: 1,
+        replace: 7,
         create: 2,
       };
       history = path.join(tmp, "production-to-v12.json");
