@@ -45,21 +45,47 @@ export function snapshotFrom(environment: Record<string, unknown>): ReleaseSnaps
   return { latestColor: latest as Color, colors };
 }
 
+/** A release and image a color ran. */
+export interface RanRelease {
+  release: string;
+  image: string;
+}
+
+/**
+ * What a snapshot shows went out with its data steps: the color that is not the latest runs a release
+ * that was the latest before (the latest color's own release may still fail its backup or migration).
+ */
+export function ranIn(snapshot: ReleaseSnapshot): RanRelease[] {
+  return COLORS.filter((color) => color !== snapshot.latestColor).map((color) => snapshot.colors[color]);
+}
+
+/** `ran` with `more` added, each pair once, the newest `limit` kept. */
+export function addRan(ran: RanRelease[], more: RanRelease[], limit = 50): RanRelease[] {
+  const all = [...ran, ...more];
+  const key = (entry: RanRelease) => `${entry.release}\n${entry.image}`;
+  const last = new Map(all.map((entry, index) => [key(entry), index]));
+  return all.filter((entry, index) => last.get(key(entry)) === index).slice(-limit);
+}
+
 /**
  * Why going from `previous` to `current` would take a release live without its data steps: a color
  * whose release or image changed is not greenlight:latestColor. Undefined when the update is sound
- * (a new release on the latest color, a flip back, nothing changed).
+ * (a new release on the latest color, a flip back, nothing changed, or a color going back to a release
+ * and image that went out before — `ran`, from the earlier records (ranIn): its data steps ran then;
+ * the way back after a failed or bad release).
  */
 export function skippedDataSteps(
   previous: ReleaseSnapshot,
   current: ReleaseSnapshot,
   stack = "<stack>",
+  ran: RanRelease[] = [],
 ): string | undefined {
   for (const color of COLORS) {
     const before = previous.colors[color];
     const after = current.colors[color];
     if (before.release === after.release && before.image === after.image) continue;
     if (color === current.latestColor) continue;
+    if (ran.some((entry) => entry.release === after.release && entry.image === after.image)) continue;
     const what =
       before.release === after.release
         ? `image ${after.image} (was ${before.image})`

@@ -10,6 +10,7 @@ import { imageCommand } from "./image/cli";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
+import { commandLineProblems } from "./lib/command-line";
 import { recordCommand } from "./record/cli";
 import { rehearseCommand } from "./rehearse/cli";
 import { restoreCommand } from "./restore/cli";
@@ -108,8 +109,19 @@ async function runMain(argv: string[], env: NodeJS.ProcessEnv): Promise<number> 
         }
       });
   }
+  const named = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
+  const step = COMMANDS.find((candidate) => candidate.name === named);
+  // An unknown step is a usage error even with --help after it (commander would print the top help).
+  const words = named !== undefined && step === undefined ? [named] : argv;
+  if (step !== undefined) {
+    // Every problem of the step's options at once, one line each.
+    const problems = commandLineProblems(step.options(new Command(step.name)), argv.slice(1));
+    for (const problem of problems)
+      process.stderr.write(`greenlight-ops ${step.name}: ${problem}; ${stepHelp(step.name)}\n`);
+    if (problems.length > 0) return EXIT_USAGE;
+  }
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(words, { from: "user" });
   } catch (error) {
     if (!(error instanceof CommanderError)) return report("greenlight-ops", error);
     if (isHelp(error)) return 0;

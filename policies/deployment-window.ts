@@ -14,6 +14,7 @@ import { DEFAULT_HORIZON_DAYS, Judgement, describeWindow, judge } from "./lib/ca
 import {
   Calendar,
   CalendarError,
+  DEFAULT_WINDOWS,
   DeploymentWindow,
   Freeze,
   WEEKDAYS,
@@ -29,11 +30,6 @@ import {
   describeGap,
   overrideFields,
 } from "../contract/override";
-
-/** The standard deployment window of the blue-green deployment procedures. */
-export const DEFAULT_WINDOWS: DeploymentWindow[] = [
-  { days: ["tue", "wed", "thu"], start: "10:00", end: "14:00", zone: "UTC" },
-];
 
 /** The configuration both window policies read; each stack's policies/config/<stack>.json sets it. */
 export interface WindowConfig {

@@ -19,6 +19,7 @@ import { main as release } from "../tools/release/cli";
 import { main as rollback } from "../tools/rollback/cli";
 import { main as secret } from "../tools/secret/cli";
 import { main as stats } from "../tools/stats/cli";
+import { EXIT_TABLE } from "../contract/exit-codes";
 
 const ROOT = path.resolve(__dirname, "..");
 const DOCS = [
@@ -569,6 +570,19 @@ describe("the documents", function () {
       }
     }
     assert.deepEqual(problems, []);
+  });
+
+  it("RUNBOOK.md's exit-code table is the one every tool uses (contract/exit-codes.ts)", () => {
+    const runbook = fs.readFileSync(path.join(ROOT, "RUNBOOK.md"), "utf8");
+    const table = /<!-- exit-codes:start -->\n([\s\S]*?)<!-- exit-codes:end -->/.exec(runbook)?.[1] ?? "";
+    const rows = table
+      .split("\n")
+      .filter((line) => /^\| \d+ \|/.test(line))
+      .map((line) => line.split("|").map((cell) => cell.trim()));
+    assert.deepEqual(
+      rows.map((cells) => [Number(cells[1]), cells[2]]),
+      EXIT_TABLE.map((row) => [row.code, row.meaning]),
+    );
   });
 
   it("RUNBOOK.md and docs/ name no file outside the repository and cite the runbooks in words", () => {

@@ -4,6 +4,7 @@
 // of the program that asked for it, and an unchanged CLI keeps its tag (nothing is rebuilt or replaced).
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export const OPS_IMAGE_REPOSITORY = "greenlight-ops";
@@ -127,13 +128,70 @@ export function opsImageFiles(
   return files;
 }
 
-/** Writes the context into `dir` (emptied first); returns the image name it builds. */
+/**
+ * Where staged contexts live: $GREENLIGHT_CACHE_DIR, else $XDG_CACHE_HOME/greenlight or
+ * ~/.cache/greenlight (the user's own), else a folder of this user's in the OS temp dir; then ops-image/.
+ * Never the checkout: `npm run plan` must write nothing there and work on a read-only one.
+ */
+export function opsImageCacheDir(env: NodeJS.ProcessEnv): string {
+  const home = env.HOME || os.homedir();
+  const root =
+    env.GREENLIGHT_CACHE_DIR ||
+    (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, "greenlight") : undefined) ||
+    (home
+      ? path.join(home, ".cache", "greenlight")
+      : path.join(os.tmpdir(), `greenlight-${os.userInfo().uid}`));
+  return path.join(root, "ops-image");
+}
+
+/** Creates a folder; when it cannot, throws the file system's own reason (EROFS, EACCES) with the fix. */
+function makeWritableDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
+  } catch (error) {
+    // A recursive mkdir reports ENOENT for a read-only parent: ask the nearest existing folder why.
+    let existing = path.dirname(dir);
+    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    let cause = error as NodeJS.ErrnoException;
+    try {
+      fs.accessSync(existing, fs.constants.W_OK);
+    } catch (denied) {
+      cause = denied as NodeJS.ErrnoException;
+    }
+    throw Object.assign(
+      new Error(
+        `cannot stage the ops image's build context in ${dir} (${cause.code ?? cause.message} on ${existing}): ` +
+          "set GREENLIGHT_CACHE_DIR (or XDG_CACHE_HOME) to a writable folder",
+      ),
+      { code: cause.code, path: existing },
+    );
+  }
+}
+
+/**
+ * Writes the context into `dir`, whole or not at all: into a private folder beside it, renamed into place
+ * (a stop halfway or a second program staging the same tag never leaves half a context); returns the
+ * image name it builds.
+ */
 export function writeOpsImageContext(files: readonly ContextFile[], dir: string): string {
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const file of files) {
-    const target = path.join(dir, file.path);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, file.content, { mode: file.path === "greenlight-ops" ? 0o755 : 0o644 });
+  makeWritableDir(path.dirname(dir));
+  const staging = fs.mkdtempSync(`${dir}.staging-`);
+  try {
+    for (const file of files) {
+      const target = path.join(staging, file.path);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, file.content, { mode: file.path === "greenlight-ops" ? 0o755 : 0o644 });
+    }
+    fs.chmodSync(staging, 0o755);
+    // Another program staged the same content first (its context is as good as this one, and a build may
+    // be reading it): keep it.
+    if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(staging, dir);
+    }
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
   }
   return opsImageName(files);
 }

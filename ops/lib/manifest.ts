@@ -2,6 +2,7 @@
 // migration's precondition, the restore step and the rollback tool can trust what they find.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import { EXIT } from "../../contract/exit-codes";
 import { manifestKeyFor, parseBackupKey, releasePrefix } from "./backup-key";
 import { S3Settings, describeBucket, getText, hashObject, listKeys, s3Call } from "./s3";
 import { StepError, progress } from "./step";
@@ -69,7 +70,7 @@ export const manifestSchema = z.object({
 export type BackupManifest = z.infer<typeof manifestSchema>;
 
 /** Exit code of a step that refuses because no trustworthy backup exists. */
-export const EXIT_NO_VERIFIED_BACKUP = 3;
+export const EXIT_NO_VERIFIED_BACKUP = EXIT.noVerifiedBackup;
 
 /** A manifest found in the bucket. */
 export interface FoundManifest {

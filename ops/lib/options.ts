@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { HOST, RELEASE_ID, URL_PATH, isImageRef } from "../../contract/patterns";
 import { COLORS, Color } from "../../schema/types";
+import { EXIT } from "../../contract/exit-codes";
 
 export function integer(min: number, max: number): (value: string) => number {
   return (value: string) => {
@@ -91,7 +92,7 @@ export function targetFromOptions(options: Record<string, unknown>): ColorTarget
 }
 
 /** Exit code of a usage error or bad input, for every greenlight command line. */
-export const EXIT_USAGE = 2;
+export const EXIT_USAGE = EXIT.usage;
 
 /**
  * Makes commander throw instead of exiting, print help to `out`, and print nothing of its own on errors:

@@ -3,13 +3,17 @@
 // database, the spool file, an open multipart upload) and exit 130 or 143 with one line, instead of
 // dying with all of that left behind. A second signal exits at once.
 import { ChildProcess } from "child_process";
+import { EXIT } from "../../contract/exit-codes";
 import { kill } from "./stream";
 import { StepError, StopRequest } from "./step";
 
 export type StopSignal = "SIGINT" | "SIGTERM";
 
 /** 128 + the signal's number, as a shell reports a process the signal ended. */
-export const STOP_EXIT_CODES: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+export const STOP_EXIT_CODES: Record<StopSignal, number> = {
+  SIGINT: EXIT.interrupted,
+  SIGTERM: EXIT.terminated,
+};
 
 /** A stop request, fired at most once; listeners run as it fires (or at once when it already has). */
 export class Stop implements StopRequest {

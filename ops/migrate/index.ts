@@ -1,6 +1,7 @@
 // Runs a migration: checks the release's backup, takes the migration lock, records the run in
 // greenlight.migrations and runs the container (container.ts) until it exits or times out.
 import { Client } from "pg";
+import { EXIT } from "../../contract/exit-codes";
 import { backupMismatch, databaseIdentity } from "../lib/postgres/identity";
 import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "../lib/manifest";
 import { MigrateOptions, validateMigrateOptions } from "./options";
@@ -17,7 +18,7 @@ const STEP = "migrate";
 export const MIGRATION_LOCK: readonly [number, number] = [0x676c, 0x6d696772];
 
 /** Exit code when another migration held the lock for the whole timeout. */
-export const EXIT_LOCK_TIMEOUT = 4;
+export const EXIT_LOCK_TIMEOUT = EXIT.migrationLocked;
 
 /** One run as greenlight.migrations records it. */
 export interface MigrationRecord {

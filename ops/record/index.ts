@@ -10,6 +10,9 @@ import { isImageRef } from "../../contract/patterns";
 import {
   ReleaseSnapshot,
   SNAPSHOT_ENV,
+  addRan,
+  RanRelease,
+  ranIn,
   skippedDataSteps,
   snapshotFrom,
 } from "../../contract/release-transition";
@@ -35,13 +38,28 @@ export interface ReleaseRecord {
   latestColor?: Color;
   /** What each color runs. */
   colors?: ReleaseSnapshot["colors"];
+  /** The releases and images the colors ran in earlier records: a color may go back to one (a rollback). */
+  ran?: RanRelease[];
 }
 
 /** The previous run's record (PULUMI_COMMAND_STDOUT, which the command provider passes to an update). */
 export const PREVIOUS_RECORD_ENV = "PULUMI_COMMAND_STDOUT";
 
-/** The snapshot of a record the step printed before; undefined when there is none or it predates snapshots. */
-export function previousSnapshot(stdout: string | undefined): ReleaseSnapshot | undefined {
+function asSnapshot(record: Pick<Partial<ReleaseRecord>, "colors" | "latestColor"> | undefined) {
+  if (!record?.colors || !record.latestColor) return undefined;
+  return snapshotFrom({
+    [SNAPSHOT_ENV.latestColor]: record.latestColor,
+    ...Object.fromEntries(
+      COLORS.flatMap((color) => [
+        [SNAPSHOT_ENV.release(color), record.colors?.[color]?.release],
+        [SNAPSHOT_ENV.image(color), record.colors?.[color]?.image],
+      ]),
+    ),
+  });
+}
+
+/** The record the step printed before, as JSON; undefined when there is none. */
+function previousRecord(stdout: string | undefined): Partial<ReleaseRecord> | undefined {
   const line = (stdout ?? "")
     .split("\n")
     .map((text) => text.trim())
@@ -49,20 +67,28 @@ export function previousSnapshot(stdout: string | undefined): ReleaseSnapshot | 
     .pop();
   if (line === undefined) return undefined;
   try {
-    const record = JSON.parse(line) as Partial<ReleaseRecord>;
-    if (!record.colors || !record.latestColor) return undefined;
-    return snapshotFrom({
-      [SNAPSHOT_ENV.latestColor]: record.latestColor,
-      ...Object.fromEntries(
-        COLORS.flatMap((color) => [
-          [SNAPSHOT_ENV.release(color), record.colors?.[color]?.release],
-          [SNAPSHOT_ENV.image(color), record.colors?.[color]?.image],
-        ]),
-      ),
-    });
+    return JSON.parse(line) as Partial<ReleaseRecord>;
   } catch {
     return undefined;
   }
+}
+
+/** The snapshot of a record the step printed before; undefined when there is none or it predates snapshots. */
+export function previousSnapshot(stdout: string | undefined): ReleaseSnapshot | undefined {
+  return asSnapshot(previousRecord(stdout));
+}
+
+/** What the colors ran in the previous record and the ones before it (their `ran`). */
+function ranBefore(stdout: string | undefined): RanRelease[] {
+  const record = previousRecord(stdout);
+  const snapshot = asSnapshot(record);
+  const ran = Array.isArray(record?.ran)
+    ? record.ran.filter(
+        (entry): entry is RanRelease =>
+          typeof entry?.release === "string" && typeof entry?.image === "string",
+      )
+    : [];
+  return snapshot ? addRan(ran, ranIn(snapshot)) : ran;
 }
 
 /** Builds the record from the step's environment, judged at `now`; throws StepError (exit 2) on a bad override. */
@@ -100,8 +126,9 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
       2,
     );
   const previous = previousSnapshot(env[PREVIOUS_RECORD_ENV]);
+  const ran = ranBefore(env[PREVIOUS_RECORD_ENV]);
   if (snapshot && previous) {
-    const problem = skippedDataSteps(previous, snapshot, env[RECORD_ENV.stack] || undefined);
+    const problem = skippedDataSteps(previous, snapshot, env[RECORD_ENV.stack] || undefined, ran);
     if (problem) throw new StepError(`release ${release} refused: ${problem}`, 1);
   }
   const checked = checkOverride(overrideFields(env), now);
@@ -130,6 +157,7 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
         : null,
     recordedAt: now.toISOString(),
     ...(snapshot ? { latestColor: snapshot.latestColor, colors: snapshot.colors } : {}),
+    ...(ran.length > 0 ? { ran } : {}),
   };
 }
 

@@ -21,6 +21,11 @@ export interface DeploymentWindow {
   zone: string;
 }
 
+/** The standard deployment window of the blue-green deployment procedures (the policies' default). */
+export const DEFAULT_WINDOWS: DeploymentWindow[] = [
+  { days: ["tue", "wed", "thu"], start: "10:00", end: "14:00", zone: "UTC" },
+];
+
 /** A period with no deployments at all, windows or not: from (inclusive) to (exclusive). */
 export interface Freeze {
   /** ISO-8601 instant with a zone. */

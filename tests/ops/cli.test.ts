@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { COMMANDS } from "../../ops/cli";
-import { assertOneLine, snapshot } from "../tools/support/run-tool";
+import { assertLines, assertOneLine, snapshot } from "../tools/support/run-tool";
 import { CliExit, spawnOps } from "./support/cli";
 
 /** Runs the ops CLI as the command resources do, with no secrets in the environment. */
@@ -48,7 +48,34 @@ describe("greenlight-ops: the command-line discipline", function () {
     );
   });
 
-  it("a missing option, a bad value, an extra argument: one line naming the option, the value and the fix", async () => {
+  it("an unknown step with --help is still a usage error (exit 2), not the top help with exit 0", async () => {
+    for (const args of [
+      ["frobnicate", "--help"],
+      ["restroe", "--help"],
+      ["helth-gate", "-h"],
+    ]) {
+      const run = await ops(args);
+      assertUsage(run, new RegExp(`^greenlight-ops: unknown command '${args[0]}'`));
+    }
+    assertUsage(
+      await ops(["restroe", "--help"]),
+      /^greenlight-ops: unknown command 'restroe' \(Did you mean restore\?\); greenlight-ops --help lists the steps$/,
+    );
+  });
+
+  it("a mistyped option of a step is named with its suggestion, with every other problem at once", async () => {
+    const run = await ops(["restore", "--bucket", "--stak", "production", "--jobs"]);
+    assertLines({ code: run.code, err: run.stderr }, 2, [
+      /^greenlight-ops restore: option '--bucket <name>' needs a value, but the next word is the option '--stak';/,
+      /^greenlight-ops restore: unknown option '--stak' \(Did you mean --stack\?\);/,
+      /^greenlight-ops restore: option '--jobs <n>' argument missing;/,
+      /^greenlight-ops restore: required option '--prefix <prefix>' not specified;/,
+      /^greenlight-ops restore: required option '--release <id>' not specified;/,
+    ]);
+    assert.equal(run.stdout, "");
+  });
+
+  it("a missing option, a bad value, an extra argument: one line per problem naming the option, the value and the fix", async () => {
     const [missing, badColor, badPort, extra, pastLastPort] = await Promise.all([
       ops(["backup", "--bucket", "shop-backups-local"]),
       ops(["health-gate", "--color", "red", "--release", "v1", "--port", "18081"]),
@@ -56,10 +83,12 @@ describe("greenlight-ops: the command-line discipline", function () {
       ops(["record", "now"]),
       ops(["health-gate", "--color", "blue", "--release", "v1", "--port", "65535", "--replicas", "3"]),
     ]);
-    assertUsage(
-      missing,
+    // Every missing option at once, one line each (commander alone stops at the first).
+    assertLines({ code: missing.code, err: missing.stderr }, 2, [
       /^greenlight-ops backup: required option '--prefix <prefix>' not specified; greenlight-ops backup --help lists its options$/,
-    );
+      /^greenlight-ops backup: required option '--stack <name>' not specified;/,
+      /^greenlight-ops backup: required option '--release <id>' not specified;/,
+    ]);
     assertUsage(
       badColor,
       /^greenlight-ops health-gate: option '--color <color>' argument 'red' is invalid\. expected blue or green; greenlight-ops health-gate --help lists its options$/,
@@ -70,7 +99,7 @@ describe("greenlight-ops: the command-line discipline", function () {
     );
     assertUsage(
       extra,
-      /^greenlight-ops record: too many arguments for 'record'\. Expected 0 arguments but got 1;/,
+      /^greenlight-ops record: too many arguments for 'record': 'now' \(every option starts with --\);/,
     );
     assertUsage(
       pastLastPort,

@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "../lib/io";
+import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo, userPath } from "../lib/io";
 import { PROJECT_DIR } from "../lib/project-root";
 import { renderProjectFile, spliceReference } from "./index";
 
@@ -22,7 +22,8 @@ export async function main(argv: string[], io: ToolIo = processIo): Promise<numb
     io,
   );
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { check, projectDir } = parsed.options;
+  const { check } = parsed.options;
+  const projectDir = userPath(parsed.options.projectDir);
   const projectPath = path.join(projectDir, "Pulumi.yaml");
   const readmePath = path.join(projectDir, "README.md");
   const fail = failure(io, "gen:config");
@@ -40,7 +41,7 @@ export async function main(argv: string[], io: ToolIo = processIo): Promise<numb
       { file: readmePath, now: readme, generated: spliceReference(readme) },
     ];
   } catch (error) {
-    if (error instanceof BadInput) return fail(2, error.message);
+    if (error instanceof BadInput) return fail(2, error.problems);
     throw error;
   }
   const drifted = files.filter((entry) => entry.now !== entry.generated);

@@ -1,5 +1,6 @@
 // Runs the real program once under Pulumi's mock runtime and writes what it registered as JSON.
 // One program per process: run.ts starts this file in a child process for every run.
+import { isEnvironmentError } from "../../contract/exit-codes";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
@@ -125,7 +126,7 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
     return {
       ok: false,
       stack: request.stack,
-      kind: isConfig ? "config" : "program",
+      kind: isConfig ? "config" : isEnvironmentError(error) ? "environment" : "program",
       message: failure?.message ?? String(error),
       problems: isConfig ? (failure.problems ?? []) : [],
       resources: [...resources.values()],

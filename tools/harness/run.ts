@@ -37,6 +37,8 @@ export interface RunOptions {
   preview?: boolean;
   /** A project folder other than this one (tests use tampered copies). */
   projectDir?: string;
+  /** The configuration itself instead of a stack file (a recorded update's, tools/history/config.ts). */
+  stackConfig?: StackConfig;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface RunOptions {
 export function checkStackConfig(options: RunOptions): StackConfig | Extract<ProgramRun, { ok: false }> {
   const projectDir = options.projectDir ?? PROJECT_DIR;
   const stackConfig = applyOverrides(
-    readStackConfig(projectDir, options.stack, options.stackFile),
+    options.stackConfig ?? readStackConfig(projectDir, options.stack, options.stackFile),
     options.overrides ?? {},
   );
   const failed = (message: string, problems: ConfigProblem[]): Extract<ProgramRun, { ok: false }> => ({

@@ -37,11 +37,16 @@ export class CliConfigError extends StackFileError {
   constructor(
     readonly stack: string,
     readonly problem: CliConfigProblem,
+    /** Keys Pulumi.yaml declares secret: their fix is `pulumi config set --secret`. */
+    secretKeys: ReadonlySet<string> = new Set(),
   ) {
+    // A secret's value is never typed on a command line (shell history): pulumi asks for it.
     const setting = (key: string, secret = false) =>
-      `pulumi config set --stack ${stack}${secret ? " --secret" : ""} greenlight:${key} <value>`;
+      secret
+        ? `pulumi config set --stack ${stack} --secret greenlight:${key} (it asks for the value)`
+        : `pulumi config set --stack ${stack} greenlight:${key} <value>`;
     const fix = problem.message.includes("missing")
-      ? problem.keys.map((key) => setting(key)).join("; ")
+      ? problem.keys.map((key) => setting(key, secretKeys.has(key))).join("; ")
       : problem.message.includes("encrypted")
         ? setting(problem.keys[0], true)
         : `give greenlight:${problem.keys[0]} a value of the declared type in Pulumi.${stack}.yaml`;
@@ -58,7 +63,12 @@ export function checkCliConfig(stack: string, stackConfig: StackConfig): void {
     stackConfig.declarations,
     stackConfig.stackValues,
   );
-  if (problem) throw new CliConfigError(stack, problem);
+  if (problem) {
+    const declaredSecret = Object.entries(stackConfig.declarations)
+      .filter(([, declaration]) => declaration?.secret === true)
+      .map(([key]) => key);
+    throw new CliConfigError(stack, problem, new Set(declaredSecret));
+  }
 }
 
 /** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the engine would; `secure:` values become placeholders. */

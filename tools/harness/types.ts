@@ -86,7 +86,8 @@ export type ProgramRun =
   | {
       ok: false;
       stack: string;
-      kind: "config" | "program";
+      /** config: a key to fix; environment: a write the file system refused (EACCES, ENOSPC…); program: anything else. */
+      kind: "config" | "program" | "environment";
       message: string;
       problems: ConfigProblem[];
       resources: RecordedResource[];

@@ -87,8 +87,13 @@ export function readHistoryFile(file: string): StackUpdate[] {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
     throw new HistoryError(
-      `--history-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      code === "ENOENT"
+        ? `--history-file ${file}: no such file; save the stack's history with pulumi stack history --json --show-secrets=false --stack <stack> --page-size 500 > history.json, or leave out --history-file to read it live`
+        : code === "EISDIR"
+          ? `--history-file ${file}: a directory, not a file; give the file pulumi stack history --json was saved to`
+          : `--history-file ${file}: cannot read it (${code ?? (error as Error).message})`,
     );
   }
   return parseHistoryText(text, file);
@@ -102,4 +107,12 @@ export function isSucceededUpdate(update: StackUpdate): boolean {
 /** When an update finished, or started when it has not finished. */
 export function finishedAt(update: StackUpdate): Date {
   return new Date(update.endTime ?? update.startTime);
+}
+
+/** The live update: the newest succeeded `update` of a history, if any. */
+export function liveUpdate(updates: StackUpdate[]): StackUpdate | undefined {
+  return [...updates]
+    .sort((a, b) => a.version - b.version)
+    .filter(isSucceededUpdate)
+    .at(-1);
 }

@@ -84,7 +84,8 @@ export function overrideFromFlags(
     if (!parsed.success)
       problems.push(`${FLAGS[field]} ${JSON.stringify(value)}: ${parsed.error.issues[0].message}`);
   }
-  if (expiresAt !== undefined && problems.length === 0) {
+  // Judged even with other problems: every problem of the override comes at once, not one round at a time.
+  if (expiresAt !== undefined) {
     const expiry = judgeExpiry(new Date(Date.parse(expiresAt)), now);
     if (expiry.status === "expired") {
       problems.push(

@@ -3,7 +3,8 @@
 // The offline preview (tools/plan/index.ts): exit 0 may go out, 1 a mandatory violation or a refusal,
 // 2 bad config or usage.
 import { Command } from "commander";
-import { ToolIo, instantOption, parseCommandLine, processIo } from "../lib/io";
+import * as fs from "fs";
+import { ToolIo, instantOption, parseCommandLine, processIo, userPath, withUserPaths } from "../lib/io";
 import { EXIT, PlanOptions, plan } from "./index";
 
 function planCommand(): Command {
@@ -12,6 +13,11 @@ function planCommand(): Command {
     .requiredOption("--stack <name>", "stack to plan (local, staging, production)")
     .option("--at <time>", "ISO-8601 instant with a zone to judge at (default: now)", instantOption)
     .option("--json", "print the plan as JSON: {stack, at, resources, violations[, diff]}", false)
+    .option(
+      "--wide",
+      "print every line whole (by default lines fit 100 columns; commands are shortened)",
+      false,
+    )
     .option("--preview", "judge as a pull-request preview would (deployment window advisory)", false)
     .option("--stack-file <path>", "read the stack's config from this file instead of Pulumi.<stack>.yaml")
     .option(
@@ -27,12 +33,19 @@ function planCommand(): Command {
 /** Runs the plan command line; returns its exit code (bin/launch.js exits with it). */
 export async function main(
   argv: string[],
-  _env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = process.env,
   io: ToolIo = processIo,
 ): Promise<number> {
   const parsed = parseCommandLine<Omit<PlanOptions, "at"> & { at?: Date }>(planCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
-  const options: PlanOptions = { ...parsed.options, at: parsed.options.at ?? new Date() };
+  const typed = withUserPaths(parsed.options, ["stackFile"], env);
+  // --diff-from names a stack file where the user stands, or else a git ref.
+  const diffFile = typed.diffFrom === undefined ? undefined : userPath(typed.diffFrom, env);
+  const options: PlanOptions = {
+    ...typed,
+    diffFrom: diffFile !== undefined && fs.existsSync(diffFile) ? diffFile : typed.diffFrom,
+    at: typed.at ?? new Date(),
+  };
   try {
     return await plan(options, io.out, io.err);
   } catch (error) {

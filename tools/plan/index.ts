@@ -4,6 +4,7 @@
 // readable report ./render.ts. Exit 0: may go out; 1: a mandatory violation or a refusal; 2: bad config
 // or usage.
 import { spawnSync } from "child_process";
+import { EXIT as EXIT_CODES } from "../../contract/exit-codes";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -47,6 +48,8 @@ export interface PlanOptions {
   at: Date;
   json: boolean;
   preview: boolean;
+  /** Print every line whole instead of fitting 100 columns. */
+  wide?: boolean;
   /** A stack file other than Pulumi.<stack>.yaml (the stack name still selects stack rules). */
   stackFile?: string;
   /** Compare with this configuration: a stack file, or a git ref whose Pulumi.<stack>.yaml is used. */
@@ -55,7 +58,12 @@ export interface PlanOptions {
   outputsFile?: string;
 }
 
-export const EXIT = { ok: 0, mandatoryViolation: 1, usage: 2 } as const;
+export const EXIT = {
+  ok: EXIT_CODES.ok,
+  mandatoryViolation: EXIT_CODES.refused,
+  usage: EXIT_CODES.usage,
+  environment: EXIT_CODES.environment,
+} as const;
 
 /** Runs the plan and returns its exit code; writes the report to `out` and problems to `err`. */
 export async function plan(
@@ -144,7 +152,11 @@ export async function plan(
   if (!run.ok) {
     await stopPack();
     err(`plan: ${run.message}\n`);
-    return run.kind === "config" ? EXIT.usage : EXIT.mandatoryViolation;
+    return run.kind === "config"
+      ? EXIT.usage
+      : run.kind === "environment"
+        ? EXIT.environment
+        : EXIT.mandatoryViolation;
   }
   if (previous && !previous.ok) {
     await stopPack();
@@ -199,6 +211,7 @@ export async function plan(
       : renderHuman(document, run.resources, {
           preview: options.preview,
           windowLevel: windowLevel(policyConfig),
+          wide: options.wide,
         }),
   );
   const refused = (document.diff?.refusals.length ?? 0) > 0;

@@ -14,6 +14,39 @@ export interface RenderOptions {
   preview: boolean;
   /** The deployment-window rule's level on this stack ("disabled": not judged here). */
   windowLevel: string;
+  /** Print every line whole (`--wide`); otherwise lines fit COLUMNS. */
+  wide?: boolean;
+}
+
+/** Lines of the plan fit a terminal of this width unless `--wide`. */
+export const COLUMNS = 100;
+
+/** A command line cut to `width` at a word, ending with " …" (`--wide` and `--json` show it whole). */
+function shorten(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const cut = text.lastIndexOf(" ", width - 2);
+  return `${text.slice(0, cut > width / 2 ? cut : width - 2)} …`;
+}
+
+/** An image pinned by digest, its digest cut to 12 hex digits as docker prints ids (`--wide`: whole). */
+function shortDigests(text: string): string {
+  return text.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}/g, "@sha256:$1…");
+}
+
+/** Wraps a line at words to `width`; continuation lines are indented 2 more than the line. */
+export function wrapLine(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const indent = " ".repeat((/^ */.exec(line)?.[0].length ?? 0) + 2);
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    let cut = rest.lastIndexOf(" ", width);
+    if (cut <= indent.length) cut = width;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = indent + rest.slice(cut).trimStart();
+  }
+  out.push(rest);
+  return out;
 }
 
 /** The deployment-window policy's level in a stack's pack config (its default is mandatory). */
@@ -135,7 +168,8 @@ export function renderHuman(
     lines.push(`  ${String(number).padStart(2)}. ${step}`);
     for (const resource of members) {
       shown.add(resource.urn);
-      lines.push(`      ${resource.name}: ${describe(resource)}`);
+      const line = `      ${resource.name}: ${describe(resource)}`;
+      lines.push(options.wide ? line : shorten(shortDigests(line), COLUMNS));
       for (const violation of verdicts.get(resource.urn) ?? [])
         lines.push(verdictLine(violation, "        "));
     }
@@ -195,5 +229,6 @@ export function renderHuman(
       ? `Verdict: this release may go out${options.preview ? " (judged as a preview; the update is judged again)" : ""}.`
       : `Verdict: this release may not go out: ${reasons.join("; ")}.`,
   );
-  return lines.join("\n") + "\n";
+  const fitted = options.wide ? lines : lines.flatMap((line) => wrapLine(shortDigests(line), COLUMNS));
+  return fitted.join("\n") + "\n";
 }

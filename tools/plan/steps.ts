@@ -2,7 +2,12 @@
 // by step, with the refusals — the serving color's containers replaced in place, a setting the provider
 // would record but never apply, and a release that would go live without its backup and migration.
 import { LABEL, RESOURCE, STEP, STEP_ENV, isCommandType } from "../../contract/resources";
-import { skippedDataSteps, snapshotFrom } from "../../contract/release-transition";
+import {
+  RanRelease,
+  ReleaseSnapshot,
+  skippedDataSteps,
+  snapshotFrom,
+} from "../../contract/release-transition";
 import { rulesFor } from "../harness/readback";
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
@@ -86,6 +91,12 @@ function recordOf(resources: RecordedResource[]): RecordedResource | undefined {
   return resources.find((resource) => environmentOf(resource)[STEP_ENV.step] === STEP.record);
 }
 
+/** What each color runs and which is the latest, from a run's release record. */
+export function recordSnapshot(resources: RecordedResource[]): ReleaseSnapshot | undefined {
+  const record = recordOf(resources);
+  return record && snapshotFrom(environmentOf(record));
+}
+
 /** The active color a run serves after its update (from its release record). */
 export function servingColor(resources: RecordedResource[]): string | undefined {
   const record = recordOf(resources);
@@ -109,8 +120,27 @@ function verb(change: ResourceChange): string {
       : "is deleted";
 }
 
-/** What the update from `oldResources` to `newResources` runs, per runbook step, and what it must refuse. */
-export function updateDiff(oldResources: RecordedResource[], newResources: RecordedResource[]): UpdateDiff {
+/**
+ * The color traffic is on in a state: the color of the switch the state holds. A failed update's
+ * release record may already name the next color while its switch never ran (or reverted).
+ */
+export function trafficColor(resources: RecordedResource[]): string | undefined {
+  const switchStep = resources.find((resource) => environmentOf(resource)[STEP_ENV.step] === STEP.switch);
+  const color = switchStep ? environmentOf(switchStep)[STEP_ENV.color] : undefined;
+  return typeof color === "string" ? color : servingColor(resources);
+}
+
+/**
+ * What the update from `oldResources` to `newResources` runs, per runbook step, and what it must refuse.
+ * `serving` is the color serving before it (default: the old configuration's active color); `ran`, the
+ * releases that went out before the old state (a color may go back to one: contract/release-transition).
+ */
+export function updateDiff(
+  oldResources: RecordedResource[],
+  newResources: RecordedResource[],
+  serving = servingColor(oldResources),
+  ran: RanRelease[] = [],
+): UpdateDiff {
   const resources = diffRuns(oldResources, newResources);
   const byUrn = new Map([...newResources, ...oldResources].map((resource) => [resource.urn, resource]));
   const steps = STEP_ORDER.map((step) => {
@@ -130,7 +160,6 @@ export function updateDiff(oldResources: RecordedResource[], newResources: Recor
   const refusals: string[] = [];
   // The color that served before this update keeps serving until the switch: its containers must not
   // be replaced or removed by the update (seed runbooks: the old version keeps serving until the switch).
-  const serving = servingColor(oldResources);
   for (const change of resources) {
     const resource = byUrn.get(change.urn);
     if (!resource || resource.type !== RESOURCE.container) continue;
@@ -161,7 +190,7 @@ export function updateDiff(oldResources: RecordedResource[], newResources: Recor
   const current = after && snapshotFrom(environmentOf(after));
   if (previous && current) {
     const stack = environmentOf(after as RecordedResource).GREENLIGHT_STACK;
-    const problem = skippedDataSteps(previous, current, typeof stack === "string" ? stack : undefined);
+    const problem = skippedDataSteps(previous, current, typeof stack === "string" ? stack : undefined, ran);
     if (problem) refusals.push(problem);
   }
   return { servingBefore: serving, resources, steps, refusals };

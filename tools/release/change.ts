@@ -5,7 +5,7 @@
 import { ConfigError, parseStackConfig } from "../../schema/parse";
 import { Color, otherColor, Override, StackSettings } from "../../schema/types";
 import { applyOverrides, StackConfig } from "../harness/stack-file";
-import { BadInput, configProblemsLine } from "../lib/io";
+import { BadInput, configProblemLines } from "../lib/io";
 import { OVERRIDE_KEYS } from "../../contract/override";
 import { OverrideFlags, overrideFromFlags } from "../lib/override";
 import { ReleaseRefusal } from "./inputs";
@@ -61,7 +61,7 @@ export function releaseChange(
   }
 
   const override = overrideFromFlags(request, now);
-  if (override !== undefined && "problems" in override) throw new BadInput(override.problems.join("; "));
+  if (override !== undefined && "problems" in override) throw new BadInput(override.problems);
 
   const changes: ConfigChanges = {
     set: {
@@ -98,7 +98,9 @@ export function releaseChange(
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new BadInput(
-        `${stackFile} would not be valid after this release: ${configProblemsLine(error.problems)}`,
+        configProblemLines(error.problems).map(
+          (line) => `${stackFile} would not be valid after this release: ${line}`,
+        ),
       );
     }
     throw error;

@@ -7,6 +7,7 @@
 // healthy, tag exists, a git step failed); 2: usage or bad input (nothing written).
 // This is the command line; the release itself is ./index.ts.
 import { Command } from "commander";
+import { EXIT } from "../../contract/exit-codes";
 import * as path from "path";
 import { formatCommand, pulumiPreview, pulumiUp } from "../lib/commands";
 import {
@@ -18,14 +19,13 @@ import {
   processIo,
   runAsScript,
   ToolIo,
+  withUserPaths,
 } from "../lib/io";
 import { describeOverride, overrideOptions } from "../lib/override";
 import { ReleaseRefusal } from "./inputs";
 import { StackYamlError } from "../lib/stack-yaml";
 import { PROJECT_DIR } from "../lib/project-root";
 import { PreparedRelease, prepareRelease, ReleaseInput, stackFileDiff, writeRelease } from "./index";
-
-export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
 interface ReleaseOptions extends ReleaseInput {
   json: boolean;
@@ -73,7 +73,7 @@ export async function main(
 ): Promise<number> {
   const parsed = parseCommandLine<ReleaseOptions>(releaseCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { options } = parsed;
+  const options = withUserPaths(parsed.options, ["projectDir", "stackFile"], env);
   const fail = failure(io, "release");
 
   let prepared: PreparedRelease;
@@ -81,7 +81,8 @@ export async function main(
     prepared = await prepareRelease(options, env);
   } catch (error) {
     if (error instanceof ReleaseRefusal) return fail(EXIT.refused, error.message);
-    if (error instanceof BadInput || error instanceof StackYamlError) return fail(EXIT.usage, error.message);
+    if (error instanceof BadInput) return fail(EXIT.usage, error.problems);
+    if (error instanceof StackYamlError) return fail(EXIT.usage, error.message);
     throw error;
   }
   const { stackFile, change, tag, message } = prepared;

@@ -7,6 +7,7 @@
 // missing file, another stack's history, a configuration the stack's rules refuse), no pulumi.
 // This is the command line; the plan is ./index.ts.
 import { Command } from "commander";
+import { EXIT } from "../../contract/exit-codes";
 import { formatCommand } from "../lib/commands";
 import {
   BadInput,
@@ -17,6 +18,7 @@ import {
   processIo,
   runAsScript,
   ToolIo,
+  withUserPaths,
 } from "../lib/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
 import { HISTORY_FILE_OPTION, MissingPulumiError, runInOrder } from "../history/pulumi-cli";
@@ -27,8 +29,6 @@ import { planDocument, renderPlan } from "./render";
 import { RollbackRefusal } from "./target";
 import { StackYamlError } from "../lib/stack-yaml";
 import { PROJECT_DIR } from "../lib/project-root";
-
-export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
 interface RollbackOptions extends OverrideFlags {
   stack: string;
@@ -48,8 +48,8 @@ function rollbackCommand(): Command {
     .requiredOption("--stack <name>", "stack to roll back (staging, production, …)")
     .option(
       "--to <version>",
-      "history version to roll back to (default: the last succeeded update with another release)",
-      positiveIntegerOption,
+      "history version to roll back to, as the plan prints it (v11) or as a number (default: the last good state)",
+      versionOption,
     )
     .option(...HISTORY_FILE_OPTION)
     .option(...OUTPUTS_FILE_OPTION)
@@ -69,6 +69,11 @@ function rollbackCommand(): Command {
   return overrideOptions(command, "rollback", "the incident ticket");
 }
 
+/** `--to v11` or `--to 11`: the plan and `pulumi stack history` print versions both ways. */
+function versionOption(value: string): number {
+  return positiveIntegerOption(value.replace(/^v(?=\d)/i, ""));
+}
+
 /** Runs the rollback tool; returns its exit code. */
 export async function main(
   argv: string[],
@@ -77,16 +82,16 @@ export async function main(
 ): Promise<number> {
   const parsed = parseCommandLine<RollbackOptions>(rollbackCommand(), argv, io);
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { options } = parsed;
+  const options = withUserPaths(parsed.options, ["historyFile", "projectDir"], env);
   const fail = failure(io, "rollback");
 
   const now = options.at ?? new Date();
   const override = overrideFromFlags(options, now);
-  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems.join("; "));
+  if (override !== undefined && "problems" in override) return fail(EXIT.usage, override.problems);
 
   let plan: RollbackPlan;
   try {
-    plan = prepareRollback(
+    plan = await prepareRollback(
       {
         stack: options.stack,
         to: options.to,
@@ -97,24 +102,48 @@ export async function main(
         now,
         override,
         run: options.yes,
+        rerun: [
+          "npm",
+          "run",
+          "rollback",
+          "--",
+          "--stack",
+          options.stack,
+          ...(options.historyFile !== undefined ? ["--history-file", options.historyFile] : []),
+          ...(options.projectDir !== PROJECT_DIR ? ["--project-dir", options.projectDir] : []),
+        ],
       },
       env,
     );
   } catch (error) {
     if (error instanceof RollbackRefusal) return fail(EXIT.refused, error.message);
-    if (
-      error instanceof BadInput ||
-      error instanceof StackYamlError ||
-      error instanceof HistoryError ||
-      error instanceof MissingPulumiError
-    ) {
+    if (error instanceof MissingPulumiError) return fail(EXIT.environment, error.message);
+    if (error instanceof BadInput) return fail(EXIT.usage, error.problems);
+    if (error instanceof StackYamlError || error instanceof HistoryError)
       return fail(EXIT.usage, error.message);
-    }
     throw error;
   }
 
   io.out(options.json ? JSON.stringify(planDocument(plan), null, 2) + "\n" : renderPlan(plan, !options.yes));
+  // plan --diff-from's refusal: an update must never replace the serving color's containers in place.
+  const inPlace = plan.updates.flatMap((update) => update.refusals.map((refusal) => ({ update, refusal })));
+  if (inPlace.length > 0) {
+    return fail(
+      EXIT.refused,
+      inPlace.map(
+        ({ update, refusal }) =>
+          `refused: step ${update.index + 1} (pulumi up): ${refusal.split(";")[0]}; undo that setting in Pulumi.${plan.stack}.yaml (the plan's notes name what differs from the live config) and plan again`,
+      ),
+    );
+  }
   if (!options.yes) return EXIT.ok;
+  if (plan.window?.blocked) {
+    return fail(
+      EXIT.refused,
+      `not running: the deployment window is closed at ${plan.window.at} (${plan.window.closedBecause}) and the policy pack ` +
+        `would stop the rollback's pulumi up; with the on-call approver's sign-off run: ${plan.window.overrideCommand}`,
+    );
+  }
 
   if (plan.manual.length > 0) {
     return fail(EXIT.refused, `not running: first ${plan.manual.join("; ")}`);

@@ -56,7 +56,7 @@ function releaseKeys(
             key: "latestColor",
             value: latest,
             fromTarget: false,
-            purpose: `${shown(latest)} still holds the newest release: no backup or migration runs${why}`,
+            purpose: `${shown(latest)} holds the newest release, as live: a rollback moves traffic, not the newest release${why}`,
           },
         ]
       : []),
@@ -141,17 +141,16 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
     }
   };
 
-  const { idleColor } = decision;
+  const { serveColor } = decision;
   const liveValues = {
-    [live.color]: { ...live.state.colors[live.color], fromTarget: false },
-    [idleColor]: { ...live.state.colors[idleColor], fromTarget: false },
+    blue: { ...live.state.colors.blue, fromTarget: false },
+    green: { ...live.state.colors.green, fromTarget: false },
   } as ColorValues;
-  const final = {
-    [live.color]: liveValues[live.color],
-    [idleColor]: decision.warm
-      ? liveValues[idleColor]
-      : { ...target.state.colors[target.color], fromTarget: true },
-  } as ColorValues;
+  // The serve color gets the target's release (the live values when it still runs it); the other color
+  // keeps what the live update gave it, as warm as it was — unless a failed update replaced it: then it
+  // is set back, and the update puts it back.
+  const final: ColorValues = { ...liveValues };
+  if (!decision.warm) final[serveColor] = { ...target.state.colors[target.color], fromTarget: true };
 
   const { backup } = decision;
   if (backup !== undefined) {
@@ -186,7 +185,14 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
   // Every release key is set to what it must be, unless Pulumi.<stack>.yaml already holds it: a
   // release written to the file but never deployed must not go out with the rollback.
   converge([
-    ...releaseKeys(idleColor, final, "false", live.state.latestColor, ""),
+    // A rollback's release introduces no schema change; going back to the live update keeps its flag.
+    ...releaseKeys(
+      serveColor,
+      final,
+      decision.action === "reset" ? String(live.state.schemaBreaking) : "false",
+      live.state.latestColor,
+      "",
+    ),
     ...(decision.action === "restore" && live.state.maintenanceMode !== "on"
       ? [
           {
@@ -210,7 +216,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
   const overrideText = request.override !== undefined ? ` (${describeOverride(request.override)})` : "";
   commands.push({
     argv: pulumiUp(stack, `rollback to v${target.update.version}: ${decision.summary}${overrideText}`, true),
-    purpose: "apply it: health gate on the target color, then the traffic switch",
+    purpose: "apply it: the update converges the stack to the configuration above",
   });
   return { commands, notes };
 }

@@ -3,6 +3,7 @@
 import { StackUpdate } from "../history/read";
 import { FileConfigValue } from "../lib/stack-yaml";
 import { recorded } from "../history/state";
+import { effectiveConfig } from "../history/config";
 
 /** One key whose value in the stack file differs from the live update's. */
 export interface ConfigDrift {
@@ -22,7 +23,9 @@ function normalized(value: string): string {
 }
 
 /** Keys where Pulumi.<stack>.yaml and the live config disagree (plain values only). */
-export function configDrift(live: StackUpdate, stackFile: Record<string, FileConfigValue>): ConfigDrift[] {
+export function configDrift(update: StackUpdate, stackFile: Record<string, FileConfigValue>): ConfigDrift[] {
+  // The keys a history predates count as they then were (latestColor was the active color).
+  const live = { ...update, config: effectiveConfig(update) };
   const keys = new Set([...Object.keys(live.config), ...Object.keys(stackFile)]);
   const drift: ConfigDrift[] = [];
   for (const key of [...keys].sort()) {

@@ -1,6 +1,8 @@
 // How a rollback plan is printed: the `--json` document and the human-readable text.
 import { formatCommand } from "../lib/commands";
 import { PlanSide, RollbackPlan } from ".";
+import type { WindowVerdict } from "./window";
+import { formatInstant } from "../../contract/instant";
 
 /** The `--json` document: at least from, to, action, reason, commands, skipped (and override when used). */
 export function planDocument(plan: RollbackPlan): Record<string, unknown> {
@@ -13,12 +15,42 @@ export function planDocument(plan: RollbackPlan): Record<string, unknown> {
     commands: plan.commands.map((command) => formatCommand(command.argv)),
     manual: plan.manual,
     skipped: plan.skipped,
+    updates: plan.updates.map((update) => ({
+      command: update.index + 1,
+      servingBefore: update.servingBefore ?? null,
+      servingAfter: update.servingAfter ?? null,
+      runs: update.steps.filter((step) => step.runs).map((step) => step.step),
+      doesNotRun: update.steps.filter((step) => !step.runs).map((step) => step.step),
+      reasons: Object.fromEntries(
+        update.steps.filter((step) => step.runs).map((step) => [step.step, step.reasons]),
+      ),
+      refusals: update.refusals,
+    })),
+    ...(plan.updatesUnknown !== undefined ? { updatesUnknown: plan.updatesUnknown } : {}),
     ...(plan.backup !== undefined ? { backup: plan.backup } : {}),
     ...(plan.override !== undefined ? { override: plan.override } : {}),
+    ...(plan.window !== undefined ? { window: plan.window } : {}),
     overrides: plan.overrides,
     drift: plan.drift,
     notes: plan.notes,
   };
+}
+
+/** The window verdict at the instant the rollback runs, and the override command when it is closed. */
+function windowLines(window: WindowVerdict): string[] {
+  const at = formatInstant(new Date(window.at));
+  if (window.level === "disabled")
+    return [`  window  not judged on this stack (the deployment-window rule is off)`];
+  if (window.open) return [`  window  open at ${at}`];
+  const closed = `  window  closed at ${at} (${window.closedBecause})${window.nextOpening ? `; next opens ${window.nextOpening}` : ""}`;
+  if (window.coveredBy !== undefined) return [closed, `          covered by the ${window.coveredBy}`];
+  if (!window.blocked) return [closed, `          ${window.level} on this stack: the update is not blocked`];
+  return [
+    closed,
+    "          the policy pack blocks this rollback's pulumi up; record an emergency override with it (the",
+    "          on-call approver signs it; RUNBOOK.md, Emergency release outside the window):",
+    `          ${window.overrideCommand}`,
+  ];
 }
 
 /** The human-readable plan. */
@@ -33,6 +65,7 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
     `  action  ${plan.action}`,
     `  reason  ${plan.reason}`,
   ];
+  if (plan.window !== undefined) lines.push(...windowLines(plan.window));
   if (plan.backup !== undefined) {
     lines.push(
       `  backup  s3://${plan.backup.bucket}/${plan.backup.location} (newest dump, taken ${plan.backup.takenAt} before ${plan.backup.release} migrated) → database ${plan.backup.targetDb}`,
@@ -59,7 +92,19 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
   plan.commands.forEach((command, index) => {
     lines.push(`    ${index + 1}. ${formatCommand(command.argv)}`);
     lines.push(`       # ${command.purpose}`);
+    const update = plan.updates.find((entry) => entry.index === index);
+    if (update === undefined) return;
+    const runs = update.steps.filter((step) => step.runs).map((step) => step.step);
+    const idle = update.steps.filter((step) => !step.runs).map((step) => step.step);
+    lines.push(`       runs: ${runs.length > 0 ? runs.join(", ") : "nothing"}`);
+    if (idle.length > 0) lines.push(`       does not run: ${idle.join(", ")}`);
+    lines.push(
+      `       traffic: ${update.servingBefore === update.servingAfter ? `stays on ${update.servingAfter}` : `${update.servingBefore} → ${update.servingAfter}`}`,
+    );
+    for (const refusal of update.refusals) lines.push(`       ✗ ${refusal}`);
   });
+  if (plan.updatesUnknown !== undefined)
+    lines.push(`    (what each pulumi up runs cannot be told: ${plan.updatesUnknown})`);
   if (plan.notes.length > 0) {
     lines.push("  notes");
     plan.notes.forEach((note) => lines.push(`    - ${note}`));

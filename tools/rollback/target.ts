@@ -1,8 +1,10 @@
 // Which update a rollback returns to, read from `pulumi stack history`: the live update, the target (given
-// with --to or the newest earlier one with another release), what failed in between, and the first
-// release since the target that changed the schema incompatibly. Pure: refuses what it cannot roll back to.
+// with --to; by default the last good state — the live update when updates after it failed, else the
+// newest earlier one with another release), what failed since, and the first release since the target
+// that changed the schema incompatibly. Pure: refuses what it cannot roll back to.
 import { Color } from "../../schema/types";
-import { finishedAt, isSucceededUpdate, StackUpdate } from "../history/read";
+import { BadInput } from "../lib/io";
+import { finishedAt, isSucceededUpdate, liveUpdate, StackUpdate } from "../history/read";
 import { activeRelease, releaseState, ReleaseState, shown } from "../history/state";
 import { RecordedClassification, schemaBreakingRelease } from "./schema-breaking";
 
@@ -37,6 +39,8 @@ export interface RollbackSituation {
   target: DeployedUpdate;
   /** Updates (kind update, any result) after the target, oldest first. */
   after: StackUpdate[];
+  /** Updates (kind update) after the live one: each failed or never finished. */
+  afterLive: StackUpdate[];
   skipped: SkippedUpdate[];
   /** The first release since the target that changed the schema incompatibly, and why it counts as such. */
   breaking?: { state: ReleaseState; release: string; why: string };
@@ -47,7 +51,10 @@ export interface TargetRequest {
   stack: string;
   /** The stack's history, any order. */
   updates: StackUpdate[];
-  /** Roll back to this version; default: the newest succeeded update before the live one with another release. */
+  /**
+   * Roll back to this version; default: the live update when updates after it failed (the last good
+   * state), else the newest succeeded update before the live one with another release.
+   */
   to?: number;
   now: Date;
   /** Refuse a target that finished longer ago than this. */
@@ -90,18 +97,22 @@ function deployed(update: StackUpdate, role: string): DeployedUpdate {
   return { update, state, color: requireColor(state, role), release: requireRelease(state, role) };
 }
 
-/** The update --to names, refused unless it is a succeeded update with another release than the live one. */
+/**
+ * The update --to names, refused unless it is a succeeded update with another release than the live one,
+ * or the live one itself when updates after it failed (the stack and its file go back to it).
+ */
 function requestedTarget(
   request: TargetRequest,
   to: number,
   history: StackUpdate[],
   live: DeployedUpdate,
+  failedSinceLive: boolean,
 ): StackUpdate {
   const { stack } = request;
   const found = history.find((update) => update.version === to);
   if (found === undefined) {
     const versions = history.map((update) => update.version);
-    throw new RollbackRefusal(
+    throw new BadInput(
       `--to ${to}: no such version in the history of ${stack}` +
         (versions.length > 0 ? ` (it holds v${versions[0]}–v${versions[versions.length - 1]})` : "") +
         "; list them with `pulumi stack history`",
@@ -114,7 +125,10 @@ function requestedTarget(
     );
   }
   if (found.version === live.update.version) {
-    throw new RollbackRefusal(`--to ${to}: v${found.version} is the live version already; nothing to do`);
+    if (failedSinceLive) return found;
+    throw new RollbackRefusal(
+      `--to ${to}: v${found.version} is the live version already and no update since failed; nothing to do`,
+    );
   }
   const targetRelease = requireRelease(releaseState(found), "target");
   if (targetRelease === live.release) {
@@ -155,13 +169,15 @@ function skippedNote(update: StackUpdate, live: DeployedUpdate): string {
 }
 
 /**
- * A breaking schema change is one an update introduced: the flag set on a release that differs from
- * the one live before it. Failed updates count: their migration may have run before they failed.
+ * A breaking schema change is one an update introduced: a breaking release that differs from the one
+ * live before it, whose migration ran. A failed update counts when its migration ran or may have run
+ * (`migrated` says which: the history's counts of what completed, ../history/progress.ts).
  */
-function firstBreakingChange(
+export function firstBreakingChange(
   after: StackUpdate[],
   targetRelease: string,
-  classifications: RecordedClassification[] = [],
+  classifications: readonly RecordedClassification[] = [],
+  migrated: (update: StackUpdate) => boolean = () => true,
 ): RollbackSituation["breaking"] | undefined {
   let liveBefore = targetRelease;
   let breaking: RollbackSituation["breaking"] | undefined;
@@ -172,19 +188,16 @@ function firstBreakingChange(
       release !== undefined && release !== liveBefore
         ? schemaBreakingRelease(state, release, classifications)
         : undefined;
-    if (breaking === undefined && release !== undefined && why !== undefined)
+    if (
+      breaking === undefined &&
+      release !== undefined &&
+      why !== undefined &&
+      (isSucceededUpdate(update) || migrated(update))
+    )
       breaking = { state, release, why };
     if (isSucceededUpdate(update) && release !== undefined) liveBefore = release;
   }
   return breaking;
-}
-
-/** The live update: the newest succeeded `update` of a history, if any. */
-export function liveUpdate(updates: StackUpdate[]): StackUpdate | undefined {
-  return [...updates]
-    .sort((a, b) => a.version - b.version)
-    .filter(isSucceededUpdate)
-    .at(-1);
 }
 
 /** Reads the live update and the target from the history, or throws RollbackRefusal. */
@@ -200,11 +213,15 @@ export function chooseTarget(request: TargetRequest): RollbackSituation {
     );
   }
   const live = deployed(current, "live");
+  // Updates after the live one failed or never finished: the last good state is the live one.
+  const afterLive = deployments.filter((update) => update.version > current.version);
 
   const target = deployed(
     request.to !== undefined
-      ? requestedTarget(request, request.to, history, live)
-      : defaultTarget(stack, succeeded, live),
+      ? requestedTarget(request, request.to, history, live, afterLive.length > 0)
+      : afterLive.length > 0
+        ? current
+        : defaultTarget(stack, succeeded, live),
     "target",
   );
   const targetAge = daysBetween(finishedAt(target.update), request.now);
@@ -230,6 +247,7 @@ export function chooseTarget(request: TargetRequest): RollbackSituation {
     live,
     target,
     after,
+    afterLive,
     skipped,
     breaking: firstBreakingChange(after, target.release, request.classifications),
   };

@@ -7,7 +7,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo } from "../lib/io";
+import { BadInput, failure, parseCommandLine, processIo, runAsScript, ToolIo, userPath } from "../lib/io";
 import { requireProjectFiles } from "../lib/project";
 import { PROJECT_DIR } from "../lib/project-root";
 import { checkSecretKey, checkSecretValue, listedSecretEnv, setSecretInStackFile } from "./index";
@@ -38,7 +38,8 @@ export async function main(
     io,
   );
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { stack, key, projectDir } = parsed.options;
+  const { stack, key } = parsed.options;
+  const projectDir = userPath(parsed.options.projectDir, env);
   const fail = failure(io, "secret");
   try {
     const file = requireProjectFiles(projectDir, stack);
@@ -53,7 +54,7 @@ export async function main(
     io.out(`set ${key} (secret) in ${path.basename(file)}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof BadInput) return fail(2, error.message);
+    if (error instanceof BadInput) return fail(2, error.problems);
     throw error;
   }
 }

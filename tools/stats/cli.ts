@@ -1,14 +1,26 @@
 // npm run stats -- --stack <s> [--history-file <path>] [--json]
 // Deployment metrics from `pulumi stack history --json`, compared with the targets of the metrics runbook.
-// Exit 0: report printed; 2: usage, unreadable history, or no pulumi CLI to read it with.
+// Exit 0: report printed; 2: usage, unreadable history, a stack this project does not have, or a saved
+// history that is another stack's; 5: no pulumi CLI to read the live history with.
 import { Command } from "commander";
-import { failure, parseCommandLine, processIo, runAsScript, ToolIo } from "../lib/io";
+import * as path from "path";
+import {
+  BadInput,
+  failure,
+  parseCommandLine,
+  processIo,
+  runAsScript,
+  ToolIo,
+  withUserPaths,
+} from "../lib/io";
+import { readProjectStack } from "../lib/project";
+import { checkHistoryIsStacks } from "../history/owner";
 import { deploymentStats, renderStats } from ".";
 import { HISTORY_FILE_OPTION, MissingPulumiError, readStackHistory } from "../history/pulumi-cli";
-import { HistoryError, StackUpdate } from "../history/read";
+import { HistoryError, liveUpdate, StackUpdate } from "../history/read";
 import { PROJECT_DIR } from "../lib/project-root";
 
-export const EXIT = { ok: 0, usage: 2 } as const;
+import { EXIT } from "../../contract/exit-codes";
 
 interface StatsOptions {
   stack: string;
@@ -34,14 +46,24 @@ export async function main(
     io,
   );
   if ("exitCode" in parsed) return parsed.exitCode;
-  const { options } = parsed;
+  const options = withUserPaths(parsed.options, ["historyFile", "projectDir"], env);
+  const fail = failure(io, "stats");
   let updates: StackUpdate[];
   try {
+    // The stack must be this project's, and a saved history that stack's own (not any history at all).
+    const { file, config } = readProjectStack(options.projectDir, options.stack);
     updates = readStackHistory(options, env);
+    const live = liveUpdate(updates);
+    if (options.historyFile !== undefined && live !== undefined)
+      checkHistoryIsStacks(live, config, {
+        stack: options.stack,
+        historyFile: options.historyFile,
+        stackFileName: path.basename(file),
+      });
   } catch (error) {
-    if (error instanceof HistoryError || error instanceof MissingPulumiError) {
-      return failure(io, "stats")(EXIT.usage, error.message);
-    }
+    if (error instanceof MissingPulumiError) return fail(EXIT.environment, error.message);
+    if (error instanceof BadInput) return fail(EXIT.usage, error.problems);
+    if (error instanceof HistoryError) return fail(EXIT.usage, error.message);
     throw error;
   }
   const stats = deploymentStats(options.stack, updates);

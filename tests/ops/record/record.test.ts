@@ -182,6 +182,69 @@ describe("release record step", () => {
       assert.equal(releaseRecord(older, NOW).latestColor, "blue");
     });
 
+    it("lets a color go back to a release that went out before (the rollback after a failed release), nothing else", () => {
+      // v3 went to green as the newest release (its record ran), then failed.
+      const failed = releaseRecord(
+        after({
+          GREENLIGHT_RELEASE: "v3",
+          GREENLIGHT_COLOR: "green",
+          GREENLIGHT_IMAGE: V3,
+          ...snapshot("green", ["v1", V1], ["v3", V3]),
+        }),
+        NOW,
+      );
+      // v2 went out before: the previous record's color that is not the latest runs it.
+      assert.deepEqual(failed.ran, [{ release: "v2", image: V2 }]);
+      const next = (env: Record<string, string>, record = failed) => ({
+        ...BASE,
+        ...env,
+        PULUMI_COMMAND_STDOUT: `${JSON.stringify(record)}\n`,
+      });
+      // The way back: green runs v2 again, blue keeps serving and is the latest color.
+      const back = releaseRecord(
+        next({
+          GREENLIGHT_RELEASE: "v1",
+          GREENLIGHT_COLOR: "blue",
+          GREENLIGHT_IMAGE: V1,
+          ...snapshot("blue", ["v1", V1], ["v2", V2]),
+        }),
+        NOW,
+      );
+      assert.equal(back.colors?.green.release, "v2");
+      // Going back is not a way around the rule: a release green never ran is refused as before.
+      assert.throws(
+        () =>
+          releaseRecord(
+            next({
+              GREENLIGHT_RELEASE: "v1",
+              GREENLIGHT_COLOR: "blue",
+              GREENLIGHT_IMAGE: V1,
+              ...snapshot("blue", ["v1", V1], ["v4", V3]),
+            }),
+            NOW,
+          ),
+        /green now runs release v4 \(was v3\)/,
+      );
+      // A release that was only ever the latest (its backup or migration may have failed) is not in ran.
+      assert.throws(
+        () =>
+          releaseRecord(
+            next({
+              GREENLIGHT_RELEASE: "v3",
+              GREENLIGHT_COLOR: "green",
+              GREENLIGHT_IMAGE: V3,
+              ...snapshot("green", ["v3", V3], ["v3", V3]),
+            }),
+            NOW,
+          ),
+        /blue now runs release v3 \(was v1\)/,
+      );
+      assert.deepEqual(back.ran, [
+        { release: "v2", image: V2 },
+        { release: "v1", image: V1 },
+      ]);
+    });
+
     it("through the CLI: exit 1 and one line on stderr, nothing on stdout", async function () {
       this.timeout(30_000);
       const refusedRun = await runOps(

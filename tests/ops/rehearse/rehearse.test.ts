@@ -68,17 +68,18 @@ async function fingerprint(pg: PgCluster, database: string): Promise<string[]> {
  * What `npm run rollback` plans after `release` went live, with the stack output the program makes of
  * the rehearsal's report: production's saved history with that release as the live one (flag false).
  */
-function rollbackAfter(release: string, rehearsalStdout: string): string {
+async function rollbackAfter(release: string, rehearsalStdout: string): Promise<string> {
   const history = fs
     .readFileSync(path.join(__dirname, "..", "..", "fixtures", "history", "production.json"), "utf8")
     .replaceAll("2026.11.20-1", release);
-  return planRollback({
+  const plan = await planRollback({
     stack: "production",
     updates: parseHistoryText(history, "production.json"),
     now: new Date("2026-11-24T12:00:00Z"),
     maxAgeDays: 30,
     classifications: recordedClassifications({ schemaCompatibility: rehearsalSummary(rehearsalStdout) }),
-  }).action;
+  });
+  return plan.action;
 }
 
 describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", function () {
@@ -202,7 +203,7 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
     assert.ok(report.durationMs > 0 && report.durationMs < 60_000);
     assert.deepEqual(await fingerprint(pg, "shop"), before, "production is untouched by the rehearsal");
     assert.match(run.stderr, /release mig-additive: additive, 5 change\(s\)/);
-    assert.equal(rollbackAfter("mig-additive", run.stdout), "flip", "a rollback after it flips back");
+    assert.equal(await rollbackAfter("mig-additive", run.stdout), "flip", "a rollback after it flips back");
 
     // Production then migrates for real; later releases build on schema 3.
     const migrated = await runOps(migrateArgs("mig-additive"), env());
@@ -266,7 +267,11 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
       assert.equal(named.effect, "breaking");
       assert.match(named.detail, detail);
       assert.deepEqual(await fingerprint(pg, "shop"), before, "production is untouched");
-      assert.equal(rollbackAfter(release, run.stdout), "restore", "a rollback after it restores the backup");
+      assert.equal(
+        await rollbackAfter(release, run.stdout),
+        "restore",
+        "a rollback after it restores the backup",
+      );
     });
   }
 
@@ -290,7 +295,7 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
     assert.equal(report.declared, "breaking");
     assert.equal(report.verdict, "passed");
     assert.deepEqual(await fingerprint(pg, "shop"), before);
-    assert.equal(rollbackAfter("mig-drop-column", run.stdout), "restore");
+    assert.equal(await rollbackAfter("mig-drop-column", run.stdout), "restore");
   });
 
   it("SET NOT NULL over NULLs: the migration fails on the copy; the step fails with its error, production untouched", async () => {

@@ -139,6 +139,20 @@ describe("the Pulumi CLI's config rule, offline", function () {
     });
   }
 
+  it("an empty stack file: the fix sets every missing key, each secret with --secret and no value on the command line", async () => {
+    const empty = path.join(dir, "Pulumi.local.empty.yaml");
+    fs.writeFileSync(empty, "config: {}\n");
+    const result = await planOf("local", empty);
+    assert.equal(result.code, EXIT.usage, result.stderr);
+    for (const declaration of required) {
+      const fix = declaration.secret
+        ? `pulumi config set --stack local --secret greenlight:${declaration.key} (it asks for the value)`
+        : `pulumi config set --stack local greenlight:${declaration.key} <value>`;
+      assert.ok(result.stderr.includes(fix), `${fix}\n${result.stderr}`);
+    }
+    assert.doesNotMatch(result.stderr, /greenlight:(migratorPassword|appPassword) <value>/);
+  });
+
   it("a value of the wrong declared type exits 2 with the CLI's message", async () => {
     for (const declaration of typed) {
       const value = wrongValue(declaration.type);

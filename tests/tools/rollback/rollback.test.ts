@@ -1,24 +1,22 @@
 import { strict as assert } from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../../tools/rollback/cli";
 import { applyConfigChanges } from "../../../tools/lib/stack-yaml";
 import { assertHelp, assertOneLine, runTool, runToolScript, snapshot, ToolRun } from "../support/run-tool";
+import { fixture, image, makeProject, POLICY, stackFileOf, standIn } from "./support";
 
-const ROOT = path.resolve(__dirname, "..", "..", "..");
-const FIXTURES = path.join(ROOT, "tests", "fixtures", "history");
-const fixture = (name: string) => path.join(FIXTURES, name);
 const AT = "2026-11-24T12:00:00Z";
-// The fixtures' images are registry.example.com/shop@sha256:<sha256 of the release id>.
-const image = (release: string) =>
-  `registry.example.com/shop@sha256:${crypto.createHash("sha256").update(release).digest("hex")}`;
-const POLICY = ["--policy-pack", "policies", "--policy-pack-config", "policies/config/production.json"];
 
 let tmp: string;
-/** The repository's Pulumi.yaml and stack files without their release keys: the plan pins every one. */
+/**
+ * Stack files as each history's live update deployed them, without their release keys: the plan pins
+ * every one. (production.json's live v13 and staging.json's live v34.)
+ */
 let releaseFreeProject: string;
+/** production-breaking.json's live v25 as its stack file, without release keys. */
+let breakingProject: string;
 /** The same, with both images held as secure: values in the stack file (as the secret-images history has them). */
 let secretImagesProject: string;
 
@@ -33,38 +31,17 @@ const RELEASE_KEYS = [
 
 /** A project folder with the repository's Pulumi.yaml and the given stack files. */
 function project(name: string, stackFiles: Record<string, string>): string {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir);
-  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  for (const [stack, text] of Object.entries(stackFiles))
-    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
-  return dir;
+  return makeProject(tmp, name, stackFiles);
 }
 
-/** The repository's production file with the release keys as production.json's live v13 has them. */
-function liveAtV13(extra: Record<string, string> = {}): string {
-  return applyConfigChanges(
-    fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"),
-    {
-      set: {
-        "greenlight:activeColor": "green",
-        "greenlight:blueRelease": "2026.11.19-1",
-        "greenlight:blueImage": image("2026.11.19-1"),
-        "greenlight:greenRelease": "2026.11.20-1",
-        "greenlight:greenImage": image("2026.11.20-1"),
-        "greenlight:schemaBreaking": "false",
-        ...extra,
-      },
-      remove: [],
-    },
-    "Pulumi.production.yaml",
-  );
+/** production.json's live v13 as its stack file, with some keys changed. */
+function liveAtV13(set: Record<string, string> = {}, remove: string[] = []): string {
+  return applyConfigChanges(stackFileOf("production.json", 13), { set, remove }, "Pulumi.production.yaml");
 }
 
-/** A repository stack file without its release keys. */
-function withoutReleaseKeys(stack: string): string {
-  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  return applyConfigChanges(fs.readFileSync(file, "utf8"), { set: {}, remove: RELEASE_KEYS }, file);
+/** A stack file without its release keys. */
+function withoutReleaseKeys(text: string): string {
+  return applyConfigChanges(text, { set: {}, remove: RELEASE_KEYS }, "stack file");
 }
 
 const rollback = (
@@ -98,47 +75,19 @@ async function plan(
   return JSON.parse(run.out);
 }
 
-/** A stand-in `pulumi` (the real CLI cannot be installed here): records its argv, fails at STANDIN_FAIL_AT. */
-function standIn(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[][] } {
-  const bin = path.join(dir, "bin");
-  fs.mkdirSync(bin, { recursive: true });
-  const log = path.join(dir, "calls.jsonl");
-  fs.writeFileSync(
-    path.join(bin, "pulumi"),
-    `#!${process.execPath}
-const fs = require("fs");
-fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
-const calls = fs.readFileSync(process.env.STANDIN_LOG, "utf8").trim().split("\\n").length;
-if (String(calls) === process.env.STANDIN_FAIL_AT) {
-  process.stderr.write("error: stand-in told to fail at call " + calls + "\\n");
-  process.exit(Number(process.env.STANDIN_FAIL_CODE || 1));
-}
-`,
-    { mode: 0o755 },
-  );
-  return {
-    env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`, STANDIN_LOG: log },
-    calls: () =>
-      fs.existsSync(log)
-        ? fs
-            .readFileSync(log, "utf8")
-            .trim()
-            .split("\n")
-            .map((line) => JSON.parse(line) as string[])
-        : [],
-  };
-}
-
 describe("tools/rollback", function () {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-rollback-"));
     releaseFreeProject = project("release-free", {
-      production: withoutReleaseKeys("production"),
-      staging: withoutReleaseKeys("staging"),
+      production: withoutReleaseKeys(stackFileOf("production.json", 13)),
+      staging: withoutReleaseKeys(stackFileOf("staging.json", 34, "staging")),
+    });
+    breakingProject = project("breaking", {
+      production: withoutReleaseKeys(stackFileOf("production-breaking.json", 25)),
     });
     const secure = (key: string) => `  ${key}:\n    secure: v1:c2VjcmV0LWltYWdl:c2VjcmV0LWltYWdlLXZhbHVl\n`;
     secretImagesProject = project("secret-images", {
-      production: withoutReleaseKeys("production").replace(
+      production: withoutReleaseKeys(stackFileOf("production-secret-images.json", 43)).replace(
         "config:\n",
         `config:\n${secure("greenlight:blueImage")}${secure("greenlight:greenImage")}`,
       ),
@@ -188,9 +137,15 @@ describe("tools/rollback", function () {
       assert.match(text.out, /dry run/);
     });
 
-    it("sets only what the stack file does not hold yet, and names the keys where it differs from the live config", async () => {
-      // memoryMb stays 1024 in the file; v8 raised it to 1536.
-      const live = liveAtV13();
+    it("sets only what the stack file does not hold yet, names the keys where it differs from the live config, and says what that drift runs", async () => {
+      // The file went back to 1024 MB (v8 raised it to 1536), the gate deadline and the override were removed.
+      const live = liveAtV13({ "greenlight:memoryMb": "1024" }, [
+        "greenlight:gateDeadlineSeconds",
+        "greenlight:overrideReason",
+        "greenlight:overrideApprover",
+        "greenlight:overrideTicket",
+        "greenlight:overrideExpiresAt",
+      ]);
       const run = await rollback([
         ...fromHistory(fixture("production.json"), {
           projectDir: project("project-drift", { production: live }),
@@ -199,10 +154,16 @@ describe("tools/rollback", function () {
       ]);
       assert.equal(run.code, 0, run.err);
       const document = JSON.parse(run.out);
+      // The drifted memory limit goes out with the rollback: blue's containers are replaced with 1024 MB
+      // (plan --diff-from's rules), so it is not a bare flip, and the plan says so.
       assert.deepEqual(document.commands, [
         "pulumi config set greenlight:activeColor blue --stack production",
-        `pulumi up --yes --stack production ${POLICY.join(" ")} --message 'rollback to v11: flip to blue (2026.11.19-1)'`,
+        `pulumi up --yes --stack production ${POLICY.join(" ")} --message 'rollback to v11: redeploy 2026.11.19-1 onto blue, flip to blue'`,
       ]);
+      assert.equal(document.action, "redeploy");
+      const [update] = document.updates as { runs: string[]; reasons: Record<string, string[]> }[];
+      assert.ok(update.runs.includes("blue containers"), update.runs.join(", "));
+      assert.match(update.reasons["blue containers"][0], /memory: 1536 → 1024/);
       const driftKeys = (document.drift as { key: string; live: string; file: string }[]).map(
         (entry) => entry.key,
       );
@@ -255,13 +216,16 @@ describe("tools/rollback", function () {
         `pulumi config set greenlight:blueImage ${image("2026.11.17-1")} --stack production`,
       ]);
       assert.equal(document.commands[4], "pulumi config set greenlight:activeColor blue --stack production");
-      assert.match(document.commands[6], /--message 'rollback to v9: redeploy 2026\.11\.17-1 to blue'$/);
+      assert.match(
+        document.commands[6],
+        /--message 'rollback to v9: redeploy 2026\.11\.17-1 onto blue, flip to blue'$/,
+      );
       const skipped = (document.skipped as { version: number }[]).map((entry) => entry.version);
       assert.deepEqual(skipped, [12]);
     });
 
     it("restores the backup taken before the breaking release migrated, then redeploys", async () => {
-      const document = await plan("production-breaking.json", ["--to", "22"]);
+      const document = await plan("production-breaking.json", ["--to", "22"], breakingProject);
       assert.equal(document.action, "restore");
       assert.deepEqual(document.backup, {
         bucket: "example-shop-backups-production",
@@ -304,7 +268,7 @@ describe("tools/rollback", function () {
       ).filter((update) => update.version <= 23);
       const file = path.join(tmp, "breaking-live.json");
       fs.writeFileSync(file, JSON.stringify(history));
-      const run = await rollback([...fromHistory(file), "--json"]);
+      const run = await rollback([...fromHistory(file, { projectDir: breakingProject }), "--json"]);
       assert.equal(run.code, 0, run.err);
       const document = JSON.parse(run.out);
       assert.equal(document.action, "restore");
@@ -323,18 +287,17 @@ describe("tools/rollback", function () {
     });
 
     it("does not restore when rolling back across releases that kept the schema compatible", async () => {
-      const document = await plan("production-breaking.json");
+      const document = await plan("production-breaking.json", [], breakingProject);
       assert.equal(document.action, "flip");
       assert.equal((document.to as { version: number }).version, 23);
     });
 
-    it("passes over config-only updates and lists failed and in-progress updates after the live one (staging)", async () => {
+    it("after a failed and an unfinished update, the way back is the last good state: the live v34 (staging)", async () => {
       const run = await rollback([...fromHistory(fixture("staging.json"), { stack: "staging" }), "--json"]);
       assert.equal(run.code, 0, run.err);
       const document = JSON.parse(run.out);
       assert.equal(document.from.version, 34);
-      assert.equal(document.to.version, 32);
-      assert.equal(document.action, "flip");
+      assert.equal(document.to.version, 34);
       assert.deepEqual(
         document.skipped.map((entry: { version: number; result: string }) => [entry.version, entry.result]),
         [
@@ -342,7 +305,41 @@ describe("tools/rollback", function () {
           [36, "in-progress"],
         ],
       );
+      // v35's counts fit no prefix of its steps and v36 never ended: both are taken at their worst, having
+      // replaced green's containers, so green is put back (not called warm) and blue keeps serving.
+      assert.match(
+        document.skipped[0].note,
+        /cannot tell how far it got .*taken as having run every step before the switch/,
+      );
       assert.match(document.skipped[1].note, /pulumi cancel/);
+      assert.equal(document.action, "redeploy");
+      assert.equal(document.updates[0].servingBefore, "blue");
+      assert.equal(document.updates[0].servingAfter, "blue");
+      assert.ok(document.updates[0].runs.includes("green containers"));
+      assert.ok(!document.updates[0].runs.includes("blue containers"));
+      assert.ok(
+        document.commands.includes("pulumi config set greenlight:greenRelease 2026.11.18-1 --stack staging"),
+      );
+    });
+
+    it("passes over config-only updates: --to 32 goes back past v34's settings change to 2026.11.18-1 (staging)", async () => {
+      const run = await rollback([
+        ...fromHistory(fixture("staging.json"), { stack: "staging" }),
+        "--to",
+        "v32",
+        "--json",
+      ]);
+      assert.equal(run.code, 0, run.err);
+      const document = JSON.parse(run.out);
+      assert.equal(document.to.version, 32);
+      assert.equal(document.to.release, "2026.11.18-1");
+      // Never warm for a color a later update may have replaced: v35 and v36 released to green.
+      assert.equal(document.action, "redeploy");
+      assert.match(
+        document.reason,
+        /2026\.11\.18-1 no longer runs in green \(v35 replaced green's containers since, so it is not warm\)/,
+      );
+      assert.equal(document.updates[0].servingAfter, "green");
     });
   });
 
@@ -403,12 +400,19 @@ describe("tools/rollback", function () {
       assert.match(run.err, pattern);
     };
 
-    it("no earlier success", () =>
-      refused(
-        "production-first.json",
-        [],
+    it("no earlier success", async () => {
+      const file = path.join(tmp, "first-only.json");
+      const history = JSON.parse(fs.readFileSync(fixture("production-first.json"), "utf8")) as {
+        version: number;
+      }[];
+      fs.writeFileSync(file, JSON.stringify(history.filter((update) => update.version === 1)));
+      const run = await rollback(fromHistory(file));
+      assert.equal(run.code, 1, run.out + run.err);
+      assert.match(
+        run.err,
         /no earlier succeeded update of production ran another release than the live 2026\.11\.03-1 \(v1\)/,
-      ));
+      );
+    });
     it("no success at all", async () => {
       const file = path.join(tmp, "only-failed.json");
       const history = JSON.parse(fs.readFileSync(fixture("production-first.json"), "utf8")) as {
@@ -419,8 +423,15 @@ describe("tools/rollback", function () {
       assert.equal(run.code, 1);
       assert.match(run.err, /has no succeeded update: nothing is live/);
     });
-    it("target version not found", () =>
-      refused("production.json", ["--to", "99"], /--to 99: no such version .*v1–v13/));
+    it("target version not found: bad input, exit 2", async () => {
+      const run = await rollback([...fromHistory(fixture("production.json")), "--to", "99"]);
+      assertOneLine(
+        run,
+        2,
+        /^rollback: --to 99: no such version in the history of production \(it holds v1–v13\)/,
+      );
+      assert.equal(run.out, "");
+    });
     it("target is a failed update", () =>
       refused("production.json", ["--to", "12"], /v12 is an update that ended failed/));
     it("target is a preview", () => refused("production.json", ["--to", "4"], /v4 is a preview/));
@@ -451,6 +462,8 @@ describe("tools/rollback", function () {
         "2027-01-10T00:00:00Z",
         "--max-age-days",
         "60",
+        "--project-dir",
+        releaseFreeProject,
       ]);
       assert.equal(run.code, 0, run.err);
     });
@@ -512,9 +525,14 @@ describe("tools/rollback", function () {
       }
       const file = path.join(tmp, "production-tagged-target.json");
       fs.writeFileSync(file, JSON.stringify(history));
+      // A production stack file that pins digests, as the repository's does.
+      const pinned = project("pins-digests", {
+        production: withoutReleaseKeys(liveAtV13({ "greenlight:requireDigest": "true" })),
+      });
       await bad(
-        [...fromHistory(file), "--to", "11"],
+        [...fromHistory(file, { projectDir: pinned }), "--to", "11"],
         /^rollback: the configuration step 7 \(pulumi up\) would deploy is not valid for production \(Pulumi\.production\.yaml with the rollback's config set\): greenlight:blueImage got "registry\.example\.com\/shop:2026\.11\.19-1"; expected an image pinned by digest/,
+        pinned,
       );
     });
 
@@ -542,7 +560,9 @@ describe("tools/rollback", function () {
         fromHistory(fixture("production.json"), { stack: "prod" }),
         /^rollback: .*Pulumi\.prod\.yaml does not exist: there is no stack "prod" in this project \(its stacks: production, staging\); check --stack/,
       );
-      const noProject = project("no-pulumi-yaml", { production: withoutReleaseKeys("production") });
+      const noProject = project("no-pulumi-yaml", {
+        production: withoutReleaseKeys(stackFileOf("production.json", 13)),
+      });
       fs.rmSync(path.join(noProject, "Pulumi.yaml"));
       await bad(
         fromHistory(fixture("production.json"), { projectDir: noProject }),
@@ -553,7 +573,7 @@ describe("tools/rollback", function () {
 
     it("a stack file key in a namespace that looks like ours", async () => {
       const typo = project("namespace-typo", {
-        production: withoutReleaseKeys("production").replace(
+        production: withoutReleaseKeys(stackFileOf("production.json", 13)).replace(
           "config:\n",
           "config:\n  greenlight_env:CORS_ORIGIN: https://shop.example.com\n",
         ),
@@ -573,18 +593,18 @@ describe("tools/rollback", function () {
   });
 
   describe("the Pulumi CLI", function () {
-    it("without --history-file, says pulumi is missing and exits 2", async () => {
+    it("without --history-file, says pulumi is missing and exits 5 (the environment)", async () => {
       const run = await rollback(["--stack", "production"]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(
         run.err,
         /the Pulumi CLI \(pulumi\) is not on PATH, and reading the stack's history needs it/,
       );
     });
 
-    it("with --yes, says pulumi is missing and exits 2 before planning", async () => {
+    it("with --yes, says pulumi is missing and exits 5 before planning", async () => {
       const run = await rollback([...fromHistory(fixture("production.json"), { projectDir: null }), "--yes"]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(run.err, /--yes runs `pulumi config set` and `pulumi up`/);
       assert.equal(run.out, "");
     });
@@ -631,7 +651,7 @@ describe("tools/rollback", function () {
           "production",
           ...POLICY,
           "--message",
-          "rollback to v9: redeploy 2026.11.17-1 to blue",
+          "rollback to v9: redeploy 2026.11.17-1 onto blue, flip to blue",
         ],
       ]);
       assert.match(run.err, /rolled back to v9 \(2026\.11\.17-1, redeploy\)/);
@@ -702,7 +722,7 @@ describe("tools/rollback", function () {
       const pulumi = standIn(path.join(tmp, "standin-restore"));
       const run = await rollback(
         [
-          ...fromHistory(fixture("production-breaking.json"), { projectDir: ROOT }),
+          ...fromHistory(fixture("production-breaking.json"), { projectDir: breakingProject }),
           "--to",
           "22",
           "--yes",
@@ -732,7 +752,7 @@ describe("tools/rollback", function () {
       "12",
     ]);
     assert.equal(refused.code, 1, refused.err);
-    const planned = cli([...fromHistory(fixture("production.json"), { projectDir: null }), "--json"]);
+    const planned = cli([...fromHistory(fixture("production.json")), "--json"]);
     assert.equal(planned.code, 0, planned.err);
     assert.equal(JSON.parse(planned.out).action, "flip");
   });

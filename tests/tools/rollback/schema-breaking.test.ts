@@ -9,10 +9,19 @@ import { main } from "../../../tools/rollback/cli";
 import { releaseState } from "../../../tools/history/state";
 import { parseHistoryText } from "../../../tools/history/read";
 import { recordedClassifications, schemaBreakingRelease } from "../../../tools/rollback/schema-breaking";
+import { applyConfigChanges } from "../../../tools/lib/stack-yaml";
 import { runTool } from "../support/run-tool";
+import { fixture, makeProject, stackFileOf } from "./support";
 
-const ROOT = path.resolve(__dirname, "..", "..", "..");
-const fixture = (name: string) => path.join(ROOT, "tests", "fixtures", "history", name);
+// The keys the rollback sets (as tools/rollback's own tests leave them out of the stack file).
+const RELEASE_KEYS = [
+  "activeColor",
+  "blueRelease",
+  "blueImage",
+  "greenRelease",
+  "greenImage",
+  "schemaBreaking",
+];
 const AT = "2026-11-24T12:00:00Z";
 
 const OUTPUTS = {
@@ -28,8 +37,21 @@ const OUTPUTS = {
 
 describe("rollback: which release is schema-breaking", () => {
   let tmp: string;
+  /** Each history's project: the stack file its live update deployed, without the release keys. */
+  const projects: Record<string, string> = {};
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-schema-breaking-"));
+    for (const [history, live] of [
+      ["production.json", 13],
+      ["production-breaking.json", 25],
+    ] as const) {
+      const stackFile = applyConfigChanges(
+        stackFileOf(history, live),
+        { set: {}, remove: RELEASE_KEYS.map((key) => `greenlight:${key}`) },
+        "stack file",
+      );
+      projects[history] = makeProject(tmp, history.replace(".json", ""), { production: stackFile });
+    }
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -93,6 +115,8 @@ describe("rollback: which release is schema-breaking", () => {
         "production",
         "--history-file",
         fixture(history),
+        "--project-dir",
+        projects[history],
         "--outputs-file",
         file,
         "--at",
@@ -125,6 +149,8 @@ describe("rollback: which release is schema-breaking", () => {
         "production",
         "--history-file",
         fixture("production-breaking.json"),
+        "--project-dir",
+        projects["production-breaking.json"],
         "--to",
         "22",
         "--at",
@@ -145,6 +171,7 @@ describe("rollback: which release is schema-breaking", () => {
       main,
       [
         ...["--stack", "production", "--history-file", fixture("production-breaking.json")],
+        ...["--project-dir", projects["production-breaking.json"]],
         ...["--outputs-file", file, "--to", "22", "--at", AT, "--json"],
       ],
       { PATH: path.join(tmp, "no-pulumi") },

@@ -146,11 +146,11 @@ describe("tools/stats", function () {
     assert.equal(JSON.parse(json.out).rollbackRatePercent, 12.5);
   });
 
-  it("without --history-file and without pulumi on PATH, says so and exits 2", async () => {
+  it("without --history-file and without pulumi on PATH, says so and exits 5 (the environment)", async () => {
     const run = await stats(["--stack", "production"]);
     assertOneLine(
       run,
-      2,
+      5,
       /^stats: the Pulumi CLI \(pulumi\) is not on PATH, and reading the stack's history needs it/,
     );
   });
@@ -164,7 +164,7 @@ describe("tools/stats", function () {
     assertOneLine(
       await stats(["--stack", "production", "--history-file", path.join(FIXTURES, "missing.json")]),
       2,
-      /^stats: --history-file .*missing\.json: ENOENT$/,
+      /^stats: --history-file .*missing\.json: no such file; save the stack's history with pulumi stack history --json .* > history\.json, or leave out --history-file to read it live$/,
     );
     assertHelp(await stats(["--help"]), "stats");
   });

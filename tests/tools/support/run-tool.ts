@@ -52,6 +52,15 @@ export function assertOneLine(run: { code: number | null; err: string }, code: n
   assert.doesNotMatch(run.err, /\n\s+at \S+ \(/, "no stack trace");
 }
 
+/** A refused run with several problems: the exit code, one line per problem in order, no stack trace. */
+export function assertLines(run: { code: number | null; err: string }, code: number, lines: RegExp[]): void {
+  assert.equal(run.code, code, run.err);
+  const got = run.err.split("\n").filter((text) => text.trim() !== "");
+  assert.equal(got.length, lines.length, `${lines.length} lines on stderr, got:\n${run.err}`);
+  got.forEach((line, index) => assert.match(line, lines[index]));
+  assert.doesNotMatch(run.err, /\n\s+at \S+ \(/, "no stack trace");
+}
+
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
 /** Runs `tools/<file>` as `npm run` does (ts-node), as a separate process: the script's own entry point. */
