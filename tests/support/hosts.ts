@@ -37,6 +37,28 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** Where a kind of simulated host comes from: its script, its addresses, what stopping it must remove. */
+export interface HostLayout {
+  script: string;
+  address(number: number): string;
+  /** What is left of host `number` under `dir` after a stop (nothing, when it stopped cleanly). */
+  leftovers(dir: string, number: number): string[];
+}
+
+/** scripts/sim-hosts.sh: 127.0.0.N, a data folder and a bridge glhN per host. */
+export const SIM_LAYOUT: HostLayout = {
+  script: SCRIPT,
+  address: (number) => `127.0.0.${number}`,
+  leftovers: (dir, number) => {
+    const folder = path.join(dir, `h${number}`);
+    const bridge = `glh${number}`;
+    return [
+      ...(fs.existsSync(folder) ? [folder] : []),
+      ...(fs.existsSync(`/sys/class/net/${bridge}`) ? [`bridge ${bridge}`] : []),
+    ];
+  },
+};
+
 export class SimHosts {
   readonly hosts: SimHost[];
   /** This process's environment with `ssh` reading the hosts' ssh config. */
@@ -45,10 +67,11 @@ export class SimHosts {
   constructor(
     readonly dir: string,
     count: number,
+    readonly layout: HostLayout = SIM_LAYOUT,
   ) {
     this.hosts = Array.from({ length: count }, (_, index) => {
       const number = index + 2;
-      const address = `127.0.0.${number}`;
+      const address = layout.address(number);
       return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}` };
     });
     this.env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` };
@@ -227,11 +250,11 @@ export class SimHosts {
   }
 
   stopSshd(host: SimHost): void {
-    execFileSync(SCRIPT, ["sshd-stop", String(host.number)], { stdio: "pipe", env: this.env });
+    execFileSync(this.layout.script, ["sshd-stop", String(host.number)], { stdio: "pipe", env: this.env });
   }
 
   startSshd(host: SimHost): void {
-    execFileSync(SCRIPT, ["sshd-start", String(host.number)], {
+    execFileSync(this.layout.script, ["sshd-start", String(host.number)], {
       stdio: "pipe",
       env: this.env,
       timeout: 90_000,
@@ -240,17 +263,12 @@ export class SimHosts {
 
   /** Stops every host's sshd and dockerd and removes what they made. */
   stop(): void {
-    execFileSync(SCRIPT, ["stop", String(this.hosts.length)], {
+    execFileSync(this.layout.script, ["stop", String(this.hosts.length)], {
       stdio: "pipe",
       env: this.env,
       timeout: 180_000,
     });
-    const left = this.hosts.flatMap((host) => {
-      const dir = path.join(this.dir, `h${host.number}`);
-      const bridge = `glh${host.number}`;
-      const bridgeLeft = fs.existsSync(`/sys/class/net/${bridge}`);
-      return [...(fs.existsSync(dir) ? [dir] : []), ...(bridgeLeft ? [`bridge ${bridge}`] : [])];
-    });
+    const left = this.hosts.flatMap((host) => this.layout.leftovers(this.dir, host.number));
     if (left.length > 0) throw new Error(`simulated hosts left behind: ${left.join(", ")}`);
   }
 }
