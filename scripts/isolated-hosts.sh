@@ -124,6 +124,8 @@ start_sshd() {
   (detached in_host "$n" "$(command -v sshd || echo /usr/sbin/sshd)" -f "$hdir/sshd_config" -E "$hdir/sshd.log")
 }
 
+# SHLVL=1: bash then skips this machine's root ~/.bashrc (pyenv here, ~0.5 s of CPU per session), which
+# is the runner's, not a host's: a host's deploy user has a plain shell.
 start_host() {
   local n=$1 hdir
   hdir=$(host_dir "$n")
@@ -142,7 +144,7 @@ StrictModes no
 MaxStartups 100:30:200
 MaxSessions 100
 LogLevel ERROR
-SetEnv DOCKER_HOST=unix://$hdir/docker.sock
+SetEnv DOCKER_HOST=unix://$hdir/docker.sock SHLVL=1
 AcceptEnv GREENLIGHT_* PG* AWS_* DATABASE_URL PULUMI_COMMAND_*
 EOF
   network_host "$n"

@@ -1,13 +1,13 @@
-// What the delivery runs on a host over SSH, as pure functions: the probe (its Docker's platform, the
-// images it holds, whether it can decompress zstd), the receiving end of a transfer (decompress, load,
-// check the loaded id, only then tag), and a retag. POSIX sh: whatever login shell the host's user has.
+// What the delivery runs on a host over SSH, as pure functions: one script per image and host that
+// tells what the host holds, then does what the runner decides (nothing, a tag, or receive the image:
+// decompress, load, check the loaded id, only then tag). POSIX sh: whatever login shell the user has.
 import { IMAGE_ID, IMAGE_REF } from "../../contract/patterns";
 import { shellQuote } from "../../contract/shell";
 
 /** How a transfer is compressed: zstd when the host can decompress it, gzip (docker load reads it itself), or none. */
 export type Codec = "zstd" | "gzip" | "none";
 
-/** What a host holds and can do, read by one SSH session before anything is sent. */
+/** What a host holds and can do, as it tells before anything is sent. */
 export interface HostProbe {
   /** The host's Docker engine, as os/arch (linux/amd64). */
   platform: string;
@@ -27,15 +27,6 @@ function checkTag(tag: string): string {
   if (!IMAGE_REF.test(tag) || tag.includes("@"))
     throw new Error(`${JSON.stringify(tag)} is not an image tag (name:tag)`);
   return tag;
-}
-
-/** One session: the engine's platform, every image id with its tags, and zstd. Exit 3 when Docker does not answer. */
-export function probeCommand(): string {
-  return [
-    "docker version --format 'platform {{.Server.Os}}/{{.Server.Arch}}' || exit 3",
-    "docker image ls -a --no-trunc --format 'image {{.ID}} {{.Repository}}:{{.Tag}}' || exit 3",
-    "if command -v zstd >/dev/null 2>&1; then echo 'zstd yes'; else echo 'zstd no'; fi",
-  ].join("\n");
 }
 
 /** Reads the probe's output; throws when a line is missing (not a Docker host, or another program answered). */
@@ -63,35 +54,50 @@ export function parseProbe(stdout: string): HostProbe {
   return { platform, images, tags, zstd };
 }
 
-/** Exit codes of the receiving end, beside docker load's own and ssh's 255. */
-export const RECEIVE_EXIT = { wrongImage: 4, tagMoved: 5 } as const;
+/** The line the host prints once it has told what it holds; it then waits for the runner's decision. */
+export const READY = "ready";
+
+/** The runner's decision, one line on the session's stdin; a stream follows `zstd` and `plain`. */
+export type Decision = "skip" | "retag" | "zstd" | "plain";
+
+/** Exit codes of the host's end, beside docker's own, 3 (Docker does not answer) and ssh's 255. */
+export const RECEIVE_EXIT = { noDocker: 3, wrongImage: 4, tagMoved: 5, badDecision: 6 } as const;
 
 /**
- * The receiving end: decompress (zstd only; docker load reads gzip and plain tars), load, and require
- * that exactly the expected image id was loaded before tagging it; the tag is read back after. A cut
- * stream fails docker load and loads nothing; anything else loaded is refused and left untagged.
+ * Everything one image needs on one host, in one SSH session (a session costs a handshake and a login
+ * shell): first the probe (the engine's platform, every image id with its tags, whether zstd is there),
+ * then `ready`; then one line from the runner says what to do. To receive, it decompresses (zstd only:
+ * docker load reads gzip and plain tars itself), loads, and requires that exactly the expected image id
+ * was loaded before tagging it; the tag is read back. A cut stream fails docker load and loads nothing;
+ * anything else loaded is refused and left untagged. `read` takes one line and no byte more of the stream.
  */
-export function receiveCommand(id: string, tag: string, codec: Codec): string {
+export function deliveryScript(id: string, tag: string): string {
   const quotedId = shellQuote(checkId(id));
   const quotedTag = shellQuote(checkTag(tag));
-  const load = codec === "zstd" ? "zstd -dcq | docker load -q" : "docker load -q";
+  const receive = (load: string) => [
+    `    loaded=$(${load}) || exit $?`,
+    `    if [ "$loaded" != ${shellQuote(`Loaded image ID: ${id}`)} ]; then`,
+    `      printf 'expected %s, docker load said: %s\\n' ${quotedId} "$loaded" >&2`,
+    `      exit ${RECEIVE_EXIT.wrongImage}`,
+    "    fi",
+  ];
   return [
-    `loaded=$(${load}) || exit $?`,
-    `if [ "$loaded" != ${shellQuote(`Loaded image ID: ${id}`)} ]; then`,
-    `  printf 'expected %s, docker load said: %s\\n' ${quotedId} "$loaded" >&2`,
-    `  exit ${RECEIVE_EXIT.wrongImage}`,
-    "fi",
-    ...tagLines(quotedId, quotedTag),
-  ].join("\n");
-}
-
-/** Tags an image the host already holds, and reads the tag back. */
-export function retagCommand(id: string, tag: string): string {
-  return tagLines(shellQuote(checkId(id)), shellQuote(checkTag(tag))).join("\n");
-}
-
-function tagLines(quotedId: string, quotedTag: string): string[] {
-  return [
+    `docker version --format 'platform {{.Server.Os}}/{{.Server.Arch}}' || exit ${RECEIVE_EXIT.noDocker}`,
+    `docker image ls -a --no-trunc --format 'image {{.ID}} {{.Repository}}:{{.Tag}}' || exit ${RECEIVE_EXIT.noDocker}`,
+    "if command -v zstd >/dev/null 2>&1; then echo 'zstd yes'; else echo 'zstd no'; fi",
+    `echo ${READY}`,
+    "IFS= read -r decision || exit 0",
+    'case "$decision" in',
+    "  skip) exit 0 ;;",
+    "  retag) ;;",
+    "  zstd)",
+    ...receive("zstd -dcq | docker load -q"),
+    "    ;;",
+    "  plain)",
+    ...receive("docker load -q"),
+    "    ;;",
+    `  *) echo 'not a decision: expected skip, retag, zstd or plain' >&2; exit ${RECEIVE_EXIT.badDecision} ;;`,
+    "esac",
     `docker tag ${quotedId} ${quotedTag} || exit $?`,
     `tagged=$(docker image inspect --format '{{.Id}}' ${quotedTag}) || exit $?`,
     `if [ "$tagged" != ${quotedId} ]; then`,
@@ -99,7 +105,7 @@ function tagLines(quotedId: string, quotedTag: string): string[] {
     `  exit ${RECEIVE_EXIT.tagMoved}`,
     "fi",
     `printf 'verified %s %s\\n' ${quotedTag} "$tagged"`,
-  ];
+  ].join("\n");
 }
 
 /** The tag an image carries on the hosts: its own tag, or for a digest-pinned one `name:sha256-<hex>`. */

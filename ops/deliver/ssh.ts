@@ -82,16 +82,6 @@ export function openSession(
   return { child, done };
 }
 
-/** Runs a command to its end. */
-export function runSession(
-  host: DeliveryHost,
-  command: string,
-  settings: SshSettings,
-  stop: StopRequest,
-): Session["done"] {
-  return openSession(host, command, settings, stop).done;
-}
-
 /** The line of an ssh failure worth showing: ssh's own complaint, or the remote command's last line. */
 export function sessionError(stderr: string, code: number | null): string {
   const lines = stderr

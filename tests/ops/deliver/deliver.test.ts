@@ -176,7 +176,8 @@ describe("deliver: images over SSH to air-gapped hosts, checked by id (3 isolate
       [
         "#!/bin/sh",
         `case "$*" in *${target.address}*"docker load"*)`,
-        `  cat >/dev/null & docker save ${images.v2.id} | zstd -1 -q -c | exec ${path.join(sim.dir, "bin", "ssh")} "$@" ;;`,
+        // The runner's decision line goes through; the image after it is swapped for another.
+        `  { IFS= read -r decision; echo "$decision"; cat >/dev/null & docker save ${images.v2.id} | zstd -1 -q -c; } | exec ${path.join(sim.dir, "bin", "ssh")} "$@" ;;`,
         `*) exec ${path.join(sim.dir, "bin", "ssh")} "$@" ;;`,
         "esac",
         "",

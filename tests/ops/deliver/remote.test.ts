@@ -1,18 +1,11 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import * as zlib from "zlib";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planDelivery } from "../../../ops/deliver";
-import {
-  HostProbe,
-  RECEIVE_EXIT,
-  hostTag,
-  parseProbe,
-  probeCommand,
-  receiveCommand,
-  retagCommand,
-} from "../../../ops/deliver/remote";
+import { HostProbe, RECEIVE_EXIT, deliveryScript, hostTag, parseProbe } from "../../../ops/deliver/remote";
 import { SourceImage } from "../../../ops/deliver/source";
 import { parseDeliveryHost, sshArgs } from "../../../ops/deliver/ssh";
 import { spawnOps } from "../support/cli";
@@ -40,31 +33,59 @@ function probe(images: Record<string, string[]>, platform = "linux/amd64"): Host
   return { platform, images: new Map(Object.entries(images)), tags, zstd: true };
 }
 
-/** Runs a host-side script with a stand-in `docker` that answers as the case needs. */
-function runWithDocker(
-  script: string,
-  docker: string,
-  input = "",
-): { code: number; stdout: string; stderr: string } {
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "gl-fake-docker-"));
+interface FakeDocker {
+  /** What `docker load` prints. */
+  said?: string;
+  /** The id `docker image inspect <tag>` answers after the tag. */
+  tagged?: string;
+  /** `docker version` fails (the engine does not answer). */
+  down?: boolean;
+}
+
+/**
+ * Runs the host's script with a stand-in `docker` (what it was asked to tag, and the bytes `docker load`
+ * received, are kept), feeding `stdin` as the runner's session would: a decision line, then a stream.
+ */
+function onHost(
+  fake: FakeDocker,
+  stdin: Buffer | string,
+): { code: number; stdout: string; stderr: string; loaded?: Buffer; tags: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-fake-docker-"));
   try {
-    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\n${docker}\n`, { mode: 0o755 });
+    const docker = [
+      "#!/bin/sh",
+      'case "$1" in',
+      `  version) ${fake.down ? "echo 'Cannot connect to the Docker daemon' >&2; exit 1" : "echo 'platform linux/amd64'"} ;;`,
+      `  image) if [ "$2" = ls ]; then echo 'image ${OTHER} shop:v0'; else echo '${fake.tagged ?? ID}'; fi ;;`,
+      `  load) cat > "$DIR/loaded"; printf '%s\\n' '${fake.said ?? `Loaded image ID: ${ID}`}' ;;`,
+      '  tag) echo "$2 $3" >> "$DIR/tags" ;;',
+      "esac",
+      "",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "docker"), docker, { mode: 0o755 });
+    const read = (name: string) =>
+      fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name)) : undefined;
+    const env = { PATH: `${dir}:/usr/bin:/bin`, DIR: dir };
+    let result: { code: number; stdout: string; stderr: string };
     try {
-      const stdout = execFileSync("sh", ["-c", script], {
-        env: { PATH: `${bin}:/usr/bin:/bin`, LOG: path.join(bin, "log") },
-        input,
+      const stdout = execFileSync("sh", ["-c", deliveryScript(ID, "shop:v1")], {
+        env,
+        input: stdin,
         encoding: "utf8",
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: "pipe",
       });
-      return { code: 0, stdout, stderr: "" };
+      result = { code: 0, stdout, stderr: "" };
     } catch (error) {
       const failed = error as { status: number; stdout: string; stderr: string };
-      return { code: failed.status, stdout: failed.stdout, stderr: failed.stderr };
+      result = { code: failed.status, stdout: failed.stdout, stderr: failed.stderr };
     }
+    return { ...result, loaded: read("loaded"), tags: read("tags")?.toString() ?? "" };
   } finally {
-    fs.rmSync(bin, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const PROBE = `platform linux/amd64\nimage ${OTHER} shop:v0\nzstd ${fs.existsSync("/usr/bin/zstd") ? "yes" : "no"}\nready\n`;
 
 describe("deliver: what runs on a host, and what each host needs", () => {
   it("the tag an image carries on the hosts: its own, or name:sha256-<hex> for one pinned by content", () => {
@@ -101,7 +122,6 @@ describe("deliver: what runs on a host, and what each host needs", () => {
     assert.equal(parsed.tags.get("shop:v1"), ID);
     assert.equal(parsed.zstd, false);
     assert.throws(() => parseProbe("Welcome to the bastion\n"), /the probe's answer is not a Docker host's/);
-    assert.match(probeCommand(), /docker image ls -a --no-trunc/);
   });
 
   it("plans per host: nothing when held and tagged, a tag when held untagged, the image when missing, a refusal on a tag naming other content when pinned", () => {
@@ -120,43 +140,61 @@ describe("deliver: what runs on a host, and what each host needs", () => {
     assert.deepEqual(arm, { failed: "h4 runs linux/arm64 but shop:v1 is built for linux/amd64" });
   });
 
-  it("the receiving end tags only the expected id, and reads the tag back", () => {
-    const loads = (said: string) =>
-      `case "$1" in load) cat >/dev/null; echo '${said}';; tag) echo "tag $2 $3" >>"$LOG";; image) echo ${ID};; esac`;
-    const good = runWithDocker(
-      receiveCommand(ID, "shop:v1", "none"),
-      loads(`Loaded image ID: ${ID}`),
-      "tar bytes",
+  it("one session per host: it tells what it holds, says ready, then does what the runner decides", () => {
+    const skip = onHost({}, "skip\n");
+    assert.deepEqual([skip.code, skip.stdout, skip.tags, skip.loaded], [0, PROBE, "", undefined]);
+    const gone = onHost({}, "");
+    assert.deepEqual(
+      [gone.code, gone.tags, gone.loaded],
+      [0, "", undefined],
+      "the runner went away: nothing",
     );
+    const retag = onHost({}, "retag\n");
+    assert.equal(retag.code, 0, retag.stderr);
+    assert.equal(retag.stdout, `${PROBE}verified shop:v1 ${ID}\n`);
+    assert.equal(retag.tags, `${ID} shop:v1\n`);
+    const down = onHost({ down: true }, "skip\n");
+    assert.equal(down.code, RECEIVE_EXIT.noDocker);
+    assert.equal(down.stdout, "", "no ready: the runner sends nothing");
+    assert.equal(onHost({}, "tarball\n").code, RECEIVE_EXIT.badDecision);
+  });
+
+  it("receiving: docker load gets every byte after the decision line, and only the expected id is tagged", () => {
+    const stream = Buffer.concat([
+      Buffer.from("tar\nwith\nlines\n"),
+      Buffer.alloc(70_000, 7),
+      Buffer.from([0, 10, 255]),
+    ]);
+    const good = onHost({}, Buffer.concat([Buffer.from("plain\n"), stream]));
     assert.equal(good.code, 0, good.stderr);
-    assert.equal(good.stdout, `verified shop:v1 ${ID}\n`);
-    const wrong = runWithDocker(
-      receiveCommand(ID, "shop:v1", "none"),
-      loads(`Loaded image ID: ${OTHER}`),
-      "tar bytes",
+    assert.ok(good.loaded?.equals(stream), "the stream reached docker load intact");
+    assert.equal(good.stdout, `${PROBE}verified shop:v1 ${ID}\n`);
+    assert.equal(good.tags, `${ID} shop:v1\n`);
+
+    const wrong = onHost(
+      { said: `Loaded image ID: ${OTHER}` },
+      Buffer.concat([Buffer.from("plain\n"), stream]),
     );
     assert.equal(wrong.code, RECEIVE_EXIT.wrongImage);
     assert.equal(wrong.stderr, `expected ${ID}, docker load said: Loaded image ID: ${OTHER}\n`);
-    assert.equal(wrong.stdout, "");
-    const tagged = runWithDocker(
-      receiveCommand(ID, "shop:v1", "none"),
-      loads(`Loaded image: shop:v1\nLoaded image ID: ${ID}`),
-    );
-    assert.equal(tagged.code, RECEIVE_EXIT.wrongImage, "a stream carrying tags is not the one sent");
-    const failing = runWithDocker(receiveCommand(ID, "shop:v1", "none"), "echo 'unexpected EOF' >&2; exit 1");
-    assert.equal(failing.code, 1);
-    assert.match(
-      receiveCommand(ID, "shop:v1", "zstd"),
-      /^loaded=\$\(zstd -dcq \| docker load -q\) \|\| exit \$\?$/m,
-    );
-    const moved = runWithDocker(retagCommand(ID, "shop:v1"), `case "$1" in image) echo ${OTHER};; esac`);
+    assert.equal(wrong.tags, "", "nothing tagged");
+    const withTags = onHost({ said: `Loaded image: shop:v1\nLoaded image ID: ${ID}` }, "plain\nx");
+    assert.equal(withTags.code, RECEIVE_EXIT.wrongImage, "a stream carrying tags is not the one sent");
+    const moved = onHost({ tagged: OTHER }, "retag\n");
     assert.equal(moved.code, RECEIVE_EXIT.tagMoved);
+    assert.equal(moved.stderr, `shop:v1 names ${OTHER}, not ${ID}\n`);
+
+    if (fs.existsSync("/usr/bin/zstd")) {
+      const zstd = onHost({}, Buffer.concat([Buffer.from("zstd\n"), zlib.zstdCompressSync(stream)]));
+      assert.equal(zstd.code, 0, zstd.stderr);
+      assert.ok(zstd.loaded?.equals(stream), "decompressed before docker load");
+    }
   });
 
   it("refuses what is not an id or a tag before it reaches a shell", () => {
-    assert.throws(() => receiveCommand("sha256:abc", "shop:v1", "none"), /is not an image id/);
-    assert.throws(() => receiveCommand(ID, "shop:v1'; rm -rf /;'", "none"), /is not an image tag/);
-    assert.throws(() => retagCommand(ID, `shop@sha256:${DIGEST}`), /is not an image tag/);
+    assert.throws(() => deliveryScript("sha256:abc", "shop:v1"), /is not an image id/);
+    assert.throws(() => deliveryScript(ID, "shop:v1'; rm -rf /;'"), /is not an image tag/);
+    assert.throws(() => deliveryScript(ID, `shop@sha256:${DIGEST}`), /is not an image tag/);
   });
 
   it("hosts on the command line: name=user@address[:port]; ssh never prompts and pins keys when given a file", () => {
