@@ -1,6 +1,6 @@
 // The delivery's command line (index.ts sends the images and checks them on every host).
 import { Command, InvalidArgumentError } from "commander";
-import { FS_PATH } from "../../contract/patterns";
+import { FS_PATH, IMAGE_REF } from "../../contract/patterns";
 import { imageRef, integer, repeatable } from "../lib/options";
 import { StepCommand } from "../lib/step";
 import { Compression, deliverImages } from ".";
@@ -28,6 +28,12 @@ function platform(value: string): string {
   return value;
 }
 
+function tagName(value: string): string {
+  if (!IMAGE_REF.test(value) || value.includes("@") || !/:[^/]+$/.test(value))
+    throw new InvalidArgumentError("expected an image name with a tag, e.g. greenlight-ops:0123456789abcdef");
+  return value;
+}
+
 function filePath(value: string): string {
   if (!FS_PATH.test(value))
     throw new InvalidArgumentError("expected a file path of letters, digits and ._/-");
@@ -50,6 +56,11 @@ export const deliverCommand: StepCommand = {
         "a host that must hold the images; repeatable",
         repeatable(deliveryHost),
       )
+      .option("--tag-as <name:tag>", "the tag the image gets on the hosts (one --image only)", tagName)
+      .option(
+        "--digest-is-id",
+        "an image pinned by digest must be named by its image id, which each host checks",
+      )
       .option("--compression <codec>", `${COMPRESSIONS.join(", ")}`, compression, "auto")
       .option("--no-pull", "fail instead of pulling an image missing on this machine")
       .option("--platform <os/arch>", "the hosts' platform: an image built for another is refused", platform)
@@ -63,9 +74,14 @@ export const deliverCommand: StepCommand = {
     const twice = names.find((name, index) => names.indexOf(name) !== index);
     if (twice !== undefined)
       throw new InvalidArgumentError(`host ${twice} is named twice: give each host once`);
+    const images = options.image as string[];
+    if (options.tagAs !== undefined && images.length !== 1)
+      throw new InvalidArgumentError(`--tag-as names the tag of one image; ${images.length} --image given`);
     return deliverImages(
       {
-        images: options.image as string[],
+        images,
+        tag: options.tagAs === undefined ? undefined : String(options.tagAs),
+        digestIsId: options.digestIsId === true,
         hosts,
         compression: options.compression as Compression,
         pull: options.pull !== false,

@@ -21,6 +21,10 @@ export interface DeliverOptions {
   compression: Compression;
   /** Pull an image missing here from its registry (this machine's reach, not the hosts'). */
   pull: boolean;
+  /** The tag the (one) image gets on the hosts, instead of its own (ops/deliver/remote.ts hostTag). */
+  tag?: string;
+  /** A digest-pinned image must be named by its image id, the content each host checks. */
+  digestIsId?: boolean;
   /** The hosts' os/arch (linux/amd64): an image built for another is refused before anything is sent. */
   platform?: string;
   knownHosts?: string;
@@ -52,6 +56,11 @@ export interface DeliveryReport {
 /** Delivers every image to every host that lacks it; fails naming each host that did not end up with it. */
 export async function deliverImages(options: DeliverOptions, stop: StopRequest): Promise<DeliveryReport> {
   const started = Date.now();
+  if (options.tag !== undefined && options.images.length !== 1)
+    throw new StepError(
+      `a tag for the hosts (${options.tag}) names one image; ${options.images.length} were given`,
+      2,
+    );
   const sources: SourceImage[] = [];
   for (const image of options.images) sources.push(await resolveSource(image, options));
   for (const source of sources) {

@@ -62,14 +62,20 @@ async function inspect(
   return { id, bytes: Number(bytes), platform };
 }
 
+export interface SourceOptions {
+  pull: boolean;
+  env: NodeJS.ProcessEnv;
+  /** The tag it gets on the hosts, instead of hostTag(image). */
+  tag?: string;
+  /** A digest-pinned reference must name the image id itself (what each host verifies), not a registry digest. */
+  digestIsId?: boolean;
+}
+
 /**
  * The image in this machine's engine. A digest-pinned reference is found by its registry digest (the
  * image's RepoDigests, once pulled) or, for an image never pushed, by the digest as its image id.
  */
-export async function resolveSource(
-  image: string,
-  options: { pull: boolean; env: NodeJS.ProcessEnv },
-): Promise<SourceImage> {
+export async function resolveSource(image: string, options: SourceOptions): Promise<SourceImage> {
   if (!isImageRef(image))
     throw new StepError(`image ${JSON.stringify(image)} is not a Docker image reference`, 2);
   const digest = IMAGE_DIGEST.exec(image)?.[0].slice(1);
@@ -83,8 +89,13 @@ export async function resolveSource(
     if (!found)
       throw new StepError(`image ${image} is still not in this machine's Docker engine after the pull`);
   }
+  if (options.digestIsId && digest !== undefined && found.id !== digest) {
+    throw new StepError(
+      `${image} names ${digest}, which is a registry digest: the image's id is ${found.id}, and that is what each host holds and checks; name the release by it (${image.slice(0, image.indexOf("@"))}@${found.id})`,
+    );
+  }
   const pinned = digest !== undefined || IMAGE_ID.test(image);
-  return { image, ...found, tag: hostTag(image), pinned, pulled };
+  return { image, ...found, tag: options.tag ?? hostTag(image), pinned, pulled };
 }
 
 /** `docker save <id>`: the image without any tag, so loading it moves no tag on the host. */

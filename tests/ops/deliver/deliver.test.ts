@@ -166,6 +166,20 @@ describe("deliver: images over SSH to air-gapped hosts, checked by id (3 isolate
     for (const host of [sim.hosts[0], sim.hosts[2]]) assert.equal(tagAt(sim, host, tag), images.v1.id);
   });
 
+  it("an image named by its id gets the tag asked for (--tag-as), and --digest-is-id takes a digest that is the id", async () => {
+    const tag = "greenlight-ops:0123456789abcdef";
+    const host = sim.hosts[0];
+    const byId = await deliver(["--image", images.v2.id, "--tag-as", tag, "--host", hostArg(host)]).done;
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.equal(report(byId).images[0].tag, tag);
+    assert.equal(tagAt(sim, host, tag), images.v2.id);
+    const pinned = `greenlight-sample@${images.v1.id}`;
+    const checked = await deliver(["--image", pinned, "--digest-is-id", "--host", hostArg(host)]).done;
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.equal(tagAt(sim, host, `greenlight-sample:sha256-${images.v1.id.slice(7)}`), images.v1.id);
+    removeAt(sim, host, tag);
+  });
+
   it("a stream that arrives altered is refused: the host loads another id, nothing is tagged, the step fails naming it", async () => {
     const target = sim.hosts[2];
     // An ssh that hands h4's docker load another image than the one sent (what a tampering path would do).

@@ -219,13 +219,18 @@ describe("deliver: what runs on a host, and what each host needs", () => {
   it("the command line: a bad host, a host named twice, no image: one line, exit 2", async function () {
     this.timeout(60_000);
     const env = { PATH: process.env.PATH ?? "" };
-    const [badHost, twice, noImage] = await Promise.all([
+    const [badHost, twice, noImage, tagOfTwo] = await Promise.all([
       spawnOps(["deliver", "--image", "shop:v1", "--host", "web-1"], env, 30_000).done,
       spawnOps(["deliver", "--image", "shop:v1", "--host", "a=root@h1", "--host", "a=root@h2"], env, 30_000)
         .done,
       spawnOps(["deliver", "--host", "a=root@h1"], env, 30_000).done,
+      spawnOps(
+        ["deliver", "--image", "a:1", "--image", "b:1", "--tag-as", "c:1", "--host", "a=root@h1"],
+        env,
+        30_000,
+      ).done,
     ]);
-    for (const run of [badHost, twice, noImage]) {
+    for (const run of [badHost, twice, noImage, tagOfTwo]) {
       assert.equal(run.code, 2, run.stderr);
       assert.equal(run.stdout, "");
       assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
@@ -236,5 +241,6 @@ describe("deliver: what runs on a host, and what each host needs", () => {
     );
     assert.match(twice.stderr, /host a is named twice/);
     assert.match(noImage.stderr, /required option '--image <ref>' not specified/);
+    assert.match(tagOfTwo.stderr, /--tag-as names the tag of one image; 2 --image given/);
   });
 });
