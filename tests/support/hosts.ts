@@ -59,6 +59,32 @@ export const SIM_LAYOUT: HostLayout = {
   },
 };
 
+/**
+ * The ops image's build context staged in `work` from the current sources (compiled there, as `npm run
+ * build` would), with the image name it builds: `greenlight-ops:<tag>`.
+ */
+export function stageOpsImage(work: string): { context: string; image: string } {
+  const build = path.join(work, "build");
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve("typescript/bin/tsc"),
+      "-p",
+      path.join(PROJECT_DIR, "tsconfig.build.json"),
+      "--outDir",
+      build,
+    ],
+    { stdio: "pipe" },
+  );
+  const context = path.join(work, "context");
+  return { context, image: writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context) };
+}
+
+/** The offline base of the ops image (scripts/ops-base-image.sh) in the engine `env` names. */
+export function opsBaseImage(env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env }).trim();
+}
+
 export class SimHosts {
   readonly hosts: SimHost[];
   /** This process's environment with `ssh` reading the hosts' ssh config. */
@@ -166,7 +192,7 @@ export class SimHosts {
   /** The offline base of the ops image (scripts/ops-base-image.sh), made once and loaded on every host. */
   opsBase(): Promise<string> {
     this.base ??= (async () => {
-      const base = execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env: this.env }).trim();
+      const base = opsBaseImage(this.env);
       await this.loadImages([base]);
       return base;
     })();
@@ -191,20 +217,7 @@ export class SimHosts {
   async buildOpsImage(): Promise<string> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-ops-image-"));
     try {
-      const build = path.join(work, "build");
-      execFileSync(
-        process.execPath,
-        [
-          require.resolve("typescript/bin/tsc"),
-          "-p",
-          path.join(PROJECT_DIR, "tsconfig.build.json"),
-          "--outDir",
-          build,
-        ],
-        { stdio: "pipe" },
-      );
-      const context = path.join(work, "context");
-      const image = writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context);
+      const { context, image } = stageOpsImage(work);
       await this.buildOnEveryHost(context, image, ["--build-arg", `BASE=${await this.opsBase()}`]);
       return image;
     } finally {

@@ -6,10 +6,17 @@
 // script's ssh config. The same SimHosts object drives them as the loopback hosts of tests/support/hosts.
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { HostLayout, SimHost, SimHosts } from "./hosts";
+import { HostLayout, SimHost, SimHosts, opsBaseImage, stageOpsImage } from "./hosts";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "isolated-hosts.sh");
+
+/** The runner's own address on the hosts' network: the only machine besides the hosts they reach. */
+export const RUNNER_ADDRESS = "10.253.0.1";
+
+/** The hosts' network, for a service on the runner that they must reach (the database). */
+export const HOSTS_NETWORK = "10.253.0.0/24";
 
 export const ISOLATED_LAYOUT: HostLayout = {
   script: SCRIPT,
@@ -120,4 +127,38 @@ export function pinnedHostKey(sim: SimHosts, host: SimHost): string {
     .find((entry) => entry.startsWith(`${host.address} `));
   if (!line) throw new Error(`no pinned key for ${host.address}`);
   return line;
+}
+
+/**
+ * The ops image built once on this machine's engine (where Pulumi runs), from the current sources on
+ * the offline base: what every host then receives. `created` is false when the engine had it already.
+ */
+export function buildOpsImageHere(): { image: string; id: string; created: boolean } {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-ops-here-"));
+  try {
+    const { context, image } = stageOpsImage(work);
+    const had = imageIdHere(image) !== undefined;
+    execFileSync("docker", ["build", "-q", "--build-arg", `BASE=${opsBaseImage()}`, "-t", image, context], {
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: "pipe",
+      timeout: 600_000,
+    });
+    const id = imageIdHere(image);
+    if (id === undefined) throw new Error(`${image} is not in this machine's engine after its build`);
+    return { image, id, created: !had };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The id of an image in this machine's engine, if it has it. */
+export function imageIdHere(ref: string): string | undefined {
+  try {
+    return execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return undefined;
+  }
 }

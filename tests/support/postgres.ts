@@ -34,8 +34,16 @@ export function postgresBinDir(): string {
   return dir;
 }
 
-/** Starts a new cluster on a free loopback port. */
-export async function startPostgres(): Promise<PgCluster> {
+/** Where else a cluster listens, and the networks allowed to log in from there (by password). */
+export interface PgNetwork {
+  /** Addresses besides 127.0.0.1, e.g. the runner's address on the air-gapped hosts' network. */
+  listen?: string[];
+  /** CIDR ranges that may connect with a password (pg_hba host … scram-sha-256). */
+  clients?: string[];
+}
+
+/** Starts a new cluster on a free loopback port (and on `network.listen`, for the hosts there). */
+export async function startPostgres(network: PgNetwork = {}): Promise<PgCluster> {
   const binDir = postgresBinDir();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-pg-"));
   fs.chmodSync(root, 0o755);
@@ -68,6 +76,8 @@ export async function startPostgres(): Promise<PgCluster> {
     "UTF8",
     "--no-locale",
   ]);
+  for (const cidr of network.clients ?? [])
+    fs.appendFileSync(path.join(dataDir, "pg_hba.conf"), `host all all ${cidr} scram-sha-256\n`);
   const port = await freePort();
   const logFile = path.join(root, "postgres.log");
   const args = [
@@ -78,7 +88,7 @@ export async function startPostgres(): Promise<PgCluster> {
     "-k",
     socketDir,
     "-c",
-    "listen_addresses=127.0.0.1",
+    `listen_addresses=${["127.0.0.1", ...(network.listen ?? [])].join(",")}`,
     "-c",
     "fsync=off",
   ];
