@@ -46,7 +46,7 @@ export interface HostReport {
 
 export interface DeliveryReport {
   step: "deliver";
-  images: Omit<SourceImage, "pulled">[];
+  images: Omit<SourceImage, "pulled" | "layers">[];
   hosts: HostReport[];
   /** Compressed bytes sent to all hosts together. */
   sentBytes: number;
@@ -86,7 +86,7 @@ export async function deliverImages(options: DeliverOptions, stop: StopRequest):
   if (stop.signal) throw stoppedError(stop, "a host loads nothing of a cut transfer");
   const report: DeliveryReport = {
     step: "deliver",
-    images: sources.map(({ pulled: _pulled, ...image }) => image),
+    images: sources.map(({ pulled: _pulled, layers: _layers, ...image }) => image),
     hosts: reports,
     sentBytes: reports.reduce(
       (sum, host) => sum + host.deliveries.reduce((bytes, delivery) => bytes + (delivery.bytes ?? 0), 0),

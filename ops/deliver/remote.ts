@@ -1,6 +1,7 @@
 // What the delivery runs on a host over SSH, as pure functions: one script per image and host that
 // tells what the host holds, then does what the runner decides (nothing, a tag, or receive the image:
 // decompress, load, check the loaded id, only then tag). POSIX sh: whatever login shell the user has.
+import * as crypto from "crypto";
 import { IMAGE_ID, IMAGE_REF } from "../../contract/patterns";
 import { shellQuote } from "../../contract/shell";
 
@@ -16,6 +17,25 @@ export interface HostProbe {
   /** Tag → image id there. */
   tags: Map<string, string>;
   zstd: boolean;
+  /**
+   * Chain ids of every layer stack the host's images are made of, when its docker load skips the layers
+   * it holds (the classic layer store; not the containerd image store, which wants every blob).
+   */
+  chains?: Set<string>;
+}
+
+/** A layer stack's chain id, as moby's layer.CreateChainID computes it from the layers' diff ids. */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const chains: string[] = [];
+  for (const diffId of diffIds) {
+    const parent = chains[chains.length - 1];
+    chains.push(
+      parent === undefined
+        ? diffId
+        : `sha256:${crypto.createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`,
+    );
+  }
+  return chains;
 }
 
 function checkId(id: string): string {
@@ -35,10 +55,15 @@ export function parseProbe(stdout: string): HostProbe {
   const tags = new Map<string, string>();
   let platform: string | undefined;
   let zstd: boolean | undefined;
+  const stacks: string[][] = [];
+  let layered = false;
   for (const line of stdout.split("\n")) {
     const words = line.trim().split(" ");
     if (words[0] === "platform" && words.length === 2) platform = words[1];
     else if (words[0] === "zstd") zstd = words[1] === "yes";
+    else if (words[0] === "store") layered = words[1] === "layers";
+    else if (words[0] === "layers" && IMAGE_ID.test(words[1] ?? ""))
+      stacks.push((words[2] ?? "").split(",").filter((layer) => IMAGE_ID.test(layer)));
     else if (words[0] === "image" && words.length === 3 && IMAGE_ID.test(words[1])) {
       const [, id, tag] = words;
       const held = images.get(id) ?? [];
@@ -51,7 +76,8 @@ export function parseProbe(stdout: string): HostProbe {
   }
   if (platform === undefined || zstd === undefined)
     throw new Error(`the probe's answer is not a Docker host's: ${JSON.stringify(stdout.slice(0, 200))}`);
-  return { platform, images, tags, zstd };
+  const chains = layered ? new Set(stacks.flatMap((stack) => chainIds(stack))) : undefined;
+  return { platform, images, tags, zstd, ...(chains ? { chains } : {}) };
 }
 
 /** The line the host prints once it has told what it holds; it then waits for the runner's decision. */
@@ -85,6 +111,10 @@ export function deliveryScript(id: string, tag: string): string {
     `docker version --format 'platform {{.Server.Os}}/{{.Server.Arch}}' || exit ${RECEIVE_EXIT.noDocker}`,
     `docker image ls -a --no-trunc --format 'image {{.ID}} {{.Repository}}:{{.Tag}}' || exit ${RECEIVE_EXIT.noDocker}`,
     "if command -v zstd >/dev/null 2>&1; then echo 'zstd yes'; else echo 'zstd no'; fi",
+    // The layers each image is made of, so a host receives only those it lacks.
+    "ids=$(docker image ls -aq --no-trunc | sort -u)",
+    `if [ -n "$ids" ]; then docker image inspect --format 'layers {{.Id}} {{range .RootFS.Layers}}{{.}},{{end}}' $ids || exit ${RECEIVE_EXIT.noDocker}; fi`,
+    "if docker info --format '{{json .DriverStatus}}' | grep -q containerd.snapshotter; then echo 'store containerd'; else echo 'store layers'; fi",
     `echo ${READY}`,
     "IFS= read -r decision || exit 0",
     'case "$decision" in',

@@ -21,6 +21,8 @@ export interface SourceImage {
   bytes: number;
   /** os/arch the image is built for. */
   platform: string;
+  /** Its layers' diff ids, base first. */
+  layers: string[];
   /** The tag it carries on the hosts (remote.ts hostTag). */
   tag: string;
   /** Named by content: a different image under its tag on a host is refused, not replaced. */
@@ -49,17 +51,23 @@ function docker(
 async function inspect(
   ref: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ id: string; bytes: number; platform: string } | undefined> {
+): Promise<{ id: string; bytes: number; platform: string; layers: string[] } | undefined> {
   const result = await docker(
-    ["image", "inspect", "--format", "{{.Id}} {{.Size}} {{.Os}}/{{.Architecture}}", ref],
+    [
+      "image",
+      "inspect",
+      "--format",
+      "{{.Id}} {{.Size}} {{.Os}}/{{.Architecture}} {{json .RootFS.Layers}}",
+      ref,
+    ],
     env,
   );
   if (result.code !== 0) {
     if (/no such image/i.test(result.stderr)) return undefined;
     throw new StepError(`docker image inspect ${ref} failed here: ${result.stderr.trim().split("\n")[0]}`);
   }
-  const [id, bytes, platform] = result.stdout.trim().split(" ");
-  return { id, bytes: Number(bytes), platform };
+  const [id, bytes, platform, layers] = result.stdout.trim().split(" ");
+  return { id, bytes: Number(bytes), platform, layers: (JSON.parse(layers) as string[] | null) ?? [] };
 }
 
 export interface SourceOptions {
@@ -96,6 +104,12 @@ export async function resolveSource(image: string, options: SourceOptions): Prom
   }
   const pinned = digest !== undefined || IMAGE_ID.test(image);
   return { image, ...found, tag: options.tag ?? hostTag(image), pinned, pulled };
+}
+
+/** `docker save <id> > file`: the archive to send in parts, when some hosts hold some of its layers. */
+export function exportImageToFile(id: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
+  if (!IMAGE_ID.test(id)) throw new Error(`exportImageToFile: ${id} is not an image id`);
+  return spawn("docker", ["save", "--output", file, id], { env, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /** `docker save <id>`: the image without any tag, so loading it moves no tag on the host. */

@@ -2,33 +2,28 @@
 // runner decides per host (nothing, a tag, or the image), then one `docker save` here, compressed once
 // per codec the receivers need, is copied to every receiver's session (the slowest sets the pace). A
 // host whose session ends early is dropped from the stream and judged on its own; the others go on.
-import { Readable } from "stream";
-import { Meter, childExit, describeExit, fanOut, formatRate, newMeter, startProgress } from "../lib/stream";
+import { newMeter } from "../lib/stream";
 import { StopRequest, progress } from "../lib/step";
-import { killOnStop } from "../lib/stop";
-import { Codec, Decision, HostProbe, READY, RECEIVE_EXIT, deliveryScript, parseProbe } from "./remote";
+import {
+  Codec,
+  Decision,
+  HostProbe,
+  READY,
+  RECEIVE_EXIT,
+  chainIds,
+  deliveryScript,
+  parseProbe,
+} from "./remote";
+import { HostOutcome, Receiver, sendImage } from "./send";
+
+export type { HostOutcome } from "./send";
 import { DeliveryHost, Session, SshSettings, openSession, sessionError } from "./ssh";
-import { SourceImage, canZstd, compressor, exportImage } from "./source";
+import { SourceImage, canZstd } from "./source";
 
 /** `auto`: zstd to hosts that have the zstd program, gzip to the others (docker load reads it itself). */
 export type Compression = "auto" | Codec;
 
-/** What became of the image on one host. */
-export interface HostOutcome {
-  host: string;
-  platform?: string;
-  /** present: held already; sent: loaded and verified; retagged: held, tag set or moved to it; failed. */
-  status: "present" | "sent" | "retagged" | "failed";
-  codec?: Codec;
-  /** Compressed bytes sent. */
-  bytes?: number;
-  ms: number;
-  /** The id the image's tag named on the host before (a different image under the same tag). */
-  replaced?: string;
-  reason?: string;
-}
-
-type Plan = { send: boolean; replaced?: string } | { failed: string };
+type Plan = { send: boolean; replaced?: string; held?: number } | { failed: string };
 
 /** What one host needs of one image, from its probe: nothing, a tag, the image, or a refusal. */
 export function planDelivery(host: string, image: SourceImage, probe: HostProbe): Plan {
@@ -41,16 +36,13 @@ export function planDelivery(host: string, image: SourceImage, probe: HostProbe)
     };
   }
   const replaced = tagged !== undefined && tagged !== image.id ? { replaced: tagged } : {};
-  return { send: !probe.images.has(image.id), ...replaced };
-}
-
-interface Receiver {
-  host: DeliveryHost;
-  session: Session;
-  startedAt: number;
-  outcome: HostOutcome;
-  /** Bytes written to this host's session. */
-  meter: Meter;
+  const send = !probe.images.has(image.id);
+  if (!send || probe.chains === undefined) return { send, ...replaced };
+  // The leading layers whose stack the host holds: docker load finds them and needs none of their files.
+  const chains = chainIds(image.layers);
+  let held = 0;
+  while (held < chains.length && probe.chains.has(chains[held])) held++;
+  return { send, ...replaced, held };
 }
 
 /** The host's probe, once it printed `ready`; undefined when the session ended first. */
@@ -96,63 +88,6 @@ function failure(receiver: Receiver, image: SourceImage, exit: Awaited<Session["
   return `docker on ${host.name} failed after ${sent} (exit ${exit.code}): ${sessionError(exit.stderr, exit.code)}`;
 }
 
-/** Sends the export to every receiver; resolves with why the source failed, if it did. */
-async function stream(
-  image: SourceImage,
-  receivers: Receiver[],
-  settings: SshSettings & { progressSeconds: number },
-  stop: StopRequest,
-): Promise<string | undefined> {
-  const save = exportImage(image.id, settings.env);
-  killOnStop(stop, save);
-  const saveExit = childExit(save);
-  const codecs = [...new Set(receivers.map((receiver) => receiver.outcome.codec as Codec))];
-  const compressors = codecs.map((codec) => compressor(codec, settings.env));
-  for (const { child } of compressors) if (child) killOnStop(stop, child);
-  const exported = newMeter();
-  const stopProgress = startProgress(
-    "deliver",
-    () =>
-      `${image.image}: ${formatRate(exported)} exported; ${receivers.map((receiver) => `${receiver.host.name} ${(receiver.meter.bytes / 1e6).toFixed(1)} MB`).join(", ")}`,
-    settings.progressSeconds,
-  );
-  let failed: string | undefined;
-  try {
-    await Promise.all([
-      fanOut(
-        save.stdout as Readable,
-        compressors.map((entry) => ({ name: `${entry.codec} compression`, stream: entry.input })),
-        (chunk) => (exported.bytes += chunk.length),
-      ),
-      ...compressors.map((entry) => {
-        const mine = receivers.filter((receiver) => receiver.outcome.codec === entry.codec);
-        return fanOut(
-          entry.output,
-          mine.map((receiver) => ({
-            name: receiver.host.name,
-            stream: receiver.session.child.stdin as NonNullable<typeof receiver.session.child.stdin>,
-            // A host that stops reading is judged by its own exit; the others keep receiving.
-            optional: true,
-          })),
-          (chunk) => {
-            for (const receiver of mine)
-              if (!receiver.session.child.stdin?.destroyed) receiver.meter.bytes += chunk.length;
-          },
-        );
-      }),
-    ]);
-  } catch (error) {
-    failed = error instanceof Error ? error.message : String(error);
-  }
-  stopProgress();
-  const saved = await saveExit;
-  if (saved.code !== 0 && failed === undefined)
-    failed = `docker save of ${image.image} failed here (${describeExit(saved)}): ${saved.stderr.trim().split("\n").pop() ?? ""}`;
-  // Whatever arrived of a failed export must not be loaded: end every session now.
-  if (failed !== undefined) for (const receiver of receivers) receiver.session.child.kill("SIGTERM");
-  return failed;
-}
-
 /** Delivers one image to every host that lacks it; never throws for a host, reports each. */
 export async function deliverImage(
   image: SourceImage,
@@ -167,6 +102,7 @@ export async function deliverImage(
       session,
       startedAt: Date.now(),
       meter: newMeter(),
+      held: 0,
       outcome: { host: host.name, status: "failed", ms: 0 },
     };
   });
@@ -200,6 +136,8 @@ export async function deliverImage(
             );
           }
           if (plan.send) {
+            receiver.held = plan.held ?? 0;
+            outcome.layers = { held: receiver.held, total: image.layers.length };
             outcome.codec =
               settings.compression !== "auto"
                 ? settings.compression
@@ -221,7 +159,7 @@ export async function deliverImage(
       }
     }),
   );
-  const sourceFailed = senders.length > 0 ? await stream(image, senders, settings, stop) : undefined;
+  const sourceFailed = senders.length > 0 ? await sendImage(image, senders, settings, stop) : undefined;
   return Promise.all(
     receivers.map(async (receiver) => {
       const exit = await receiver.session.done;

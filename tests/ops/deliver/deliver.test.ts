@@ -180,6 +180,54 @@ describe("deliver: images over SSH to air-gapped hosts, checked by id (3 isolate
     removeAt(sim, host, tag);
   });
 
+  it("a host holding some of an image's layers gets only the others; a host holding none gets them all", async () => {
+    // v1 and one small layer more: what a release built on the last one looks like.
+    const context = fs.mkdtempSync(path.join(scratch, "plus-"));
+    fs.writeFileSync(
+      path.join(context, "Dockerfile"),
+      `FROM ${images.v1.ref}\nCOPY note.txt /app/note.txt\n`,
+    );
+    fs.writeFileSync(path.join(context, "note.txt"), `built by the delivery test ${process.pid}\n`);
+    const plus = `greenlight-delivery-test:plus-${process.pid}`;
+    execFileSync("docker", ["build", "-q", "-t", plus, context], {
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: "pipe",
+    });
+    try {
+      const plusId = execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", plus], {
+        encoding: "utf8",
+      }).trim();
+      const [holder, empty] = sim.hosts;
+      loadAt(sim, holder, images.v1.ref);
+      const run = await deliver(["--image", plus, "--host", hostArg(holder), "--host", hostArg(empty)]).done;
+      assert.equal(run.code, 0, run.stderr);
+      const [partial, whole] = report(run).hosts.map((host) => host.deliveries[0]);
+      assert.deepEqual([partial.status, partial.layers], ["sent", { held: 1, total: 2 }]);
+      assert.deepEqual([whole.status, whole.layers], ["sent", { held: 0, total: 2 }]);
+      assert.ok(
+        (partial.bytes ?? Infinity) < 100_000,
+        `only the new layer went to h2: ${partial.bytes} bytes`,
+      );
+      assert.ok((whole.bytes ?? 0) > 10e6, `h3 got every layer: ${whole.bytes} bytes`);
+      for (const host of [holder, empty]) {
+        assert.equal(tagAt(sim, host, plus), plusId);
+        const note = await sim.ssh(
+          host,
+          `docker run --rm --entrypoint /usr/bin/node ${plus} -e "process.stdout.write(require('fs').readFileSync('/app/note.txt','utf8'))"`,
+        );
+        assert.equal(
+          note.stdout,
+          `built by the delivery test ${process.pid}\n`,
+          `${host.name} runs the image`,
+        );
+      }
+      removeAt(sim, holder, plus);
+      removeAt(sim, empty, plus);
+    } finally {
+      execFileSync("docker", ["rmi", plus], { stdio: "ignore" });
+    }
+  });
+
   it("a stream that arrives altered is refused: the host loads another id, nothing is tagged, the step fails naming it", async () => {
     const target = sim.hosts[2];
     // An ssh that hands h4's docker load another image than the one sent (what a tampering path would do).

@@ -5,7 +5,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planDelivery } from "../../../ops/deliver";
-import { HostProbe, RECEIVE_EXIT, deliveryScript, hostTag, parseProbe } from "../../../ops/deliver/remote";
+import {
+  HostProbe,
+  RECEIVE_EXIT,
+  chainIds,
+  deliveryScript,
+  hostTag,
+  parseProbe,
+} from "../../../ops/deliver/remote";
 import { SourceImage } from "../../../ops/deliver/source";
 import { parseDeliveryHost, sshArgs } from "../../../ops/deliver/ssh";
 import { spawnOps } from "../support/cli";
@@ -13,6 +20,7 @@ import { spawnOps } from "../support/cli";
 const ID = `sha256:${"a1".repeat(32)}`;
 const OTHER = `sha256:${"b2".repeat(32)}`;
 const DIGEST = "c3".repeat(32);
+const LAYER = `sha256:${"d4".repeat(32)}`;
 
 function source(overrides: Partial<SourceImage> = {}): SourceImage {
   return {
@@ -20,6 +28,7 @@ function source(overrides: Partial<SourceImage> = {}): SourceImage {
     id: ID,
     bytes: 100e6,
     platform: "linux/amd64",
+    layers: [],
     tag: "shop:v1",
     pinned: false,
     pulled: false,
@@ -56,7 +65,13 @@ function onHost(
       "#!/bin/sh",
       'case "$1" in',
       `  version) ${fake.down ? "echo 'Cannot connect to the Docker daemon' >&2; exit 1" : "echo 'platform linux/amd64'"} ;;`,
-      `  image) if [ "$2" = ls ]; then echo 'image ${OTHER} shop:v0'; else echo '${fake.tagged ?? ID}'; fi ;;`,
+      '  image) case "$2 $3 $4" in',
+      `    "ls -aq"*) echo '${OTHER}' ;;`,
+      `    ls*) echo 'image ${OTHER} shop:v0' ;;`,
+      `    "inspect --format layers"*) echo 'layers ${OTHER} ${LAYER},' ;;`,
+      `    *) echo '${fake.tagged ?? ID}' ;;`,
+      "  esac ;;",
+      `  info) echo '[["Backing Filesystem","extfs"]]' ;;`,
       `  load) cat > "$DIR/loaded"; printf '%s\\n' '${fake.said ?? `Loaded image ID: ${ID}`}' ;;`,
       '  tag) echo "$2 $3" >> "$DIR/tags" ;;',
       "esac",
@@ -85,7 +100,7 @@ function onHost(
   }
 }
 
-const PROBE = `platform linux/amd64\nimage ${OTHER} shop:v0\nzstd ${fs.existsSync("/usr/bin/zstd") ? "yes" : "no"}\nready\n`;
+const PROBE = `platform linux/amd64\nimage ${OTHER} shop:v0\nzstd ${fs.existsSync("/usr/bin/zstd") ? "yes" : "no"}\nlayers ${OTHER} ${LAYER},\nstore layers\nready\n`;
 
 describe("deliver: what runs on a host, and what each host needs", () => {
   it("the tag an image carries on the hosts: its own, or name:sha256-<hex> for one pinned by content", () => {
@@ -138,6 +153,27 @@ describe("deliver: what runs on a host, and what each host needs", () => {
     assert.match(refused.failed, new RegExp(`^h3 holds shop:sha256-${DIGEST} as ${OTHER}, not ${ID}: `));
     const arm = planDelivery("h4", source(), probe({}, "linux/arm64"));
     assert.deepEqual(arm, { failed: "h4 runs linux/arm64 but shop:v1 is built for linux/amd64" });
+  });
+
+  it("layers: a host on the classic layer store tells its layer stacks (chain ids as moby makes them); the plan sends only what lies above them", () => {
+    const [a, b, c] = ["a", "b", "c"].map((letter) => `sha256:${letter.repeat(64)}`);
+    const ab = `sha256:${execFileSync("sh", ["-c", `printf '%s' '${a} ${b}' | sha256sum`], { encoding: "utf8" }).slice(0, 64)}`;
+    assert.deepEqual(chainIds([a, b]), [a, ab]);
+    const said = (store: string) =>
+      `platform linux/amd64\nimage ${OTHER} shop:v0\nzstd yes\nlayers ${OTHER} ${a},${b}\nstore ${store}\n`;
+    const layered = parseProbe(said("layers"));
+    assert.deepEqual([...(layered.chains ?? [])], [a, ab]);
+    assert.equal(
+      parseProbe(said("containerd")).chains,
+      undefined,
+      "the containerd store wants every blob: no layer skipped",
+    );
+    assert.deepEqual(planDelivery("h2", source({ layers: [a, b, c] }), layered), { send: true, held: 2 });
+    assert.deepEqual(
+      planDelivery("h2", source({ layers: [b, c] }), layered),
+      { send: true, held: 0 },
+      "b alone is another stack than a+b",
+    );
   });
 
   it("one session per host: it tells what it holds, says ready, then does what the runner decides", () => {
