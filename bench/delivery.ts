@@ -92,6 +92,37 @@ async function step(sim: SimHosts, hosts: SimHost[], ref: string): Promise<{ ms:
   return { ms: run.ms, bytes: report.sentBytes / hosts.length };
 }
 
+/**
+ * A release built on the last one (its layers and one small layer more) to three hosts that hold the
+ * last one: what each host receives is the new layer only.
+ */
+async function nextRelease(
+  sim: SimHosts,
+  last: { ref: string },
+  work: string,
+): Promise<{ ms: number; bytes: number }> {
+  const context = path.join(work, "next");
+  fs.mkdirSync(context);
+  fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${last.ref}\nCOPY release.txt /app/release.txt\n`);
+  fs.writeFileSync(path.join(context, "release.txt"), `the next release, ${Date.now()}\n`);
+  const ref = `greenlight-bench-delivery:next-${process.pid}`;
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      "docker",
+      ["build", "-q", "-t", ref, context],
+      { env: { ...process.env, DOCKER_BUILDKIT: "0" } },
+      (error) => (error ? reject(error) : resolve()),
+    ),
+  );
+  try {
+    const held = await step(sim, sim.hosts, last.ref);
+    if (held.bytes === 0) throw new Error("the hosts should not have held the last release yet");
+    return await step(sim, sim.hosts, ref);
+  } finally {
+    await new Promise((resolve) => execFile("docker", ["rmi", ref], () => resolve(undefined)));
+  }
+}
+
 export async function benchDelivery(): Promise<BenchResult[]> {
   await ensureDocker();
   const image = buildSampleImage("v1");
@@ -131,6 +162,7 @@ export async function benchDelivery(): Promise<BenchResult[]> {
       measured.load3.push(await loadsOnly(sim, sim.hosts, saved));
     }
     forget(sim, sim.hosts, image);
+    const next = await nextRelease(sim, image, work);
     const size = Number(
       (
         await new Promise<string>((resolve, reject) =>
@@ -177,6 +209,16 @@ export async function benchDelivery(): Promise<BenchResult[]> {
         unit: "s",
       },
       { name: "delivery: floor of this machine: 3 loads / 1 load", value: load3 / load1, unit: "×" },
+      {
+        name: "delivery: next release (+1 layer), 3 hosts with the last",
+        value: seconds(next.ms),
+        unit: "s",
+      },
+      {
+        name: "delivery: sent per host for the next release",
+        value: Math.round(next.bytes / 100) / 10,
+        unit: "kB",
+      },
     ];
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
