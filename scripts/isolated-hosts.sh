@@ -10,8 +10,11 @@
 # in its known_hosts): PATH=<dir>/bin:$PATH   (<dir>/bin/ssh runs ssh -F <dir>/ssh_config)
 # Nothing outside the gla*/glasw names and 10.253.0.0/16 is touched (no iptables rule, no route).
 #
-# Usage: scripts/isolated-hosts.sh start [count]       start hosts 2 … count+1 (default 3); idempotent
-#        scripts/isolated-hosts.sh stop [count]        stop them and remove everything they made
+# Usage: scripts/isolated-hosts.sh start [count] [first]  start hosts first … first+count-1 (default 3
+#                                                        hosts from 2); idempotent
+#        scripts/isolated-hosts.sh stop [count] [first]   stop them and remove everything they made
+# Two sets of hosts (say 2-4 and 5-7, for two test files running at once) share the switch and the
+# known_hosts file; the last one stopped removes them.
 #        scripts/isolated-hosts.sh sshd-stop N | sshd-start N   stop or start host N's sshd only
 #        scripts/isolated-hosts.sh env                 print the PATH line to reach the hosts
 # GREENLIGHT_ISOLATED_DIR (default /var/tmp/greenlight-isolated) holds keys, configs, sockets and data.
@@ -20,6 +23,7 @@ set -euo pipefail
 dir=${GREENLIGHT_ISOLATED_DIR:-/var/tmp/greenlight-isolated}
 action=${1:-}
 count=${2:-3}
+first=${3:-2}
 switch_ns=glasw
 bridge=glabr
 runner_link=glav0
@@ -160,11 +164,14 @@ EOF
   start_sshd "$n"
 }
 
+# Every running host's key, whichever start made it.
 pin_host_keys() {
-  local n
+  local key n
   : >"$dir/known_hosts.new"
-  for n in $(hosts); do
-    printf '%s %s\n' "$(address "$n")" "$(cut -d' ' -f1-2 "$(host_dir "$n")/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts.new"
+  for key in "$dir"/h*/ssh_host_ed25519_key.pub; do
+    [ -f "$key" ] || continue
+    n=$(basename "$(dirname "$key")")
+    printf '%s %s\n' "$(address "${n#h}")" "$(cut -d' ' -f1-2 "$key")" >>"$dir/known_hosts.new"
   done
   mv "$dir/known_hosts.new" "$dir/known_hosts"
 }
@@ -217,7 +224,14 @@ stop_host() {
   if [ -e "/var/run/netns/$ns" ]; then ip netns del "$ns"; fi
 }
 
-hosts() { seq 2 $((count + 1)); }
+hosts() { seq "$first" $((first + count - 1)); }
+
+# One start or stop at a time: they share the switch, the runner's link and known_hosts.
+if [ "$action" = start ] || [ "$action" = stop ]; then
+  mkdir -p "$(dirname "$dir")"
+  exec 9>"$dir.lock"
+  flock 9
+fi
 
 case "$action" in
   start)
@@ -241,6 +255,8 @@ case "$action" in
       if ip link show "$runner_link" >/dev/null 2>&1; then ip link del "$runner_link"; fi
       if [ -e "/var/run/netns/$switch_ns" ]; then ip netns del "$switch_ns"; fi
       rm -rf "$dir"
+    elif [ -d "$dir" ]; then
+      pin_host_keys
     fi
     echo "isolated-hosts: stopped"
     ;;
@@ -250,5 +266,5 @@ case "$action" in
     wait_host "$2"
     ;;
   env) echo "PATH=$dir/bin:\$PATH" ;;
-  *) fail "usage: isolated-hosts.sh start|stop [count] | sshd-stop N | sshd-start N | env" ;;
+  *) fail "usage: isolated-hosts.sh start|stop [count] [first] | sshd-stop N | sshd-start N | env" ;;
 esac

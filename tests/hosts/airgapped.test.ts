@@ -48,7 +48,7 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
     this.timeout(900_000);
     await needService(this, "Docker", ensureDocker);
     sim = await needService(this, "isolated hosts (network namespaces, sshd, dockerd)", () =>
-      startIsolatedHosts(3),
+      startIsolatedHosts(3, 5),
     );
     pg = await needService(this, "PostgreSQL 15", () =>
       startPostgres({ listen: [RUNNER_ADDRESS], clients: [HOSTS_NETWORK] }),

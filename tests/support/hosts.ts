@@ -94,9 +94,11 @@ export class SimHosts {
     readonly dir: string,
     count: number,
     readonly layout: HostLayout = SIM_LAYOUT,
+    /** The first host's number (the rest follow): two sets of hosts can run side by side. */
+    readonly first = 2,
   ) {
     this.hosts = Array.from({ length: count }, (_, index) => {
-      const number = index + 2;
+      const number = index + first;
       const address = layout.address(number);
       return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}` };
     });
@@ -276,7 +278,7 @@ export class SimHosts {
 
   /** Stops every host's sshd and dockerd and removes what they made. */
   stop(): void {
-    execFileSync(this.layout.script, ["stop", String(this.hosts.length)], {
+    execFileSync(this.layout.script, ["stop", String(this.hosts.length), String(this.first)], {
       stdio: "pipe",
       env: this.env,
       timeout: 180_000,

@@ -35,14 +35,20 @@ export function isolatedDir(): string {
   return process.env.GREENLIGHT_ISOLATED_DIR ?? "/var/tmp/greenlight-isolated";
 }
 
-/** Starts `count` isolated hosts (10.253.0.2 …), idempotently; throws with the script's reason. */
-export async function startIsolatedHosts(count = 3): Promise<SimHosts> {
+/**
+ * Starts `count` isolated hosts from number `first` (10.253.0.<first> …), idempotently; throws with the
+ * script's reason. Test files that run at once (mocha --parallel) each take their own numbers.
+ */
+export async function startIsolatedHosts(count = 3, first = 2): Promise<SimHosts> {
   await new Promise<void>((resolve, reject) =>
-    execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
+    execFile(
+      SCRIPT,
+      ["start", String(count), String(first)],
+      { timeout: 180_000 },
+      (error, _stdout, stderr) => (error ? reject(new Error(stderr.trim() || error.message)) : resolve()),
     ),
   );
-  return new SimHosts(isolatedDir(), count, ISOLATED_LAYOUT);
+  return new SimHosts(isolatedDir(), count, ISOLATED_LAYOUT, first);
 }
 
 /** A host's engine through its socket on this machine: for setting up a case, never for the step under test. */
