@@ -110,7 +110,14 @@ function dataStep(config: GreenlightConfig, bucket: pulumi.Input<string>) {
     release: latestRelease(config).release,
     bucket,
     prefix: bk.prefix,
-    database: { host: db.host, port: db.port, database: db.name, user: db.adminUser },
+    database: {
+      host: db.host,
+      port: db.port,
+      database: db.name,
+      user: db.adminUser,
+      sslmode: db.sslmode,
+      sslRootCert: db.sslRootCert,
+    },
     password: secrets.dbAdminPassword,
     s3: { ...bk.s3, secretAccessKey: secrets.s3SecretAccessKey },
   };

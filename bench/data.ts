@@ -183,6 +183,7 @@ export async function benchData(): Promise<BenchResult[]> {
       PGUSER: pg.adminUser,
       PGPASSWORD: pg.adminPassword,
       PGDATABASE: "shop",
+      PGSSLMODE: "disable",
       GREENLIGHT_S3_ENDPOINT: s3.endpoint,
       AWS_REGION: s3.region,
       AWS_DEFAULT_REGION: s3.region,

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FlagValue, checkStepAndEnv, flagWords, opsRunCommand } from "../ops/hosts/remote";
 import { shellQuote } from "../contract/shell";
 import { STEP_ENV } from "../contract/resources";
+import { DATABASE_CA_ENV } from "../contract/database-tls";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
 export const OPS_CLI = "node bin/greenlight-ops.js";
@@ -113,8 +114,10 @@ export interface PgTarget {
   port: number;
   database: string;
   user: string;
-  /** libpq sslmode; unset leaves libpq's default. */
+  /** libpq sslmode; unset, the steps use verify-full (they never fall back to plaintext on their own). */
   sslmode?: string;
+  /** The CA that signed the server's certificate, as PEM text (GREENLIGHT_DB_CA; the step makes it a file). */
+  sslRootCert?: string;
 }
 
 /** S3 settings of the backup bucket. */
@@ -156,6 +159,7 @@ export function stepEnvironment(
     AWS_REGION: s3.region,
   };
   if (pg.sslmode) environment.PGSSLMODE = pg.sslmode;
+  if (pg.sslRootCert) environment[DATABASE_CA_ENV] = pg.sslRootCert;
   if (pgPassword !== undefined) environment.PGPASSWORD = pulumi.secret(pgPassword);
   if (s3.endpoint) environment.GREENLIGHT_S3_ENDPOINT = s3.endpoint;
   if (s3.accessKeyId) environment.AWS_ACCESS_KEY_ID = pulumi.secret(s3.accessKeyId);

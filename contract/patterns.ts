@@ -44,6 +44,11 @@ export const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** A host name or IPv4 address. */
 export const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
+/** Whether a host is this machine's loopback (what travels there never crosses a network). */
+export function isLoopbackHost(host: string): boolean {
+  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/.test(host);
+}
+
 /** An S3 bucket name (the DNS-compatible subset). */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -86,3 +91,9 @@ export const COMMAND_LINE_CREDENTIALS: readonly { pattern: RegExp; what: string 
     what: "a secret-named variable assigned inline",
   },
 ];
+
+/**
+ * A secret whose value is not known where it is read: the offline readers of stack files (plan, release,
+ * rollback) put it for every `secure:` value, and `plan --json` prints it for every secret input.
+ */
+export const SECRET_PLACEHOLDER = "[secret]";

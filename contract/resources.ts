@@ -32,6 +32,7 @@ export const RESOURCE = {
   bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   bucketObjectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   kmsKey: "aws:kms/key:Key",
   pgRole: "postgresql:index/role:Role",
   pgGrant: "postgresql:index/grant:Grant",

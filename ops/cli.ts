@@ -17,6 +17,8 @@ import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
 import { switchCommand, switchHostsCommand } from "./switch/cli";
+import { ENV_STDIN_FLAG } from "./hosts/remote";
+import { ENV_NAME } from "../contract/patterns";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [
@@ -35,7 +37,35 @@ export const COMMANDS: StepCommand[] = [
   notifyCommand,
 ];
 
+/**
+ * The NAME=value entries (NUL-separated) a host's step container gets on stdin: its secrets, kept out
+ * of the container's configuration. An empty value is an unset variable.
+ */
+export async function readEnvEntries(
+  stream: AsyncIterable<Buffer | string>,
+): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  const entries: Record<string, string> = {};
+  for (const [index, entry] of Buffer.concat(chunks).toString("utf8").split("\0").entries()) {
+    if (entry === "") continue;
+    const name = entry.slice(0, Math.max(entry.indexOf("="), 0));
+    if (!ENV_NAME.test(name))
+      throw new StepError(`${ENV_STDIN_FLAG}: entry ${index + 1} on stdin is not NAME=value`, 2);
+    const value = entry.slice(name.length + 1);
+    if (value !== "") entries[name] = value;
+  }
+  return entries;
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === ENV_STDIN_FLAG) {
+    try {
+      return await main(argv.slice(1), { ...env, ...(await readEnvEntries(process.stdin)) });
+    } catch (error) {
+      return report("greenlight-ops", error);
+    }
+  }
   const program = quietParser(
     new Command("greenlight-ops").description(
       "Operational steps of a greenlight release; secrets come in through environment variables",

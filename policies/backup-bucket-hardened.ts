@@ -54,6 +54,46 @@ function companionsByBucket(
   return result;
 }
 
+/** A statement's field as a list (IAM allows one value or a list). */
+function values(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
+}
+
+/**
+ * Whether a bucket policy denies every request made without TLS: Effect Deny, any principal, s3:*,
+ * Condition Bool aws:SecureTransport false, on the bucket and its objects (resources still unknown in a
+ * preview, computed from the bucket's ARN, are taken as given).
+ */
+export function deniesPlaintext(policy: unknown): boolean {
+  let document = policy;
+  if (typeof document === "string") {
+    try {
+      document = JSON.parse(document);
+    } catch {
+      return false;
+    }
+  }
+  return values(record(document).Statement).some((entry) => {
+    const statement = record(entry);
+    const principal = statement.Principal;
+    const anyone = principal === "*" || values(record(principal).AWS).includes("*");
+    const secure = record(record(statement.Condition).Bool)["aws:SecureTransport"];
+    const resources = values(statement.Resource);
+    const known = resources.filter((resource): resource is string => typeof resource === "string");
+    const covers =
+      known.length < resources.length ||
+      (known.some((resource) => resource.endsWith("/*")) &&
+        known.some((resource) => !resource.includes("/")));
+    return (
+      statement.Effect === "Deny" &&
+      anyone &&
+      values(statement.Action).includes("s3:*") &&
+      (secure === "false" || secure === false) &&
+      covers
+    );
+  });
+}
+
 /** The custom S3 endpoint of the bucket's provider, if any (providers may hand their config as JSON text). */
 function customEndpoint(bucket: PolicyResource): string | undefined {
   let endpoints: unknown = bucket.provider?.props?.endpoints;
@@ -76,7 +116,7 @@ function customEndpoint(bucket: PolicyResource): string | undefined {
 export const backupBucketHardened: StackValidationPolicy = {
   name: "backup-bucket-hardened",
   description:
-    "Requires each S3 bucket to have versioning enabled, default encryption, all four public-access-block flags, a lifecycle configuration and, where configured, object lock.",
+    "Requires each S3 bucket to have versioning enabled, default encryption, all four public-access-block flags, a lifecycle configuration, a bucket policy refusing requests without TLS and, where configured, object lock.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -106,6 +146,7 @@ export const backupBucketHardened: StackValidationPolicy = {
       RESOURCE.bucketPublicAccessBlock,
       RESOURCE.bucketLifecycle,
       RESOURCE.bucketObjectLock,
+      RESOURCE.bucketPolicy,
     ];
     const buckets = args.resources.filter((resource) => resource.type === RESOURCE.bucket);
     if (buckets.length === 0) return;
@@ -157,6 +198,12 @@ export const backupBucketHardened: StackValidationPolicy = {
       if (!lifecycleOn) {
         problems.push(
           `no enabled lifecycle rule (add a BucketLifecycleConfiguration expiring old backups and noncurrent versions)`,
+        );
+      }
+
+      if (!of(RESOURCE.bucketPolicy).some((policy) => deniesPlaintext(policy.props.policy))) {
+        problems.push(
+          `no bucket policy refuses requests without TLS (add a BucketPolicy denying s3:* on the bucket and its objects when aws:SecureTransport is "false")`,
         );
       }
 

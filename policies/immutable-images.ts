@@ -39,7 +39,7 @@ function imageFix(config: ImmutableImagesConfig): string {
 export const immutableImages: ResourceValidationPolicy = {
   name: "immutable-images",
   description:
-    "Requires container images to be pinned by digest (where configured) and never to use the latest tag, including images greenlight commands name.",
+    "Requires container images to be pinned by digest (where configured) and never to use the latest tag, including images greenlight commands name and the base the ops image is built from.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -68,6 +68,19 @@ export const immutableImages: ResourceValidationPolicy = {
       if (problem) {
         reportViolation(
           `container ${label(args)} runs image "${image}", which ${problem}; ${imageFix(config)}.`,
+        );
+      }
+      return;
+    }
+    if (args.type === RESOURCE.image) {
+      // The ops image each host builds (it receives the admin password and AWS keys): its base counts too.
+      const buildArgs = (args.props.build as { args?: Record<string, unknown> } | undefined)?.args;
+      const base = buildArgs?.BASE;
+      if (typeof base !== "string") return;
+      const problem = imageProblem(base, config);
+      if (problem) {
+        reportViolation(
+          `image ${label(args)} is built on base "${base}", which ${problem}; pin greenlight:opsBaseImage by digest (node:22-bookworm-slim@sha256:<64 hex digits>, see docker buildx imagetools inspect).`,
         );
       }
       return;

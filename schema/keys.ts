@@ -1,5 +1,8 @@
+import * as fs from "fs";
 import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
+import { SSL_MODES } from "../contract/database-tls";
+import { caBundle, parseCaCertificates } from "./database-ca";
 import * as p from "../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
@@ -37,6 +40,32 @@ const imageRef = () =>
 const urlPath = () => text(p.URL_PATH, "an absolute URL path such as /health (letters, digits, . _ ~ - /)");
 const identifier = () => text(p.SQL_IDENTIFIER, "a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*)");
 const secretText = () => z.string().min(1, "expected a non-empty secret");
+
+/**
+ * CA certificates as PEM text, or the path of a PEM file (relative to the project directory, where
+ * Pulumi runs the program): decoded to the certificates' PEM, each one parsed. Expiry is judged by a
+ * cross-key rule, at the instant the config is judged.
+ */
+const caCertificates = () =>
+  z.string().transform((value, context) => {
+    let pem = value;
+    if (!value.includes("-----BEGIN")) {
+      if (!p.FS_PATH.test(value) || !fs.existsSync(value) || !fs.statSync(value).isFile()) {
+        context.addIssue({
+          code: "custom",
+          message: `expected PEM text or the path of a PEM file relative to the project directory; no file ${value}`,
+        });
+        return z.NEVER;
+      }
+      pem = fs.readFileSync(value, "utf8");
+    }
+    const certificates = parseCaCertificates(pem);
+    if (typeof certificates === "string") {
+      context.addIssue({ code: "custom", message: certificates });
+      return z.NEVER;
+    }
+    return caBundle(certificates);
+  });
 
 /** One Docker host of a stack with hosts (greenlight:hosts). */
 const dockerHost = z.object(
@@ -200,6 +229,19 @@ export const CONFIG_KEYS = {
     schema: secretText().optional(),
     secret: true,
   },
+  dbSslMode: {
+    type: "string",
+    description:
+      "TLS of every connection to PostgreSQL (libpq sslmode): disable, allow, prefer, require, verify-ca or verify-full.",
+    schema: z.enum(SSL_MODES, { message: `expected a libpq sslmode: ${SSL_MODES.join(", ")}` }).optional(),
+    defaultText: "verify-full on production; require elsewhere (disable on local with a loopback dbHost)",
+  },
+  dbSslRootCert: {
+    type: "string",
+    description:
+      "CA certificate(s) that signed the database server's certificate: PEM text, or a PEM file's path relative to the project.",
+    schema: caCertificates().optional(),
+  },
   migratorRole: {
     type: "string",
     description: "Role that owns the schema and runs migrations.",
@@ -258,8 +300,16 @@ export const CONFIG_KEYS = {
   },
   backupObjectLockDays: {
     type: "integer",
-    description: "Object-lock (governance) retention in days; 0 disables it. Production needs at least 1.",
+    description:
+      "Object-lock retention in days, in backupObjectLockMode; 0 disables it. Production needs at least 1.",
     schema: int(0, 3650, "days").default(0),
+  },
+  backupObjectLockMode: {
+    type: "string",
+    description:
+      "Object-lock mode: GOVERNANCE (s3:BypassGovernanceRetention can lift it) or COMPLIANCE (no one can, until it ends).",
+    schema: z.enum(["GOVERNANCE", "COMPLIANCE"], { message: "expected GOVERNANCE or COMPLIANCE" }).optional(),
+    defaultText: "GOVERNANCE (with backupObjectLockDays)",
   },
   backupMinFreeDiskPercent: {
     type: "integer",

@@ -2,6 +2,7 @@ import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from 
 import { closestKey, namespaceProblem } from "./namespaces";
 import { ENV_NAME, SECRET_ENV_NAME, STACK_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
+import { defaultSslMode, transportRules } from "./transport";
 import { parseSmokeCheck } from "./smoke";
 import { SmokeCheck, StackSettings, otherColor } from "./types";
 
@@ -140,6 +141,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     }
   }
   crossKeyRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
+  transportRules(valid, { stack: raw.stack, now: raw.now, envNames, present }, fail);
   const { plain: envPlain, secret: envSecret } = splitEnv(envValues, valid.secretEnv, raw.secretKeys, fail);
   if (problems.length > 0) throw new ConfigError(raw.stack, problems);
   return settingsFrom(valid as Decoded, raw.stack, envPlain, envSecret);
@@ -242,6 +244,8 @@ function settingsFrom(
       adminUser: c.dbAdminUser,
       migratorRole: c.migratorRole ?? `${roleBase}_migrator`,
       appRole: c.appRole ?? `${roleBase}_app`,
+      sslmode: c.dbSslMode ?? defaultSslMode(stack, c.dbHost),
+      sslRootCert: c.dbSslRootCert,
     },
     backup: {
       bucket: c.backupBucket,
@@ -251,6 +255,7 @@ function settingsFrom(
       encryption: c.backupEncryption,
       kmsKeyId: c.backupKmsKeyId,
       objectLockDays: c.backupObjectLockDays,
+      objectLockMode: c.backupObjectLockMode ?? "GOVERNANCE",
       minFreeDiskPercent: c.backupMinFreeDiskPercent,
       restoreDrill: c.restoreDrill,
       s3: { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId },

@@ -1,3 +1,5 @@
+import type { SslMode } from "../contract/database-tls";
+
 /** The two color slots of a blue/green service. */
 export type Color = "blue" | "green";
 
@@ -85,6 +87,10 @@ export interface StackSettings {
     adminUser: string;
     migratorRole: string;
     appRole: string;
+    /** libpq sslmode of every connection: the data steps', the roles provider's and the app's. */
+    sslmode: SslMode;
+    /** The CA certificate(s) that signed the server's certificate, as PEM text. */
+    sslRootCert?: string;
   };
   backup: {
     bucket: string;
@@ -94,6 +100,7 @@ export interface StackSettings {
     encryption: "aws:kms" | "AES256";
     kmsKeyId?: string;
     objectLockDays: number;
+    objectLockMode: "GOVERNANCE" | "COMPLIANCE";
     minFreeDiskPercent: number;
     restoreDrill: boolean;
     s3: { endpoint?: string; region: string; accessKeyId?: string };

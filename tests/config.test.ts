@@ -53,7 +53,8 @@ const BAD_CASES: BadCase[] = [
     title: "a tag on a stack that requires digests, whatever its name",
     stack: "staging",
     overrides: { "greenlight:requireDigest": true },
-    keys: ["greenlight:blueImage", "greenlight:greenImage"],
+    // The ops image's base too: every host builds from it the image that receives the admin secrets.
+    keys: ["greenlight:blueImage", "greenlight:greenImage", "greenlight:opsBaseImage"],
     expect: /greenlight:requireDigest is true on this stack/,
   },
   {
@@ -279,6 +280,82 @@ const BAD_CASES: BadCase[] = [
     overrides: { "greenlight:migratorPassword": null },
     keys: ["greenlight:migratorPassword"],
     expect: /expected a value/,
+  },
+  {
+    title: "production connecting to PostgreSQL in clear",
+    stack: "production",
+    overrides: { "greenlight:dbSslMode": "disable", "greenlight:dbSslRootCert": null },
+    keys: ["greenlight:dbSslMode"],
+    expect:
+      /got "disable"; expected verify-full \(or verify-ca\) on stack production: disable may connect without TLS.*fix: pulumi config set greenlight:dbSslMode verify-full/,
+  },
+  {
+    title: "production with prefer, which falls back to plaintext",
+    stack: "production",
+    overrides: { "greenlight:dbSslMode": "prefer" },
+    keys: ["greenlight:dbSslMode"],
+    expect: /got "prefer"; expected verify-full .*in clear/,
+  },
+  {
+    title: "production with require, which never checks who answers",
+    stack: "production",
+    overrides: { "greenlight:dbSslMode": "require" },
+    keys: ["greenlight:dbSslMode"],
+    expect: /got "require"; expected verify-full .*pose as the server/,
+  },
+  {
+    title: "production without the database's CA (verify-full is its default)",
+    stack: "production",
+    overrides: { "greenlight:dbSslMode": null, "greenlight:dbSslRootCert": null },
+    keys: ["greenlight:dbSslRootCert"],
+    expect:
+      /\(not set\); expected the CA certificate .* dbSslMode verify-full .*fix: pulumi config set greenlight:dbSslRootCert/,
+  },
+  {
+    title: "staging connecting to PostgreSQL in clear",
+    stack: "staging",
+    overrides: { "greenlight:dbSslMode": "allow" },
+    keys: ["greenlight:dbSslMode"],
+    expect: /got "allow"; expected require, verify-ca or verify-full on stack staging/,
+  },
+  {
+    title: "a database CA that is not a certificate",
+    stack: "production",
+    overrides: {
+      "greenlight:dbSslRootCert":
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+    },
+    keys: ["greenlight:dbSslRootCert"],
+    expect: /expected certificate 1 to be X\.509 PEM/,
+  },
+  {
+    title: "a database CA file that does not exist",
+    stack: "production",
+    overrides: { "greenlight:dbSslRootCert": "certs/no-such-ca.pem" },
+    keys: ["greenlight:dbSslRootCert"],
+    expect:
+      /got "certs\/no-such-ca\.pem"; expected PEM text or the path of a PEM file .*no file certs\/no-such-ca\.pem/,
+  },
+  {
+    title: "an unknown sslmode",
+    stack: "local",
+    overrides: { "greenlight:dbSslMode": "verify" },
+    keys: ["greenlight:dbSslMode"],
+    expect: /expected a libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full/,
+  },
+  {
+    title: "an object-lock mode without object lock",
+    stack: "staging",
+    overrides: { "greenlight:backupObjectLockMode": "COMPLIANCE" },
+    keys: ["greenlight:backupObjectLockMode"],
+    expect: /expected no object-lock mode without greenlight:backupObjectLockDays/,
+  },
+  {
+    title: "the ops image's base by a tag where images must be pinned",
+    stack: "production",
+    overrides: { "greenlight:opsBaseImage": "node:22-bookworm-slim" },
+    keys: ["greenlight:opsBaseImage"],
+    expect: /got "node:22-bookworm-slim"; expected the ops image's base pinned by digest/,
   },
 ];
 

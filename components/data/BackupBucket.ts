@@ -16,8 +16,13 @@ export interface BackupBucketArgs {
   retentionDays: number;
   /** Days before backups move to colder storage, 0 = never; must be below retentionDays. */
   coldAfterDays: number;
-  /** Object-lock retention in days (governance mode), 0 = no object lock; at most retentionDays. */
+  /** Object-lock retention in days, 0 = no object lock; at most retentionDays. */
   objectLockDays: number;
+  /**
+   * Object-lock mode. GOVERNANCE (default): whoever holds s3:BypassGovernanceRetention can shorten or
+   * lift a lock. COMPLIANCE: no one can, the account's root included, until the retention ends.
+   */
+  objectLockMode?: "GOVERNANCE" | "COMPLIANCE";
   /** Protect and retain what the release cannot recreate (greenlight:protect): pulumi destroy cannot delete it. */
   protect: boolean;
   /**
@@ -78,6 +83,26 @@ export function lifecycleNotes(retentionDays: number, coldAfterDays: number): st
         `backups move to GLACIER_IR after ${coldAfterDays} days but expire ${stored} days later; GLACIER_IR bills at least ${GLACIER_IR_MIN_STORAGE_DAYS} days, so a colder class may cost more than keeping them in STANDARD (set backupColdAfterDays to 0 or ≥ ${STANDARD_IA_MIN_DAYS})`,
       ]
     : [];
+}
+
+/**
+ * The bucket policy refusing every request not made over TLS (aws:SecureTransport false), to the
+ * bucket and to its objects, whoever makes it: a credential used over plain HTTP gets nothing.
+ */
+export function tlsOnlyPolicy(bucketArn: pulumi.Input<string>): aws.types.input.s3.PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
 }
 
 /** AWS provider settings; with an endpoint, path-style S3 at that URL without AWS account checks. */
@@ -146,6 +171,13 @@ export class BackupBucket extends pulumi.ComponentResource {
       "objectLockDays",
       args.objectLockDays,
       `at most retentionDays (${args.retentionDays}): locked backups cannot expire`,
+    );
+    const objectLockMode = args.objectLockMode ?? "GOVERNANCE";
+    check.require(
+      objectLockMode === "GOVERNANCE" || objectLockMode === "COMPLIANCE",
+      "objectLockMode",
+      objectLockMode,
+      "GOVERNANCE or COMPLIANCE",
     );
     const hardening = args.hardening ?? true;
     check.require(
@@ -223,13 +255,15 @@ export class BackupBucket extends pulumi.ComponentResource {
         { ...child, dependsOn: [versioning] },
       );
       for (const note of lifecycleNotes(args.retentionDays, args.coldAfterDays)) pulumi.log.warn(note, this);
+      // Not public (it only denies), so the public-access block's BlockPublicPolicy lets it in.
+      new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket, policy: tlsOnlyPolicy(this.bucket.arn) }, child);
       if (lock) {
         new aws.s3.BucketObjectLockConfiguration(
           `${name}-object-lock`,
           {
             bucket,
             objectLockEnabled: "Enabled",
-            rule: { defaultRetention: { mode: "GOVERNANCE", days: args.objectLockDays } },
+            rule: { defaultRetention: { mode: objectLockMode, days: args.objectLockDays } },
           },
           { ...child, dependsOn: [versioning] },
         );

@@ -1,9 +1,13 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT } from "../../contract/resources";
+import { SSL_MODES, SslMode, VERIFYING_SSL_MODES } from "../../contract/database-tls";
+import { parseCaCertificates } from "../../schema/database-ca";
+import { isLoopbackHost } from "../../contract/patterns";
 import { ArgChecker } from "../arg-checker";
+import { stageDatabaseCa } from "./database-ca";
 
-export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+export type { SslMode } from "../../contract/database-tls";
 
 export interface DatabaseRolesArgs {
   /** PostgreSQL host the role management connects to (greenlight:dbHost). */
@@ -14,8 +18,10 @@ export interface DatabaseRolesArgs {
   database: string;
   /** Role that manages the roles and grants (greenlight:dbAdminUser). */
   adminUser: string;
-  /** TLS of the admin connection. Default: "disable" on a loopback host, "require" elsewhere. */
+  /** TLS of the admin connection (libpq sslmode). Default: "disable" on a loopback host, "require" elsewhere. */
   sslmode?: SslMode;
+  /** The CA that signed the server's certificate, as PEM text; required by verify-ca and verify-full. */
+  sslRootCert?: string;
   /** Role that owns the schema and runs the migrations. */
   migratorRole: string;
   /** Role the app connects as: reads and writes rows, no DDL. */
@@ -38,7 +44,7 @@ export const APP_SEQUENCE_PRIVILEGES = ["USAGE", "SELECT", "UPDATE"];
 
 /** The default sslmode for a host: TLS off only on loopback. */
 export function defaultSslMode(host: string): SslMode {
-  return /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host) ? "disable" : "require";
+  return isLoopbackHost(host) ? "disable" : "require";
 }
 
 /**
@@ -81,11 +87,19 @@ export class DatabaseRoles extends pulumi.ComponentResource {
       "a role other than the migrator and app roles",
     );
     const sslmode = args.sslmode ?? defaultSslMode(args.host);
+    // lib/pq, which the provider connects with, takes all six (github.com/lib/pq v1.12.3 ssl.go).
+    check.require(SSL_MODES.includes(sslmode), "sslmode", sslmode, SSL_MODES.join(", "));
     check.require(
-      ["disable", "require", "verify-ca", "verify-full"].includes(sslmode),
-      "sslmode",
-      sslmode,
-      "disable, require, verify-ca or verify-full",
+      !VERIFYING_SSL_MODES.includes(sslmode) || args.sslRootCert !== undefined,
+      "sslRootCert",
+      args.sslRootCert,
+      `the CA certificate as PEM text with sslmode ${sslmode}`,
+    );
+    check.require(
+      args.sslRootCert === undefined || typeof parseCaCertificates(args.sslRootCert) !== "string",
+      "sslRootCert",
+      args.sslRootCert?.slice(0, 40),
+      "PEM text with at least one CA certificate",
     );
 
     this.provider = new postgresql.Provider(
@@ -99,6 +113,7 @@ export class DatabaseRoles extends pulumi.ComponentResource {
           ? { password: pulumi.secret(args.passwords.dbAdminPassword) }
           : {}),
         sslmode,
+        ...(args.sslRootCert !== undefined ? { sslrootcert: stageDatabaseCa(args.sslRootCert) } : {}),
         superuser: false,
         connectTimeout: 15,
       },

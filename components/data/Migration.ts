@@ -75,6 +75,26 @@ export function migrationSummary(stdout: string | undefined): MigrationSummary |
   };
 }
 
+/**
+ * The migrator's DATABASE_URL: the app's database at the migrator's host, with the stack's sslmode and,
+ * when the stack has a CA, sslrootcert where the step copies it into the one-off container.
+ */
+export function migratorDatabaseUrl(
+  database: PgTarget,
+  migrator: { role: string; host: string },
+  password: string,
+): string {
+  return databaseUrl(
+    {
+      ...database,
+      host: migrator.host,
+      user: migrator.role,
+      withRootCert: database.sslRootCert !== undefined,
+    },
+    password,
+  );
+}
+
 type MigrateLine = Pick<
   MigrationArgs,
   "prefix" | "stack" | "release" | "image" | "command" | "network" | "timeoutSeconds"
@@ -149,9 +169,7 @@ export class Migration extends pulumi.ComponentResource {
 
     const migratorUrl = pulumi
       .output(args.migrator.password)
-      .apply((password) =>
-        databaseUrl({ ...args.database, host: args.migrator.host, user: args.migrator.role }, password),
-      );
+      .apply((password) => migratorDatabaseUrl(args.database, args.migrator, password));
     const place = args.place ?? LOCAL;
     const environment = stepEnvironment(
       { step: STEP.migrate, release: args.release, verify: true },
@@ -178,7 +196,9 @@ export class Migration extends pulumi.ComponentResource {
               timeoutSeconds: args.timeoutSeconds,
             }),
           ),
-          // On a host, migrate starts the release's one-off container through that host's Docker.
+          // On a host, migrate starts the release's one-off container through that host's Docker, and
+          // must be able to kill it at the deadline while it holds the migration lock: the step
+          // container needs the socket. The release's own container gets neither socket nor admin secrets.
           { envNames: Object.keys(environment), dockerSocket: true },
         ),
         environment,

@@ -45,8 +45,15 @@ export interface BlueGreenServiceArgs {
   env?: Record<string, string>;
   /** Secret environment variables. */
   secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** PostgreSQL as the containers reach it and the app role. */
-  database: { host: string; port: number; name: string; user: string };
+  /** PostgreSQL as the containers reach it, the app role, and TLS (sslmode, the CA as PEM text). */
+  database: {
+    host: string;
+    port: number;
+    name: string;
+    user: string;
+    sslmode?: string;
+    sslRootCert?: string;
+  };
   /** Password of the app role (secret). */
   databasePassword: pulumi.Input<string>;
   /** The color that received the newest release (config latestColor); defaults to targetColor. */

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, LABEL } from "../../contract/resources";
 import { ENV_NAME } from "../../contract/patterns";
+import { DATABASE_CA_FILE } from "../../contract/database-tls";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { databaseUrl } from "../database-url";
 import { opsCommand, stepCommand } from "../step-command";
@@ -43,11 +44,7 @@ export class ColorSlot extends pulumi.ComponentResource {
 
     const { database } = args;
     const databaseEnv = pulumi.secret(
-      pulumi
-        .output(args.databasePassword)
-        .apply(
-          (password) => `DATABASE_URL=${databaseUrl({ ...database, database: database.name }, password)}`,
-        ),
+      pulumi.output(args.databasePassword).apply((password) => databaseUrlEntry(database, password)),
     );
     const secretEntries = secretEnvEntries(name, args.secretEnv);
     const hosted = args.networkMode === "host";
@@ -87,6 +84,10 @@ export class ColorSlot extends pulumi.ComponentResource {
             { label: LABEL.stack, value: args.stack },
             ...(where.host ? [{ label: LABEL.host, value: where.host }] : []),
           ],
+          // The database's CA, where DATABASE_URL's sslrootcert names it (written before the container starts).
+          ...(database.sslRootCert !== undefined
+            ? { uploads: [{ file: DATABASE_CA_FILE, content: database.sslRootCert }] }
+            : {}),
           memory: args.memoryMb,
           cpus: args.cpus,
           healthcheck: {
@@ -192,6 +193,12 @@ export class ColorSlot extends pulumi.ComponentResource {
       containerIds: this.containerIds,
     });
   }
+}
+
+/** The app's `DATABASE_URL=…` entry: its role, the stack's sslmode, and the CA file when the slot uploads one. */
+export function databaseUrlEntry(database: ColorSlotArgs["database"], password: string): string {
+  const target = { ...database, database: database.name, withRootCert: database.sslRootCert !== undefined };
+  return `DATABASE_URL=${databaseUrl(target, password)}`;
 }
 
 /** A healthcheck that needs only the node binary the image already has (no shell, no curl). */

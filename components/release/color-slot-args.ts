@@ -2,6 +2,8 @@
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
 import { APP_NAME, ENV_NAME } from "../../contract/patterns";
+import { SSL_MODES } from "../../contract/database-tls";
+import { parseCaCertificates } from "../../schema/database-ca";
 import { COMPUTED_ENV, Color } from "../../schema/types";
 import { ArgChecker } from "../arg-checker";
 import type { DockerHost } from "./DockerHost";
@@ -36,6 +38,7 @@ export const WARM_IGNORED_PROPERTIES = [
   "restart",
   "wait",
   "waitTimeout",
+  "uploads",
 ];
 
 /** The replicas of a color on one Docker host (stacks with hosts). */
@@ -101,8 +104,18 @@ export interface ColorSlotArgs {
   env?: Record<string, string>;
   /** Secret environment variables; each entry stays a secret in the state. */
   secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Where the app's PostgreSQL is, as the containers reach it, and the role it connects as. */
-  database: { host: string; port: number; name: string; user: string; sslmode?: string };
+  /**
+   * Where the app's PostgreSQL is, as the containers reach it, the role it connects as, and TLS: the
+   * libpq sslmode, and the CA as PEM text (put in each container at DATABASE_CA_FILE, named by the URL).
+   */
+  database: {
+    host: string;
+    port: number;
+    name: string;
+    user: string;
+    sslmode?: string;
+    sslRootCert?: string;
+  };
   /** Password of database.user; DATABASE_URL is built from it as a secret. */
   databasePassword: pulumi.Input<string>;
   /**
@@ -178,6 +191,19 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
   check.port("database.port", args.database.port);
   check.sqlIdentifier("database.name", args.database.name);
   check.sqlIdentifier("database.user", args.database.user);
+  check.require(
+    args.database.sslmode === undefined || (SSL_MODES as readonly string[]).includes(args.database.sslmode),
+    "database.sslmode",
+    args.database.sslmode,
+    SSL_MODES.join(", "),
+  );
+  check.require(
+    args.database.sslRootCert === undefined ||
+      typeof parseCaCertificates(args.database.sslRootCert) !== "string",
+    "database.sslRootCert",
+    args.database.sslRootCert?.slice(0, 40),
+    "PEM text with at least one CA certificate",
+  );
   for (const key of Object.keys(args.env ?? {})) {
     check.require(ENV_NAME.test(key), "env", key, "environment variable names ([A-Z_][A-Z0-9_]*)");
     check.require(

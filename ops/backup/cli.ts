@@ -8,6 +8,7 @@
 import { locationOptions, numberOption } from "../lib/data-options";
 import { StepCommand } from "../lib/step";
 import type { BackupOptions } from "./options";
+import { withDatabaseTls } from "../lib/postgres/tls";
 
 /** Reads the CLI's options into BackupOptions. */
 export function backupOptions(options: Record<string, unknown>): BackupOptions {
@@ -45,6 +46,6 @@ export const backupCommand: StepCommand = {
     const parsed = backupOptions(options);
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { backup } = await import(".");
-    return backup(parsed, env, stop);
+    return withDatabaseTls(env, (tlsEnv) => backup(parsed, tlsEnv, stop));
   },
 };

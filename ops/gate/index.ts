@@ -124,19 +124,19 @@ export async function runHealthGate(
         nextRound + (check.required - check.consecutive - 1) * options.intervalSeconds * 1000 <= deadline,
     );
     if (!stillPossible) {
-      throw new StepError(
+      const failed = (withBody: boolean) =>
         `health gate of ${options.color} (release ${options.release}) failed after ${Math.round((Date.now() - started) / 1000)} s: ` +
-          waiting.map((check) => `${check.url} ${describe(check)}`).join("; "),
-        1,
-        report(false),
-      );
+        waiting.map((check) => `${check.url} ${describe(check, withBody)}`).join("; ");
+      // The app's answer stays in the step's output; the webhook gets statuses and counts only.
+      throw new StepError(failed(true), 1, report(false), failed(false));
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextRound - Date.now())));
   }
 }
 
-function describe(check: GateCheck): string {
+function describe(check: GateCheck, withBody: boolean): string {
   const last =
     check.lastStatus !== undefined ? `answered ${check.lastStatus}` : `gave no answer (${check.lastError})`;
-  return `${last}${check.lastStatus !== undefined && check.lastError ? ` "${check.lastError}"` : ""}, ${check.consecutive}/${check.required} in a row`;
+  const body = withBody && check.lastStatus !== undefined && check.lastError ? ` "${check.lastError}"` : "";
+  return `${last}${body}, ${check.consecutive}/${check.required} in a row`;
 }

@@ -4,7 +4,7 @@
 // `environment` (sshd must AcceptEnv them: @pulumi/command 1.x sends each with session.Setenv and fails
 // the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
 // github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
-import { ENV_NAME } from "../../contract/patterns";
+import { ENV_NAME, SECRET_ENV_NAME } from "../../contract/patterns";
 import { shellQuote } from "../../contract/shell";
 import { Color } from "../../schema/types";
 
@@ -103,11 +103,17 @@ export function proxyRunCommand(
 }
 
 export interface OpsRunOptions {
-  /** Variables passed on from the SSH session by name (never their values). */
+  /**
+   * Variables passed on from the SSH session by name (never their values): plain ones with `-e NAME`,
+   * secret-named ones (SECRET_ENV_NAME: passwords, keys, DATABASE_URL) on the container's stdin.
+   */
   envNames?: string[];
   /** Mount the host's docker socket (migrate starts a one-off container of the release). */
   dockerSocket?: boolean;
 }
+
+/** The ops CLI's first argument when it reads NAME=value entries (NUL-separated) from stdin first. */
+export const ENV_STDIN_FLAG = "--env-stdin";
 
 /** Refuses a step or variable name that is not one (they go on a command line unquoted). */
 export function checkStepAndEnv(step: string, envNames: readonly string[]): void {
@@ -126,11 +132,20 @@ export function opsRunCommand(
   options: OpsRunOptions = {},
 ): string {
   checkStepAndEnv(step, options.envNames ?? []);
+  const names = options.envNames ?? [];
+  const secret = names.filter((name) => SECRET_ENV_NAME.test(name));
+  // `-e NAME` copies the value into the container's configuration, where `docker inspect` (and whatever
+  // collects container metadata on the host) shows it: secrets go through a pipe instead. printf is a
+  // shell builtin (sh, dash, bash), so no process's argument list holds them either.
+  const pipe =
+    secret.length > 0 ? [`printf '%s\\0' ${secret.map((name) => `"${name}=$${name}"`).join(" ")} |`] : [];
   return [
-    "docker run --rm --network host",
-    ...(options.envNames ?? []).map((name) => `-e ${name}`),
+    ...pipe,
+    `docker run${secret.length > 0 ? " -i" : ""} --rm --network host`,
+    ...names.filter((name) => !secret.includes(name)).map((name) => `-e ${name}`),
     ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
     shellQuote(image),
+    ...(secret.length > 0 ? [ENV_STDIN_FLAG] : []),
     step,
     ...flagWords(flags).map(shellQuote),
   ].join(" ");

@@ -7,6 +7,8 @@ export class StepError extends Error {
     readonly exitCode = 1,
     /** Measured numbers or a report, printed as JSON on stdout before the reason. */
     readonly report?: unknown,
+    /** What a webhook notice may say of the failure: never text of the app's (its answers stay in the step's output). */
+    readonly notice?: string,
   ) {
     super(message);
     this.name = "StepError";

@@ -8,6 +8,7 @@
 import { locationOptions } from "../lib/data-options";
 import { StepCommand, StepError } from "../lib/step";
 import type { MigrateOptions } from "./options";
+import { withDatabaseTls } from "../lib/postgres/tls";
 
 /** Reads the CLI's options into MigrateOptions. */
 export function migrateOptions(options: Record<string, unknown>): MigrateOptions {
@@ -58,6 +59,6 @@ export const migrateCommand: StepCommand = {
     const parsed = migrateOptions(options);
     // Loaded only when the step runs (it re-hashes the backup in S3): --help and other steps skip the AWS SDK.
     const { migrate } = await import(".");
-    return migrate(parsed, env, stop);
+    return withDatabaseTls(env, (tlsEnv) => migrate(parsed, tlsEnv, stop));
   },
 };

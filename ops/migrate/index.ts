@@ -9,6 +9,7 @@ import { connect, describePgError } from "../lib/postgres";
 import { s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
 import { Stop, StoppedError, pause, stoppedError, throwIfStopped } from "../lib/stop";
+import { rootCertificate } from "../lib/postgres/tls";
 
 const STEP = "migrate";
 
@@ -189,7 +190,8 @@ export async function migrate(
       `release ${options.release}: backup ${manifest.dumpKey} verified, lock taken, running ${options.command.join(" ")} in ${options.image}`,
     );
     const name = `greenlight-migrate-${options.release.replace(/[^A-Za-z0-9_.-]/g, "-")}-${process.pid}`;
-    const result = await runContainer(options, env, name, deadline, stop);
+    // The CA goes into the container, where the migrator's DATABASE_URL names it (sslrootcert).
+    const result = await runContainer(options, env, name, deadline, stop, rootCertificate(env));
     const finishedAt = now();
     const outcome = result.ok ? "succeeded" : "failed";
     await session.query(

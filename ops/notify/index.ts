@@ -1,6 +1,8 @@
 // Slack-compatible webhook messages on gate failure, switch and revert (the blue-green deployment procedures post to Slack on
 // deploy and rollback). Best effort by design: a webhook that is down or slow never blocks or fails a
-// release, it only costs at most the timeout.
+// release, it only costs at most the timeout. The URL carries the webhook's token: https only (http only
+// to this machine), and a redirect is never followed, so a 307/308 cannot replay the POST elsewhere.
+import { isLoopbackHost } from "../../contract/patterns";
 import { StepError, progress } from "../lib/step";
 
 export type NotifyEvent = "gate-failure" | "switch" | "revert";
@@ -62,8 +64,12 @@ export async function notify(
   } catch {
     return { delivered: false, error: `${WEBHOOK_ENV} is not a URL` };
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    return { delivered: false, error: `${WEBHOOK_ENV} must be an http(s) URL, not ${parsed.protocol}` };
+  const loopback = isLoopbackHost(parsed.hostname.replace(/^\[|\]$/g, ""));
+  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
+    return {
+      delivered: false,
+      error: `${WEBHOOK_ENV} must be an https: URL (http: only to this machine), not ${parsed.protocol}`,
+    };
   }
   try {
     const response = await fetch(parsed, {
@@ -71,8 +77,16 @@ export async function notify(
       headers: { "content-type": "application/json" },
       body: JSON.stringify(webhookPayload(notification)),
       signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
     });
+    // The webhook's answer is read to free the connection, and never passed on.
     await response.arrayBuffer().catch(() => undefined);
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400))
+      return {
+        delivered: false,
+        status: response.status,
+        error: `webhook answered ${response.status}, a redirect: not followed, the notice went nowhere else; set greenlight:webhookUrl to the final URL`,
+      };
     return response.ok
       ? { delivered: true, status: response.status }
       : { delivered: false, status: response.status, error: `webhook answered ${response.status}` };
@@ -117,7 +131,8 @@ export async function withGateFailureNotice<T>(
         {
           event: "gate-failure",
           text: `${target.color} (release ${target.release}) failed its ${what}; traffic stays where it is`,
-          fields: { reason: error.message },
+          // Only what the step marked fit for a notice: the app's answers stay in its own output.
+          fields: error.notice !== undefined ? { reason: error.notice } : {},
         },
         env,
       );

@@ -9,6 +9,7 @@ import * as os from "os";
 import { locationOptions, numberOption } from "../lib/data-options";
 import { StepCommand } from "../lib/step";
 import type { RestoreOptions } from "./options";
+import { withDatabaseTls } from "../lib/postgres/tls";
 
 /** Reads the CLI's options into RestoreOptions. */
 export function restoreOptions(options: Record<string, unknown>): RestoreOptions {
@@ -58,6 +59,6 @@ export const restoreCommand: StepCommand = {
     const parsed = restoreOptions(options);
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { restore } = await import(".");
-    return restore(parsed, env, stop);
+    return withDatabaseTls(env, (tlsEnv) => restore(parsed, tlsEnv, stop));
   },
 };

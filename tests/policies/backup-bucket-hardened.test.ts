@@ -69,6 +69,48 @@ describe("policies/backup-bucket-hardened", () => {
     assert.match(violations[0].message, /no enabled lifecycle rule/);
   });
 
+  it("fails without a bucket policy refusing requests made without TLS, or with one that refuses less", async () => {
+    const missing = await check(without("backups-tls-only"));
+    assert.deepEqual(
+      missing.map((violation) => violation.message),
+      [
+        'bucket backups-bucket (aws:s3/bucket:Bucket): no bucket policy refuses requests without TLS (add a BucketPolicy denying s3:* on the bucket and its objects when aws:SecureTransport is "false").',
+      ],
+    );
+    type Statement = Record<string, unknown>;
+    const weakened = (change: (statement: Statement) => void) =>
+      check((graph) => {
+        const policy = byName(graph, "backups-tls-only").inputs.policy as { Statement: Statement[] };
+        change(policy.Statement[0]);
+      });
+    for (const change of [
+      (statement: Statement) => (statement.Effect = "Allow"),
+      (statement: Statement) => (statement.Action = "s3:GetObject"),
+      (statement: Statement) => (statement.Condition = { Bool: { "aws:SecureTransport": "true" } }),
+      (statement: Statement) => (statement.Resource = ["arn:aws:s3:::example-shop-backups"]),
+      (statement: Statement) => (statement.Principal = { AWS: "arn:aws:iam::111122223333:root" }),
+    ])
+      assert.match(
+        (await weakened(change))[0]?.message ?? "",
+        /no bucket policy refuses requests without TLS/,
+      );
+    // As JSON text it counts the same; ARNs computed from the bucket, unknown in a preview, count as given.
+    assert.deepEqual(
+      await check((graph) => {
+        const resource = byName(graph, "backups-tls-only");
+        resource.inputs.policy = JSON.stringify(resource.inputs.policy);
+      }),
+      [],
+    );
+    assert.deepEqual(
+      await check((graph) => {
+        const policy = byName(graph, "backups-tls-only").inputs.policy as { Statement: Statement[] };
+        policy.Statement[0].Resource = [undefined, undefined];
+      }),
+      [],
+    );
+  });
+
   it("requires object lock only where configured", async () => {
     const unlocked = (graph: RecordedResource[]) => {
       byName(graph, "backups-bucket").inputs.objectLockEnabled = false;
@@ -108,7 +150,8 @@ describe("policies/backup-bucket-hardened", () => {
     const violations = await stackViolations(backupBucketHardened, policyResources([...graph, ...second]), {
       config: PRODUCTION,
     });
-    assert.equal(violations.length, 4, violations.map((violation) => violation.message).join("\n"));
+    // Versioning, encryption, public-access block, lifecycle and the TLS-only policy: all the first's.
+    assert.equal(violations.length, 5, violations.map((violation) => violation.message).join("\n"));
     assert.ok(violations.every((violation) => violation.urn === second[0].urn));
   });
 });

@@ -119,6 +119,31 @@ describe("policies/immutable-images", () => {
     assert.deepEqual(await resourceViolations(immutableImages, other, { config: PRODUCTION }), []);
   });
 
+  it("checks the base the ops image is built from (every host builds it; it receives the admin secrets)", async () => {
+    const opsImage = (base: string) =>
+      resourceArgs(
+        RESOURCE.image,
+        { imageName: "greenlight-ops:0123456789abcdef", build: { context: "ctx", args: { BASE: base } } },
+        { name: "host-web-1-ops-image" },
+      );
+    const pinned = `node:22-bookworm-slim@sha256:${"c".repeat(64)}`;
+    assert.deepEqual(await resourceViolations(immutableImages, opsImage(pinned), { config: PRODUCTION }), []);
+    assert.deepEqual(
+      await resourceViolations(immutableImages, opsImage("node:22-bookworm-slim"), { config: PRODUCTION }),
+      [
+        'image host-web-1-ops-image (docker:index/image:Image) is built on base "node:22-bookworm-slim", which is not pinned by digest; a tag can be moved to other content; pin greenlight:opsBaseImage by digest (node:22-bookworm-slim@sha256:<64 hex digits>, see docker buildx imagetools inspect).',
+      ],
+    );
+    assert.deepEqual(
+      await resourceViolations(immutableImages, opsImage("node:22-bookworm-slim"), { config: STAGING }),
+      [],
+    );
+    assert.match(
+      (await resourceViolations(immutableImages, opsImage("node"), { config: STAGING }))[0],
+      /is built on base "node", which has no tag, which means latest/,
+    );
+  });
+
   it("imageProblem: digest first, then latest, then tags", () => {
     assert.equal(imageProblem(DIGEST_IMAGE, PRODUCTION), undefined);
     assert.match(imageProblem("shop", PRODUCTION) ?? "", /no tag/);

@@ -132,6 +132,25 @@ describe("the pack on the real program's graph", function () {
       );
     });
 
+    it("the ops image's base by a tag: immutable-images fails on every host's ops image", async function () {
+      needComponents(this, real.resources, [COMPONENT.dockerHost]);
+      const judged = await judgeTampered(`
+  if (args.type !== "${RESOURCE.image}") return undefined;
+  const build = args.props.build as Record<string, unknown>;
+  return { props: { ...args.props, build: { ...build, args: { BASE: "node:22-bookworm-slim" } } }, opts: args.opts };`);
+      const images = judged.resources.filter((resource) => resource.type === RESOURCE.image);
+      assert.equal(images.length, 3, "one per host");
+      const violations = mandatory(judged, "immutable-images");
+      assert.deepEqual(
+        [...new Set(violations.map((violation) => violation.urn))].sort(),
+        images.map((resource) => resource.urn).sort(),
+      );
+      assert.match(
+        violations[0].message,
+        /is built on base "node:22-bookworm-slim", which is not pinned by digest/,
+      );
+    });
+
     it("a plaintext password in a step's environment: invisible to the pack (as under the CLI), caught on the graph", async function () {
       needComponents(this, real.resources, [COMPONENT.releaseRecord]);
       const judged = await judgeTampered(`

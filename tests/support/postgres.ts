@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { freePort } from "./ports";
+import type { ServerCertificate } from "./tls";
 
 const BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"];
 
@@ -34,16 +35,20 @@ export function postgresBinDir(): string {
   return dir;
 }
 
-/** Where else a cluster listens, and the networks allowed to log in from there (by password). */
-export interface PgNetwork {
+export interface PgClusterOptions {
+  /**
+   * Serve TLS with this certificate (`ssl = on`) and refuse every TCP connection without it
+   * (pg_hba.conf: hostssl only, hostnossl rejected); setup queries then use the private socket.
+   */
+  tls?: ServerCertificate;
   /** Addresses besides 127.0.0.1, e.g. the runner's address on the air-gapped hosts' network. */
   listen?: string[];
-  /** CIDR ranges that may connect with a password (pg_hba host … scram-sha-256). */
+  /** CIDR ranges that may connect from there with a password (pg_hba host … scram-sha-256). */
   clients?: string[];
 }
 
-/** Starts a new cluster on a free loopback port (and on `network.listen`, for the hosts there). */
-export async function startPostgres(network: PgNetwork = {}): Promise<PgCluster> {
+/** Starts a new cluster on a free loopback port (and on `options.listen`, for the hosts there). */
+export async function startPostgres(options: PgClusterOptions = {}): Promise<PgCluster> {
   const binDir = postgresBinDir();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-pg-"));
   fs.chmodSync(root, 0o755);
@@ -76,7 +81,27 @@ export async function startPostgres(network: PgNetwork = {}): Promise<PgCluster>
     "UTF8",
     "--no-locale",
   ]);
-  for (const cidr of network.clients ?? [])
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    const certFile = path.join(root, "server.crt");
+    const keyFile = path.join(root, "server.key");
+    fs.copyFileSync(options.tls.certFile, certFile);
+    fs.copyFileSync(options.tls.keyFile, keyFile);
+    // The server refuses a key others can read.
+    fs.chmodSync(keyFile, 0o600);
+    if (asRoot) execFileSync("chown", ["postgres:postgres", certFile, keyFile]);
+    fs.writeFileSync(
+      path.join(dataDir, "pg_hba.conf"),
+      [
+        "local all all trust",
+        "hostssl all all 127.0.0.1/32 scram-sha-256",
+        "hostnossl all all 0.0.0.0/0 reject",
+        "",
+      ].join("\n"),
+    );
+    tlsArgs.push("-c", "ssl=on", "-c", `ssl_cert_file=${certFile}`, "-c", `ssl_key_file=${keyFile}`);
+  }
+  for (const cidr of options.clients ?? [])
     fs.appendFileSync(path.join(dataDir, "pg_hba.conf"), `host all all ${cidr} scram-sha-256\n`);
   const port = await freePort();
   const logFile = path.join(root, "postgres.log");
@@ -88,9 +113,10 @@ export async function startPostgres(network: PgNetwork = {}): Promise<PgCluster>
     "-k",
     socketDir,
     "-c",
-    `listen_addresses=${["127.0.0.1", ...(network.listen ?? [])].join(",")}`,
+    `listen_addresses=${["127.0.0.1", ...(options.listen ?? [])].join(",")}`,
     "-c",
     "fsync=off",
+    ...tlsArgs,
   ];
   const server: ChildProcess = asRoot
     ? spawn("runuser", ["-u", "postgres", "--", path.join(binDir, "postgres"), ...args], {
@@ -103,7 +129,10 @@ export async function startPostgres(network: PgNetwork = {}): Promise<PgCluster>
   const url = (database = "postgres", user = "postgres", password = adminPassword) =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const query = async <T>(sql: string, params: unknown[] = [], database = "postgres") => {
-    const client = new Client({ connectionString: url(database) });
+    // A TLS-only cluster is set up over its private socket (trust), plain TCP being refused.
+    const client = options.tls
+      ? new Client({ host: socketDir, port, user: "postgres", database })
+      : new Client({ connectionString: url(database) });
     await client.connect();
     try {
       return (await client.query(sql, params)).rows as T[];

@@ -1,7 +1,7 @@
 import type { ConfigProblem } from "../../schema/parse";
 
 /** Where a secret value stood; the value itself is never recorded. */
-export const SECRET_PLACEHOLDER = "[secret]";
+export { SECRET_PLACEHOLDER } from "../../contract/patterns";
 
 /** Pulumi's wire signature for a secret, used to mark secret inputs in recorded resources. */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";

@@ -1,10 +1,12 @@
-// PostgreSQL for the data steps. Connections come only from libpq's environment variables
-// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE), for pg_dump/pg_restore and for `pg` alike.
+// PostgreSQL for the data steps. Connections come only from libpq's environment variables (PGHOST,
+// PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT), for pg_dump/pg_restore and `pg` alike.
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
+import { DATABASE_CA_ENV } from "../../../contract/database-tls";
 import { StepError, StopRequest, requireEnv } from "../step";
+import { rootCertificate, stepSslMode } from "./tls";
 
 const VERSIONED_BIN_DIRS = [17, 16, 15].map((major) => `/usr/lib/postgresql/${major}/bin`);
 
@@ -31,22 +33,27 @@ export function describeTarget(env: NodeJS.ProcessEnv, database = env.PGDATABASE
   return `${env.PGUSER ?? "(PGUSER unset)"}@${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}/${database ?? "(PGDATABASE unset)"}`;
 }
 
-/** node-postgres settings equivalent to the libpq environment. */
+/**
+ * node-postgres settings equivalent to the libpq environment. PGSSLMODE unset is verify-full (see
+ * tls.ts); the verifying modes need the CA (PGSSLROOTCERT) and check it as libpq does: verify-full the
+ * host name too, verify-ca only the signature, require with a CA file like verify-ca (libpq's rule).
+ */
 export function clientConfig(env: NodeJS.ProcessEnv, database?: string): ClientConfig {
-  const sslmode = env.PGSSLMODE ?? "disable";
+  const sslmode = stepSslMode(env);
+  const ca = rootCertificate(env);
   let ssl: ClientConfig["ssl"];
   if (sslmode === "disable" || sslmode === "allow") ssl = false;
-  else if (sslmode === "prefer" || sslmode === "require") ssl = { rejectUnauthorized: false };
-  else if (sslmode === "verify-ca" || sslmode === "verify-full")
-    ssl = {
-      rejectUnauthorized: true,
-      ca: env.PGSSLROOTCERT ? fs.readFileSync(env.PGSSLROOTCERT, "utf8") : undefined,
-    };
-  else
-    throw new StepError(
-      `PGSSLMODE=${sslmode} is not a libpq sslmode: use disable, prefer, require, verify-ca or verify-full`,
-      2,
-    );
+  else if (sslmode === "prefer" || (sslmode === "require" && ca === undefined))
+    ssl = { rejectUnauthorized: false };
+  else {
+    if (ca === undefined)
+      throw new StepError(
+        `PGSSLMODE=${sslmode} checks the server's certificate against a CA, and none was given: set greenlight:dbSslRootCert (${DATABASE_CA_ENV}), or PGSSLROOTCERT to its PEM file`,
+        2,
+      );
+    // node-postgres checks the certificate against the host it connects to (pg/lib/connection.js upgradeToSSL).
+    ssl = sslmode === "verify-full" ? { ca } : { ca, checkServerIdentity: () => undefined };
+  }
   return {
     host: env.PGHOST,
     port: env.PGPORT ? Number(env.PGPORT) : undefined,
@@ -58,10 +65,28 @@ export function clientConfig(env: NodeJS.ProcessEnv, database?: string): ClientC
   };
 }
 
+/** TLS failures node's tls reports by code: what they mean for the server the step reached. */
+const TLS_FAILURES: Record<string, string> = {
+  SELF_SIGNED_CERT_IN_CHAIN: "is not signed by the configured CA",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "is not signed by the configured CA",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is not signed by the configured CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is not signed by the configured CA",
+  UNABLE_TO_GET_ISSUER_CERT: "is not signed by the configured CA",
+  CERT_SIGNATURE_FAILURE: "is not signed by the configured CA",
+  ERR_TLS_CERT_ALTNAME_INVALID: "does not name the host the step connects to",
+  CERT_HAS_EXPIRED: "has expired",
+  CERT_NOT_YET_VALID: "is not valid yet",
+};
+
 /** Turns a connection or query failure into a one-line reason that names what to fix. */
 export function describePgError(error: unknown, env: NodeJS.ProcessEnv, database?: string): string {
   const failure = error as { code?: string; message?: string };
   const target = describeTarget(env, database);
+  const tlsFailure = failure.code === undefined ? undefined : TLS_FAILURES[failure.code];
+  if (tlsFailure !== undefined)
+    return `the TLS certificate of PostgreSQL at ${target} ${tlsFailure} (PGSSLMODE=${env.PGSSLMODE ?? "verify-full"}): nothing was sent; check greenlight:dbSslRootCert and greenlight:dbHost against the server's certificate, and that nothing else answers in its place`;
+  if (/does not support SSL/i.test(failure.message ?? ""))
+    return `PostgreSQL at ${target} does not offer TLS, and PGSSLMODE=${env.PGSSLMODE ?? "verify-full"} (greenlight:dbSslMode) requires it: turn on ssl in the server (only the local stack may connect in clear)`;
   switch (failure.code) {
     case "ECONNREFUSED":
       return `PostgreSQL at ${target} refused the connection: is the server running, and are PGHOST/PGPORT (greenlight:dbHost/dbPort) right?`;

@@ -16,6 +16,7 @@ const COMPANIONS = [
   RESOURCE.bucketPublicAccessBlock,
   RESOURCE.bucketLifecycle,
   RESOURCE.bucketObjectLock,
+  RESOURCE.bucketPolicy,
 ];
 
 function onlyOne(resources: RecordedResource[], type: string): RecordedResource {
@@ -127,7 +128,26 @@ describe("BackupBucket in the real program (mocks)", function () {
     assert.deepEqual(onlyOne(resources, RESOURCE.bucketLifecycle).inputs.rules, lifecycleRules("db", 90, 30));
     const lock = onlyOne(resources, RESOURCE.bucketObjectLock);
     assert.equal(lock.inputs.objectLockEnabled, "Enabled");
-    assert.deepEqual(lock.inputs.rule, { defaultRetention: { mode: "GOVERNANCE", days: 30 } });
+    // COMPLIANCE in production (greenlight:backupObjectLockMode): no credential can lift it.
+    assert.deepEqual(lock.inputs.rule, { defaultRetention: { mode: "COMPLIANCE", days: 30 } });
+    const policy = onlyOne(resources, RESOURCE.bucketPolicy).inputs.policy as {
+      Statement: Record<string, unknown>[];
+    };
+    assert.equal(policy.Statement.length, 1);
+    assert.deepEqual(
+      { ...policy.Statement[0], Resource: undefined },
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: undefined,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    );
+    const [bucketArn, objectsArn] = policy.Statement[0].Resource as string[];
+    assert.match(bucketArn, /^arn:aws:s3:::/);
+    assert.equal(objectsArn, `${bucketArn}/*`, "the objects too, not only the bucket");
     assert.equal(named(resources, "backup-s3").type, "pulumi:providers:aws");
     assert.equal(bucket.provider, named(resources, "backup-s3").urn);
   });
@@ -140,6 +160,7 @@ describe("BackupBucket in the real program (mocks)", function () {
     assert.equal(bucket.inputs.objectLockEnabled, undefined);
     assert.equal(resources.filter((resource) => resource.type === RESOURCE.bucketObjectLock).length, 0);
     assert.equal(ofType(resources, RESOURCE.bucketVersioning).length, 1);
+    assert.equal(ofType(resources, RESOURCE.bucketPolicy).length, 1, "TLS only on every hardened bucket");
   });
 
   it("local: an explicit provider at the S3-compatible endpoint, the bucket alone (s3rver has no hardening APIs)", async () => {

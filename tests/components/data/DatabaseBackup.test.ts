@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as path from "path";
+import { parseStackConfig } from "../../../schema/parse";
+import { readStackConfig } from "../../../tools/harness/stack-file";
 import {
   backupCommandLine,
   backupSummary,
@@ -18,6 +21,8 @@ import {
   plainEntries,
   program,
 } from "./support";
+
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 
 /** Secret config values the tests set, to prove none reaches an input in plain text. */
 const SECRETS = {
@@ -147,6 +152,12 @@ describe("DatabaseBackup in the real program (mocks)", function () {
       PGPORT: "5432",
       PGDATABASE: "shop",
       PGUSER: "greenlight_admin",
+      PGSSLMODE: "verify-full",
+      GREENLIGHT_DB_CA: parseStackConfig({
+        stack: "production",
+        values: readStackConfig(PROJECT_DIR, "production").config,
+        now: new Date("2026-12-01T11:00:00Z"),
+      }).database.sslRootCert,
       AWS_REGION: "eu-central-1",
     });
     for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])

@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import {
   APP_SEQUENCE_PRIVILEGES,
   APP_TABLE_PRIVILEGES,
@@ -9,6 +11,7 @@ import { RecordedResource } from "../../../tools/harness/run";
 import { fixture, isSecretMarker, named, ofType, program } from "./support";
 
 const SCHEMA = "postgresql:index/schema:Schema";
+const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 
 /** Every grant and default privilege the app role gets, as "objectType:privileges". */
 function appPrivileges(resources: RecordedResource[]): string[] {
@@ -43,7 +46,14 @@ describe("DatabaseRoles in the real program (mocks)", function () {
     assert.equal(provider.inputs.host, "db.prod.internal");
     assert.equal(provider.inputs.username, "greenlight_admin");
     assert.equal(provider.inputs.database, "shop");
-    assert.equal(provider.inputs.sslmode, "require");
+    // verify-full against the stack's CA: the provider (lib/pq) reads it from a file, relative to the
+    // project directory the engine starts providers in, named by its content.
+    assert.equal(provider.inputs.sslmode, "verify-full");
+    assert.match(String(provider.inputs.sslrootcert), /^\.greenlight\/db-ca\/[a-f0-9]{16}\.pem$/);
+    assert.match(
+      fs.readFileSync(path.join(PROJECT_DIR, String(provider.inputs.sslrootcert)), "utf8"),
+      /^-----BEGIN CERTIFICATE-----\nMIIBwTCCAWigAwIBAgIUA7\+aKrdnkgfAGwyBhlfAC3NKrkcw/,
+    );
     assert.ok(isSecretMarker(provider.inputs.password));
     for (const child of production.resources.filter(
       (resource) => resource.parent === named(production.resources, "roles").urn,
@@ -148,6 +158,10 @@ describe("DatabaseRoles in the real program (mocks)", function () {
       /DatabaseRoles roles: args\.appRole "shop_migrator" is invalid: expected a role other than the migrator/,
     ],
     ["bad-sslmode", /DatabaseRoles roles: args\.sslmode "maybe" is invalid/],
+    [
+      "no-root-cert",
+      /DatabaseRoles roles: args\.sslRootCert undefined is invalid: expected the CA certificate as PEM text with sslmode verify-full/,
+    ],
   ] as const) {
     it(`refuses ${testCase} before registering a role`, async () => {
       const run = await fixture(testCase);

@@ -65,7 +65,8 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       assert.match(String(image.inputs.imageName), /^greenlight-ops:[a-f0-9]{16}$/);
       assert.equal(image.inputs.skipPush, true);
       assert.deepEqual((image.inputs.build as { args: Record<string, string> }).args, {
-        BASE: "node:22-bookworm-slim",
+        // Pinned by digest in production (greenlight:requireDigest covers the ops image's base).
+        BASE: "node:22-bookworm-slim@sha256:f32b81066cde10a75dbac96646099533316d94bac4150c55da1636e1f0ffdc46",
       });
       const proxy = named(resources, `host-${host.name}-proxy`);
       const command = proxy.inputs.command as string[];
@@ -136,18 +137,20 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       );
   });
 
-  it("runs backup, drill and migration on greenlight:dataHost, passing their variables by name only", async () => {
+  it("runs backup, drill and migration on greenlight:dataHost, passing their variables by name only, the secrets on stdin", async () => {
     const { resources } = await program("production");
     for (const name of ["backup-run", "backup-restore-drill", "migration-run"]) {
       const step = named(resources, name);
       assert.equal(step.type, RESOURCE.remoteCommand, name);
       assert.equal(connection(step).host, "web-1.prod.internal");
       const line = String(step.inputs.create);
-      assert.match(line, /^docker run --rm --network host (-e [A-Z_]+ )+/);
-      assert.ok(
-        line.includes("-e PGPASSWORD") && !line.includes("PGPASSWORD="),
-        `${name}: by name, never a value`,
+      // Secrets by name into a pipe (out of `docker inspect`), plain variables with -e.
+      assert.match(
+        line,
+        /^printf '%s\\0' "PGPASSWORD=\$PGPASSWORD"( "DATABASE_URL=\$DATABASE_URL")? \| docker run -i --rm --network host (-e [A-Z_]+ )+/,
       );
+      assert.ok(!line.includes("-e PGPASSWORD") && line.includes("-e PGHOST"), name);
+      assert.match(line, / greenlight-ops:[a-f0-9]{16} --env-stdin (backup|restore|migrate) /);
     }
     assert.match(
       String(named(resources, "migration-run").inputs.create),

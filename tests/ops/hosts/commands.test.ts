@@ -66,7 +66,7 @@ describe("remote commands of the hosts (pure)", () => {
     );
   });
 
-  it("a step in the ops image: variables by name only, values shell-quoted, the docker socket only when asked", () => {
+  it("a step in the ops image: variables by name only (secrets on stdin), values shell-quoted, the docker socket only when asked", () => {
     assert.equal(
       opsRunCommand(
         "greenlight-ops:0123456789abcdef",
@@ -82,9 +82,10 @@ describe("remote commands of the hosts (pure)", () => {
         "greenlight-ops:x",
         "migrate",
         { release: "v2" },
-        { envNames: ["PGPASSWORD"], dockerSocket: true },
+        { envNames: ["PGHOST", "PGPASSWORD", "DATABASE_URL"], dockerSocket: true },
       ),
-      "docker run --rm --network host -e PGPASSWORD -v /var/run/docker.sock:/var/run/docker.sock greenlight-ops:x migrate --release v2",
+      `printf '%s\\0' "PGPASSWORD=$PGPASSWORD" "DATABASE_URL=$DATABASE_URL" | docker run -i --rm --network host -e PGHOST ` +
+        "-v /var/run/docker.sock:/var/run/docker.sock greenlight-ops:x --env-stdin migrate --release v2",
     );
     assert.throws(
       () => opsRunCommand("i", "smoke", {}, { envNames: ["X=secret"] }),

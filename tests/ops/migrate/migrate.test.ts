@@ -6,7 +6,7 @@ import * as path from "path";
 import { BackupManifest } from "../../../ops/lib/manifest";
 import { MIGRATION_LOCK, MigrationRecord } from "../../../ops/migrate";
 import { backupMismatch } from "../../../ops/lib/postgres/identity";
-import { dockerRunArgs } from "../../../ops/migrate/container";
+import { dockerCreateArgs } from "../../../ops/migrate/container";
 import { buildSampleImage } from "../../fixtures/app/build";
 import { ensureDocker } from "../../support/docker";
 import { PgCluster, startPostgres } from "../../support/postgres";
@@ -33,7 +33,7 @@ const MIGRATOR_PASSWORD = "migrator-Secret-4711";
 
 describe("migrate step: pure parts", () => {
   it("runs the command's first word as the entrypoint and passes DATABASE_URL by name only", () => {
-    const args = dockerRunArgs(
+    const args = dockerCreateArgs(
       { image: "greenlight-sample:v2", command: ["node", "/app/migrate.js"], network: "host", release: "v2" },
       "greenlight-migrate-v2-1",
     );
@@ -46,7 +46,7 @@ describe("migrate step: pure parts", () => {
     assert.equal(args[args.indexOf("-e") + 1], "DATABASE_URL");
     assert.ok(!args.some((arg) => arg.startsWith("DATABASE_URL=")));
     assert.deepEqual(args.slice(0, 6), [
-      "run",
+      "create",
       "--rm",
       "--name",
       "greenlight-migrate-v2-1",
@@ -237,7 +237,7 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     const argv = fs.readFileSync(argvLog, "utf8");
     assert.match(
       argv,
-      /run --rm --name greenlight-migrate-v2-\d+ --network host .* -e DATABASE_URL --entrypoint node greenlight-sample:v2 \/app\/migrate\.js/,
+      /create --rm --name (greenlight-migrate-v2-\d+) --network host .* -e DATABASE_URL --entrypoint node greenlight-sample:v2 \/app\/migrate\.js\nstart --attach \1\n/,
     );
     assert.doesNotMatch(argv, new RegExp(MIGRATOR_PASSWORD));
     assert.doesNotMatch(argv, /postgresql:\/\//);

@@ -52,7 +52,7 @@ describe("webhook notifications (local receiver)", function () {
       skipped: "not configured",
     });
     const bad = await notify({ event: "switch", text: "x" }, "file:///etc/passwd");
-    assert.match(bad.error ?? "", /must be an http\(s\) URL/);
+    assert.match(bad.error ?? "", /must be an https: URL \(http: only to this machine\), not file:/);
     assert.ok(!JSON.stringify(bad).includes("passwd"), "the URL (often a token) is never echoed");
   });
 });

@@ -34,6 +34,8 @@ export function stepEnv(
     PGUSER: pg.adminUser,
     PGPASSWORD: pg.adminPassword,
     PGDATABASE: database,
+    // What the program gives the local stack's steps for a loopback database (greenlight:dbSslMode).
+    PGSSLMODE: "disable",
     GREENLIGHT_S3_ENDPOINT: s3.endpoint,
     AWS_REGION: s3.region,
     AWS_ACCESS_KEY_ID: s3.accessKeyId,

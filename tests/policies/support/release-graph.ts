@@ -172,6 +172,25 @@ export function releaseGraph(
       rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
     },
   });
+  builder.add(RESOURCE.bucketPolicy, n("backups-tls-only"), {
+    ...onBucket,
+    inputs: {
+      bucket: "backups-bucket-id",
+      policy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: ["arn:aws:s3:::example-shop-backups", "arn:aws:s3:::example-shop-backups/*"],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      },
+    },
+  });
 
   const roles = builder.add(COMPONENT.databaseRoles, n("roles"));
   const migrator = builder.add(RESOURCE.pgRole, n("roles-migrator"), {

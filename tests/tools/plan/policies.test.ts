@@ -95,7 +95,7 @@ describe("npm run plan with the policy pack", function () {
     );
     assert.match(
       run.stdout,
-      /backup-run: docker run --rm --network host .* greenlight-ops:[a-f0-9]{16} backup --bucket /,
+      /backup-run: printf '%s\\0' .* \| docker run -i --rm --network host .* greenlight-ops:[a-f0-9]{16} --env-stdin backup --bucket /,
     );
   });
 
