@@ -16,6 +16,7 @@ import type { TrafficSwitchArgs } from "./components/release/TrafficSwitch";
 import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./components/release/DockerHost";
 import { spreadReplicas } from "./schema/placement";
 import { LOCAL, StepPlace } from "./components/step-command";
+import { proxyContainerName } from "./ops/hosts/remote";
 
 /** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
@@ -40,6 +41,13 @@ export function recordArgs(config: GreenlightConfig): ReleaseRecordArgs {
     image: active.image,
     schemaBreaking: config.migration.schemaBreaking,
     override: config.override,
+    snapshot: {
+      latestColor: config.latestColor,
+      colors: {
+        blue: { release: config.colors.blue.release, image: config.colors.blue.image },
+        green: { release: config.colors.green.release, image: config.colors.green.image },
+      },
+    },
   };
 }
 
@@ -53,11 +61,15 @@ export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): Ba
 }
 
 /**
- * Each Docker host of a stack with hosts: its SSH connection, the ops image to build there, and its
- * proxy (listening where clients reach it, its runtime API on its private address, its access log to
- * the first host, where the switch's guard listens, and its share of each color's replicas).
+ * Each Docker host of a stack with hosts: its SSH connection (its key pinned, the docker provider's
+ * known_hosts file), the ops image to build there, and its proxy (listening where clients reach it, its
+ * share of each color's replicas; its runtime API and access log only through SSH).
  */
-export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): DockerHostArgs[] {
+export function hostArgs(
+  config: GreenlightConfig,
+  opsImage: OpsImageBuild,
+  knownHostsFile: string,
+): DockerHostArgs[] {
   const { app, traffic, hosts } = config;
   if (hosts.length === 0) return [];
   if (config.secrets.sshPrivateKey === undefined)
@@ -71,13 +83,15 @@ export function hostArgs(config: GreenlightConfig, opsImage: OpsImageBuild): Doc
     stack: config.stack,
     privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
     opsImage,
+    knownHostsFile,
+    images: { blue: config.colors.blue.image, green: config.colors.green.image },
+    registry:
+      config.registry && config.secrets.registryPassword
+        ? { ...config.registry, password: config.secrets.registryPassword }
+        : undefined,
     proxy: {
-      privateAddress: host.privateAddress,
       listenAddress: traffic.listenAddress,
       proxyPort: traffic.proxyPort,
-      adminPort: traffic.adminPort,
-      logAddress: hosts[0].privateAddress,
-      logPort: traffic.logPort,
       upstreamHost: host.replicaAddress,
       hostPorts: { blue: config.colors.blue.hostPort, green: config.colors.green.hostPort },
       replicas,
@@ -94,6 +108,14 @@ export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPl
   const host = hosts.find((candidate) => candidate.name === config.dataHost);
   if (!host) throw new Error(`greenlight:dataHost ${config.dataHost} is not one of greenlight:hosts`);
   return { kind: "host", host: host.connection, image: host.opsImage };
+}
+
+/**
+ * The data host's pull of the latest release's image: the migration runs that image there, so it waits
+ * for the host's engine to have it (with the registry's credentials); undefined without a data host.
+ */
+export function dataHostPull(config: GreenlightConfig, hosts: DockerHost[]): pulumi.Resource | undefined {
+  return hosts.find((candidate) => candidate.name === config.dataHost)?.pulls[config.latestColor];
 }
 
 /** The least-privilege database roles. */
@@ -139,6 +161,7 @@ export function migrationArgs(
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
   place: StepPlace = LOCAL,
+  imagePulled?: pulumi.Resource,
 ): MigrationArgs {
   const { database: db, secrets } = config;
   const hostNetwork = config.app.networkMode === "host";
@@ -148,6 +171,7 @@ export function migrationArgs(
     image: latestRelease(config).image,
     backup,
     place,
+    imagePulled,
     network: hostNetwork ? "host" : "bridge",
     migrator: {
       role: db.migratorRole,
@@ -234,6 +258,6 @@ export function switchArgs(
     webhookUrl: config.secrets.webhookUrl,
     listenAddress: traffic.listenAddress,
     hosts:
-      hosts.length > 0 ? { all: hosts, adminPort: traffic.adminPort, logPort: traffic.logPort } : undefined,
+      hosts.length > 0 ? { all: hosts, container: proxyContainerName(app.name, config.stack) } : undefined,
   };
 }

@@ -13,6 +13,8 @@ export interface GreenlightConfig extends Omit<StackSettings, "secrets"> {
     webhookUrl?: pulumi.Output<string>;
     /** The hosts' SSH private key (stacks with hosts). */
     sshPrivateKey?: pulumi.Output<string>;
+    /** Password of greenlight:registryServer, for the hosts' pulls. */
+    registryPassword?: pulumi.Output<string>;
     /** Secret environment variables (named in greenlight:secretEnv): names in plain sight, each value a secret. */
     env: Record<string, pulumi.Output<string>>;
   };
@@ -45,6 +47,7 @@ export function loadConfig(): GreenlightConfig {
       s3SecretAccessKey: config.getSecret("s3SecretAccessKey"),
       webhookUrl: config.getSecret("webhookUrl"),
       sshPrivateKey: config.getSecret("sshPrivateKey"),
+      registryPassword: config.getSecret("registryPassword"),
       env: Object.fromEntries(
         Object.keys(settings.secrets.env).map((name) => [name, envConfig.requireSecret(name)]),
       ),

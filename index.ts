@@ -12,6 +12,7 @@ import { ReleaseRecord } from "./components/release/ReleaseRecord";
 import { TrafficSwitch } from "./components/release/TrafficSwitch";
 import { DockerHost } from "./components/release/DockerHost";
 import { stageOpsImage } from "./components/release/ops-image";
+import { stageKnownHosts } from "./components/release/known-hosts";
 import * as args from "./args";
 import { loadConfig } from "./config";
 
@@ -22,13 +23,21 @@ const active = args.activeRelease(config);
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
 const record = new ReleaseRecord("release", args.recordArgs(config));
 
-// Docker hosts (stacks with hosts): a docker provider over SSH, the ops image built there at this
-// program's version, and a traffic proxy per host; one host at a time, so fronts restart one by one.
+// Docker hosts (stacks with hosts): each host's pinned SSH key checked, a docker provider over SSH, the
+// ops image built there at this program's version, and a traffic proxy per host; one host at a time, so
+// fronts restart one by one.
 const hosts: DockerHost[] = [];
 if (config.hosts.length > 0) {
   const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
-  for (const host of args.hostArgs(config, opsImage))
-    hosts.push(new DockerHost(`host-${host.host.name}`, { ...host, after: [record, ...hosts.slice(-1)] }));
+  const knownHosts = stageKnownHosts(config.stack, config.hosts);
+  for (const host of args.hostArgs(config, opsImage, knownHosts))
+    hosts.push(
+      new DockerHost(`host-${host.host.name}`, {
+        ...host,
+        after: [record, ...hosts.slice(-1)],
+        hostKeyCheck: { after: [record], every: record.record },
+      }),
+    );
 }
 const dataPlace = args.dataPlace(config, hosts);
 
@@ -37,22 +46,25 @@ const s3Provider = new aws.Provider(
   "backup-s3",
   s3ProviderArgs(config.backup.s3, config.secrets.s3SecretAccessKey),
 );
-const bucket = new BackupBucket("backups", args.bucketArgs(config, s3Provider));
-const roles = new DatabaseRoles("roles", args.rolesArgs(config));
+// Everything waits for the release record: outside the window nothing changes, not even the bucket.
+const bucket = new BackupBucket("backups", args.bucketArgs(config, s3Provider), { dependsOn: [record] });
+const roles = new DatabaseRoles("roles", args.rolesArgs(config), { dependsOn: [record] });
+// The backup waits for the whole bucket component: encryption, object lock and public-access block too.
 const backup = new DatabaseBackup("backup", args.backupArgs(config, bucket.bucketName, dataPlace), {
-  dependsOn: [record],
+  dependsOn: [record, bucket],
 });
 const migration = new Migration(
   "migration",
-  args.migrationArgs(config, bucket.bucketName, backup, dataPlace),
+  args.migrationArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
   {
     dependsOn: [record, roles],
   },
 );
 
 // 3. Color slots: the release goes to its color; the other color stays warm for a flip back.
+// Both colors connect as the app role: the warm one too waits for the roles.
 const service = new BlueGreenService("service", args.serviceArgs(config, migration, hosts), {
-  dependsOn: [record],
+  dependsOn: [record, roles],
 });
 
 // 4. Health gate and smoke tests on the target color, then the traffic switch and its guard.

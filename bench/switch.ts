@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { proxyPaths } from "../ops/proxy/config";
 import { stopProxy } from "../ops/proxy/process";
-import { ProxySpec, activate } from "../ops/proxy/activate";
+import { ProxySpec, activate } from "../ops/proxy";
 import { probe } from "../ops/lib/http";
 import { Color, otherColor } from "../schema/types";
 import { buildSampleImage } from "../tests/fixtures/app/build";
@@ -142,7 +142,6 @@ export async function benchSwitch(): Promise<BenchResult[]> {
     replicas: 1,
     healthPath: "/health",
     maintenanceMode: "off",
-    logPort: ports.proxy,
     checkIntervalMs: 500,
   };
   const proxyUrl = `http://127.0.0.1:${ports.proxy}/`;

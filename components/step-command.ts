@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { FlagValue, checkStepAndEnv, flagWords, opsRunCommand } from "../ops/hosts/remote";
 import { shellQuote } from "../contract/shell";
-import { STEP_ENV } from "../contract/resources";
+import { KEEP_REPORT_COMMAND, STEP_ENV } from "../contract/resources";
 import { DATABASE_CA_ENV } from "../contract/database-tls";
 
 /** The ops CLI as the command resources call it, relative to the project directory Pulumi runs in. */
@@ -18,7 +18,8 @@ export const OPS_CLI = "node bin/greenlight-ops.js";
  * update's log; stderr (progress, and on failure an app's or a server's own error text) is not logged
  * and is kept encrypted in the state (additionalSecretOutputs), as the provider's `logging` docs advise
  * for output that may carry secrets (pulumi/pulumi-command provider/pkg/provider/local/base.go). The
- * previous run's output is not passed back in (addPreviousOutputInEnv), so no step reads stale reports.
+ * previous run's output is not passed back in (addPreviousOutputInEnv), so no step reads stale reports —
+ * except to the once-per-release steps' update (ONCE_PER_RELEASE), which prints it again.
  * What makes it run again: any input change (create, environment, triggers) — provider/pkg/provider/
  * common/inputs.go: triggers replace, and without an `update` command an update runs `create` again.
  */
@@ -37,7 +38,7 @@ export function stepCommand(
     );
   // On a host over SSH: every environment entry is sent as an SSH "env" request, which sshd must accept
   // (AcceptEnv GREENLIGHT_* PG* AWS_* DATABASE_URL; provider/pkg/provider/remote/commandOutputs.go).
-  const { create, environment, triggers } = args;
+  const { create, update, environment, triggers, addPreviousOutputInEnv } = args;
   return new command.remote.Command(
     name,
     {
@@ -46,18 +47,30 @@ export function stepCommand(
         port: on.port,
         user: on.user,
         privateKey: pulumi.secret(on.privateKey),
+        // The host's pinned key: the provider verifies it with ssh.FixedHostKey during the key exchange,
+        // before authenticating or sending any environment, and ignores the host key when this is unset
+        // (pulumi/pulumi-command provider/pkg/provider/remote/connection.go, SSHConfig; since v1.1.0).
+        hostKey: on.hostKey,
         // A host that does not answer fails the step after a few tries instead of waiting for minutes.
         dialErrorLimit: 3,
       },
       create,
+      update,
       environment,
       triggers,
       logging: "stdout",
-      addPreviousOutputInEnv: false,
+      addPreviousOutputInEnv: addPreviousOutputInEnv ?? false,
     },
     options,
   );
 }
+
+/**
+ * The arguments that make a step run once per release (backup, drill, migration): only its `triggers`
+ * replace it and run `create`; any other change (a new SSH key, a rotated password, a new ops image)
+ * updates it with KEEP_REPORT_COMMAND, which prints its last report again and runs nothing.
+ */
+export const ONCE_PER_RELEASE = { update: KEEP_REPORT_COMMAND, addPreviousOutputInEnv: true } as const;
 
 /** A step's command resource: on the machine running `pulumi up`, or on a host over SSH. */
 export type StepResource = command.local.Command | command.remote.Command;
@@ -71,6 +84,8 @@ export interface HostConnection {
   user: string;
   /** The SSH private key, a secret. */
   privateKey: pulumi.Input<string>;
+  /** The host's pinned SSH key, "<type> <base64>". */
+  hostKey: string;
 }
 
 /**

@@ -26,6 +26,7 @@ export const RESOURCE = {
   remoteImage: "docker:index/remoteImage:RemoteImage",
   dockerProvider: "pulumi:providers:docker",
   network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
   bucket: "aws:s3/bucket:Bucket",
   bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
   bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -37,6 +38,7 @@ export const RESOURCE = {
   pgRole: "postgresql:index/role:Role",
   pgGrant: "postgresql:index/grant:Grant",
   pgDefaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
+  pgSchema: "postgresql:index/schema:Schema",
 } as const;
 
 /** Whether a resource type is a step command, local or on a host. */
@@ -69,6 +71,8 @@ export const STEP_ENV = {
 /** Values of GREENLIGHT_STEP. */
 export const STEP = {
   record: "record",
+  /** The check of a host's pinned SSH key, before anything reaches the host. */
+  hostKey: "host-key",
   backup: "backup",
   restoreDrill: "restore-drill",
   migrate: "migrate",
@@ -87,3 +91,12 @@ export const LABEL = {
   /** The Docker host a replica runs on (stacks with hosts). */
   host: "greenlight.host",
 } as const;
+
+/**
+ * The `update` command of a step that runs once per release (backup, drill, migration): an update of any
+ * input but its triggers (a new SSH key, a rotated password, a new ops image) prints the step's last
+ * report again instead of running the step, so nothing reruns and its outputs stay as they were. It needs
+ * `addPreviousOutputInEnv` (pulumi/pulumi-command provider/pkg/provider/local/commandOutputs.go:88-91,
+ * remote/commandOutputs.go:51-60: the previous stdout as PULUMI_COMMAND_STDOUT).
+ */
+export const KEEP_REPORT_COMMAND = `printf '%s\\n' "$PULUMI_COMMAND_STDOUT"`;

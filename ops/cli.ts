@@ -16,9 +16,11 @@ import { restoreCommand } from "./restore/cli";
 import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
 import { Stop, withStopSignals } from "./lib/stop";
+import { redactProcessOutput } from "./lib/redact";
 import { switchCommand, switchHostsCommand } from "./switch/cli";
 import { ENV_STDIN_FLAG } from "./hosts/remote";
 import { ENV_NAME } from "../contract/patterns";
+import { hostKeysStep, relayStep } from "./control/cli";
 
 /** Every step the CLI offers, in runbook order. */
 export const COMMANDS: StepCommand[] = [
@@ -34,6 +36,8 @@ export const COMMANDS: StepCommand[] = [
   guardCommand,
   proxyCommand,
   switchHostsCommand,
+  hostKeysStep,
+  relayStep,
   notifyCommand,
 ];
 
@@ -66,6 +70,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return report("greenlight-ops", error);
     }
   }
+  // A failing step's stdout and stderr end up in the update's log: no secret of the step's may be in them.
+  const restoreOutput = redactProcessOutput(env);
+  try {
+    return await runMain(argv, env);
+  } finally {
+    restoreOutput();
+  }
+}
+
+async function runMain(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const program = quietParser(
     new Command("greenlight-ops").description(
       "Operational steps of a greenlight release; secrets come in through environment variables",

@@ -177,7 +177,7 @@ function describeOverride(
 export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy = {
   name: "deployment-window",
   description:
-    "Requires every update to run inside a deployment window and outside every freeze, unless the release record carries a valid emergency override; everything the release changes waits for that record.",
+    "Requires every update to run inside a deployment window and outside every freeze, unless the release record carries a valid emergency override; everything the release creates or changes (steps, containers, images, the bucket and its key, the roles) waits for that record.",
   enforcementLevel: "mandatory",
   configSchema: windowConfigSchema,
   remediationSteps:
@@ -213,8 +213,13 @@ export const deploymentWindow: ResourceValidationPolicy & StackValidationPolicy 
     const recordSet = new Set(records);
     for (const resource of args.resources) {
       const step = commandEnvironment(resource)[STEP_ENV.step];
+      // Every resource the release creates or changes (the bucket, its key, the roles, a host's volume, not
+      // only steps and containers); a provider resource changes nothing by itself.
       const changesTheRelease =
-        (step !== undefined && step !== STEP.record) || resource.type === RESOURCE.container;
+        step !== STEP.record &&
+        (step !== undefined ||
+          ((Object.values(RESOURCE) as string[]).includes(resource.type) &&
+            resource.type !== RESOURCE.dockerProvider));
       if (!changesTheRelease) continue;
       if (waitsForAny(resource, children, recordSet)) continue;
       reportViolation(

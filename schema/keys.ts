@@ -3,7 +3,9 @@ import { z } from "zod";
 import { MAX_OVERRIDE_HOURS } from "../contract/override";
 import { SSL_MODES } from "../contract/database-tls";
 import { caBundle, parseCaCertificates } from "./database-ca";
+import { canonicalDockerCpus, dockerCpusReadBack } from "../contract/docker";
 import * as p from "../contract/patterns";
+import { HOST_KEY, parseHostKey } from "../contract/host-key";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
 export type PulumiConfigType = "string" | "integer" | "boolean" | "array";
@@ -66,6 +68,8 @@ const caCertificates = () =>
     }
     return caBundle(certificates);
   });
+const HOST_KEY_EXPECTED =
+  "the host's SSH key, pinned: '<type> <base64>' of its ed25519 or ECDSA key, from ssh-keyscan -t ed25519 <address> checked against the host's own /etc/ssh/ssh_host_ed25519_key.pub (RUNBOOK.md, Before the first release)";
 
 /** One Docker host of a stack with hosts (greenlight:hosts). */
 const dockerHost = z.object(
@@ -74,12 +78,35 @@ const dockerHost = z.object(
     address: text(p.HOST, "the address the runner reaches the host at over SSH (name or IP)"),
     user: text(p.SSH_USER, "an SSH user such as root or deploy").default("root"),
     port: port().default(22),
-    privateAddress: text(p.HOST, "the host's address on the private network (name or IP)").optional(),
+    hostKey: z
+      .string({ message: `expected ${HOST_KEY_EXPECTED}` })
+      .regex(HOST_KEY, `expected ${HOST_KEY_EXPECTED}`)
+      .refine(
+        (value) => {
+          try {
+            parseHostKey(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: "expected a host key whose base64 body is a key of the type it names" },
+      ),
+    // Retired: the proxies' runtime API no longer listens on a private address (the switch goes over SSH).
+    privateAddress: z
+      .never({
+        message:
+          "expected no privateAddress: nothing listens on the private network any more (the switch reaches every proxy over SSH); remove it",
+      })
+      .optional(),
     replicaAddress: text(p.HOST, "the address the host's replicas publish on (default 127.0.0.1)").default(
       "127.0.0.1",
     ),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64"], { message: "expected linux/amd64 or linux/arm64" })
+      .default("linux/amd64"),
   },
-  { message: "expected a host: {name, address[, user, port, privateAddress, replicaAddress]}" },
+  { message: "expected a host: {name, address, hostKey[, user, port, replicaAddress, platform]}" },
 );
 
 /**
@@ -125,6 +152,14 @@ export const CONFIG_KEYS = {
       .string()
       .regex(/^(?:\d{1,3})(?:\.\d{1,3})?$/, "expected a number of CPUs such as 0.5 or 2")
       .refine((value) => Number(value) > 0, "expected more than 0 CPUs")
+      // The docker provider reads some values back as another number (0.05 → "0.1"): every update would replace.
+      .superRefine((value, context) => {
+        if (!/^\d+(\.\d+)?$/.test(value) || canonicalDockerCpus(value) !== undefined) return;
+        context.addIssue({
+          code: "custom",
+          message: `expected a number of CPUs the docker provider reads back unchanged: it stores ${value} as ${dockerCpusReadBack(value)}, so every update would replace the containers; use a value such as 0.1 or 1.5`,
+        });
+      })
       .default("1"),
   },
   requiredEnv: {
@@ -383,7 +418,7 @@ export const CONFIG_KEYS = {
     type: "array",
     items: "object",
     description:
-      "Docker hosts the app runs on, over SSH: [{name, address, user, port, privateAddress, replicaAddress}]; unset: this machine.",
+      "Docker hosts the app runs on, over SSH: [{name, address, hostKey, user, port, replicaAddress, platform}]; hostKey pins the host's SSH key; unset: this machine.",
     schema: z
       .array(dockerHost)
       .min(1, "expected at least one host, or leave greenlight:hosts unset for this machine")
@@ -414,17 +449,6 @@ export const CONFIG_KEYS = {
     type: "string",
     description: "Address the traffic proxy listens on (0.0.0.0 on hosts behind DNS or a load balancer).",
     schema: text(p.HOST, "an IP address or host name such as 127.0.0.1 or 0.0.0.0").default("127.0.0.1"),
-  },
-  proxyAdminPort: {
-    type: "integer",
-    description:
-      "Port of each host proxy's runtime API on its private address (stacks with hosts; firewall it).",
-    schema: port().default(9999),
-  },
-  proxyLogPort: {
-    type: "integer",
-    description: "UDP port on the first host where every proxy's access log goes (the guard listens there).",
-    schema: port().default(5140),
   },
   proxyPort: {
     type: "integer",
@@ -514,6 +538,26 @@ export const CONFIG_KEYS = {
       .datetime({ offset: true, message: "expected an ISO-8601 time with a zone, e.g. 2026-11-24T18:00:00Z" })
       .optional(),
   },
+  registryServer: {
+    type: "string",
+    description:
+      "Registry the hosts pull release images from (with registryUser and registryPassword); unset: images the hosts pull without credentials.",
+    schema: text(
+      /^[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/,
+      "a registry address such as registry.example.com",
+    ).optional(),
+  },
+  registryUser: {
+    type: "string",
+    description: "User the hosts log in to greenlight:registryServer as.",
+    schema: text(p.HANDLE, "a registry user name (letters, digits, . _ @ + -)").optional(),
+  },
+  registryPassword: {
+    type: "string",
+    description: "Password or token of greenlight:registryUser (secret): every host's pulls use it.",
+    schema: secretText().optional(),
+    secret: true,
+  },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
@@ -523,3 +567,11 @@ export const NAMESPACE = "greenlight";
 
 /** The namespace whose keys become the app's environment variables. */
 export const ENV_NAMESPACE = "greenlight-env";
+
+/** Keys greenlight no longer reads, each with why and what to do (a stack still setting one is refused). */
+export const RETIRED_KEYS: Record<string, string> = {
+  proxyAdminPort:
+    "expected no proxyAdminPort: the proxies' runtime API no longer listens on TCP (the switch reaches each proxy's UNIX socket over SSH); remove the key",
+  proxyLogPort:
+    "expected no proxyLogPort: the guard reads each proxy's access log over SSH, no UDP port listens; remove the key",
+};

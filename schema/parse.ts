@@ -1,4 +1,4 @@
-import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE } from "./keys";
+import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE, RETIRED_KEYS } from "./keys";
 import { closestKey, namespaceProblem } from "./namespaces";
 import { ENV_NAME, SECRET_ENV_NAME, STACK_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
@@ -107,6 +107,10 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
           received: shown(fullKey, value),
           expected: lookalike.message.slice(fullKey.length + 2),
         });
+      continue;
+    }
+    if (key in RETIRED_KEYS) {
+      fail(fullKey, RETIRED_KEYS[key]);
       continue;
     }
     if (!(key in CONFIG_KEYS)) {
@@ -265,19 +269,18 @@ function settingsFrom(
       timeoutSeconds: c.migrationTimeoutSeconds,
       schemaBreaking: c.schemaBreaking,
     },
-    hosts: (c.hosts ?? []).map((host) => ({
-      ...host,
-      privateAddress: host.privateAddress ?? host.address,
-    })),
+    hosts: (c.hosts ?? []).map(({ privateAddress: _retired, ...host }) => host),
     dataHost: c.dataHost,
     protect: c.protect,
     requireDigest: c.requireDigest,
     opsBaseImage: c.opsBaseImage,
+    registry:
+      c.registryServer !== undefined && c.registryUser !== undefined
+        ? { server: c.registryServer, username: c.registryUser }
+        : undefined,
     traffic: {
       proxyPort: c.proxyPort,
       listenAddress: c.proxyListenAddress,
-      adminPort: c.proxyAdminPort,
-      logPort: c.proxyLogPort,
       stateDir: c.stateDir ?? `.greenlight/${stack}`,
       maintenanceMode: c.maintenanceMode,
       gate: {
@@ -312,6 +315,7 @@ function settingsFrom(
       s3SecretAccessKey: c.s3SecretAccessKey,
       webhookUrl: c.webhookUrl,
       sshPrivateKey: c.sshPrivateKey,
+      registryPassword: c.registryPassword,
       env: envSecret,
     },
   };

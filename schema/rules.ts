@@ -113,6 +113,24 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
   ) {
     fail("backupKmsKeyId", "expected no KMS key unless backupEncryption is aws:kms");
   }
+  const registry = (["registryServer", "registryUser", "registryPassword"] as const).filter((key) =>
+    context.present.has(key),
+  );
+  if (registry.length > 0 && registry.length < 3) {
+    const missing = (["registryServer", "registryUser", "registryPassword"] as const).find(
+      (key) => !context.present.has(key),
+    ) as ConfigKeyName;
+    fail(
+      missing,
+      `expected registryServer, registryUser and registryPassword together; fix: pulumi config set${missing === "registryPassword" ? " --secret" : ""} greenlight:${missing} <value>`,
+    );
+  }
+  if (registry.length > 0 && c.hosts === undefined && context.present.has("hosts") === false) {
+    fail(
+      registry[0],
+      "expected greenlight:hosts: the registry credentials are for the hosts' pulls (this machine pulls with its own docker login)",
+    );
+  }
   if (context.present.has("s3AccessKeyId") !== context.present.has("s3SecretAccessKey")) {
     fail(
       context.present.has("s3AccessKeyId") ? "s3SecretAccessKey" : "s3AccessKeyId",
@@ -175,6 +193,4 @@ function hostRules(c: Partial<Decoded>, context: RuleContext, fail: Fail): void 
       "replicas",
       `expected at least one replica of each color per host: ${c.replicas} replica${c.replicas === 1 ? "" : "s"} over ${hosts.length} hosts leaves a host's front with no ${c.replicas === 1 ? "second " : ""}color behind it; set greenlight:replicas to ${hosts.length} or more`,
     );
-  if (c.proxyAdminPort !== undefined && c.proxyPort === c.proxyAdminPort)
-    fail("proxyAdminPort", `expected a port other than greenlight:proxyPort (${c.proxyPort})`);
 }

@@ -39,10 +39,12 @@ export interface HostSettings {
   address: string;
   user: string;
   port: number;
-  /** Its address on the private network: its proxy's runtime API binds here. */
-  privateAddress: string;
+  /** Its SSH key, pinned ("<type> <base64>"): every SSH connection to it verifies it. */
+  hostKey: string;
   /** Where its replicas publish their ports and its proxy reaches them. */
   replicaAddress: string;
+  /** Platform its engine runs (linux/amd64 or linux/arm64): the ops image is built for it. */
+  platform: "linux/amd64" | "linux/arm64";
 }
 
 /** An emergency override of the deployment window. */
@@ -120,14 +122,12 @@ export interface StackSettings {
   dataHost?: string;
   /** Base image of the ops image built on each host. */
   opsBaseImage: string;
+  /** The registry the hosts pull release images from, and its user (the password is in secrets). */
+  registry?: { server: string; username: string };
   traffic: {
     proxyPort: number;
     /** Address the proxy listens on. */
     listenAddress: string;
-    /** Runtime API port of each host's proxy (stacks with hosts). */
-    adminPort: number;
-    /** UDP port of the access log on the first host (stacks with hosts). */
-    logPort: number;
     stateDir: string;
     maintenanceMode: "off" | "on" | "read-only";
     gate: { intervalSeconds: number; timeoutSeconds: number; attempts: number; deadlineSeconds: number };
@@ -141,6 +141,8 @@ export interface StackSettings {
     s3SecretAccessKey?: string;
     webhookUrl?: string;
     sshPrivateKey?: string;
+    /** Password of the registry the hosts pull from. */
+    registryPassword?: string;
     /** Secret environment variables (greenlight-env: keys set with --secret). */
     env: Record<string, string>;
   };

@@ -6,6 +6,8 @@
 # as its local Docker. So `DOCKER_HOST=ssh://root@127.0.0.N docker …` reaches host N's engine the way
 # the program's ssh:// docker providers reach a real host, once `ssh` reads this script's ssh config:
 #   PATH=<dir>/bin:$PATH   (<dir>/bin/ssh runs ssh -F <dir>/ssh_config)
+# Host keys are pinned as the program pins them: <dir>/known_hosts holds each host's own key, and the
+# ssh config checks it strictly (a host presenting another key is refused before authentication).
 # The main dockerd (/var/run/docker.sock) is never touched.
 #
 # Usage: scripts/sim-hosts.sh start [count]       start hosts 2 … count+1 (default 3); idempotent
@@ -51,8 +53,11 @@ Host 127.0.0.*
   User root
   IdentityFile $dir/id_ed25519
   IdentitiesOnly yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  UserKnownHostsFile $dir/known_hosts
+  GlobalKnownHostsFile /dev/null
+  UpdateHostKeys no
+  HostKeyAlgorithms ssh-ed25519
   LogLevel ERROR
   ConnectTimeout 5
   SendEnv GREENLIGHT_* PG* AWS_* DATABASE_URL
@@ -161,6 +166,10 @@ case "$action" in
   start)
     prepare
     for n in $(hosts); do start_host "$n"; done
+    # Every host's key pinned, as greenlight:hosts[].hostKey pins a real host's.
+    for n in $(hosts); do
+      printf '[%s]:%s %s\n' "$(address "$n")" "$ssh_port" "$(cut -d' ' -f1,2 "$(host_dir "$n")/ssh_host_ed25519_key.pub")"
+    done >"$dir/known_hosts"
     for n in $(hosts); do wait_host "$n"; done
     echo "sim-hosts: $(hosts | sed 's/^/127.0.0./' | paste -sd' ') answer on port $ssh_port; PATH=$dir/bin:\$PATH"
     ;;

@@ -209,7 +209,9 @@ export class BackupBucket extends pulumi.ComponentResource {
         ...(lock ? { objectLockEnabled: true } : {}),
         tags: { "greenlight:purpose": "database-backups" },
       },
-      { ...child, ...keep },
+      // Deleted before its key: a destroy that fails on the non-empty bucket never schedules the key's
+      // deletion (the engine deletes dependents first and stops at the failure), so backups stay readable.
+      { ...child, ...keep, dependsOn: this.kmsKey ? [this.kmsKey] : [] },
     );
     this.bucketName = this.bucket.bucket;
     this.bucketArn = this.bucket.arn;

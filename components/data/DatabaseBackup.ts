@@ -15,6 +15,7 @@ import {
   LOCAL,
   StepPlace,
   placedCommand,
+  ONCE_PER_RELEASE,
 } from "../step-command";
 import type { FlagValue } from "../../ops/hosts/remote";
 
@@ -212,7 +213,8 @@ export class DatabaseBackup extends pulumi.ComponentResource {
           { envNames: Object.keys(environment(STEP.backup)) },
         ),
         environment: environment(STEP.backup),
-        // A new release, bucket or database takes a new backup.
+        ...ONCE_PER_RELEASE,
+        // A new release, bucket or database takes a new backup; nothing else reruns it.
         triggers: [
           args.release,
           args.stack,
@@ -245,6 +247,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
             { envNames: Object.keys(environment(STEP.restoreDrill)) },
           ),
           environment: environment(STEP.restoreDrill),
+          ...ONCE_PER_RELEASE,
           triggers: [args.release, key],
         },
         { parent: this, dependsOn: [this.run] },

@@ -17,6 +17,7 @@ import {
   LOCAL,
   StepPlace,
   placedCommand,
+  ONCE_PER_RELEASE,
 } from "../step-command";
 import type { FlagValue } from "../../ops/hosts/remote";
 
@@ -49,6 +50,8 @@ export interface MigrationArgs {
   s3: S3Target;
   /** Where the migration runs: here (default) or on a host that reaches the database (greenlight:dataHost). */
   place?: StepPlace;
+  /** On a host: that host's pull of `image`; the migration's `docker run` finds the image there, credentials used. */
+  imagePulled?: pulumi.Resource;
 }
 
 /** The run as greenlight.migrations recorded it (empty during preview). */
@@ -164,6 +167,12 @@ export class Migration extends pulumi.ComponentResource {
       `the backup of release ${args.release} (a migration needs a backup of its own release)`,
     );
     checkPgTarget(check, args.database);
+    check.require(
+      (args.place ?? LOCAL).kind === "local" || args.imagePulled !== undefined,
+      "imagePulled",
+      args.imagePulled,
+      "the data host's pull of the release image (DockerHost.pulls) when the migration runs on a host",
+    );
     check.sqlIdentifier("migrator.role", args.migrator.role);
     check.host("migrator.host", args.migrator.host);
 
@@ -202,10 +211,11 @@ export class Migration extends pulumi.ComponentResource {
           { envNames: Object.keys(environment), dockerSocket: true },
         ),
         environment,
-        // Each release (or a new image of it) migrates once.
+        ...ONCE_PER_RELEASE,
+        // Each release (or a new image of it) migrates once; nothing else reruns it.
         triggers: [args.release, args.image],
       },
-      { parent: this, dependsOn: [args.backup] },
+      { parent: this, dependsOn: [args.backup, ...(args.imagePulled ? [args.imagePulled] : [])] },
       place.kind === "host" ? place.host : undefined,
     );
     // The record holds names, times and an outcome only; stdout is secret because the environment is.

@@ -4,6 +4,7 @@ import { COMPONENT, LABEL } from "../../contract/resources";
 import { ENV_NAME } from "../../contract/patterns";
 import { DATABASE_CA_FILE } from "../../contract/database-tls";
 import { COMPUTED_ENV, Color } from "../../schema/types";
+import { goDuration } from "../../contract/docker";
 import { databaseUrl } from "../database-url";
 import { opsCommand, stepCommand } from "../step-command";
 import {
@@ -34,7 +35,7 @@ export class ColorSlot extends pulumi.ComponentResource {
 
   constructor(name: string, args: ColorSlotArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.colorSlot, name, {}, opts);
-    const { appPort, timing, waitTimeout } = checkColorSlotArgs(name, args);
+    const { appPort, timing, waitTimeout, cpus, stopGraceSeconds } = checkColorSlotArgs(name, args);
 
     this.color = args.color;
     this.release = args.release;
@@ -88,15 +89,20 @@ export class ColorSlot extends pulumi.ComponentResource {
           ...(database.sslRootCert !== undefined
             ? { uploads: [{ file: DATABASE_CA_FILE, content: database.sslRootCert }] }
             : {}),
+          // Every value in the form the provider reads back (contract/docker.ts), so a second update changes nothing.
           memory: args.memoryMb,
-          cpus: args.cpus,
+          // Docker's own default written out: unset, Docker stores twice the limit and the provider sees a change.
+          memorySwap: args.memoryMb * 2,
+          cpus,
           healthcheck: {
             tests: ["CMD", ...(args.healthcheckCommand ?? nodeProbe(listenPort, args.healthPath))],
-            interval: `${timing.intervalSeconds}s`,
-            timeout: `${timing.timeoutSeconds}s`,
+            interval: goDuration(timing.intervalSeconds),
+            timeout: goDuration(timing.timeoutSeconds),
             retries: timing.retries,
-            startPeriod: `${timing.startPeriodSeconds}s`,
+            startPeriod: goDuration(timing.startPeriodSeconds),
           },
+          // The provider stops a container it deletes with this timeout (0 s unset): the app drains first.
+          destroyGraceSeconds: stopGraceSeconds,
           wait: true,
           waitTimeout,
           restart: args.restartPolicy ?? "unless-stopped",
@@ -116,6 +122,8 @@ export class ColorSlot extends pulumi.ComponentResource {
           dependsOn,
           // Fixed names and host ports: the old container must go before its replacement can start.
           deleteBeforeReplace: true,
+          // The provider records a new healthcheck but never applies it to a running container: replace it.
+          replaceOnChanges: ["healthcheck"],
           ignoreChanges: args.warm ? WARM_IGNORED_PROPERTIES : [],
         },
       );
@@ -153,12 +161,9 @@ export class ColorSlot extends pulumi.ComponentResource {
     } else {
       this.containers = [];
       this.placed = args.placement.map((share) => {
-        // Pulled by the host's own engine (by digest in production), before its replicas start.
-        const pulled = new docker.RemoteImage(
-          `${name}-${share.host.name}-image`,
-          { name: args.image, keepLocally: true },
-          { parent: this, provider: share.host.provider },
-        );
+        // Pulled by the host's own engine (by digest in production, with the registry's credentials), before
+        // its replicas start and before a migration on that host runs the image.
+        const pulled = share.host.pulls[args.color];
         const containers = Array.from({ length: share.replicas }, (_, replica) =>
           replicaContainer(
             `${name}-${share.host.name}-${replica}`,

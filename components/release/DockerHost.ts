@@ -2,14 +2,16 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   HostProxySettings,
+  PROXY_CAPABILITIES,
   PROXY_STATE_MOUNT,
   proxyCommandArgs,
   proxyContainerName,
 } from "../../ops/hosts/remote";
-import { COMPONENT, LABEL } from "../../contract/resources";
-import { APP_NAME, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
-import { HostSettings } from "../../schema/types";
-import { HostConnection } from "../step-command";
+import { COMPONENT, LABEL, STEP, STEP_ENV } from "../../contract/resources";
+import { APP_NAME, FS_PATH, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
+import { HOST_KEY, parseHostKey } from "../../contract/host-key";
+import { COLORS, Color, HostSettings } from "../../schema/types";
+import { HostConnection, StepResource, opsCommand, stepCommand } from "../step-command";
 import { ArgChecker } from "../arg-checker";
 
 /** The ops image as the program stages it (ops/hosts/image.ts): its name and build context. */
@@ -31,18 +33,63 @@ export interface DockerHostArgs {
   /** The SSH private key of host.user (a secret), for the remote steps. */
   privateKey: pulumi.Input<string>;
   opsImage: OpsImageBuild;
-  /** This host's proxy: where it listens, its runtime API, the coordinator's log port, its replicas. */
+  /** This host's proxy: where it listens and its replicas. */
   proxy: HostProxySettings;
+  /**
+   * The known_hosts file the docker provider's ssh reads (written from every host's pinned key by
+   * stageKnownHosts), relative to the project folder the engine runs providers in.
+   */
+  knownHostsFile: string;
   /** What everything on the host waits for: the release record, and the host before it (one front at a time). */
   after?: pulumi.Resource[];
+  /**
+   * When the host's key is checked: after `after` (default: args.after), and again whenever `every`
+   * changes (the release record's report: every update that runs a step).
+   */
+  hostKeyCheck?: { after: pulumi.Resource[]; every?: pulumi.Input<unknown> };
+  /** Each color's release image, pulled by the host's engine before any step or replica needs it. */
+  images: Record<Color, string>;
+  /** The registry the release images come from and its credentials (the password a secret); unset: public images. */
+  registry?: RegistryCredentials;
+}
+
+/** Credentials of the registry the hosts pull release images from (greenlight:registry*). */
+export interface RegistryCredentials {
+  /** Registry address, e.g. registry.example.com. */
+  server: string;
+  username: string;
+  password: pulumi.Input<string>;
+}
+
+/** Seconds HAProxy's soft stop gets before the container is killed: requests in flight finish. */
+export const PROXY_STOP_SECONDS = 35;
+
+/**
+ * The docker provider's ssh options: the host's key pinned through a known_hosts file written from config
+ * (no other known_hosts consulted, none updated), only the pinned key's type offered, no prompt. The
+ * provider runs `ssh <these> -l <user> -p <port> -- <host> docker system dial-stdio` (docker/cli
+ * cli/connhelper/connhelper.go, used by kreuzwerker/terraform-provider-docker internal/provider/config.go).
+ */
+export function dockerSshOptions(knownHostsFile: string, hostKey: string): string[] {
+  return [
+    ["BatchMode", "yes"],
+    ["ConnectTimeout", "10"],
+    ["StrictHostKeyChecking", "yes"],
+    ["UserKnownHostsFile", knownHostsFile],
+    ["GlobalKnownHostsFile", "/dev/null"],
+    ["UpdateHostKeys", "no"],
+    ["HostKeyAlgorithms", parseHostKey(hostKey).type],
+  ].flatMap(([option, value]) => ["-o", `${option}=${value}`]);
 }
 
 /**
- * One Docker host of a stack with hosts: its docker provider over SSH (`ssh://user@address:port`, with
- * the runner's SSH agent and known hosts), the ops image built there by that provider (no registry, the
- * program's version), and its traffic proxy as a container of that image (host network, a state volume,
- * restarted with the host). Every container, image and step of the host goes through `provider`; its
- * remote steps connect with `connection`.
+ * One Docker host of a stack with hosts: the check of its pinned SSH key (a local step that compares the
+ * key the host presents with the pinned one before authenticating, naming both fingerprints when they
+ * differ), its docker provider over SSH (`ssh://user@address:port`, the key pinned in its known_hosts),
+ * the ops image built there by that provider (no registry, the program's version), and its traffic
+ * proxy as a container of that image (host network, a state volume, restarted with the host, HAProxy's
+ * workers as nobody). Every container, image and step of the host goes through `provider`, after the
+ * check; its remote steps connect with `connection`, whose hostKey remote.Command verifies itself.
  */
 export class DockerHost extends pulumi.ComponentResource {
   readonly name: string;
@@ -52,7 +99,13 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly opsImage: pulumi.Output<string>;
   readonly image: docker.Image;
   readonly proxy: docker.Container;
+  /** The host-key check every host resource waits for. */
+  readonly hostKeyCheck: StepResource;
   readonly settings: HostSettings;
+  /** Each color's release image as this host's engine pulled it: replicas and the migration wait for it. */
+  readonly pulls: Record<Color, docker.RemoteImage>;
+  /** The image each pull names (args.images), for the color slots' check. */
+  readonly pulledImages: Record<Color, string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.dockerHost, name, {}, opts);
@@ -62,7 +115,18 @@ export class DockerHost extends pulumi.ComponentResource {
     check.host("host.address", host.address);
     check.require(SSH_USER.test(host.user), "host.user", host.user, "an SSH user such as root");
     check.port("host.port", host.port);
-    check.host("host.privateAddress", host.privateAddress);
+    check.require(
+      HOST_KEY.test(host.hostKey),
+      "host.hostKey",
+      host.hostKey,
+      "'<type> <base64>' of the host's ed25519 or ECDSA key",
+    );
+    check.require(
+      FS_PATH.test(args.knownHostsFile),
+      "knownHostsFile",
+      args.knownHostsFile,
+      "a path of letters, digits and . _ - /",
+    );
     check.host("host.replicaAddress", host.replicaAddress);
     check.require(APP_NAME.test(args.app), "app", args.app, "a lower-case name of letters, digits and '-'");
     check.require(
@@ -77,30 +141,52 @@ export class DockerHost extends pulumi.ComponentResource {
       args.opsImage.base,
       "an image reference",
     );
-    check.require(
-      args.proxy.privateAddress === host.privateAddress,
-      "proxy.privateAddress",
-      args.proxy.privateAddress,
-      `this host's private address ${host.privateAddress}`,
-    );
+    for (const color of COLORS) check.image(`images.${color}`, args.images?.[color]);
     this.name = host.name;
     this.settings = host;
+    this.pulledImages = { ...args.images };
     this.connection = {
       name: host.name,
       address: host.address,
       port: host.port,
       user: host.user,
       privateKey: args.privateKey,
+      hostKey: host.hostKey,
     };
 
+    // Before anything reaches the host: its key is the pinned one, or the update stops here naming both.
+    this.hostKeyCheck = stepCommand(
+      `${name}-host-key`,
+      {
+        create: opsCommand("host-keys", {
+          host: `${host.name}=${host.user}@${host.address}:${host.port}`,
+          "host-key": `${host.name}=${host.hostKey}`,
+        }),
+        environment: { [STEP_ENV.step]: STEP.hostKey, GREENLIGHT_HOST: host.name },
+        triggers: [host.address, host.port, host.hostKey, args.hostKeyCheck?.every ?? null],
+      },
+      { parent: this, dependsOn: args.hostKeyCheck?.after ?? args.after ?? [] },
+    );
     this.provider = new docker.Provider(
       `${name}-docker`,
       {
         host: `ssh://${host.user}@${host.address}:${host.port}`,
-        // The runner's ssh client connects: the key in its agent, the host in its known_hosts.
-        sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"],
+        // The runner's ssh client connects with the key in its agent; the host's key must be the pinned one.
+        sshOpts: dockerSshOptions(args.knownHostsFile, host.hostKey),
+        // Username and password come before any docker config file (kreuzwerker provider.go:303-353).
+        ...(args.registry
+          ? {
+              registryAuth: [
+                {
+                  address: args.registry.server,
+                  username: args.registry.username,
+                  password: pulumi.secret(args.registry.password),
+                },
+              ],
+            }
+          : {}),
       },
-      { parent: this },
+      { parent: this, dependsOn: [this.hostKeyCheck] },
     );
     const onHost = { parent: this, provider: this.provider };
     const after = args.after ?? [];
@@ -112,6 +198,8 @@ export class DockerHost extends pulumi.ComponentResource {
           context: args.opsImage.context,
           dockerfile: `${args.opsImage.context}/Dockerfile`,
           args: { BASE: args.opsImage.base },
+          // Unset, pulumi-docker builds for the machine running Pulumi (provider.go:211-233), not the host.
+          platform: host.platform,
         },
         // Built on the host by its own engine; no registry in between.
         skipPush: true,
@@ -121,7 +209,22 @@ export class DockerHost extends pulumi.ComponentResource {
     this.opsImage = this.image.imageName;
 
     const proxyName = proxyContainerName(args.app, args.stack);
-    const volume = new docker.Volume(`${name}-proxy-state`, { name: proxyName }, onHost);
+    const volume = new docker.Volume(
+      `${name}-proxy-state`,
+      { name: proxyName },
+      { ...onHost, dependsOn: after },
+    );
+    // With the registry's credentials on the provider; kept on the host when a pull is replaced.
+    this.pulls = Object.fromEntries(
+      COLORS.map((color) => [
+        color,
+        new docker.RemoteImage(
+          `${name}-pull-${color}`,
+          { name: args.images[color], keepLocally: true },
+          { ...onHost, dependsOn: after },
+        ),
+      ]),
+    ) as Record<Color, docker.RemoteImage>;
     this.proxy = new docker.Container(
       `${name}-proxy`,
       {
@@ -132,8 +235,13 @@ export class DockerHost extends pulumi.ComponentResource {
         networkMode: "host",
         restart: "unless-stopped",
         init: true,
-        // HAProxy's soft stop lets requests in flight finish before the container goes.
-        stopTimeout: 35,
+        // HAProxy's soft stop lets requests in flight finish before the container goes: on `docker stop`
+        // and when the provider deletes it (it stops with destroyGraceSeconds, 0 s when unset).
+        stopTimeout: PROXY_STOP_SECONDS,
+        destroyGraceSeconds: PROXY_STOP_SECONDS,
+        // HAProxy's master binds the front's port as root; its workers run as nobody (ops/proxy/run.ts).
+        capabilities: { drops: ["ALL"], adds: [...PROXY_CAPABILITIES] },
+        securityOpts: ["no-new-privileges"],
         volumes: [{ volumeName: volume.name, containerPath: PROXY_STATE_MOUNT }],
         // Not an app container (no LABEL.app): the app's limits and healthcheck rules are not its.
         labels: [

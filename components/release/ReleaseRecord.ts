@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
 import { Color, Override } from "../../schema/types";
+import { ReleaseSnapshot, snapshotEnvironment } from "../../contract/release-transition";
 import { ArgChecker } from "../arg-checker";
 import { OPS_CLI, stepOutputs, stepCommand, StepResource } from "../step-command";
 
@@ -17,6 +18,11 @@ export interface ReleaseRecordArgs {
   schemaBreaking: boolean;
   /** Emergency override of the deployment window: all four fields, expiring within 24 h. */
   override?: Override;
+  /**
+   * What both colors run and which holds the newest release: the step refuses an update that changes a
+   * color's release or image without making it greenlight:latestColor (contract/release-transition.ts).
+   */
+  snapshot: ReleaseSnapshot;
 }
 
 /**
@@ -36,6 +42,11 @@ export class ReleaseRecord extends pulumi.ComponentResource {
     check.release("release", args.release);
     check.color("color", args.color);
     check.image("image", args.image);
+    check.color("snapshot.latestColor", args.snapshot.latestColor);
+    for (const color of ["blue", "green"] as const) {
+      check.release(`snapshot.colors.${color}.release`, args.snapshot.colors[color].release);
+      check.image(`snapshot.colors.${color}.image`, args.snapshot.colors[color].image);
+    }
     if (args.override) {
       for (const field of ["reason", "approver", "ticket", "expiresAt"] as const) {
         check.require(
@@ -54,10 +65,14 @@ export class ReleaseRecord extends pulumi.ComponentResource {
           [STEP_ENV.overrideExpiresAt]: args.override.expiresAt,
         }
       : {};
+    const snapshot = snapshotEnvironment(args.snapshot);
     this.run = stepCommand(
       `${name}-record`,
       {
         create: `${OPS_CLI} record`,
+        // An update (not a replacement) gives the step the previous record, which it judges this one against.
+        update: `${OPS_CLI} record`,
+        addPreviousOutputInEnv: true,
         environment: {
           [STEP_ENV.step]: STEP.record,
           [STEP_ENV.release]: args.release,
@@ -65,9 +80,9 @@ export class ReleaseRecord extends pulumi.ComponentResource {
           GREENLIGHT_IMAGE: args.image,
           GREENLIGHT_STACK: args.stack,
           GREENLIGHT_SCHEMA_BREAKING: String(args.schemaBreaking),
+          ...snapshot,
           ...override,
         },
-        triggers: [args.stack, args.release, args.color, args.image],
       },
       { parent: this },
     );

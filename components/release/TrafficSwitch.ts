@@ -3,7 +3,7 @@ import { COMPONENT, STEP, STEP_ENV } from "../../contract/resources";
 import { FS_PATH } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { ArgChecker } from "../arg-checker";
-import { StepResource, opsCommand, placedCommand, stepCommand, stepOutputs } from "../step-command";
+import { StepResource, opsCommand, stepCommand, stepOutputs } from "../step-command";
 import type { DockerHost } from "./DockerHost";
 import { HealthGate } from "./HealthGate";
 
@@ -49,16 +49,19 @@ export interface TrafficSwitchArgs {
   /** Address the proxy listens on (default 127.0.0.1). */
   listenAddress?: string;
   /**
-   * Stacks with hosts: every host's proxy moves, all or nothing, driven from the first host (the
-   * coordinator) through their runtime APIs; its guard hears every host's access log.
+   * Stacks with hosts: every host's proxy moves, all or nothing, driven from here (the coordinator runs
+   * where `pulumi up` runs) over SSH to each host, host keys pinned, through the relay in each host's
+   * proxy container (`container`); its guard reads every proxy's access log the same way.
    */
-  hosts?: { all: DockerHost[]; adminPort: number; logPort: number };
+  hosts?: { all: DockerHost[]; container: string };
 }
 
 /**
  * Points the proxy at `activeColor` with `greenlight-ops switch` (HAProxy runtime API: no reload, no
  * dropped request), warms it up and guards it; a breach flips back and fails the update. Runs when the
- * active color, its release, its image or its containers change, and when proxy settings change.
+ * active color, its release, its image or its containers change, and when proxy settings change. With
+ * hosts, `greenlight-ops switch-hosts` runs here and reaches every host's proxy over SSH (the hosts' key
+ * in GREENLIGHT_SSH_PRIVATE_KEY, a secret; each host's key pinned on its command line).
  */
 export class TrafficSwitch extends pulumi.ComponentResource {
   readonly activeColor: Color;
@@ -116,7 +119,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     const listenAddress = args.listenAddress ?? "127.0.0.1";
     check.host("listenAddress", listenAddress);
     const coordinator = args.hosts?.all[0];
-    this.proxyUrl = `http://${coordinator ? coordinator.settings.privateAddress : listenAddress === "0.0.0.0" ? "127.0.0.1" : listenAddress}:${args.proxyPort}/`;
+    this.proxyUrl = `http://${coordinator ? coordinator.settings.address : listenAddress === "0.0.0.0" ? "127.0.0.1" : listenAddress}:${args.proxyPort}/`;
     this.gateReport = args.gate.report;
 
     const common = {
@@ -133,20 +136,16 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     };
     const create =
       args.hosts && coordinator
-        ? placedCommand(
-            { kind: "host", host: coordinator.connection, image: coordinator.opsImage },
-            "switch-hosts",
-            {
-              ...common,
-              host: args.hosts.all.map((host) => `${host.name}=${host.settings.privateAddress}`),
-              "admin-port": args.hosts.adminPort,
-              "proxy-port": args.proxyPort,
-              "log-address": coordinator.settings.privateAddress,
-              "log-port": args.hosts.logPort,
-              ...guard,
-            },
-            { envNames: args.webhookUrl !== undefined ? ["GREENLIGHT_WEBHOOK_URL"] : [] },
-          )
+        ? opsCommand("switch-hosts", {
+            ...common,
+            host: args.hosts.all.map(
+              (host) => `${host.name}=${host.settings.user}@${host.settings.address}:${host.settings.port}`,
+            ),
+            "host-key": args.hosts.all.map((host) => `${host.name}=${host.settings.hostKey}`),
+            container: args.hosts.container,
+            "proxy-port": args.proxyPort,
+            ...guard,
+          })
         : opsCommand("switch", {
             ...common,
             "state-dir": args.stateDir,
@@ -172,13 +171,15 @@ export class TrafficSwitch extends pulumi.ComponentResource {
           ...(args.webhookUrl !== undefined
             ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
             : {}),
+          ...(coordinator
+            ? { GREENLIGHT_SSH_PRIVATE_KEY: pulumi.secret(coordinator.connection.privateKey) }
+            : {}),
         },
         // A flip, a new release, or new containers behind the active color (the gate ran again) switch again.
         triggers: [args.activeColor, args.release, args.image, args.gate.containerIds],
       },
       // After every gate of the color (one per host) and, with hosts, every host's proxy and ops image.
       { parent: this, dependsOn: [...args.gate.runs, ...(args.hosts?.all ?? [])] },
-      coordinator?.connection,
     );
     this.report = this.run.stdout.apply((stdout) => stepOutputs(stdout)[0]);
     this.registerOutputs({

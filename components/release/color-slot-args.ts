@@ -1,6 +1,7 @@
 // ColorSlot's arguments: their types and defaults, and the checks the constructor runs before it
 // registers anything (a bad argument names the component, the argument and the value).
 import * as pulumi from "@pulumi/pulumi";
+import { canonicalDockerCpus } from "../../contract/docker";
 import { APP_NAME, ENV_NAME } from "../../contract/patterns";
 import { SSL_MODES } from "../../contract/database-tls";
 import { parseCaCertificates } from "../../schema/database-ca";
@@ -31,6 +32,7 @@ export const DEFAULT_HEALTHCHECK: HealthcheckTiming = {
 export const WARM_IGNORED_PROPERTIES = [
   "envs",
   "memory",
+  "memorySwap",
   "cpus",
   "healthcheck",
   "logDriver",
@@ -95,6 +97,11 @@ export interface ColorSlotArgs {
   healthcheckCommand?: string[];
   /** Seconds Pulumi waits for each container to be healthy (default 120). */
   waitTimeoutSeconds?: number;
+  /**
+   * Seconds a container being deleted gets between SIGTERM and SIGKILL to finish its requests (the
+   * provider's destroyGraceSeconds; default 30, Docker's stop timeout is 10).
+   */
+  stopGraceSeconds?: number;
   /** Docker restart policy (default "unless-stopped"). */
   restartPolicy?: "no" | "on-failure" | "always" | "unless-stopped";
   /** json-file log rotation: size of one file (default "10m") and files kept (default 3). */
@@ -139,7 +146,13 @@ export interface CheckedColorSlotArgs {
   appPort: number;
   timing: HealthcheckTiming;
   waitTimeout: number;
+  /** cpus in the form the docker provider reads back ("2" → "2.0"). */
+  cpus: string;
+  stopGraceSeconds: number;
 }
+
+/** Default of ColorSlotArgs.stopGraceSeconds. */
+export const DEFAULT_STOP_GRACE_SECONDS = 30;
 
 /** Checks every argument of ColorSlot `name` in order; throws on the first bad one. */
 export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedColorSlotArgs {
@@ -166,11 +179,12 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
     "a Docker network name in bridge mode",
   );
   check.integer("memoryMb", args.memoryMb, 16, 262144, "MB");
+  const cpus = /^\d{1,3}(\.\d{1,3})?$/.test(args.cpus) ? canonicalDockerCpus(args.cpus) : undefined;
   check.require(
-    /^\d{1,3}(\.\d{1,3})?$/.test(args.cpus) && Number(args.cpus) > 0,
+    cpus !== undefined && Number(args.cpus) > 0,
     "cpus",
     args.cpus,
-    "a number of CPUs such as 0.5",
+    "a number of CPUs such as 0.5 that the docker provider reads back as the same number (0.05 reads back as 0.1)",
   );
   check.path("healthPath", args.healthPath);
   const timing = args.healthcheck ?? DEFAULT_HEALTHCHECK;
@@ -180,6 +194,8 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
   check.integer("healthcheck.startPeriodSeconds", timing.startPeriodSeconds, 0, 3600, "seconds");
   const waitTimeout = args.waitTimeoutSeconds ?? 120;
   check.integer("waitTimeoutSeconds", waitTimeout, 1, 3600, "seconds");
+  const stopGraceSeconds = args.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
+  check.integer("stopGraceSeconds", stopGraceSeconds, 1, 3600, "seconds");
   check.require(
     /^\d{1,4}[kmg]$/.test(args.logMaxSize ?? "10m"),
     "logMaxSize",
@@ -222,6 +238,12 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
       `replicas spread over the hosts adding up to ${args.replicas}`,
     );
     args.placement.forEach((share, index) => {
+      check.require(
+        share.host.pulledImages[args.color] === args.image,
+        `placement[${index}].host`,
+        share.host.pulledImages[args.color],
+        `a host that pulls ${args.image} for ${args.color} (DockerHost args.images)`,
+      );
       check.integer(
         `placement[${index}].replicas`,
         share.replicas,
@@ -237,5 +259,5 @@ export function checkColorSlotArgs(name: string, args: ColorSlotArgs): CheckedCo
       );
     });
   }
-  return { appPort, timing, waitTimeout };
+  return { appPort, timing, waitTimeout, cpus: cpus as string, stopGraceSeconds };
 }

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { withGateFailureNotice } from "../notify";
 import { addTargetOptions, integer, targetFromOptions, urlPath } from "../lib/options";
 import { StepCommand, progress } from "../lib/step";
-import { HealthGateOptions, runHealthGate } from ".";
+import type { HealthGateOptions } from ".";
 
 export const healthGateCommand: StepCommand = {
   name: "health-gate",
@@ -29,8 +29,9 @@ export const healthGateCommand: StepCommand = {
       attempts: Number(options.attempts),
       deadlineSeconds: Number(options.deadline),
     };
-    return withGateFailureNotice("health-gate", "health gate", gate, env, () =>
-      runHealthGate(gate, (message) => progress("health-gate", message)),
-    );
+    return withGateFailureNotice("health-gate", "health gate", gate, env, async () => {
+      const { runHealthGate } = await import(".");
+      return runHealthGate(gate, (message) => progress("health-gate", message));
+    });
   },
 };

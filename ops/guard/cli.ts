@@ -6,7 +6,6 @@ import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
 import { color, integer } from "../lib/options";
 import { GuardThresholds } from "./requests";
 import { StepCommand } from "../lib/step";
-import { guardServing } from ".";
 
 export function guardThresholdOptions(command: Command): Command {
   return command
@@ -31,11 +30,13 @@ export const guardCommand: StepCommand = {
     guardThresholdOptions(
       addProxyOptions(command.requiredOption("--color <color>", "the color now serving", color)),
     ),
-  run: (options, env) =>
-    guardServing(
+  run: async (options, env) => {
+    const { guardServing } = await import(".");
+    return guardServing(
       proxySpecFromOptions(options),
       options.color as Color,
       { durationSeconds: Number(options.guardSeconds), thresholds: thresholdsFromOptions(options) },
       env,
-    ),
+    );
+  },
 };

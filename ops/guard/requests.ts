@@ -15,11 +15,8 @@ export interface RequestSample {
   method: string;
 }
 
-/** Prefix of every access-log line the proxy config asks for. */
-export const LOG_TAG = "GL";
-
-/** The log-format the proxy config uses; parseLogLine reads exactly this. */
-export const LOG_FORMAT = `${LOG_TAG} %ST %Ta %s %tsc %HM`;
+/** Prefix of every access-log line (the proxy config's LOG_FORMAT: "GL %ST %Ta %s %tsc %HM"). */
+const LOG_TAG = "GL";
 
 /** Parses one access-log message; undefined for anything that is not a request line. */
 export function parseLogLine(line: string): RequestSample | undefined {
@@ -35,12 +32,22 @@ export function parseLogLine(line: string): RequestSample | undefined {
 }
 
 /**
- * A failed request, as a user would count it: a 5xx answer, no answer at all, or a request the proxy
- * ended because of the server (termination code starting with "S": server aborted or timed out).
- * Client aborts ("C…") are not the release's fault and are not counted.
+ * A request the client ended: the first letter of HAProxy's termination state is "C" (the client aborted:
+ * CD--, CH--, CR--…) or "c" (the client timed out). Nothing the release did: a client that walks away
+ * must not be able to revert a good release, so the guard leaves these requests out altogether.
+ */
+export function isClientAbort(sample: RequestSample): boolean {
+  return /^[Cc]/.test(sample.termination);
+}
+
+/**
+ * A failed request, as a user would count it: a 5xx answer, a request the proxy ended because of the
+ * server (termination "S…": the server aborted, "s…": it timed out), or no answer at all for any reason
+ * but the client's own.
  */
 export function isFailure(sample: RequestSample): boolean {
-  return sample.status >= 500 || sample.status <= 0 || sample.termination.startsWith("S");
+  if (sample.status >= 500 || /^[Ss]/.test(sample.termination)) return true;
+  return sample.status <= 0 && !isClientAbort(sample);
 }
 
 /** Nearest-rank percentile (p in 0-100) of the values; 0 for an empty list. */
@@ -64,21 +71,70 @@ export interface RequestSummary {
   byStatus: Record<string, number>;
 }
 
-/** Summarises samples: counts, error rate, latency percentiles. */
+/** Latencies are counted per whole millisecond up to this; slower requests count as this slow. */
+export const MAX_TRACKED_MS = 600_000;
+
+/**
+ * The guard's running count: requests, failures, answers per status and a latency histogram of fixed
+ * size (one counter per millisecond up to MAX_TRACKED_MS), so its memory is the same after ten requests
+ * or ten million. Percentiles are exact nearest-rank for whole milliseconds.
+ */
+export class RequestTally {
+  requests = 0;
+  failures = 0;
+  private readonly statuses = new Map<number, number>();
+  private readonly latency = new Uint32Array(MAX_TRACKED_MS + 1);
+  private timed = 0;
+  private slowest = 0;
+
+  add(sample: RequestSample): void {
+    this.requests += 1;
+    if (isFailure(sample)) this.failures += 1;
+    // Statuses outside -1…599 are not HTTP answers: one bucket, so a flood cannot grow the map.
+    const status = sample.status >= -1 && sample.status <= 599 ? Math.trunc(sample.status) : 0;
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    if (sample.totalMs >= 0) {
+      const ms = Math.min(Math.round(sample.totalMs), MAX_TRACKED_MS);
+      this.latency[ms] += 1;
+      this.timed += 1;
+      if (ms > this.slowest) this.slowest = ms;
+    }
+  }
+
+  /** Nearest-rank percentile of the latencies (p in 0-100); 0 when none was timed. */
+  percentile(p: number): number {
+    if (!(p >= 0 && p <= 100)) throw new Error(`percentile ${p}: expected a number from 0 to 100`);
+    if (this.timed === 0) return 0;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.timed));
+    let seen = 0;
+    for (let ms = 0; ms <= this.slowest; ms++) {
+      seen += this.latency[ms];
+      if (seen >= rank) return ms;
+    }
+    return this.slowest;
+  }
+
+  summary(): RequestSummary {
+    const byStatus: Record<string, number> = {};
+    for (const [status, count] of [...this.statuses].sort((a, b) => a[0] - b[0]))
+      byStatus[String(status)] = count;
+    return {
+      requests: this.requests,
+      failures: this.failures,
+      errorRatePercent: this.requests === 0 ? 0 : Math.round((this.failures / this.requests) * 10_000) / 100,
+      p50Ms: this.percentile(50),
+      p95Ms: this.percentile(95),
+      maxMs: this.slowest,
+      byStatus,
+    };
+  }
+}
+
+/** Summarises samples: counts, error rate, latency percentiles (the tally of those samples). */
 export function summarize(samples: readonly RequestSample[]): RequestSummary {
-  const failures = samples.filter(isFailure).length;
-  const durations = samples.map((sample) => sample.totalMs).filter((ms) => ms >= 0);
-  const byStatus: Record<string, number> = {};
-  for (const sample of samples) byStatus[String(sample.status)] = (byStatus[String(sample.status)] ?? 0) + 1;
-  return {
-    requests: samples.length,
-    failures,
-    errorRatePercent: samples.length === 0 ? 0 : Math.round((failures / samples.length) * 10_000) / 100,
-    p50Ms: percentile(durations, 50),
-    p95Ms: percentile(durations, 95),
-    maxMs: durations.length === 0 ? 0 : Math.max(...durations),
-    byStatus,
-  };
+  const tally = new RequestTally();
+  for (const sample of samples) tally.add(sample);
+  return tally.summary();
 }
 
 /** The guard's thresholds. */

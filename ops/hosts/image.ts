@@ -14,6 +14,7 @@ export const OPS_RUNTIME_PACKAGES = [
   "@aws-sdk/lib-storage",
   "commander",
   "pg",
+  "ssh2",
   "zod",
 ] as const;
 

@@ -32,18 +32,11 @@ export function flagWords(flags: Record<string, FlagValue>): string[] {
   return words;
 }
 
-/** One host's proxy: how it listens, where its replicas and its coordinator are. */
+/** One host's proxy: how it listens and where its replicas are (its runtime API is a UNIX socket only). */
 export interface HostProxySettings {
-  /** This host's private address: the runtime API binds here (firewall it to the hosts). */
-  privateAddress: string;
   /** Address clients (DNS, the load balancer) reach the proxy at; 0.0.0.0 for every address. */
   listenAddress: string;
   proxyPort: number;
-  /** TCP port of the runtime API on the private address. */
-  adminPort: number;
-  /** The coordinator's (first host's) private address and UDP port: the access log goes there. */
-  logAddress: string;
-  logPort: number;
   /** Address this host's replicas answer at (127.0.0.1 with host-network replicas). */
   upstreamHost: string;
   /** First host port of each color on this host; replica i on port + i. */
@@ -63,10 +56,6 @@ export function proxyCommandArgs(settings: HostProxySettings): string[] {
       "state-dir": PROXY_STATE_DIR,
       "listen-address": settings.listenAddress,
       "proxy-port": settings.proxyPort,
-      "admin-address": settings.privateAddress,
-      "admin-port": settings.adminPort,
-      "log-address": settings.logAddress,
-      "log-port": settings.logPort,
       "upstream-host": settings.upstreamHost,
       "blue-port": settings.hostPorts.blue,
       "green-port": settings.hostPorts.green,
@@ -79,8 +68,16 @@ export function proxyCommandArgs(settings: HostProxySettings): string[] {
 }
 
 /**
+ * What the proxy container may do beyond an unprivileged process: bind the front's port (80/443 on the
+ * host network), drop HAProxy's workers to nobody, and signal them. Every other capability is dropped.
+ * Named with CAP_ as Docker 20.10 stores and reads them back (so the docker provider sees no change).
+ */
+export const PROXY_CAPABILITIES = ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"] as const;
+
+/**
  * The proxy container as `docker run` (what a docker.Container with the same settings creates): host
- * network, a named state volume, restarted with the host, an init process reaping HAProxy's children.
+ * network, a named state volume, restarted with the host, an init process reaping HAProxy's children,
+ * every capability but PROXY_CAPABILITIES dropped and no privilege gained by exec.
  */
 export function proxyRunCommand(
   image: string,
@@ -96,6 +93,9 @@ export function proxyRunCommand(
     "--restart unless-stopped",
     "--init",
     "--stop-timeout 35",
+    "--cap-drop ALL",
+    ...PROXY_CAPABILITIES.map((capability) => `--cap-add ${capability}`),
+    "--security-opt no-new-privileges",
     `-v ${name}:${PROXY_STATE_MOUNT}`,
     shellQuote(image),
     ...proxyCommandArgs(settings).map(shellQuote),
@@ -146,27 +146,6 @@ export function opsRunCommand(
     ...(options.dockerSocket ? ["-v /var/run/docker.sock:/var/run/docker.sock"] : []),
     shellQuote(image),
     ...(secret.length > 0 ? [ENV_STDIN_FLAG] : []),
-    step,
-    ...flagWords(flags).map(shellQuote),
-  ].join(" ");
-}
-
-/**
- * A step of the ops CLI run inside a host's proxy container (`docker exec`): no container to create, so
- * about half a second sooner, but at the version of the image the proxy container runs.
- */
-export function opsExecCommand(
-  container: string,
-  step: string,
-  flags: Record<string, FlagValue>,
-  envNames: readonly string[] = [],
-): string {
-  checkStepAndEnv(step, envNames);
-  return [
-    "docker exec",
-    ...envNames.map((name) => `-e ${name}`),
-    shellQuote(container),
-    "greenlight-ops",
     step,
     ...flagWords(flags).map(shellQuote),
   ].join(" ");

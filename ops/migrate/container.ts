@@ -7,6 +7,7 @@ import { DATABASE_CA_FILE } from "../../contract/database-tls";
 import { MigrateOptions } from "./options";
 import { StopRequest } from "../lib/step";
 import { childExit } from "../lib/stream";
+import { lines, redact, secretValues } from "../lib/redact";
 
 const STEP = "migrate";
 
@@ -120,8 +121,15 @@ export async function runContainer(
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout?.on("data", (chunk: Buffer) => process.stderr.write(prefixLines(chunk.toString())));
-  child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(prefixLines(chunk.toString())));
+  // Line by line, so a secret the migration prints is redacted even when it arrives in two chunks.
+  const secrets = secretValues(env);
+  const forward = () =>
+    lines((line) => {
+      if (line.trim() !== "") process.stderr.write(`[${STEP}] container: ${redact(line, secrets)}\n`);
+    });
+  const [out, err] = [forward(), forward()];
+  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
   const killContainer = () => execFile(options.docker, ["kill", name], () => child.kill("SIGTERM"));
   let timedOut = false;
   const timer = setTimeout(
@@ -135,6 +143,8 @@ export async function runContainer(
   const exit = await childExit(child).finally(() => {
     clearTimeout(timer);
     forgetStop();
+    out.flush();
+    err.flush();
   });
   if (stop.signal) {
     await removeContainer(options.docker, name);
@@ -146,17 +156,10 @@ export async function runContainer(
       error: `timed out after ${options.timeoutSeconds} s (lock wait included); the container was killed`,
     };
   if (exit.code === 0) return { ok: true, error: null };
-  const lines = exit.stderr.trim().split("\n").filter(Boolean);
+  const last = exit.stderr.trim().split("\n").filter(Boolean);
+  // The error goes into greenlight.migrations and the step's report: redacted like the output.
   return {
     ok: false,
-    error: `${options.command.join(" ")} exited ${exit.code ?? exit.signal}: ${lines.slice(-3).join(" | ").slice(0, 2000) || "no output"}`,
+    error: `${options.command.join(" ")} exited ${exit.code ?? exit.signal}: ${redact(last.slice(-3).join(" | "), secrets).slice(0, 2000) || "no output"}`,
   };
-}
-
-function prefixLines(text: string): string {
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => `[${STEP}] container: ${line}\n`)
-    .join("");
 }

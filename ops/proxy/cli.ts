@@ -5,10 +5,10 @@ import * as path from "path";
 import { FS_PATH } from "../../contract/patterns";
 import { Color } from "../../schema/types";
 import { color, host, integer, port, urlPath } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
+import { StepCommand, progress } from "../lib/step";
 import { MaintenanceMode } from "./config";
 import { ProxySpec } from "./spec";
-import { runProxy } from ".";
+import { runProxy } from "./run";
 
 function stateDir(value: string): string {
   if (!FS_PATH.test(value)) throw new InvalidArgumentError("expected a path of letters, digits and . _ - /");
@@ -47,19 +47,6 @@ export function addProxyOptions(command: Command): Command {
       maintenance,
       "off",
     )
-    .option("--log-port <port>", "UDP port of the access log the guard reads (default: the proxy port)", port)
-    .option(
-      "--log-address <address>",
-      "address the access log is sent to: where the guard runs",
-      host,
-      "127.0.0.1",
-    )
-    .option(
-      "--admin-address <address>",
-      "also serve the runtime API on TCP at this (private, firewalled) address, for a coordinator on another host",
-      host,
-    )
-    .option("--admin-port <port>", "TCP port of the runtime API with --admin-address", port)
     .option(
       "--check-interval-ms <ms>",
       "interval of HAProxy's own health checks",
@@ -69,25 +56,15 @@ export function addProxyOptions(command: Command): Command {
 }
 
 export function proxySpecFromOptions(options: Record<string, unknown>): ProxySpec {
-  const proxyPort = Number(options.proxyPort);
-  if ((options.adminAddress === undefined) !== (options.adminPort === undefined)) {
-    throw new StepError("--admin-address and --admin-port go together: give both or neither", 2);
-  }
   return {
     stateDir: String(options.stateDir),
-    proxyPort,
+    proxyPort: Number(options.proxyPort),
     listenAddress: String(options.listenAddress),
-    adminTcp:
-      options.adminAddress === undefined
-        ? undefined
-        : { address: String(options.adminAddress), port: Number(options.adminPort) },
-    logAddress: String(options.logAddress),
     upstreamHost: String(options.upstreamHost),
     hostPorts: { blue: Number(options.bluePort), green: Number(options.greenPort) },
     replicas: Number(options.replicas),
     healthPath: String(options.healthPath),
     maintenanceMode: options.maintenance as MaintenanceMode,
-    logPort: options.logPort === undefined ? proxyPort : Number(options.logPort),
     checkIntervalMs: Number(options.checkIntervalMs),
   };
 }

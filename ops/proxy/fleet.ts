@@ -1,5 +1,5 @@
 // Moving traffic on several proxies at once, all or nothing: one proxy per host, each reached through
-// its runtime API (TCP on the host's private address; the local UNIX socket for a single host). Nothing
+// its runtime API (the control plane's channel over SSH; the local UNIX socket for a single host). Nothing
 // moves until every proxy answered and the target color is UP on every one; then the color is readied
 // on every proxy, then the other color drained on every proxy (per proxy the order that drops nothing).
 // If any proxy fails during the move, every proxy gets back the server states it had before.
@@ -21,6 +21,8 @@ export interface HostMove {
   previousColor?: Color;
   /** Whether any server state changed on this host. */
   moved: boolean;
+  /** Milliseconds from the start of the move until this host's proxy took the color (moved hosts). */
+  readyMs?: number;
 }
 
 export interface FleetMove {
@@ -30,6 +32,8 @@ export interface FleetMove {
   hosts: HostMove[];
   /** Milliseconds from the first "ready" to the last "drain" over all hosts. */
   runtimeMs: number;
+  /** Milliseconds from the first host taking the color to the last: when two versions serve at once. */
+  mixedMs?: number;
   /** Milliseconds the checks before the move took. */
   preflightMs: number;
 }
@@ -121,12 +125,16 @@ export async function moveFleet(
 
   // 3. Ready the color on every host, then drain the other on every host.
   const started = process.hrtime.bigint();
-  const readied = await onEvery(targets, (target, index) => readyColor(target.admin, color, states[index]));
+  const sinceStart = () => Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+  const readied = await onEvery(targets, async (target, index) => {
+    await readyColor(target.admin, color, states[index]);
+    if (hosts[index].moved) hosts[index].readyMs = sinceStart();
+  });
   const drained =
     readied.failures.length > 0
       ? readied
       : await onEvery(targets, (target, index) => drainOthers(target.admin, color, states[index]));
-  const runtimeMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+  const runtimeMs = sinceStart();
   if (drained.failures.length > 0) {
     const reverted = await onEvery(targets, (target, index) => restore(target, before[index]));
     const outcome =
@@ -138,6 +146,7 @@ export async function moveFleet(
     );
   }
   const previous = hosts.map((host) => host.previousColor);
+  const readyTimes = hosts.flatMap((host) => (host.readyMs === undefined ? [] : [host.readyMs]));
   return {
     activeColor: color,
     previousColor: previous.every((which) => which !== undefined && which === previous[0])
@@ -145,6 +154,9 @@ export async function moveFleet(
       : undefined,
     hosts,
     runtimeMs,
+    ...(readyTimes.length > 1
+      ? { mixedMs: Math.round((Math.max(...readyTimes) - Math.min(...readyTimes)) * 10) / 10 }
+      : {}),
     preflightMs,
   };
 }

@@ -1,51 +1,62 @@
-// HAProxy's runtime API, spoken directly with `net` (socat would add tens of milliseconds of process
-// start-up to every flip): over the local UNIX admin socket, or over the TCP one a proxy on another host
-// exposes on its private address (`stats socket ipv4@<address>:<port> level admin`).
+// HAProxy's runtime API. On the proxy's own host it is spoken directly with `net` over the UNIX admin
+// socket (mode 600, the only listener the API has: socat would add tens of milliseconds of process
+// start-up to every flip); from anywhere else through a RuntimeClient, the control channel over SSH
+// (ops/control), which relays each command to that socket inside the proxy's container.
 import * as net from "net";
 import { BACKEND } from "./config";
 
-/**
- * Where a proxy's runtime API answers: an absolute path is its UNIX socket, `<host>:<port>` its TCP
- * socket.
- */
-export type AdminEndpoint = string;
-
-/** `<host>:<port>` of a TCP admin socket. */
-export function tcpAdmin(host: string, port: number): AdminEndpoint {
-  return `${host}:${port}`;
+/** Something that runs one runtime API command on a proxy and returns HAProxy's whole answer. */
+export interface RuntimeClient {
+  command(text: string, timeoutMs?: number): Promise<string>;
 }
 
-function connectOptions(admin: AdminEndpoint): net.NetConnectOpts {
-  if (admin.startsWith("/")) return { path: admin };
-  const match = /^(.+):(\d{1,5})$/.exec(admin);
-  if (!match)
-    throw new Error(`admin endpoint ${JSON.stringify(admin)}: expected a socket path or <host>:<port>`);
-  return { host: match[1], port: Number(match[2]) };
+/** Where a proxy's runtime API answers: its UNIX socket's path, or a client that reaches it. */
+export type AdminEndpoint = string | RuntimeClient;
+
+/** Refuses what would be more than one command (HAProxy runs every command of a line). */
+export function checkRuntimeCommand(command: string): void {
+  if (/[\n;]/.test(command))
+    throw new Error(`runtime command ${JSON.stringify(command)}: one command per call`);
 }
 
-/** Sends one command and returns HAProxy's whole answer (it closes the connection after it). */
-export function runtimeCommand(admin: AdminEndpoint, command: string, timeoutMs = 2000): Promise<string> {
-  if (/[\n;]/.test(command)) {
-    return Promise.reject(new Error(`runtime command ${JSON.stringify(command)}: one command per call`));
+/** Sends one command to a UNIX admin socket and returns HAProxy's whole answer (it closes after it). */
+export function socketCommand(socketPath: string, command: string, timeoutMs = 2000): Promise<string> {
+  try {
+    checkRuntimeCommand(command);
+  } catch (error) {
+    return Promise.reject(error);
   }
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(connectOptions(admin));
+    const socket = net.createConnection({ path: socketPath });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`HAProxy admin socket ${admin} did not answer "${command}" within ${timeoutMs} ms`));
+      reject(
+        new Error(`HAProxy admin socket ${socketPath} did not answer "${command}" within ${timeoutMs} ms`),
+      );
     }, timeoutMs);
     socket.once("connect", () => socket.write(`${command}\n`));
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.once("error", (error) => {
       clearTimeout(timer);
-      reject(new Error(`HAProxy admin socket ${admin}: ${error.message}`));
+      reject(new Error(`HAProxy admin socket ${socketPath}: ${error.message}`));
     });
     socket.once("close", () => {
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString("utf8"));
     });
   });
+}
+
+/** Sends one command and returns HAProxy's whole answer. */
+export function runtimeCommand(admin: AdminEndpoint, command: string, timeoutMs = 2000): Promise<string> {
+  if (typeof admin === "string") return socketCommand(admin, command, timeoutMs);
+  try {
+    checkRuntimeCommand(command);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return admin.command(command, timeoutMs);
 }
 
 /** True when a proxy answers on the socket. */

@@ -11,8 +11,6 @@ export interface ProxySpec {
   proxyPort: number;
   /** Address the proxy listens on (default 127.0.0.1; 0.0.0.0: every address of the host). */
   listenAddress?: string;
-  /** The runtime API on TCP at this host's private address, for a coordinator on another host. */
-  adminTcp?: { address: string; port: number };
   /** Address the proxy reaches the replicas at. */
   upstreamHost: string;
   /** First host port of each color; replica i listens on hostPort + i. */
@@ -20,10 +18,6 @@ export interface ProxySpec {
   replicas: number;
   healthPath: string;
   maintenanceMode: MaintenanceMode;
-  /** UDP port the access log goes to; the guard listens there. */
-  logPort: number;
-  /** Address the access log goes to (default 127.0.0.1): where the guard runs. */
-  logAddress?: string;
   /** HAProxy's own health-check interval, in milliseconds. */
   checkIntervalMs: number;
 }
@@ -34,12 +28,9 @@ export function proxyState(spec: ProxySpec, activeColor: Color): ProxyState {
     servers: colorServers(spec.upstreamHost, spec.hostPorts, spec.replicas),
     proxyPort: spec.proxyPort,
     listenAddress: spec.listenAddress,
-    adminTcp: spec.adminTcp,
     stateDir: spec.stateDir,
     maintenanceMode: spec.maintenanceMode,
     healthPath: spec.healthPath,
-    logPort: spec.logPort,
-    logAddress: spec.logAddress,
     checkIntervalMs: spec.checkIntervalMs,
   };
 }

@@ -7,6 +7,12 @@ import { STEP, STEP_ENV } from "../../contract/resources";
 import { RELEASE_ID } from "../../contract/patterns";
 import { COLORS, Color } from "../../schema/types";
 import { isImageRef } from "../../contract/patterns";
+import {
+  ReleaseSnapshot,
+  SNAPSHOT_ENV,
+  skippedDataSteps,
+  snapshotFrom,
+} from "../../contract/release-transition";
 import { StepError, requireEnv } from "../lib/step";
 
 /** Environment variables the record reads besides STEP_ENV. */
@@ -25,6 +31,38 @@ export interface ReleaseRecord {
   schemaBreaking: boolean;
   override: { reason: string; approver: string; ticket: string; expiresAt: string } | null;
   recordedAt: string;
+  /** Which color holds the newest release (its release is backed up and migrated). */
+  latestColor?: Color;
+  /** What each color runs. */
+  colors?: ReleaseSnapshot["colors"];
+}
+
+/** The previous run's record (PULUMI_COMMAND_STDOUT, which the command provider passes to an update). */
+export const PREVIOUS_RECORD_ENV = "PULUMI_COMMAND_STDOUT";
+
+/** The snapshot of a record the step printed before; undefined when there is none or it predates snapshots. */
+export function previousSnapshot(stdout: string | undefined): ReleaseSnapshot | undefined {
+  const line = (stdout ?? "")
+    .split("\n")
+    .map((text) => text.trim())
+    .filter((text) => text.startsWith("{"))
+    .pop();
+  if (line === undefined) return undefined;
+  try {
+    const record = JSON.parse(line) as Partial<ReleaseRecord>;
+    if (!record.colors || !record.latestColor) return undefined;
+    return snapshotFrom({
+      [SNAPSHOT_ENV.latestColor]: record.latestColor,
+      ...Object.fromEntries(
+        COLORS.flatMap((color) => [
+          [SNAPSHOT_ENV.release(color), record.colors?.[color]?.release],
+          [SNAPSHOT_ENV.image(color), record.colors?.[color]?.image],
+        ]),
+      ),
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds the record from the step's environment, judged at `now`; throws StepError (exit 2) on a bad override. */
@@ -54,6 +92,18 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
       2,
     );
   }
+  // Both colors and the latest one (greenlight:latestColor): a release that would skip its data steps is refused.
+  const snapshot = snapshotFrom(env);
+  if (snapshot === undefined && env[SNAPSHOT_ENV.latestColor] !== undefined)
+    throw new StepError(
+      `${SNAPSHOT_ENV.latestColor} is set but the colors' releases and images are not all there (GREENLIGHT_<COLOR>_RELEASE, GREENLIGHT_<COLOR>_IMAGE)`,
+      2,
+    );
+  const previous = previousSnapshot(env[PREVIOUS_RECORD_ENV]);
+  if (snapshot && previous) {
+    const problem = skippedDataSteps(previous, snapshot, env[RECORD_ENV.stack] || undefined);
+    if (problem) throw new StepError(`release ${release} refused: ${problem}`, 1);
+  }
   const checked = checkOverride(overrideFields(env), now);
   if (checked.status === "invalid") {
     throw new StepError(
@@ -79,6 +129,7 @@ export function releaseRecord(env: NodeJS.ProcessEnv, now: Date): ReleaseRecord 
           }
         : null,
     recordedAt: now.toISOString(),
+    ...(snapshot ? { latestColor: snapshot.latestColor, colors: snapshot.colors } : {}),
   };
 }
 

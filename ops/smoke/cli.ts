@@ -5,7 +5,7 @@ import { SmokeCheck } from "../../schema/types";
 import { withGateFailureNotice } from "../notify";
 import { addTargetOptions, repeatable, targetFromOptions } from "../lib/options";
 import { StepCommand, progress } from "../lib/step";
-import { SmokeOptions, runSmoke } from ".";
+import type { SmokeOptions } from ".";
 
 function smokeCheck(value: string): SmokeCheck {
   const parsed = parseSmokeCheck(value);
@@ -28,6 +28,7 @@ export const smokeCommand: StepCommand = {
       checks: (options.check as SmokeCheck[] | undefined) ?? [],
     };
     return withGateFailureNotice("smoke", "smoke checks", smoke, env, async () => {
+      const { runSmoke } = await import(".");
       const report = await runSmoke(smoke);
       progress("smoke", `${report.results.length} checks passed on ${smoke.color}`);
       return report;

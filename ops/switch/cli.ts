@@ -1,13 +1,13 @@
 // The switch's command lines: `switch` moves the proxy on this machine (index.ts), `switch-hosts`
 // every host's proxy from one coordinator (hosts.ts). Both take the same target, warm-up and guard options.
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { Color } from "../../schema/types";
 import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
-import { color, host, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
-import { StepCommand, StepError, progress } from "../lib/step";
-import { SwitchSettings, switchTraffic } from ".";
-import { HostEntry, parseHostEntry, switchHosts } from "./hosts";
+import { addHostOptions, hostsFromOptions } from "../control/cli";
+import { color, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
+import { StepCommand, progress } from "../lib/step";
+import type { SwitchSettings } from ".";
 
 /** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
 export function switchTargetOptions(command: Command): Command {
@@ -44,30 +44,31 @@ export const switchCommand: StepCommand = {
   description:
     "Points the proxy at a color without dropping requests, warms it up, guards it, reverts on a breach",
   options: (command: Command) => guardThresholdOptions(addProxyOptions(switchTargetOptions(command))),
-  run: (options, env) =>
-    switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) }),
+  run: async (options, env) => {
+    const { switchTraffic } = await import(".");
+    return switchTraffic({ spec: proxySpecFromOptions(options), ...switchSettingsFromOptions(options, env) });
+  },
 };
+
+function containerName(value: string): string {
+  if (!/^greenlight-proxy-[a-z][a-z0-9-]*-[A-Za-z0-9._-]+$/.test(value) || value.length > 128)
+    throw new InvalidArgumentError("expected greenlight-proxy-<app>-<stack>");
+  return value;
+}
 
 export const switchHostsCommand: StepCommand = {
   name: "switch-hosts",
   description:
-    "Moves every host's proxy to a color through its TCP runtime API, all or nothing; warms up, guards every host, reverts every host on a breach",
+    "Moves every host's proxy to a color over SSH (host keys pinned), all or nothing; warms up, guards every host, reverts every host on a breach",
   options: (command: Command) =>
     guardThresholdOptions(
-      switchTargetOptions(command)
+      addHostOptions(switchTargetOptions(command))
         .requiredOption(
-          "--host <name=address[:admin-port]>",
-          "a host whose proxy moves, at its private address; repeatable, in order",
-          repeatable(parseHostEntry),
+          "--container <name>",
+          "the proxy container on every host (greenlight-proxy-<app>-<stack>); the relay runs in it",
+          containerName,
         )
-        .requiredOption("--admin-port <port>", "TCP port of every host's runtime API", port)
         .requiredOption("--proxy-port <port>", "port every host's proxy listens on", port)
-        .requiredOption(
-          "--log-address <address>",
-          "this host's private address: every proxy sends its access log here, the guard listens here",
-          host,
-        )
-        .requiredOption("--log-port <port>", "UDP port of the access log", port)
         .option(
           "--check-interval-ms <ms>",
           "interval of HAProxy's own health checks",
@@ -75,17 +76,17 @@ export const switchHostsCommand: StepCommand = {
           1000,
         ),
     ),
-  run: (options, env) => {
-    const hosts = options.host as HostEntry[];
-    const names = hosts.map((entry) => entry.name);
-    const twice = names.find((name, index) => names.indexOf(name) !== index);
-    if (twice !== undefined) throw new StepError(`host ${twice} is given twice: name each host once`, 2);
+  run: async (options, env) => {
+    const hosts = hostsFromOptions(options);
+    const [{ switchHosts }, { sshAuthFromEnv }] = await Promise.all([
+      import("./hosts"),
+      import("../control/ssh"),
+    ]);
     return switchHosts({
       hosts,
-      adminPort: Number(options.adminPort),
+      container: String(options.container),
+      auth: sshAuthFromEnv(env),
       proxyPort: Number(options.proxyPort),
-      logAddress: String(options.logAddress),
-      logPort: Number(options.logPort),
       checkIntervalMs: Number(options.checkIntervalMs),
       ...switchSettingsFromOptions(options, env),
     });

@@ -3,14 +3,12 @@
 // guard watch the new color and flips back on a breach — exiting non-zero so `pulumi up` fails and the
 // stack's recorded state still says the old color.
 import { Color } from "../../schema/types";
-import { AccessLogListener, GuardReport, describeGuard, watchGuard } from "../guard";
-import { HostMove } from "../proxy/fleet";
-import { Activation, activate } from "../proxy/activate";
-import { ProxySpec, proxyUrl } from "../proxy/spec";
-import { probe } from "../lib/http";
-import { NotifyResult, notifyFromStep } from "../notify";
+import { ControlPlane } from "../control";
+import { GuardReport, GuardWatch, guardRelease } from "../guard";
 import { GuardThresholds } from "../guard/requests";
 import { StepError } from "../lib/step";
+import { NotifyResult, notifyFromStep } from "../notify";
+import { Activation, HostMove, ProxySpec, activate, proxyPaths, proxyUrl } from "../proxy";
 
 /** What every switch takes, however it reaches its proxies. */
 export interface SwitchSettings {
@@ -51,13 +49,21 @@ export interface Moved {
   runtimeMs?: number;
   /** Milliseconds the checks before the move took (every host answers, the color is UP everywhere). */
   preflightMs?: number;
+  /** Milliseconds from the first host taking the new color to the last (several hosts). */
+  mixedMs?: number;
+  /** Milliseconds opening every host's control channel took (SSH, host key, relay), before anything moved. */
+  openMs?: number;
   /** Per host, when the switch moved several hosts. */
   hosts?: HostMove[];
 }
 
-/** How a switch reaches its proxies: where clients reach them, and how traffic moves on them. */
+/** How a switch reaches its proxies: where clients reach them, their control plane, how traffic moves. */
 export interface TrafficMover {
   proxyUrls: string[];
+  /** Every proxy's control plane: the guard reads their access logs and the warm-up goes through it. */
+  plane: ControlPlane;
+  /** The move may start the proxy (this machine's): the guard then subscribes once it runs. */
+  mayStart?: boolean;
   move(color: Color): Promise<Moved>;
   /**
    * Moves back after a breach, on every proxy it can; returns the failures, each naming its host.
@@ -80,20 +86,30 @@ export interface SwitchReport {
   runtimeMs?: number;
   /** Milliseconds the checks on every host took before anything moved. */
   preflightMs?: number;
+  /** Milliseconds from the first host taking the new color to the last (several hosts). */
+  mixedMs?: number;
+  /** Milliseconds opening every host's control channel took (SSH, host key, relay). */
+  openMs?: number;
   hosts?: HostMove[];
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
+  /** The switch process's peak resident memory, in MB: the guard's count stays the same size under a flood. */
+  peakRssMb?: number;
   warmup: WarmupResult[];
   guard?: GuardReport | { skipped: string };
   notified?: NotifyResult;
 }
 
-async function warmUp(proxyUrls: string[], paths: string[]): Promise<WarmupResult[]> {
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function warmUp(mover: TrafficMover, paths: string[]): Promise<WarmupResult[]> {
   const results: WarmupResult[] = [];
-  for (const proxyUrl of proxyUrls) {
+  for (const [index, channel] of mover.plane.channels.entries()) {
     for (const path of paths) {
-      const answer = await probe(`${proxyUrl}${path.slice(1)}`, 10_000);
-      results.push({ path, proxyUrl, status: answer.status, ms: answer.ms, error: answer.error });
+      const answer = await channel
+        .get(path, 10_000)
+        .catch((error: Error) => ({ status: undefined, ms: 0, error: error.message }));
+      results.push({ path, proxyUrl: mover.proxyUrls[index], ...answer });
     }
   }
   return results;
@@ -101,30 +117,36 @@ async function warmUp(proxyUrls: string[], paths: string[]): Promise<WarmupResul
 
 /**
  * Moves traffic, warms up, guards; throws StepError (with the report) when the guard reverted. The
- * access log is heard at logAddress:logPort, opened before traffic moves.
+ * guard subscribes to every proxy's access log before traffic moves (after a start or reload, once the
+ * new proxy runs).
  */
-export async function runSwitch(
-  mover: TrafficMover,
-  settings: SwitchSettings,
-  log: { address: string; port: number },
-): Promise<SwitchReport> {
+export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): Promise<SwitchReport> {
   const started = Date.now();
   const progressLog = settings.log ?? (() => undefined);
   const env = settings.env ?? {};
   const { color } = settings;
   const hostCount = mover.proxyUrls.length;
   const where = hostCount > 1 ? ` on ${hostCount} hosts` : "";
-  // Listen before traffic moves: a guard that cannot listen must stop the switch, not watch nothing.
-  let listener: AccessLogListener | undefined;
-  if (settings.guardSeconds > 0) {
-    listener = await AccessLogListener.open(log.port, log.address).catch((error: Error) => {
-      throw new StepError(`${error.message}; traffic was not switched`, 2);
+  const guarding = settings.guardSeconds > 0;
+  // Subscribe before traffic moves: a guard that cannot read the proxies must stop the switch, not watch nothing.
+  let watch: GuardWatch | undefined;
+  if (guarding) {
+    watch = await GuardWatch.open(mover.plane, color).catch((error: Error) => {
+      if (mover.mayStart) return undefined;
+      throw new StepError(
+        `the guard cannot read the proxies' access log: ${error.message}; traffic was not switched`,
+        2,
+      );
     });
   }
   try {
     const activation = await mover.move(color);
     const moved = activation.method !== "unchanged";
-    const warmup = await warmUp(mover.proxyUrls, settings.warmupPaths);
+    if (guarding && moved && (watch === undefined || activation.method === "reload")) {
+      watch?.close();
+      watch = await GuardWatch.open(mover.plane, color);
+    }
+    const warmup = await warmUp(mover, settings.warmupPaths);
     const report: SwitchReport = {
       step: "switch",
       activeColor: color,
@@ -136,59 +158,45 @@ export async function runSwitch(
       method: activation.method,
       runtimeMs: activation.runtimeMs,
       ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
+      ...(activation.mixedMs !== undefined ? { mixedMs: activation.mixedMs } : {}),
+      ...(activation.openMs !== undefined ? { openMs: activation.openMs } : {}),
       ...(activation.hosts ? { hosts: activation.hosts } : {}),
       totalMs: 0,
       warmup,
     };
-    if (!listener) {
+    if (!watch) {
       report.guard = { skipped: "guard window is 0 s" };
     } else if (!moved) {
       report.guard = { skipped: `${color} already served; traffic did not move` };
     } else {
-      progressLog(`guard watches ${color}${where} for ${settings.guardSeconds} s`);
-      const guard = await watchGuard({
-        listener,
-        color,
-        durationSeconds: settings.guardSeconds,
-        thresholds: settings.thresholds,
-      });
-      report.guard = guard;
-      progressLog(describeGuard(guard));
-      if (guard.verdict === "breach") {
-        const previous = activation.previousColor;
-        const why = (guard.reasons ?? []).join("; ");
-        if (previous === undefined || previous === color) {
-          report.totalMs = Date.now() - started;
-          throw new StepError(
-            `guard: ${why} (${describeGuard(guard)}); no previous color served${where}, so there is nothing to revert to`,
-            1,
-            report,
-          );
-        }
-        let notReverted: string[] = [];
-        if (mover.revert) notReverted = await mover.revert(previous);
-        else await mover.move(previous);
-        const revertedTo =
-          notReverted.length === 0
-            ? `${previous}${where}`
-            : `${previous} on ${hostCount - notReverted.length} of ${hostCount} hosts, NOT on ${notReverted.join("; ")}`;
-        report.notified = await notifyFromStep(
-          "switch",
-          {
-            event: "revert",
-            text: `release ${settings.release} on ${color} reverted to ${revertedTo}: ${why}`,
-            fields: { measured: describeGuard(guard), proxy: mover.proxyUrls.join(" ") },
-          },
+      report.guard = await guardRelease(
+        {
+          watch,
+          durationSeconds: settings.guardSeconds,
+          thresholds: settings.thresholds,
+          previous: activation.previousColor,
+          revert: mover.revert ?? (async (previous) => (await mover.move(previous), [])),
+          proxies: hostCount,
+          release: settings.release,
+          proxyUrls: mover.proxyUrls,
+          step: "switch",
           env,
-        );
-        report.totalMs = Date.now() - started;
-        throw new StepError(`guard reverted traffic to ${revertedTo}: ${why} (${describeGuard(guard)})`, 1, {
-          ...report,
-          activeColor: previous,
-          revertedFrom: color,
-          ...(notReverted.length > 0 ? { notReverted } : {}),
-        });
-      }
+          log: progressLog,
+        },
+        ({ guard, reverted }) => {
+          report.guard = guard;
+          report.totalMs = Date.now() - started;
+          report.peakRssMb = peakRssMb();
+          if (!reverted) return report;
+          report.notified = reverted.notified;
+          return {
+            ...report,
+            activeColor: reverted.revertedTo,
+            revertedFrom: color,
+            ...(reverted.notReverted.length > 0 ? { notReverted: reverted.notReverted } : {}),
+          };
+        },
+      );
     }
     if (moved) {
       report.notified = await notifyFromStep(
@@ -206,9 +214,10 @@ export async function runSwitch(
       );
     }
     report.totalMs = Date.now() - started;
+    report.peakRssMb = peakRssMb();
     return report;
   } finally {
-    await listener?.close();
+    watch?.close();
   }
 }
 
@@ -217,7 +226,9 @@ export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
   const { spec } = options;
   const mover: TrafficMover = {
     proxyUrls: [proxyUrl(spec)],
+    plane: ControlPlane.local(proxyPaths(spec.stateDir).socket, proxyUrl(spec)),
+    mayStart: true,
     move: (color) => activate(spec, color, { binary: options.binary, log: options.log }),
   };
-  return runSwitch(mover, options, { address: spec.logAddress ?? "127.0.0.1", port: spec.logPort });
+  return runSwitch(mover, options);
 }

@@ -60,12 +60,7 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
     ops = await needService(this, "the ops image, built here", async () => buildOpsImageHere());
     const base = await freePortRange(6);
     const appDatabase = `postgresql://${pg.adminUser}:${encodeURIComponent(pg.adminPassword)}@${RUNNER_ADDRESS}:${pg.port}/shop`;
-    fleet = new Fleet(
-      sim,
-      ops.image,
-      { proxy: base, admin: base + 1, log: base + 2, blue: base + 3, green: base + 4 },
-      appDatabase,
-    );
+    fleet = new Fleet(sim, ops.image, { proxy: base, blue: base + 3, green: base + 4 }, appDatabase);
   });
 
   after(async () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { renderHaproxyConfig } from "../../ops/proxy/config";
-import { runtimeCommand, setServerState, tcpAdmin } from "../../ops/proxy/runtime";
+import { ControlPlane } from "../../ops/control";
+import { proxyPaths, renderHaproxyConfig } from "../../ops/proxy/config";
 import { proxyState } from "../../ops/proxy/spec";
 import { OPS_RUNTIME_PACKAGES } from "../../ops/hosts/image";
 import { shellQuote } from "../../contract/shell";
@@ -92,12 +92,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     ]);
     phase("ops image built and app images loaded on every host");
     const base = await freePortRange(6);
-    fleet = new Fleet(
-      sim,
-      opsImage,
-      { proxy: base, admin: base + 1, log: base + 2, blue: base + 3, green: base + 4 },
-      pg.url("shop"),
-    );
+    fleet = new Fleet(sim, opsImage, { proxy: base, blue: base + 3, green: base + 4 }, pg.url("shop"));
     await fleet.startColor("blue", "v1", images.v1);
     await fleet.startProxies();
     phase("replicas and proxies");
@@ -126,17 +121,42 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
   const releaseOn = async (host: SimHost) =>
     /^release (\S+) \((\w+)\)/.exec((await fleet.get(host)).body)?.slice(1, 3);
 
-  it("every proxy container serves blue v1 at its own address, its runtime API on the host's private address only", async () => {
-    for (const host of fleet.hosts) {
-      assert.deepEqual(await releaseOn(host), ["v1", "blue"]);
-      const info = await runtimeCommand(tcpAdmin(host.address, fleet.ports.admin), "show info");
-      assert.match(info, /^Name: HAProxy/m);
+  it("every proxy container serves blue v1 at its own address; its runtime API answers only over SSH, through the relay in the container", async () => {
+    for (const host of fleet.hosts) assert.deepEqual(await releaseOn(host), ["v1", "blue"]);
+    const plane = await ControlPlane.open(
+      fleet.hosts.map((host) => ({
+        name: host.name,
+        address: host.address,
+        port: host.sshPort,
+        user: "root",
+        hostKey: sim.hostKey(host),
+      })),
+      { container: fleet.proxyContainer, auth: { privateKey: sim.privateKey() } },
+    );
+    try {
+      for (const info of await plane.all("show info")) assert.match(info, /^Name: HAProxy/m);
+      const stats = await plane.stats();
+      assert.deepEqual(
+        stats.map((rows) => rows.filter((row) => row.svname === "FRONTEND").map((row) => row.pxname)),
+        [["web"], ["web"], ["web"]],
+      );
+    } finally {
+      await plane.close();
     }
     assert.match(
       fleet.proxyCommand(fleet.hosts[0]),
       new RegExp(
-        `^docker run -d --name greenlight-proxy-shop-hosts --network host --restart unless-stopped --init --stop-timeout 35 -v greenlight-proxy-shop-hosts:/var/lib/greenlight greenlight-ops:[0-9a-f]{16} proxy --state-dir ${PROXY_STATE_DIR} --listen-address 127\\.0\\.0\\.2 `,
+        `^docker run -d --name greenlight-proxy-shop-hosts --network host --restart unless-stopped --init --stop-timeout 35 --cap-drop ALL (--cap-add CAP_[A-Z_]+ )+--security-opt no-new-privileges -v greenlight-proxy-shop-hosts:/var/lib/greenlight greenlight-ops:[0-9a-f]{16} proxy --state-dir ${PROXY_STATE_DIR} --listen-address 127\\.0\\.0\\.2 `,
       ),
+    );
+    // Unprivileged where it can be: HAProxy's workers run as nobody, only its master keeps root.
+    const users = await sim.ssh(fleet.hosts[0], `docker top ${fleet.proxyContainer} -eo pid,user,args`);
+    assert.equal(users.code, 0, users.stderr);
+    const haproxy = users.stdout.split("\n").filter((line) => /haproxy -W/.test(line));
+    assert.ok(haproxy.length >= 2, users.stdout);
+    assert.ok(
+      haproxy.some((line) => /^\d+\s+(nobody|65534)\s/.test(line)),
+      `a worker as nobody: ${users.stdout}`,
     );
   });
 
@@ -199,7 +219,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     assert.equal(report.method, "flip");
     assert.equal(report.previousColor, "blue");
     assert.deepEqual(
-      report.hosts,
+      report.hosts.map(({ host, previousColor, moved }) => ({ host, previousColor, moved })),
       fleet.hosts.map((host) => ({ host: host.name, previousColor: "blue", moved: true })),
     );
     assert.deepEqual(
@@ -213,6 +233,10 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
     );
     assert.match(receiver.messages[0].text, /traffic moved to green \(release v2\) from blue on 3 hosts/);
     assert.ok(!fleet.switchCommand("green", "v2").includes(receiver.url), "no secret in the command string");
+    assert.ok(
+      !fleet.switchCommand("green", "v2").includes(sim.privateKey().split("\n")[1]),
+      "nor the hosts' SSH key",
+    );
 
     // Nine more, ten in all (the bench's count; npm run bench -- hosts measures their time against its goal).
     const moves: number[] = [];
@@ -353,7 +377,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       assert.match(
         switched.stderr,
         new RegExp(
-          `cannot reach the proxy of ${down.name}; no traffic moved on any host: host ${down.name}: HAProxy admin socket ${down.address.replace(/\./g, "\\.")}:\\d+: connect ECONNREFUSED`,
+          `cannot reach the proxy of ${down.name} over SSH; nothing was done on any host: host ${down.name}: the relay's stream (ended|closed).*is not running`,
         ),
       );
       const sum = total(results);
@@ -366,60 +390,73 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
   });
 
   it("a host failing during the switch: every host goes back to blue and the failure names the host", async () => {
-    // h4's proxy answers reads but refuses changes on the port the coordinator uses: it passes the checks
-    // before the move and fails the move itself, after h2 and h3 already took green.
+    // h4's proxy answers reads but refuses changes on the socket its relay uses (runtime API at operator
+    // level): it passes the checks before the move and fails the move itself, after h2 and h3 took green.
+    await fleet.startColor("green", "v2", images.v2);
     const faulty = fleet.hosts[2];
-    const spare = fleet.ports.admin + 4;
+    const socket = proxyPaths(PROXY_STATE_DIR).socket;
+    const spare = `${PROXY_STATE_DIR}/spare.sock`;
     const config = renderHaproxyConfig({
       ...proxyState(
         {
-          stateDir: "/tmp",
+          stateDir: PROXY_STATE_DIR,
           proxyPort: fleet.ports.proxy,
           listenAddress: faulty.address,
-          adminTcp: { address: faulty.address, port: fleet.ports.admin },
           upstreamHost: faulty.address,
           hostPorts: { blue: fleet.ports.blue, green: fleet.ports.green },
           replicas: 1,
           healthPath: "/health",
           maintenanceMode: "off",
-          logPort: fleet.ports.log,
-          logAddress: fleet.coordinator.address,
           checkIntervalMs: 500,
         },
         "blue",
       ),
       foreground: true,
     }).replace(
-      `ipv4@${faulty.address}:${fleet.ports.admin} level admin`,
-      `ipv4@${faulty.address}:${fleet.ports.admin} level operator\n  stats socket ipv4@${faulty.address}:${spare} level admin`,
+      `${socket} mode 600 level admin`,
+      `${socket} mode 600 level operator\n  stats socket ${spare} mode 600 level admin`,
     );
+    const real = "gl-real-proxy";
     assert.equal((await sim.dockerAsync(faulty, ["stop", fleet.proxyContainer])).code, 0);
-    const faultyName = "gl-faulty-proxy";
-    await sim.dockerAsync(faulty, ["rm", "-f", faultyName]);
+    assert.equal((await sim.dockerAsync(faulty, ["rename", fleet.proxyContainer, real])).code, 0);
     const started = await sim.dockerAsync(faulty, [
       "run",
       "-d",
       "--name",
-      faultyName,
+      fleet.proxyContainer,
       "--network",
       "host",
       "-e",
       `CONFIG=${config}`,
       "--entrypoint",
-      "/bin/sh",
+      "/usr/local/bin/node",
       fleet.opsImage,
-      "-c",
-      'printf "%s\\n" "$CONFIG" > /tmp/haproxy.cfg && exec haproxy -W -db -f /tmp/haproxy.cfg',
+      "-e",
+      // The image has node and haproxy but no coreutils: write the config and run HAProxy from node.
+      `const fs = require("fs"); fs.mkdirSync("${PROXY_STATE_DIR}", { recursive: true });
+       fs.writeFileSync("${PROXY_STATE_DIR}/haproxy.cfg", process.env.CONFIG + "\\n");
+       require("child_process").spawn("haproxy", ["-W", "-db", "-f", "${PROXY_STATE_DIR}/haproxy.cfg"], { stdio: "inherit" })
+         .on("exit", (code) => process.exit(code ?? 1));`,
     ]);
     assert.equal(started.code, 0, started.stderr);
     try {
       const deadline = Date.now() + 15_000;
       while ((await releaseOn(faulty).catch(() => undefined))?.[1] !== "blue") {
-        if (Date.now() > deadline) throw new Error("the faulty proxy does not serve blue");
+        if (Date.now() > deadline) {
+          const logs = await sim.dockerAsync(faulty, ["logs", "--tail", "20", fleet.proxyContainer]);
+          throw new Error(`the faulty proxy does not serve blue: ${logs.stdout} ${logs.stderr}`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       // Green in drain, so the coordinator's checks before the move need no change on this host.
-      await setServerState(tcpAdmin(faulty.address, spare), "green-0", "drain");
+      const drained = await sim.dockerAsync(faulty, [
+        "exec",
+        fleet.proxyContainer,
+        "node",
+        "-e",
+        `require("net").createConnection("${spare}").end("set server app/green-0 state drain\\n")`,
+      ]);
+      assert.equal(drained.code, 0, drained.stderr);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const load = loadEveryFront(fleet);
       await waitUntil(
@@ -444,7 +481,8 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
       for (const result of results)
         assert.ok(result.sequence.slice(-200).every((release) => release === "v1"));
     } finally {
-      await sim.dockerAsync(faulty, ["rm", "-f", faultyName]);
+      await sim.dockerAsync(faulty, ["rm", "-f", fleet.proxyContainer]);
+      await sim.dockerAsync(faulty, ["rename", real, fleet.proxyContainer]);
       await sim.dockerAsync(faulty, ["start", fleet.proxyContainer]);
     }
   });

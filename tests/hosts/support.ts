@@ -1,24 +1,26 @@
 // One app released on the simulated hosts the way the program does it: per host, the replicas of each
 // color (host network, bound to the host's address), the proxy container (`greenlight-proxy-<app>-<stack>`
-// from the ops image) and the health gate, and one coordinator on the first host that switches every
-// host's proxy. Every step runs as the exact command string the program sends (ops/hosts/remote.ts),
-// over SSH, with secrets passed as SSH environment only.
+// from the ops image) and the health gate, over SSH as the exact command strings the program sends
+// (ops/hosts/remote.ts), secrets as SSH environment only; and the coordinator as the program runs it,
+// here (`node bin/greenlight-ops.js switch-hosts …`), reaching every host's proxy over SSH with each
+// host's key pinned and the hosts' SSH key in its environment.
 import { Color } from "../../schema/types";
 import {
   HostProxySettings,
   FlagValue,
-  opsExecCommand,
+  flagWords,
   opsRunCommand,
   proxyContainerName,
   proxyRunCommand,
 } from "../../ops/hosts/remote";
+import { shellQuote } from "../../contract/shell";
+import { PROJECT_DIR } from "../ops/support/cli";
 import { replicaRunArgs } from "../ops/support/release";
 import { CommandRun, SimHost, SimHosts } from "../support/hosts";
+import { spawn } from "child_process";
 
 export interface FleetPorts {
   proxy: number;
-  admin: number;
-  log: number;
   /** Replica 0 of each color; replica i on port + i. */
   blue: number;
   green: number;
@@ -45,19 +47,10 @@ export class Fleet {
     return this.sim.hosts;
   }
 
-  /** The first host: the coordinator runs there, every proxy's access log goes there. */
-  get coordinator(): SimHost {
-    return this.sim.hosts[0];
-  }
-
   proxySettings(host: SimHost): HostProxySettings {
     return {
-      privateAddress: host.address,
       listenAddress: host.address,
       proxyPort: this.ports.proxy,
-      adminPort: this.ports.admin,
-      logAddress: this.coordinator.address,
-      logPort: this.ports.log,
       upstreamHost: host.address,
       hostPorts: { blue: this.ports.blue, green: this.ports.green },
       replicas: this.replicas,
@@ -140,47 +133,44 @@ export class Fleet {
     return this.sim.ssh(host, this.gateCommand(host, color, release), env);
   }
 
-  /** The coordinator's flags: every host, the admin, proxy and log ports, no guard unless asked. */
-  private switchFlags(
+  /** The coordinator's flags: every host with its pinned key, the proxy container and port, no guard unless asked. */
+  switchFlags(
     color: Color,
     release: string,
-    flags: Record<string, FlagValue>,
+    flags: Record<string, FlagValue> = {},
+    hostKeys: Record<string, string> = {},
   ): Record<string, FlagValue> {
     return {
       color,
       release,
-      host: this.hosts.map((host) => `${host.name}=${host.address}`),
-      "admin-port": this.ports.admin,
+      host: this.hosts.map((host) => `${host.name}=root@${host.address}:${host.sshPort}`),
+      "host-key": this.hosts.map((host) => `${host.name}=${hostKeys[host.name] ?? this.sim.hostKey(host)}`),
+      container: this.proxyContainer,
       "proxy-port": this.ports.proxy,
-      "log-address": this.coordinator.address,
-      "log-port": this.ports.log,
       "check-interval-ms": 500,
       "guard-seconds": 0,
       ...flags,
     };
   }
 
-  /** The coordinator's command: switch every host, warm up, guard (`exec`: inside the first host's proxy container). */
-  switchCommand(
-    color: Color,
-    release: string,
-    flags: Record<string, FlagValue> = {},
-    via: "run" | "exec" = "run",
-  ): string {
-    const all = this.switchFlags(color, release, flags);
-    return via === "run"
-      ? opsRunCommand(this.opsImage, "switch-hosts", all, { envNames: STEP_ENV_NAMES })
-      : opsExecCommand(this.proxyContainer, "switch-hosts", all, STEP_ENV_NAMES);
+  /** The coordinator's command line, as the switch's command resource runs it where `pulumi up` runs. */
+  switchCommand(color: Color, release: string, flags: Record<string, FlagValue> = {}): string {
+    return opsLine("switch-hosts", this.switchFlags(color, release, flags));
   }
 
+  /**
+   * Runs the coordinator here, as the command resource does: `sh -c <its command line>` in the project
+   * folder, the hosts' SSH key in GREENLIGHT_SSH_PRIVATE_KEY and nothing secret on the command line.
+   */
   switch(
     color: Color,
     release: string,
     flags: Record<string, FlagValue> = {},
     env: Record<string, string> = {},
-    via: "run" | "exec" = "run",
+    hostKeys: Record<string, string> = {},
   ): Promise<CommandRun> {
-    return this.sim.ssh(this.coordinator, this.switchCommand(color, release, flags, via), env);
+    const line = opsLine("switch-hosts", this.switchFlags(color, release, flags, hostKeys));
+    return runHere(line, { GREENLIGHT_SSH_PRIVATE_KEY: this.sim.privateKey(), ...env });
   }
 
   /**
@@ -203,4 +193,35 @@ export class Fleet {
     const response = await fetch(this.frontUrl(host));
     return { status: response.status, body: await response.text() };
   }
+}
+
+/** `node bin/greenlight-ops.js <step> --flag 'value' …`: components/step-command.ts's opsCommand, without Pulumi. */
+export function opsLine(step: string, flags: Record<string, FlagValue>): string {
+  return ["node bin/greenlight-ops.js", step, ...flagWords(flags).map(shellQuote)].join(" ");
+}
+
+/** A command line run as a local command resource runs it: `sh -c`, in the project folder, with `env` added. */
+export function runHere(line: string, env: Record<string, string>, timeoutMs = 180_000): Promise<CommandRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", line], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, GREENLIGHT_WEBHOOK_URL: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      const json = stdout
+        .split("\n")
+        .filter((entry) => entry.trim().startsWith("{"))
+        .map((entry) => JSON.parse(entry) as Record<string, unknown>);
+      resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - started });
+    });
+  });
 }

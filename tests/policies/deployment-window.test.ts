@@ -237,6 +237,24 @@ describe("policies/deployment-window", () => {
         /^backup-run \(command:local:Command\) does not wait for the release record, so in an update outside the window it could run before deployment-window stops the release; make it depend on the ReleaseRecord \(dependsOn: \[record\]\)\.$/,
       );
     });
+    it("fails the bucket, its key and the roles when they do not wait for the record: they too would change outside the window", async () => {
+      const graph = releaseGraph();
+      byName(graph, "backups").dependencies = [];
+      byName(graph, "roles").dependencies = [];
+      const violations = await stackViolations(deploymentWindow, policyResources(graph));
+      const named = violations.map(
+        (violation) => graph.find((resource) => resource.urn === violation.urn)?.name,
+      );
+      for (const name of [
+        "backups-key",
+        "backups-bucket",
+        "backups-encryption",
+        "roles-migrator",
+        "roles-app",
+      ])
+        assert.ok(named.includes(name), `${name}: ${named.join(", ")}`);
+      assert.ok(!named.includes("backup-run"), "the backup waits for the record itself");
+    });
     it("counts waiting through a parent component, as the SDK orders it", async () => {
       const graph = releaseGraph();
       byName(graph, "backup-run").dependencies = [byName(graph, "backups-bucket").urn];

@@ -35,12 +35,19 @@ const DETACH_ALL = `
           : value;
 `;
 
+/** The step a tampering transformation marked a resource with (a plain environment entry of its command). */
+function tamperedAs(resource: { inputs: Record<string, unknown> }): unknown {
+  return (resource.inputs.environment as Record<string, unknown> | undefined)?.GREENLIGHT_TAMPERED;
+}
+
 /** A transformation body that cuts a step (and its component) loose from everything it waited for. */
 function cutLoose(component: string, step: string): string {
   return `${DETACH_ALL}
   if (args.type === "${component}") return { props: args.props, opts: { ...args.opts, dependsOn: [] } };
   if (helpers.stepOf(args.props) === "${step}") {
-    return { props: { ...(detachAll(args.props) as Record<string, unknown>), greenlightTampered: "${step}" }, opts: { ...args.opts, dependsOn: [] } };
+    const props = detachAll(args.props) as Record<string, unknown>;
+    const environment = { ...(props.environment as Record<string, unknown>), GREENLIGHT_TAMPERED: "${step}" };
+    return { props: { ...props, environment }, opts: { ...args.opts, dependsOn: [] } };
   }
   return undefined;`;
 }
@@ -83,9 +90,7 @@ describe("the pack on the real program's graph", function () {
     it("the migration's dependency on the backup removed: backup-before-migrate fails on the migration", async function () {
       needComponents(this, real.resources, [COMPONENT.databaseBackup, COMPONENT.migration]);
       const judged = await judgeTampered(cutLoose(COMPONENT.migration, "migrate"));
-      const tampered = judged.resources.filter(
-        (resource) => resource.inputs.greenlightTampered === "migrate",
-      );
+      const tampered = judged.resources.filter((resource) => tamperedAs(resource) === "migrate");
       assert.ok(
         tampered.length > 0,
         "the migration command was found by its GREENLIGHT_STEP (plain environment map)",
@@ -101,7 +106,7 @@ describe("the pack on the real program's graph", function () {
     it("the switch's dependency on the gate removed: health-gate-before-switch fails on the switch", async function () {
       needComponents(this, real.resources, [COMPONENT.healthGate, COMPONENT.trafficSwitch]);
       const judged = await judgeTampered(cutLoose(COMPONENT.trafficSwitch, "switch"));
-      const tampered = judged.resources.filter((resource) => resource.inputs.greenlightTampered === "switch");
+      const tampered = judged.resources.filter((resource) => tamperedAs(resource) === "switch");
       assert.ok(
         tampered.length > 0,
         "the switch command was found by its GREENLIGHT_STEP (plain environment map)",
@@ -157,10 +162,8 @@ describe("the pack on the real program's graph", function () {
   const step = helpers.stepOf(args.props);
   if (step === undefined) return undefined;
   const environment = args.props.environment as Record<string, unknown>;
-  return { props: { ...args.props, environment: { ...environment, DB_PASSWORD: "hunter2" }, greenlightTampered: String(step) }, opts: args.opts };`);
-      const tampered = judged.resources.filter(
-        (resource) => resource.inputs.greenlightTampered !== undefined,
-      );
+  return { props: { ...args.props, environment: { ...environment, DB_PASSWORD: "hunter2", GREENLIGHT_TAMPERED: String(step) } }, opts: args.opts };`);
+      const tampered = judged.resources.filter((resource) => tamperedAs(resource) !== undefined);
       assert.ok(
         tampered.length > 0,
         "step commands were found by their GREENLIGHT_STEP (plain environment map)",

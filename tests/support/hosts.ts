@@ -2,7 +2,7 @@
 // 127.0.0.N with its own sshd (port 2222) and its own dockerd, reached exactly as a program's ssh://
 // docker provider or remote.Command reaches a real host: `DOCKER_HOST=ssh://root@127.0.0.N docker …`
 // and `ssh root@127.0.0.N '<command>'`, through the ssh config the script writes.
-import { execFile, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,6 +19,16 @@ export interface SimHost {
   /** 127.0.0.N: the host's own (private and public) address. */
   address: string;
   dockerHost: string;
+  /** Its sshd's port (2222). */
+  sshPort: number;
+}
+
+/** What a host's sshd logged about one connection attempt, as an attacker's view of what reached it. */
+export interface SshdLog {
+  /** Lines of the sshd log since the impostor started. */
+  lines: string[];
+  /** Whether any user authenticated (publickey accepted), i.e. whether any session could have been opened. */
+  authenticated: boolean;
 }
 
 export interface CommandRun {
@@ -41,6 +51,8 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 export interface HostLayout {
   script: string;
   address(number: number): string;
+  /** Its sshd's port. */
+  sshPort: number;
   /** What is left of host `number` under `dir` after a stop (nothing, when it stopped cleanly). */
   leftovers(dir: string, number: number): string[];
 }
@@ -49,6 +61,7 @@ export interface HostLayout {
 export const SIM_LAYOUT: HostLayout = {
   script: SCRIPT,
   address: (number) => `127.0.0.${number}`,
+  sshPort: 2222,
   leftovers: (dir, number) => {
     const folder = path.join(dir, `h${number}`);
     const bridge = `glh${number}`;
@@ -100,9 +113,64 @@ export class SimHosts {
     this.hosts = Array.from({ length: count }, (_, index) => {
       const number = index + first;
       const address = layout.address(number);
-      return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}` };
+      return {
+        name: `h${number}`,
+        number,
+        address,
+        dockerHost: `ssh://root@${address}`,
+        sshPort: layout.sshPort,
+      };
     });
     this.env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` };
+  }
+
+  /** A host's own SSH key, "<type> <base64>": what greenlight:hosts[].hostKey pins. */
+  hostKey(host: SimHost): string {
+    const text = fs.readFileSync(path.join(this.dir, `h${host.number}`, "ssh_host_ed25519_key.pub"), "utf8");
+    return text.trim().split(/\s+/).slice(0, 2).join(" ");
+  }
+
+  /** The hosts' SSH private key (what greenlight:sshPrivateKey holds). */
+  privateKey(): string {
+    return fs.readFileSync(path.join(this.dir, "id_ed25519"), "utf8");
+  }
+
+  /**
+   * Replaces a host's sshd with an impostor on the same address and port: the same users and keys
+   * accepted, but ANOTHER host key (what a man in the middle presents), logging every connection
+   * verbosely. Returns its host key and a stop function that starts the real sshd again.
+   */
+  startImpostor(host: SimHost): { hostKey: string; log: () => SshdLog; stop: () => void } {
+    const hostDir = path.join(this.dir, `h${host.number}`);
+    const impostorDir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-impostor-"));
+    const key = path.join(impostorDir, "ssh_host_ed25519_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const config = fs
+      .readFileSync(path.join(hostDir, "sshd_config"), "utf8")
+      .replace(/^HostKey .*$/m, `HostKey ${key}`)
+      .replace(/^PidFile .*$/m, `PidFile ${impostorDir}/sshd.pid`)
+      .replace(/^LogLevel .*$/m, "LogLevel DEBUG1");
+    fs.writeFileSync(path.join(impostorDir, "sshd_config"), config);
+    this.stopSshd(host);
+    const logFile = path.join(impostorDir, "sshd.log");
+    const sshd = fs.existsSync("/usr/sbin/sshd") ? "/usr/sbin/sshd" : "sshd";
+    execFileSync(sshd, ["-f", path.join(impostorDir, "sshd_config"), "-E", logFile], { stdio: "pipe" });
+    const read = (): SshdLog => {
+      const lines = fs.existsSync(logFile)
+        ? fs.readFileSync(logFile, "utf8").split("\n").filter(Boolean)
+        : [];
+      return { lines, authenticated: lines.some((line) => /Accepted (publickey|password)/.test(line)) };
+    };
+    return {
+      hostKey: fs.readFileSync(`${key}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" "),
+      log: read,
+      stop: () => {
+        const pid = Number(fs.readFileSync(path.join(impostorDir, "sshd.pid"), "utf8"));
+        process.kill(pid, "SIGTERM");
+        fs.rmSync(impostorDir, { recursive: true, force: true });
+        this.startSshd(host);
+      },
+    };
   }
 
   /** `docker <args>` against a host's engine over SSH; throws with docker's stderr on failure. */
@@ -276,25 +344,59 @@ export class SimHosts {
     });
   }
 
+  /** Released by stop(): the suite's hold on the simulated hosts. */
+  lock?: ChildProcess;
+
   /** Stops every host's sshd and dockerd and removes what they made. */
   stop(): void {
-    execFileSync(this.layout.script, ["stop", String(this.hosts.length), String(this.first)], {
-      stdio: "pipe",
-      env: this.env,
-      timeout: 180_000,
-    });
+    try {
+      execFileSync(this.layout.script, ["stop", String(this.hosts.length), String(this.first)], {
+        stdio: "pipe",
+        env: this.env,
+        timeout: 180_000,
+      });
+    } finally {
+      this.lock?.stdin?.end();
+    }
     const left = this.hosts.flatMap((host) => this.layout.leftovers(this.dir, host.number));
     if (left.length > 0) throw new Error(`simulated hosts left behind: ${left.join(", ")}`);
   }
 }
 
-/** Starts `count` simulated hosts (127.0.0.2 …), idempotently; throws with the script's reason. */
+/** The hosts are machine-wide: test files that use them (in two mocha workers) take turns on this lock. */
+const SUITE_LOCK = "/tmp/gl-simhosts-suite.lock";
+
+/** Holds SUITE_LOCK in a `flock` child until its stdin closes (or this process dies). */
+async function holdSuiteLock(): Promise<ChildProcess> {
+  const child = spawn("flock", [SUITE_LOCK, "-c", "echo held; cat >/dev/null"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`flock ${SUITE_LOCK} exited with ${code}`)));
+  });
+  return child;
+}
+
+/**
+ * Starts `count` simulated hosts (127.0.0.2 …), idempotently, once no other test file of this suite
+ * holds them; throws with the script's reason. stop() lets the next file have them.
+ */
 export async function startSimHosts(count = 3): Promise<SimHosts> {
   const dir = process.env.GREENLIGHT_HOSTS_DIR ?? "/var/tmp/greenlight-hosts";
-  await new Promise<void>((resolve, reject) =>
-    execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
-    ),
-  );
-  return new SimHosts(dir, count);
+  const lock = await holdSuiteLock();
+  try {
+    await new Promise<void>((resolve, reject) =>
+      execFile(SCRIPT, ["start", String(count)], { timeout: 180_000 }, (error, _stdout, stderr) =>
+        error ? reject(new Error(stderr.trim() || error.message)) : resolve(),
+      ),
+    );
+  } catch (error) {
+    lock.stdin?.end();
+    throw error;
+  }
+  const hosts = new SimHosts(dir, count);
+  hosts.lock = lock;
+  return hosts;
 }

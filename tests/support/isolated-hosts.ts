@@ -21,6 +21,7 @@ export const HOSTS_NETWORK = "10.253.0.0/24";
 export const ISOLATED_LAYOUT: HostLayout = {
   script: SCRIPT,
   address: (number) => `10.253.0.${number}`,
+  sshPort: 22,
   leftovers: (dir, number) => {
     const folder = path.join(dir, `h${number}`);
     const namespace = `/var/run/netns/gla${number}`;

@@ -13,6 +13,7 @@ import {
   SECRET_SIG,
   SECRET_SIG_KEY,
 } from "./types";
+import { readBack } from "./readback";
 
 interface StructLike {
   toJavaScript(): Record<string, unknown>;
@@ -91,7 +92,10 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
 
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: args.custom === false ? args.inputs : mockState(args.type, args.name, args.inputs),
+      }),
       call: () => ({}),
     },
     request.project,
@@ -99,6 +103,7 @@ async function runProgram(request: ProgramRequest): Promise<ProgramRun> {
     request.preview,
   );
   pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+  secretSalt = request.secretSalt;
   for (const key of request.secretKeys) {
     const value = request.config[key];
     if (value && value.length >= 4 && value !== SECRET_PLACEHOLDER)
@@ -175,12 +180,16 @@ function markSecrets(value: unknown): unknown {
       const inner = object.value;
       const kept =
         inner !== null && typeof inner === "object" ? scrub(markSecrets(inner)) : SECRET_PLACEHOLDER;
-      return { [SECRET_SIG_KEY]: SECRET_SIG, value: kept };
+      const digest = createHash("sha256").update(secretSalt).update(JSON.stringify(inner)).digest("hex");
+      return { [SECRET_SIG_KEY]: SECRET_SIG, value: kept, digest: digest.slice(0, 16) };
     }
     return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, markSecrets(inner)]));
   }
   return value;
 }
+
+/** The salt of this run's secret digests (ProgramRequest.secretSalt). */
+let secretSalt = "";
 
 /** The secret config values of this run (placeholders from a stack file; a test may set real-looking ones). */
 const secretValues: string[] = [];
@@ -195,38 +204,12 @@ function scrub(value: unknown): unknown {
   return value;
 }
 
-/** Outputs a provider would compute, so the program's wiring of them can be followed. */
+/**
+ * What a provider returns for a new resource: its read-back (tools/harness/readback), so stack policies,
+ * the plan's diff and the idempotence tests see the state the real providers would store.
+ */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  switch (type) {
-    case "aws:s3/bucket:Bucket":
-    case "aws:s3/bucketV2:BucketV2":
-      return {
-        ...inputs,
-        bucket: inputs.bucket ?? name,
-        arn: `arn:aws:s3:::${String(inputs.bucket ?? name)}`,
-      };
-    case "aws:kms/key:Key":
-      return { ...inputs, arn: `arn:aws:kms:us-east-1:000000000000:key/${name}`, keyId: `${name}-key-id` };
-    // An image built and not pushed: its repoDigest is the local image id (@pulumi/docker Image docs).
-    case "docker:index/image:Image":
-      return {
-        ...inputs,
-        repoDigest: `sha256:${createHash("sha256")
-          .update(String(inputs.imageName ?? name))
-          .digest("hex")}`,
-      };
-    case "docker:index/container:Container":
-      return { ...inputs, name: inputs.name ?? name };
-    case "docker:index/network:Network":
-      return { ...inputs, name: inputs.name ?? name };
-    // The command provider echoes every input and adds stdout/stderr (pulumi/pulumi-command
-    // provider/pkg/provider/local/commandOutputs.go); offline no step runs, so both are empty.
-    case "command:local:Command":
-    case "command:remote:Command":
-      return { ...inputs, stdout: "", stderr: "" };
-    default:
-      return inputs;
-  }
+  return readBack(type, name, inputs);
 }
 
 main().catch((error: unknown) => {

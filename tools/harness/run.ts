@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,6 +17,9 @@ import { ProgramRequest, ProgramRun } from "./types";
 import { PROJECT_DIR } from "../lib/project-root";
 
 export { ConfigOverride } from "./stack-file";
+
+/** One salt per process: the runs a plan compares digest their secrets alike, other processes cannot. */
+const SECRET_SALT = randomBytes(16).toString("hex");
 export * from "./types";
 
 /** The project this harness belongs to. */
@@ -105,6 +109,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     secretKeys: stackConfig.secretKeys,
     at: options.at,
     preview: options.preview ?? false,
+    secretSalt: SECRET_SALT,
   };
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-harness-"));
   try {

@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -16,6 +17,8 @@ export interface StackConfig {
   declarations: Record<string, ProjectConfigType>;
   /** The stack's own values (no project defaults), fully qualified, as the CLI validates them. */
   stackValues: Record<string, StackValue>;
+  /** Per encrypted key, a digest of its ciphertext: a rotated secret shows as a changed one (never its value). */
+  secretVersions: Record<string, string>;
 }
 
 /** An override of one key in a test or tool run: a plain value, a secret, or removal (null). */
@@ -88,6 +91,7 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   const stackValues: Record<string, StackValue> = {};
+  const secretVersions: Record<string, string> = {};
   const declarations = project.config ?? {};
   // As the CLI merges them: a declared default where the stack sets nothing, the stack's value otherwise.
   for (const [key, declaration] of Object.entries(declarations)) {
@@ -101,8 +105,10 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
     config[fullKey] = encoded.value;
     stackValues[fullKey] = { secure: isSecure(value), value: isSecure(value) ? SECRET_PLACEHOLDER : value };
     if (encoded.secret) secretKeys.push(fullKey);
+    if (encoded.secret)
+      secretVersions[fullKey] = createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
   }
-  return { project: project.name, config, secretKeys, declarations, stackValues };
+  return { project: project.name, config, secretKeys, declarations, stackValues, secretVersions };
 }
 
 /** Applies overrides on top of a stack's config (tests and tools use this to vary one key). */

@@ -11,6 +11,8 @@ export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export interface SecretMarker {
   [SECRET_SIG_KEY]: typeof SECRET_SIG;
   value: unknown;
+  /** A salted digest of the value before it was masked: two runs of one plan see a changed secret as changed. */
+  digest?: string;
 }
 
 export function isSecretMarker(value: unknown): value is SecretMarker {
@@ -67,6 +69,8 @@ export interface ProgramRequest {
   at?: string;
   /** Run as a preview (pulumi preview) rather than an update. */
   preview: boolean;
+  /** Salt of the secret digests, shared by the runs one process compares (never a secret's value). */
+  secretSalt: string;
 }
 
 /** The outcome of one program run. */

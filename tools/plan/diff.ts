@@ -1,22 +1,31 @@
-// What an update from one configuration to another would run, step by step: the offline form of a pull
-// request's `pulumi preview --diff`. Two harness runs of the program (old and new stack config) are
-// compared resource by resource, as the engine compares a program's goal with the last state:
+// What an update from one configuration to another would do to each resource: the offline form of a
+// pull request's `pulumi preview --diff`. The old run's read-back state (what the providers stored after
+// it, tools/harness/readback) is compared with the new run's inputs, resource by resource, as the engine
+// and each provider compare them:
 //   - a resource only in the new run is created, one only in the old run deleted;
-//   - ignoreChanges props take the old value before comparing (pulumi/pulumi
-//     pkg/resource/deploy/step_generator.go: processIgnoreChanges);
-//   - a command (@pulumi/command 1.x) runs again on any input change: a change of `triggers` replaces it,
-//     any other input change updates it, which without an `update` command runs `create` again
-//     (pulumi/pulumi-command provider/pkg/provider/common/inputs.go, local/commandController.go);
-//   - a container whose inputs change is replaced (the docker provider recreates a container for any
-//     change to what the container runs with);
-//   - an input computed from a resource that runs again (a command's stdout, a new container's id) is
-//     unknown until then, so it counts as changed: the engine's preview shows it as "output<string>".
-import { LABEL, STEP, STEP_ENV, isCommandType } from "../../contract/resources";
-import { RESOURCE } from "../../contract/resources";
+//   - ignoreChanges props take the old inputs' value before the provider diffs (pulumi/pulumi
+//     pkg/resource/deploy/step_generator.go: processIgnoreChanges), replaceOnChanges props replace;
+//   - per property, the provider decides: replace (ForceNew, a command's triggers), update in place (the
+//     provider's Update applies it), or state only (recorded, never applied) — the rule and its source
+//     are in tools/harness/readback;
+//   - an input computed from a resource that is created, replaced or runs again (a command's stdout, a new
+//     container's id, a rebuilt image's digest) is unknown until then, so it counts as changed: the
+//     engine's preview shows it as "output<string>". An in-place update keeps the resource's id.
+import { KEEP_REPORT_COMMAND, isCommandType } from "../../contract/resources";
+import { PropertyChange, providerDiff, readBack, rulesFor } from "../harness/readback";
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 
 export type Action = "create" | "replace" | "update" | "delete" | "same";
+
+/** One property the update changes, and how the provider applies it. */
+export interface PropertyUpdate {
+  property: string;
+  /** replace, update (in place) or state (recorded only). */
+  apply: PropertyChange["apply"];
+  /** old → new, shortened. */
+  change: string;
+}
 
 /** One resource's fate in the update. */
 export interface ResourceChange {
@@ -26,31 +35,10 @@ export interface ResourceChange {
   action: Action;
   /** Why: the inputs that changed (or "new resource", "removed"). */
   reasons: string[];
-}
-
-/** One runbook step: whether this update runs it, and why. */
-export interface StepChange {
-  step: string;
-  /** The step's resource names. */
-  resources: string[];
-  runs: boolean;
-  reasons: string[];
-}
-
-export interface UpdateDiff {
-  /** The color serving before the update (the old configuration's active color). */
-  servingBefore?: string;
-  resources: ResourceChange[];
-  steps: StepChange[];
-  /** Refusals: what this update must not do (the serving color replaced in place). */
-  refusals: string[];
-}
-
-/** A recorded value as comparable text; secrets compare by their (placeholder-derived) content. */
-function text(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    isSecretMarker(inner) ? { secret: inner.value } : inner,
-  );
+  /** Per property: replace, update in place or state only, as the provider decides. */
+  properties: PropertyUpdate[];
+  /** An update that runs nothing: only the state changes (or, for a command, its `update` keeps the report). */
+  stateOnly: boolean;
 }
 
 function show(value: unknown, from = 0): string {
@@ -62,7 +50,7 @@ function show(value: unknown, from = 0): string {
 }
 
 /** `old → new`, for two long strings from a little before where they start to differ. */
-function showChange(before: unknown, after: unknown): string {
+export function showChange(before: unknown, after: unknown): string {
   if (typeof before !== "string" || typeof after !== "string") return `${show(before)} → ${show(after)}`;
   const [a, b] = [JSON.stringify(before), JSON.stringify(after)];
   let common = 0;
@@ -71,29 +59,45 @@ function showChange(before: unknown, after: unknown): string {
   return `${show(before, from)} → ${show(after, from)}`;
 }
 
-/** The top-level input keys whose values differ, with a short old → new for each. */
-function changedInputs(old: Record<string, unknown>, next: Record<string, unknown>): string[] {
-  const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])].sort();
-  const changed: string[] = [];
-  for (const key of keys) {
-    if (text(old[key]) === text(next[key])) continue;
-    const before = old[key];
-    const after = next[key];
-    if (
-      before &&
-      after &&
-      typeof before === "object" &&
-      typeof after === "object" &&
-      !isSecretMarker(before) &&
-      !isSecretMarker(after)
-    ) {
-      const inner = changedInputs(before as Record<string, unknown>, after as Record<string, unknown>);
-      changed.push(...inner.map((entry) => `${key}.${entry}`));
-    } else {
-      changed.push(`${key}: ${showChange(before, after)}`);
-    }
+/** The nested keys whose values differ, each with a short old → new. */
+function changedPaths(prefix: string, before: unknown, after: unknown): string[] {
+  const plain = (value: unknown) => (isSecretMarker(value) ? undefined : value);
+  const [left, right] = [plain(before), plain(after)];
+  if (
+    left &&
+    right &&
+    typeof left === "object" &&
+    typeof right === "object" &&
+    Array.isArray(left) === Array.isArray(right)
+  ) {
+    const keys = [...new Set([...Object.keys(left), ...Object.keys(right)])].sort();
+    const paths = keys.flatMap((key) =>
+      JSON.stringify((left as Record<string, unknown>)[key]) ===
+      JSON.stringify((right as Record<string, unknown>)[key])
+        ? []
+        : changedPaths(
+            `${prefix}.${key}`,
+            (left as Record<string, unknown>)[key],
+            (right as Record<string, unknown>)[key],
+          ),
+    );
+    if (paths.length > 0) return paths;
   }
-  return changed;
+  return [`${prefix}: ${showChange(before, after)}`];
+}
+
+const APPLY_TEXT: Record<PropertyChange["apply"], string> = {
+  replace: "replace",
+  update: "update in place",
+  state: "state only",
+};
+
+/**
+ * The state the old run left: what its providers stored after create (the harness records the same as
+ * outputs; read back from the inputs here so each secret keeps its own marker and digest).
+ */
+function storedState(old: RecordedResource): Record<string, unknown> {
+  return readBack(old.type, old.name, old.inputs);
 }
 
 /** The engine's comparison of one resource present in both runs. */
@@ -102,32 +106,59 @@ function compare(
   next: RecordedResource,
   changedUpstream: ReadonlyMap<string, string>,
 ): ResourceChange {
-  const base = { urn: next.urn, name: next.name, type: next.type };
+  const base = { urn: next.urn, name: next.name, type: next.type, properties: [], stateOnly: false };
   if (!next.custom) return { ...base, action: "same", reasons: [] };
-  const oldInputs = old.inputs;
-  const newInputs = { ...next.inputs };
-  for (const property of next.ignoreChanges) {
-    if (property in oldInputs) newInputs[property] = oldInputs[property];
-    else delete newInputs[property];
-  }
-  const reasons = changedInputs(oldInputs, newInputs);
+  const options = { ignoreChanges: next.ignoreChanges, replaceOnChanges: next.replaceOnChanges };
+  const changes = providerDiff(
+    next.type,
+    { inputs: old.inputs, state: storedState(old) },
+    next.inputs,
+    options,
+  );
+  const properties: PropertyUpdate[] = changes.map((change) => ({
+    property: change.property,
+    apply: change.apply,
+    change: changedPaths(change.property, change.before, change.after).join("; "),
+  }));
+  const rules = rulesFor(next.type);
   for (const [property, urns] of Object.entries(next.propertyDependencies)) {
-    if (next.ignoreChanges.includes(property)) continue;
-    const upstream = urns
-      .map((urn) => changedUpstream.get(urn))
-      .filter((name): name is string => name !== undefined);
-    if (upstream.length > 0)
-      reasons.push(`${property}: computed from ${[...new Set(upstream)].join(", ")}, which runs again`);
+    if (next.ignoreChanges.includes(property) || properties.some((entry) => entry.property === property))
+      continue;
+    const upstream = [
+      ...new Set(urns.map((urn) => changedUpstream.get(urn)).filter((name) => name !== undefined)),
+    ];
+    if (upstream.length === 0) continue;
+    // An unknown value the provider must diff: its rule decides (a ForceNew property replaces).
+    const rule = rules.properties[property];
+    const replace = rule?.apply === "replace" || next.replaceOnChanges.includes(property);
+    properties.push({
+      property,
+      apply: replace ? "replace" : (rule?.apply ?? "update"),
+      change: `${property}: computed from ${upstream.join(", ")}, which runs again`,
+    });
   }
-  if (reasons.length === 0) return { ...base, action: "same", reasons };
-  if (isCommandType(next.type)) {
-    const replaces = reasons.some((reason) => reason.startsWith("triggers"));
-    return { ...base, action: replaces ? "replace" : "update", reasons };
-  }
-  return { ...base, action: next.type === RESOURCE.container ? "replace" : "update", reasons };
+  if (properties.length === 0) return { ...base, action: "same", reasons: [] };
+  const replaces = properties.some((entry) => entry.apply === "replace");
+  // A once-per-release step's update prints its last report again: the step itself does not run.
+  const keepsReport = isCommandType(next.type) && next.inputs.update === KEEP_REPORT_COMMAND;
+  const stateOnly = !replaces && (keepsReport || properties.every((entry) => entry.apply === "state"));
+  return {
+    ...base,
+    action: replaces ? "replace" : "update",
+    properties,
+    stateOnly,
+    reasons: properties.map((entry) => `${entry.change} (${APPLY_TEXT[entry.apply]})`),
+  };
 }
 
-/** Compares the old run with the new one, in the new run's order (deletions last). */
+/** Whether what other resources read of this one (an id, a digest, a command's stdout) changes. */
+function changesOutputs(change: ResourceChange, resource: RecordedResource): boolean {
+  if (change.action === "create" || change.action === "replace") return true;
+  if (change.action !== "update" || change.stateOnly) return false;
+  return (rulesFor(resource.type).outputsChangedByUpdate ?? []).length > 0;
+}
+
+/** Compares the old run's state with the new run's inputs, in the new run's order (deletions last). */
 export function diffRuns(
   oldResources: RecordedResource[],
   newResources: RecordedResource[],
@@ -146,8 +177,10 @@ export function diffRuns(
           type: resource.type,
           action: "create",
           reasons: ["new resource"],
+          properties: [],
+          stateOnly: false,
         };
-    if (change.action !== "same" && resource.custom) changedUpstream.set(resource.urn, resource.name);
+    if (resource.custom && changesOutputs(change, resource)) changedUpstream.set(resource.urn, resource.name);
     changes.push(change);
   }
   for (const resource of oldResources) {
@@ -158,106 +191,9 @@ export function diffRuns(
         type: resource.type,
         action: "delete",
         reasons: ["removed"],
+        properties: [],
+        stateOnly: false,
       });
   }
   return changes;
-}
-
-function environmentOf(resource: RecordedResource): Record<string, unknown> {
-  const environment = resource.inputs.environment;
-  return environment && typeof environment === "object" && !isSecretMarker(environment)
-    ? (environment as Record<string, unknown>)
-    : {};
-}
-
-function labelOf(resource: RecordedResource, label: string): string | undefined {
-  const labels = resource.inputs.labels;
-  if (!Array.isArray(labels)) return undefined;
-  return (labels as { label: string; value: string }[]).find((entry) => entry.label === label)?.value;
-}
-
-/** The runbook's order of steps, and which step a resource belongs to. */
-export const STEP_ORDER = [
-  "record",
-  "backup",
-  "restore drill",
-  "migration",
-  "images",
-  "blue containers",
-  "green containers",
-  "health gate",
-  "switch and guard",
-];
-
-export function stepOf(resource: RecordedResource): string | undefined {
-  if (resource.type === RESOURCE.container) {
-    const color = labelOf(resource, LABEL.color);
-    return color ? `${color} containers` : undefined;
-  }
-  if (!isCommandType(resource.type)) return undefined;
-  switch (environmentOf(resource)[STEP_ENV.step]) {
-    case STEP.record:
-      return "record";
-    case STEP.backup:
-      return "backup";
-    case STEP.restoreDrill:
-      return "restore drill";
-    case STEP.migrate:
-      return "migration";
-    case STEP.healthGate:
-      return "health gate";
-    case STEP.switch:
-      return "switch and guard";
-    default:
-      return /-image$/.test(resource.name) ? "images" : undefined;
-  }
-}
-
-/** The active color a run serves after its update (from its release record). */
-export function servingColor(resources: RecordedResource[]): string | undefined {
-  const record = resources.find((resource) => environmentOf(resource)[STEP_ENV.step] === STEP.record);
-  const color = record ? environmentOf(record)[STEP_ENV.color] : undefined;
-  return typeof color === "string" ? color : undefined;
-}
-
-/** What the update from `oldResources` to `newResources` runs, per runbook step, and what it must refuse. */
-export function updateDiff(oldResources: RecordedResource[], newResources: RecordedResource[]): UpdateDiff {
-  const resources = diffRuns(oldResources, newResources);
-  const all = [...newResources, ...oldResources];
-  const byUrn = new Map(all.map((resource) => [resource.urn, resource]));
-  const steps = STEP_ORDER.map((step) => {
-    const members = resources.filter((change) => {
-      const resource = byUrn.get(change.urn);
-      return resource !== undefined && stepOf(resource) === step;
-    });
-    const running = members.filter((change) => change.action !== "same");
-    return {
-      step,
-      resources: members.map((change) => change.name),
-      runs: running.length > 0,
-      reasons: running.map(
-        (change) =>
-          `${change.name} ${change.action === "update" ? "runs again" : change.action === "replace" ? "is replaced" : change.action === "create" ? "is created" : "is deleted"}: ${change.reasons.join("; ")}`,
-      ),
-    };
-  }).filter((step) => step.resources.length > 0);
-
-  // The color that served before this update keeps serving until the switch: its containers must not
-  // be replaced or removed by the update (seed runbooks: the old version keeps serving until the switch).
-  const refusals: string[] = [];
-  const serving = servingColor(oldResources);
-  if (serving) {
-    for (const change of resources) {
-      const resource = byUrn.get(change.urn);
-      if (!resource || resource.type !== RESOURCE.container || labelOf(resource, LABEL.color) !== serving)
-        continue;
-      if (change.action === "replace" || change.action === "delete") {
-        refusals.push(
-          `${change.name} of ${serving}, the color serving now, would be ${change.action === "replace" ? "replaced" : "deleted"} in place (${change.reasons.join("; ")}); ` +
-            `release the change to the idle color instead: npm run release -- --stack <stack> --same-image --release <new id> (it goes out through the gate and the switch)`,
-        );
-      }
-    }
-  }
-  return { servingBefore: serving, resources, steps, refusals };
 }

@@ -1,6 +1,7 @@
 // The document `npm run plan --json` prints (and the human rendering reads): every resource the program
 // registers, every policy verdict, and with --diff-from what the update runs.
-import type { UpdateDiff } from "./diff";
+import type { PropertyUpdate } from "./diff";
+import type { UpdateDiff } from "./steps";
 
 /** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Violation {
@@ -21,6 +22,11 @@ export interface PlannedResource {
   provider: string | null;
   /** The inputs the program registered, every secret value replaced by "[secret]". */
   inputs: Record<string, unknown>;
+  /**
+   * A command:remote:Command's pinned host key (connection.hostKey, public; the connection itself is a
+   * secret since it holds the private key), null when it pins none. Absent for other resources.
+   */
+  hostKey?: string | null;
 }
 
 /** The `--json` document: every resource the program registers, every verdict, and with --diff-from the update. */
@@ -29,6 +35,18 @@ export interface PlanDocument {
   at: string;
   resources: PlannedResource[];
   violations: Violation[];
-  /** With --diff-from: what the update from that configuration runs, per step, and what it refuses. */
-  diff?: { from: string } & Omit<UpdateDiff, "resources">;
+  /**
+   * With --diff-from: what the update from that configuration runs, per step, what it refuses, and every
+   * resource it changes with each property's replace, update in place or state only.
+   */
+  diff?: { from: string } & Omit<UpdateDiff, "resources"> & { changes: PlannedChange[] };
+}
+
+/** One resource the update changes, per property as its provider applies the change. */
+export interface PlannedChange {
+  name: string;
+  type: string;
+  action: "create" | "replace" | "update" | "delete";
+  stateOnly: boolean;
+  properties: PropertyUpdate[];
 }

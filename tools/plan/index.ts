@@ -15,10 +15,11 @@ import {
   isSecretMarker,
   runProgram,
 } from "../harness/run";
-import { updateDiff } from "./diff";
+import { RESOURCE } from "../../contract/resources";
+import { updateDiff } from "./steps";
 import type { PlanDocument, Violation } from "./document";
 import { renderHuman, windowLevel } from "./render";
-import { StackFileError } from "../harness/stack-file";
+import { ConfigOverride, StackFileError, readStackConfig } from "../harness/stack-file";
 import { judge, startPack } from "../policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "../policy-runner/config";
 
@@ -29,6 +30,13 @@ export function maskSecrets(value: unknown): unknown {
   if (value !== null && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskSecrets(inner)]));
   return value;
+}
+
+/** The host key a remote command's connection pins (a public key, shown though the connection is secret). */
+function pinnedHostKey(connection: unknown): string | null {
+  const value = isSecretMarker(connection) ? connection.value : connection;
+  const hostKey = value && typeof value === "object" ? (value as { hostKey?: unknown }).hostKey : undefined;
+  return typeof hostKey === "string" && hostKey !== "" ? hostKey : null;
 }
 
 export interface PlanOptions {
@@ -91,14 +99,20 @@ export async function plan(
 
   let run;
   let previous: ProgramRun | undefined;
-  const programOf = (stackFile: string | undefined) =>
-    runProgram({ stack: options.stack, stackFile, at: options.at.toISOString(), preview: options.preview });
+  const programOf = (stackFile: string | undefined, overrides: Record<string, ConfigOverride> = {}) =>
+    runProgram({
+      stack: options.stack,
+      stackFile,
+      overrides,
+      at: options.at.toISOString(),
+      preview: options.preview,
+    });
   try {
     const from =
       options.diffFrom === undefined ? undefined : previousStackFile(options.stack, options.diffFrom);
     try {
       [run, previous] = await Promise.all([
-        programOf(options.stackFile),
+        programOf(options.stackFile, from ? rotatedSecrets(options.stack, from.file, options.stackFile) : {}),
         from ? programOf(from.file) : undefined,
       ]);
     } finally {
@@ -150,12 +164,18 @@ export async function plan(
       dependencies: resource.dependencies,
       provider: resource.provider ?? null,
       inputs: maskSecrets(resource.inputs) as Record<string, unknown>,
+      ...(resource.type === RESOURCE.remoteCommand
+        ? { hostKey: pinnedHostKey(resource.inputs.connection) }
+        : {}),
     })),
     violations,
   };
   if (previous?.ok) {
-    const { servingBefore, steps, refusals } = updateDiff(previous.resources, run.resources);
-    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals };
+    const { servingBefore, steps, refusals, resources } = updateDiff(previous.resources, run.resources);
+    const changes = resources.flatMap(({ name, type, action, stateOnly, properties }) =>
+      action === "same" ? [] : [{ name, type, action, stateOnly, properties }],
+    );
+    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals, changes };
   }
   out(
     options.json
@@ -169,6 +189,25 @@ export async function plan(
   return refused || violations.some((violation) => violation.level === "mandatory")
     ? EXIT.mandatoryViolation
     : EXIT.ok;
+}
+
+/**
+ * The secrets whose ciphertext differs between the two stack files (a rotated SSH key, a new password):
+ * the plan never decrypts them, so the new run gets a different placeholder for each, and everything
+ * that carries one (a remote step's connection, a step's environment) shows as changed.
+ */
+export function rotatedSecrets(
+  stack: string,
+  fromFile: string,
+  toFile: string | undefined,
+): Record<string, ConfigOverride> {
+  const before = readStackConfig(PROJECT_DIR, stack, fromFile).secretVersions;
+  const after = readStackConfig(PROJECT_DIR, stack, toFile).secretVersions;
+  return Object.fromEntries(
+    Object.entries(after)
+      .filter(([key, version]) => before[key] !== undefined && before[key] !== version)
+      .map(([key, version]) => [key, { secret: `${SECRET_PLACEHOLDER} rotated ${version}` }]),
+  );
 }
 
 /**

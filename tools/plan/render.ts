@@ -6,7 +6,7 @@ import { COMPONENT, LABEL, RESOURCE, STEP, STEP_ENV, isCommandType } from "../..
 import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 import type { PolicyPackConfig } from "../policy-runner/config";
-import { STEP_ORDER, stepOf } from "./diff";
+import { STEP_ORDER, stepOf } from "./steps";
 import type { PlanDocument, Violation } from "./document";
 
 export interface RenderOptions {

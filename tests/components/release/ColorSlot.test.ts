@@ -25,7 +25,12 @@ describe("ColorSlot (mocks)", function () {
       const { inputs } = container;
       const [, color, replica] = /^service-(blue|green)-(\d)$/.exec(container.name) ?? [];
       assert.equal(inputs.memory, 1024);
-      assert.equal(inputs.cpus, "2");
+      // In the form the docker provider reads back (config "2" is stored as "2.0"), and Docker's own swap.
+      assert.equal(inputs.cpus, "2.0");
+      assert.equal(inputs.memorySwap, 2048);
+      // Deleted with time to drain, and replaced when its healthcheck changes (the provider never applies one).
+      assert.equal(inputs.destroyGraceSeconds, 30);
+      assert.deepEqual(container.replaceOnChanges, ["healthcheck"]);
       assert.equal(inputs.name, `shop-production-${color}-${replica}`);
       const healthcheck = inputs.healthcheck as Record<string, unknown>;
       const tests = healthcheck.tests as string[];

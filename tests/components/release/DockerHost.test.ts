@@ -5,12 +5,28 @@
 import { strict as assert } from "assert";
 import { COMPONENT, RESOURCE, STEP, STEP_ENV } from "../../../contract/resources";
 import { RecordedResource, isSecretMarker } from "../../../tools/harness/types";
-import { anyRun, named, ofType, program } from "../support";
+import * as fs from "fs";
+import * as path from "path";
+import { anyRun, dependencyNames, named, ofType, program } from "../support";
+import { PROJECT_DIR } from "../../ops/support/cli";
 
+// The production stack file's hosts and their pinned keys.
 const HOSTS = [
-  { name: "web-1", address: "web-1.prod.internal", privateAddress: "10.0.0.11" },
-  { name: "web-2", address: "web-2.prod.internal", privateAddress: "10.0.0.12" },
-  { name: "web-3", address: "web-3.prod.internal", privateAddress: "10.0.0.13" },
+  {
+    name: "web-1",
+    address: "web-1.prod.internal",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPad3uJpYFrNrv8WLr9npEuUv85mDbiISbJy0C/t3T5P",
+  },
+  {
+    name: "web-2",
+    address: "web-2.prod.internal",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGmPfXtxLmbTo4Y+9Gg4SxE4mbrYGyD8Km5xn/Q4PHZ6",
+  },
+  {
+    name: "web-3",
+    address: "web-3.prod.internal",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICi5rKzDKTtlfYRfTfklAXudfIYSj2VVGm0KAqwn1Hiw",
+  },
 ];
 
 const env = (resource: RecordedResource) => resource.inputs.environment as Record<string, unknown>;
@@ -18,7 +34,7 @@ const env = (resource: RecordedResource) => resource.inputs.environment as Recor
 const connection = (resource: RecordedResource) => {
   const value = resource.inputs.connection;
   assert.ok(isSecretMarker(value), `${resource.name}: the connection is a secret`);
-  return value.value as { host: string; port: number; user: string; privateKey: unknown };
+  return value.value as { host: string; port: number; user: string; privateKey: unknown; hostKey: string };
 };
 const stepOf = (resource: RecordedResource) => env(resource)?.[STEP_ENV.step];
 
@@ -45,7 +61,7 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       ]);
       // The release image pulled by that host's own engine, by digest, before its replicas start.
       for (const color of ["blue", "green"]) {
-        const pulled = named(resources, `service-${color}-${host.name}-image`);
+        const pulled = named(resources, `host-${host.name}-pull-${color}`);
         assert.equal(pulled.type, RESOURCE.remoteImage);
         assert.equal(pulled.provider, provider);
         assert.match(String(pulled.inputs.name), /@sha256:[a-f0-9]{64}$/);
@@ -57,7 +73,7 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
     );
   });
 
-  it("builds the ops image on each host and runs that host's proxy from it, listening for clients, its runtime API on its private address", async () => {
+  it("builds the ops image on each host and runs that host's proxy from it, listening for clients only, its workers unprivileged", async () => {
     const { resources } = await program("production");
     for (const [index, host] of HOSTS.entries()) {
       const image = named(resources, `host-${host.name}-ops-image`);
@@ -72,19 +88,16 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       const command = proxy.inputs.command as string[];
       const flag = (name: string) => command[command.indexOf(`--${name}`) + 1];
       assert.equal(command[0], "proxy");
-      assert.deepEqual(
-        [
-          "listen-address",
-          "proxy-port",
-          "admin-address",
-          "admin-port",
-          "log-address",
-          "log-port",
-          "replicas",
-        ].map(flag),
-        ["0.0.0.0", "80", host.privateAddress, "9999", "10.0.0.11", "5140", "1"],
-      );
+      assert.deepEqual(["listen-address", "proxy-port", "replicas"].map(flag), ["0.0.0.0", "80", "1"]);
+      // The issue's defect: the runtime API on TCP and the access log over UDP, both on the network.
+      for (const gone of ["admin-address", "admin-port", "log-address", "log-port"])
+        assert.ok(!command.includes(`--${gone}`), `no --${gone}`);
       assert.equal(proxy.inputs.networkMode, "host");
+      assert.deepEqual(proxy.inputs.capabilities, {
+        drops: ["ALL"],
+        adds: ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"],
+      });
+      assert.deepEqual(proxy.inputs.securityOpts, ["no-new-privileges"]);
       assert.match(String(proxy.inputs.image), /^sha256:[a-f0-9]{64}$/, "the image id the host built");
       assert.deepEqual(proxy.ignoreChanges, ["image"]);
       // One host's front at a time: each host waits for the one before it.
@@ -100,13 +113,13 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
     }
   });
 
-  it("runs a gate on every host, probing that host's replicas, and the switch from the first host over all of them", async () => {
+  it("runs a gate on every host, probing that host's replicas, and the switch here over SSH to all of them", async () => {
     const { resources } = await program("production");
     const commands = resources.filter(
       (resource) => resource.type === RESOURCE.command || resource.type === RESOURCE.remoteCommand,
     );
     for (const command of commands) {
-      if ([STEP.healthGate, STEP.switch].includes(stepOf(command) as never))
+      if (stepOf(command) === STEP.healthGate)
         assert.equal(command.type, RESOURCE.remoteCommand, `${command.name} runs on a host`);
     }
     const gates = commands.filter((command) => stepOf(command) === STEP.healthGate);
@@ -116,16 +129,27 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
     );
     for (const gate of gates) {
       assert.equal(connection(gate).privateKey, "[secret]", "the key's value is never recorded");
+      const host = HOSTS.find((candidate) => candidate.address === connection(gate).host);
+      assert.equal(connection(gate).hostKey, host?.hostKey, `${gate.name} pins its host's key`);
       assert.match(
         String(gate.inputs.create),
         /^docker run --rm --network host -e GREENLIGHT_WEBHOOK_URL greenlight-ops:[a-f0-9]{16} health-gate --color blue .* --host 127\.0\.0\.1 /,
       );
     }
     const switchRun = named(resources, "switch-run");
-    assert.equal(connection(switchRun).host, "web-1.prod.internal");
+    assert.equal(switchRun.type, RESOURCE.command, "the coordinator runs where pulumi up runs");
+    const line = String(switchRun.inputs.create);
     assert.match(
-      String(switchRun.inputs.create),
-      / switch-hosts --color blue .* --host web-1=10\.0\.0\.11 --host web-2=10\.0\.0\.12 --host web-3=10\.0\.0\.13 --admin-port 9999 --proxy-port 80 --log-address 10\.0\.0\.11 --log-port 5140 /,
+      line,
+      /^node bin\/greenlight-ops\.js switch-hosts --color blue .* --host web-1=deploy@web-1\.prod\.internal:22 --host web-2=deploy@web-2\.prod\.internal:22 --host web-3=deploy@web-3\.prod\.internal:22 /,
+    );
+    for (const host of HOSTS)
+      assert.ok(line.includes(`--host-key '${host.name}=${host.hostKey}'`), host.name);
+    assert.match(line, / --container greenlight-proxy-shop-production --proxy-port 80 /);
+    assert.ok(!/admin-port|log-port|log-address/.test(line));
+    assert.ok(
+      isSecretMarker(env(switchRun).GREENLIGHT_SSH_PRIVATE_KEY),
+      "the hosts' key reaches it as a secret, in its environment only",
     );
     for (const gate of gates)
       assert.ok(switchRun.dependencies.includes(gate.urn), `switch waits for ${gate.name}`);
@@ -135,6 +159,100 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
           switchRun.dependencies.some((urn) => urn.endsWith(`::host-${host.name}-proxy`)),
         `switch waits for ${host.name}'s proxy`,
       );
+  });
+
+  it("pins every host's key: each remote command verifies it, the docker provider reads it from a known_hosts file, and a check runs before anything reaches the host", async () => {
+    const { resources } = await program("production");
+    const remote = ofType(resources, RESOURCE.remoteCommand);
+    assert.ok(remote.length >= 6);
+    for (const command of remote) {
+      const host = HOSTS.find((candidate) => candidate.address === connection(command).host);
+      assert.ok(host, `${command.name} runs on a declared host`);
+      assert.equal(connection(command).hostKey, host.hostKey, `${command.name} pins ${host.name}'s key`);
+    }
+    const knownHosts = fs.readFileSync(path.join(PROJECT_DIR, ".greenlight/known_hosts/production"), "utf8");
+    assert.equal(
+      knownHosts,
+      HOSTS.map((host) => `${host.address} ${host.hostKey}`).join("\n") + "\n",
+      "one line per host, port 22 written as OpenSSH looks it up",
+    );
+    for (const host of HOSTS) {
+      const provider = named(resources, `host-${host.name}-docker`);
+      assert.deepEqual(JSON.parse(String(provider.inputs.sshOpts)), [
+        ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=yes"],
+        ...[
+          "-o",
+          "UserKnownHostsFile=.greenlight/known_hosts/production",
+          "-o",
+          "GlobalKnownHostsFile=/dev/null",
+        ],
+        ...["-o", "UpdateHostKeys=no", "-o", "HostKeyAlgorithms=ssh-ed25519"],
+      ]);
+      const check = named(resources, `host-${host.name}-host-key`);
+      assert.equal(check.type, RESOURCE.command, "checked from here, before authenticating");
+      assert.equal(
+        check.inputs.create,
+        `node bin/greenlight-ops.js host-keys --host ${host.name}=deploy@${host.address}:22 --host-key '${host.name}=${host.hostKey}'`,
+      );
+      assert.equal(env(check)[STEP_ENV.step], STEP.hostKey);
+      assert.ok(
+        dependencyNames(resources, provider).includes(check.name),
+        "the provider waits for the check",
+      );
+      assert.deepEqual(
+        dependencyNames(resources, check),
+        ["release-record"],
+        "every host is checked right after the record",
+      );
+      assert.ok(
+        (check.inputs.triggers as unknown[]).includes(host.hostKey),
+        "a new pinned key runs the check again",
+      );
+    }
+  });
+
+  it("refuses a host without a pinned key, a key that is not one, an RSA key and the retired keys, naming each", async () => {
+    const hosts = (overrides: Record<string, unknown>[]) =>
+      JSON.stringify(
+        HOSTS.map((host, index) => ({
+          name: host.name,
+          address: host.address,
+          user: "deploy",
+          hostKey: host.hostKey,
+          ...overrides[index],
+        })),
+      );
+    const cases: [Record<string, string | null>, RegExp][] = [
+      [
+        { "greenlight:hosts": hosts([{}, { hostKey: undefined }, {}]) },
+        /greenlight:hosts: .*expected the host's SSH key, pinned: '<type> <base64>'.*\(item 1\.hostKey\)/,
+      ],
+      [
+        { "greenlight:hosts": hosts([{ hostKey: "ssh-ed25519 AAAAC3NzaC1yc2EAAAADAQAB" }, {}, {}]) },
+        /expected a host key whose base64 body is a key of the type it names \(item 0\.hostKey\)/,
+      ],
+      [
+        { "greenlight:hosts": hosts([{}, {}, { hostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" }]) },
+        /expected the host's SSH key, pinned.*\(item 2\.hostKey\)/,
+      ],
+      [
+        { "greenlight:hosts": hosts([{ privateAddress: "10.0.0.11" }, {}, {}]) },
+        /expected no privateAddress: nothing listens on the private network any more/,
+      ],
+      [
+        { "greenlight:proxyAdminPort": "9999" },
+        /greenlight:proxyAdminPort: got "9999"; expected no proxyAdminPort: the proxies' runtime API no longer listens on TCP/,
+      ],
+      [
+        { "greenlight:proxyLogPort": "5140" },
+        /greenlight:proxyLogPort: got "5140"; expected no proxyLogPort/,
+      ],
+    ];
+    for (const [overrides, message] of cases) {
+      const run = await anyRun("production", overrides);
+      assert.equal(run.ok, false, JSON.stringify(overrides));
+      if (!run.ok) assert.match(run.message, message);
+    }
   });
 
   it("runs backup, drill and migration on greenlight:dataHost, passing their variables by name only, the secrets on stdin", async () => {

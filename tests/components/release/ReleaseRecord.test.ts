@@ -46,8 +46,21 @@ describe("ReleaseRecord (mocks)", function () {
         "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
       GREENLIGHT_STACK: "production",
       GREENLIGHT_SCHEMA_BREAKING: "false",
+      // Both colors and the latest one: the step refuses a release that would skip its data steps.
+      GREENLIGHT_LATEST_COLOR: "blue",
+      GREENLIGHT_BLUE_RELEASE: "2026.11.20-2",
+      GREENLIGHT_BLUE_IMAGE:
+        "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+      GREENLIGHT_GREEN_RELEASE: "2026.11.18-1",
+      GREENLIGHT_GREEN_IMAGE:
+        "registry.example.com/shop@sha256:9b2e3f1c7a8d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6",
     });
-    assert.equal(named(resources, "release-record").inputs.create, "node bin/greenlight-ops.js record");
+    const record = named(resources, "release-record").inputs;
+    assert.equal(record.create, "node bin/greenlight-ops.js record");
+    // Updated, not replaced, so the step gets the previous record (PULUMI_COMMAND_STDOUT) to judge against.
+    assert.equal(record.update, record.create);
+    assert.equal(record.addPreviousOutputInEnv, true);
+    assert.equal(record.triggers, undefined);
   });
 
   it("carries all four override fields when the stack has an emergency override", async () => {

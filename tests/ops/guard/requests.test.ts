@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
+import * as v8 from "v8";
+import * as vm from "vm";
+import { lineSplitter } from "../../../ops/control";
 import {
+  MAX_TRACKED_MS,
   RequestSample,
+  RequestTally,
+  isClientAbort,
   isFailure,
   judge,
   parseLogLine,
@@ -40,14 +46,69 @@ describe("request statistics for the guard", () => {
     assert.equal(parseLogLine("GL 200 5"), undefined);
   });
 
-  it("counts 5xx, no answer and server-side aborts as failures, not client aborts or 4xx", () => {
+  it("counts 5xx, server aborts and timeouts and unexplained silence as failures, not client aborts or 4xx", () => {
     assert.equal(isFailure(sample(500, 1)), true);
     assert.equal(isFailure(sample(503, 1)), true);
-    assert.equal(isFailure(sample(-1, 1, "CD--")), true, "nothing was sent to the client");
+    assert.equal(isFailure(sample(502, 1, "SH--")), true, "the server reset before its head");
+    assert.equal(isFailure(sample(504, 1, "sH--")), true, "the server timed out");
     assert.equal(isFailure(sample(200, 1, "SD--")), true, "the server aborted mid-answer");
-    assert.equal(isFailure(sample(200, 1, "CD--")), false, "the client went away");
+    assert.equal(isFailure(sample(-1, 1, "SC--")), true, "the server refused the connection");
+    assert.equal(isFailure(sample(-1, 1, "----")), true, "no answer, nobody to blame but the server side");
+    // The issue's defect: a client that leaves mid-upload is logged -1 CD-- and counted against the release.
+    assert.equal(isFailure(sample(-1, 1, "CD--")), false, "the client went away before any answer");
+    assert.equal(isFailure(sample(-1, 1, "cD--")), false, "the client timed out");
+    assert.equal(isFailure(sample(200, 1, "CD--")), false, "the client went away mid-answer");
+    assert.equal(isFailure(sample(500, 1, "CD--")), true, "the answer was a 5xx before the client left");
+    assert.equal(isClientAbort(sample(-1, 1, "CD--")), true);
+    assert.equal(isClientAbort(sample(502, 1, "SH--")), false);
     assert.equal(isFailure(sample(404, 1)), false);
     assert.equal(isFailure(sample(200, 1)), false);
+  });
+
+  it("tallies in fixed memory: a million requests grow the heap by almost nothing, percentiles stay exact", () => {
+    // A real collection before each reading, so what remains is what the tally holds.
+    v8.setFlagsFromString("--expose-gc");
+    const collect = vm.runInNewContext("gc") as () => void;
+    const tally = new RequestTally();
+    const one = sample(200, 0);
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    let errors = 0;
+    for (let index = 0; index < 1_000_000; index++) {
+      one.status = index % 100 === 0 ? 503 : index % 7 === 0 ? 999_999 : 200;
+      if (one.status >= 500) errors += 1;
+      one.totalMs = index % 1000;
+      tally.add(one);
+    }
+    collect();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 1024 * 1024, `heap grew ${grown} bytes`);
+    const summary = tally.summary();
+    assert.equal(summary.requests, 1_000_000);
+    assert.equal(summary.failures, errors);
+    assert.equal(summary.p95Ms, 949, "the 950,000th of 0…999 repeated");
+    assert.deepEqual(
+      Object.keys(summary.byStatus).sort(),
+      ["0", "200", "503"],
+      "statuses outside -1…599 share one bucket",
+    );
+    tally.add(sample(200, 10 * MAX_TRACKED_MS));
+    assert.equal(tally.summary().maxMs, MAX_TRACKED_MS, "slower than tracked counts as the slowest tracked");
+  });
+
+  it("drops a line longer than the limit instead of holding it, and splits the rest across chunks", () => {
+    const lines: string[] = [];
+    const split = lineSplitter((line) => lines.push(line), 16);
+    split(Buffer.from("GL 200 1 gr"));
+    split(Buffer.from("een-0 ---- GET\n" + "x".repeat(40)));
+    split(Buffer.from("y".repeat(40) + "\nGL 500 2 green-0 ---- GET\nGL"));
+    split(Buffer.from(" 1\n"));
+    assert.deepEqual(lines, ["GL 1"], "the 25-byte lines and the 80-byte one are over 16 bytes");
+    const wide: string[] = [];
+    const splitWide = lineSplitter((line) => wide.push(line));
+    splitWide(Buffer.from("GL 200 1 gr"));
+    splitWide(Buffer.from("een-0 ---- GET\nGL 500 2 green-0 ---- GET\n"));
+    assert.deepEqual(wide, ["GL 200 1 green-0 ---- GET", "GL 500 2 green-0 ---- GET"]);
   });
 
   it("takes nearest-rank percentiles", () => {

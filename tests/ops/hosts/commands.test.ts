@@ -4,26 +4,28 @@ import * as path from "path";
 import { InvalidArgumentError } from "commander";
 import { parseDependencyTree } from "dpdm";
 import { parseServersState } from "../../../ops/proxy/runtime";
-import { OPS_RUNTIME_PACKAGES, loadedAtRunTime, opsImageName, opsImageTag } from "../../../ops/hosts/image";
-import { savedStateFor, startingColor } from "../../../ops/proxy";
+import {
+  OPS_RUNTIME_PACKAGES,
+  loadedAtRunTime,
+  opsImageFiles,
+  opsImageName,
+  opsImageTag,
+} from "../../../ops/hosts/image";
+import { savedStateFor, startingColor } from "../../../ops/proxy/run";
 import {
   HostProxySettings,
-  opsExecCommand,
   opsRunCommand,
   proxyCommandArgs,
   proxyContainerName,
   proxyRunCommand,
 } from "../../../ops/hosts/remote";
-import { parseHostEntry } from "../../../ops/switch/hosts";
+import { parseHostEntry, parseHostKeyEntry } from "../../../ops/control/cli";
+import { relayCommand } from "../../../ops/control";
 import { PROJECT_DIR } from "../support/cli";
 
 const settings: HostProxySettings = {
-  privateAddress: "10.0.0.12",
   listenAddress: "0.0.0.0",
   proxyPort: 80,
-  adminPort: 9999,
-  logAddress: "10.0.0.11",
-  logPort: 5140,
   upstreamHost: "127.0.0.1",
   hostPorts: { blue: 3000, green: 3100 },
   replicas: 2,
@@ -43,25 +45,16 @@ describe("remote commands of the hosts (pure)", () => {
     assert.deepEqual(proxyCommandArgs(settings), [
       "proxy",
       ...["--state-dir", "/var/lib/greenlight/proxy", "--listen-address", "0.0.0.0", "--proxy-port", "80"],
-      ...[
-        "--admin-address",
-        "10.0.0.12",
-        "--admin-port",
-        "9999",
-        "--log-address",
-        "10.0.0.11",
-        "--log-port",
-        "5140",
-      ],
       ...["--upstream-host", "127.0.0.1", "--blue-port", "3000", "--green-port", "3100", "--replicas", "2"],
       ...["--health-path", "/health", "--check-interval-ms", "1000", "--maintenance", "off"],
     ]);
     assert.equal(
       proxyRunCommand("greenlight-ops:0123456789abcdef", "shop", "production", settings),
       "docker run -d --name greenlight-proxy-shop-production --network host --restart unless-stopped --init --stop-timeout 35 " +
+        "--cap-drop ALL --cap-add CAP_NET_BIND_SERVICE --cap-add CAP_SETUID --cap-add CAP_SETGID --cap-add CAP_KILL " +
+        "--security-opt no-new-privileges " +
         "-v greenlight-proxy-shop-production:/var/lib/greenlight greenlight-ops:0123456789abcdef " +
-        "proxy --state-dir /var/lib/greenlight/proxy --listen-address 0.0.0.0 --proxy-port 80 --admin-address 10.0.0.12 " +
-        "--admin-port 9999 --log-address 10.0.0.11 --log-port 5140 --upstream-host 127.0.0.1 --blue-port 3000 " +
+        "proxy --state-dir /var/lib/greenlight/proxy --listen-address 0.0.0.0 --proxy-port 80 --upstream-host 127.0.0.1 --blue-port 3000 " +
         "--green-port 3100 --replicas 2 --health-path /health --check-interval-ms 1000 --maintenance off",
     );
   });
@@ -95,28 +88,45 @@ describe("remote commands of the hosts (pure)", () => {
     assert.throws(() => opsRunCommand("i", "smoke", { "a b": 1 }), /flag "a b" is not a flag name/);
   });
 
-  it("a step inside the proxy container: docker exec, the launcher, variables by name only", () => {
+  it("the relay in a host's proxy container: docker exec -i of its own entry, which the ops image carries", () => {
     assert.equal(
-      opsExecCommand(
-        "greenlight-proxy-shop-production",
-        "switch-hosts",
-        { color: "green", host: ["a=10.0.0.1", "b=10.0.0.2"] },
-        ["GREENLIGHT_WEBHOOK_URL"],
-      ),
-      "docker exec -e GREENLIGHT_WEBHOOK_URL greenlight-proxy-shop-production greenlight-ops switch-hosts --color green --host a=10.0.0.1 --host b=10.0.0.2",
+      relayCommand("greenlight-proxy-shop-production"),
+      "exec docker exec -i greenlight-proxy-shop-production /usr/local/bin/node /opt/greenlight/bin/build/ops/control/relay-main.js",
     );
-    assert.throws(() => opsExecCommand("c", "switch-hosts", {}, ["A B"]), /environment variable name "A B"/);
+    // The image copies the staged app/ to /opt/greenlight (images/ops/Dockerfile): the entry is there.
+    const files = opsImageFiles(PROJECT_DIR);
+    assert.ok(files.some((file) => file.path === "app/bin/build/ops/control/relay-main.js"));
+    const dockerfile = String(files.find((file) => file.path === "Dockerfile")?.content);
+    assert.match(dockerfile, /^COPY app\/ \/opt\/greenlight\/$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/local\/bin\/node",/m);
   });
 
-  it("a host entry of switch-hosts: name=address[:admin port]", () => {
-    assert.deepEqual(parseHostEntry("web-1=10.0.0.11"), { name: "web-1", address: "10.0.0.11" });
-    assert.deepEqual(parseHostEntry("web-2=10.0.0.12:9998"), {
-      name: "web-2",
-      address: "10.0.0.12",
-      adminPort: 9998,
+  it("a host of switch-hosts and host-keys: name=user@address[:ssh port], its key name=type base64", () => {
+    assert.deepEqual(parseHostEntry("web-1=deploy@web-1.prod.internal"), {
+      name: "web-1",
+      user: "deploy",
+      address: "web-1.prod.internal",
+      port: 22,
     });
-    for (const bad of ["10.0.0.11", "Web=10.0.0.11", "web=10.0.0.11:99999", "web=a b", "web="]) {
+    assert.deepEqual(parseHostEntry("h2=root@127.0.0.2:2222"), {
+      name: "h2",
+      user: "root",
+      address: "127.0.0.2",
+      port: 2222,
+    });
+    for (const bad of [
+      "10.0.0.11",
+      "Web=root@10.0.0.11",
+      "web=root@10.0.0.11:99999",
+      "web=10.0.0.11",
+      "web=root@a b",
+    ]) {
       assert.throws(() => parseHostEntry(bad), InvalidArgumentError, bad);
+    }
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPad3uJpYFrNrv8WLr9npEuUv85mDbiISbJy0C/t3T5P";
+    assert.deepEqual(parseHostKeyEntry(`web-1=${key}`), { name: "web-1", hostKey: key });
+    for (const bad of [key, `web-1=ssh-rsa ${key.split(" ")[1]}`, "web-1=ssh-ed25519 not base64!", "=x"]) {
+      assert.throws(() => parseHostKeyEntry(bad), InvalidArgumentError, bad);
     }
   });
 });

@@ -331,6 +331,30 @@ describe("migrate step on Docker, PostgreSQL 15 and an S3-compatible server", fu
     assert.deepEqual(await appliedVersions(), [1, 2]);
   });
 
+  it("a failing migration that prints its DATABASE_URL: no secret reaches the step's stdout, stderr or the run's record", async () => {
+    const release = "v2-leaks";
+    const backup = await runOps(backupArgs(release), env());
+    assert.equal(backup.code, 0, backup.stderr);
+    // The migration prints the connection string and exits 1: the command provider would put the step's whole
+    // stdout and stderr into the update's log (pulumi-command local/commandOutputs.go:113).
+    const run = await runOps(
+      migrateArgs(release, ["--command-json", '["node","-p","process.exitCode=1,process.env.DATABASE_URL"]']),
+      env(),
+    );
+    assert.equal(run.code, 1);
+    for (const [where, text] of [
+      ["stdout", run.stdout],
+      ["stderr", run.stderr],
+    ] as const) {
+      assert.ok(!text.includes(MIGRATOR_PASSWORD), `${where} carries the migrator's password`);
+      assert.ok(!text.includes(encodeURIComponent(MIGRATOR_PASSWORD)), `${where} carries it URL-encoded`);
+    }
+    assert.match(run.stderr, /\[migrate\] container: \[secret\]\n/, "the line is there, the URL redacted");
+    const last = (await records()).pop();
+    assert.equal(last?.outcome, "failed");
+    assert.ok(!(last?.error ?? "").includes(MIGRATOR_PASSWORD), "the recorded error carries no secret");
+  });
+
   it("a migration that cannot get the lock within its timeout fails clearly and does not start", async () => {
     const holder = await adminClient(pg, "shop");
     try {

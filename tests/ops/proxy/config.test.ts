@@ -11,7 +11,7 @@ import {
   validateProxyState,
 } from "../../../ops/proxy/config";
 import { haproxyBinary } from "../../../ops/proxy/process";
-import { LOG_FORMAT } from "../../../ops/guard/requests";
+import { LOG_FORMAT } from "../../../ops/proxy/config";
 import { IN_CI } from "../../support/service";
 
 const base = (overrides: Partial<ProxyState> = {}): ProxyState => ({
@@ -21,7 +21,6 @@ const base = (overrides: Partial<ProxyState> = {}): ProxyState => ({
   stateDir: "/var/lib/greenlight/production",
   maintenanceMode: "off",
   healthPath: "/health",
-  logPort: 18080,
   ...overrides,
 });
 
@@ -59,18 +58,19 @@ describe("HAProxy config rendering (pure)", () => {
     assert.equal(activeColorOfConfig("global\n  daemon\n"), undefined);
   });
 
-  it("binds 127.0.0.1 only, keeps an admin socket and a server-state file in the state dir, logs to the guard", () => {
+  it("binds 127.0.0.1 only, keeps an admin socket and a server-state file in the state dir, logs into its own ring for the guard", () => {
     const text = renderHaproxyConfig(base());
     assert.match(text, /^ {2}bind 127\.0\.0\.1:18080$/m);
     assert.equal((text.match(/^\s*bind /gm) ?? []).length, 1);
     assert.match(text, /stats socket \/var\/lib\/greenlight\/production\/haproxy\.sock mode 600 level admin/);
     assert.match(text, /server-state-file \/var\/lib\/greenlight\/production\/haproxy\.state/);
     assert.match(text, /load-server-state-from-file global/);
-    assert.match(text, /^ {2}log 127\.0\.0\.1:18080 len 1024 format raw local0$/m);
+    assert.match(text, /^ {2}log ring@access len 1024 format raw local0$/m);
+    assert.match(text, /^ring access\n {2}format raw\n {2}maxlen 1024\n {2}size 1048576$/m);
     assert.ok(text.includes(`log-format "${LOG_FORMAT}"`));
     assert.match(text, /option httpchk GET \/health/);
-    const quiet = renderHaproxyConfig(base({ logPort: undefined }));
-    assert.ok(!/log-format|format raw|log global/.test(quiet), "no access log without a log port");
+    const quiet = renderHaproxyConfig(base({ accessLog: false }));
+    assert.ok(!/log-format|format raw|log global|ring/.test(quiet), "no access log when asked for none");
   });
 
   it("renders maintenance mode: off passes everything, on answers 503 to all, read-only only to non-GET/HEAD", () => {

@@ -1,23 +1,19 @@
 // The proxy command and the all-or-nothing move across proxies, on real HAProxy processes on this
-// machine: three `greenlight-ops proxy` processes, one per loopback address 127.0.0.2-4, each with its
-// runtime API on TCP, in front of small HTTP backends (the container and SSH layers are in tests/hosts).
+// machine: three `greenlight-ops proxy` processes, one per loopback address 127.0.0.2-4, in front of
+// small HTTP backends, each driven through its own relay process (`greenlight-ops relay`, the control
+// channel the coordinator runs over SSH; the container and SSH layers are in tests/hosts).
 import { strict as assert } from "assert";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { RelayChannel } from "../../../ops/control";
 import { moveFleet, ProxyTarget, revertFleet } from "../../../ops/proxy/fleet";
 import { proxyPaths } from "../../../ops/proxy/config";
 import { haproxyBinary } from "../../../ops/proxy/process";
-import {
-  admission,
-  parseServersState,
-  setServerState,
-  showServersState,
-  tcpAdmin,
-} from "../../../ops/proxy/runtime";
+import { admission, parseServersState, setServerState, showServersState } from "../../../ops/proxy/runtime";
 import { needService } from "../../support/service";
-import { CliProcess, spawnOps } from "../support/cli";
+import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
 import { freePortRange, runOps, tempStateDir } from "../support/release";
 
 const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
@@ -40,12 +36,12 @@ function startBackend(address: string, port: number, body: string): Promise<Back
 describe("proxies on several addresses: the proxy command and the all-or-nothing move", function () {
   this.timeout(120_000);
   let base: number;
-  const ports = () => ({ proxy: base, admin: base + 1, log: base + 2, blue: base + 3, green: base + 4 });
+  const ports = () => ({ proxy: base, blue: base + 3, green: base + 4 });
   let stateDirs: string[] = [];
   let proxies: CliProcess[] = [];
   let backends: Backend[] = [];
-  const targets = (): ProxyTarget[] =>
-    ADDRESSES.map((address, index) => ({ name: `h${index + 2}`, admin: tcpAdmin(address, ports().admin) }));
+  let relays: RelayChannel[] = [];
+  const targets = (): ProxyTarget[] => relays.map((relay) => ({ name: relay.host, admin: relay }));
 
   const startProxy = (index: number, extra: string[] = []): CliProcess => {
     const address = ADDRESSES[index];
@@ -58,14 +54,6 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
         address,
         "--proxy-port",
         String(ports().proxy),
-        "--admin-address",
-        address,
-        "--admin-port",
-        String(ports().admin),
-        "--log-address",
-        ADDRESSES[0],
-        "--log-port",
-        String(ports().log),
         "--upstream-host",
         address,
         "--blue-port",
@@ -127,6 +115,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     }
     proxies = [];
     ADDRESSES.forEach((_, index) => startProxy(index));
+    relays = await Promise.all(stateDirs.map((dir, index) => spawnRelay(`h${index + 2}`, dir)));
     for (const index of ADDRESSES.keys()) {
       await waitFor(`proxy ${index} serves blue`, async () => (await get(index)).startsWith("200 blue"));
       await waitFor(
@@ -137,6 +126,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   });
 
   afterEach(async () => {
+    await Promise.all(relays.map((relay) => relay.close()));
     await Promise.all(proxies.map((_, index) => stopProxy(index)));
     for (const backend of backends) {
       backend.server.closeAllConnections();
@@ -178,7 +168,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     );
     assert.match(
       proxies[1].stderrSoFar(),
-      /listens on 127\.0\.0\.3:\d+ with green serving, runtime API on 127\.0\.0\.3:\d+/,
+      /listens on 127\.0\.0\.3:\d+ with green serving; runtime API on \/\S+\/haproxy\.sock/,
     );
   });
 
@@ -187,7 +177,7 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     await assert.rejects(moveFleet(targets(), "green", { checkIntervalMs: 200 }), (error: Error) => {
       assert.match(
         error.message,
-        /^cannot reach the proxy of h4; no traffic moved on any host: host h4: HAProxy admin socket 127\.0\.0\.4:\d+: connect ECONNREFUSED/,
+        /^cannot reach the proxy of h4; no traffic moved on any host: host h4: HAProxy admin socket \/\S+\/haproxy\.sock: connect (ENOENT|ECONNREFUSED)/,
       );
       return true;
     });
@@ -201,7 +191,10 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     await stopProxy(2);
     const failures = await revertFleet(targets(), "blue", { checkIntervalMs: 200 });
     assert.equal(failures.length, 1);
-    assert.match(failures[0], /^host h4: HAProxy admin socket 127\.0\.0\.4:\d+: connect ECONNREFUSED/);
+    assert.match(
+      failures[0],
+      /^host h4: HAProxy admin socket \/\S+\/haproxy\.sock: connect (ENOENT|ECONNREFUSED)/,
+    );
     for (const index of [0, 1]) {
       assert.equal(await serving(index), "blue-0:ready green-0:drain");
       assert.equal(await get(index), `200 blue ${ADDRESSES[index]}`);
@@ -224,22 +217,22 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   });
 
   it("a proxy failing during the move: every proxy gets back the servers it had, and the failure names it", async () => {
-    // h4's HAProxy answers reads but refuses changes on the port the move uses (runtime API at operator
-    // level): it passes the checks before the move, then fails the move itself.
+    // h4's HAProxy answers reads but refuses changes on the socket its relay uses (runtime API at
+    // operator level): it passes the checks before the move, then fails the move itself.
     await stopProxy(2);
-    const spare = ports().admin + 10;
     const paths = proxyPaths(stateDirs[2]);
+    const spare = `${stateDirs[2]}/spare.sock`;
     const config = fs
       .readFileSync(paths.config, "utf8")
       .replace(
-        `ipv4@${ADDRESSES[2]}:${ports().admin} level admin`,
-        `ipv4@${ADDRESSES[2]}:${ports().admin} level operator\n  stats socket ipv4@${ADDRESSES[2]}:${spare} level admin`,
+        `${paths.socket} mode 600 level admin`,
+        `${paths.socket} mode 600 level operator\n  stats socket ${spare} mode 600 level admin`,
       );
     fs.writeFileSync(paths.config, config);
     const haproxy = spawn(haproxyBinary(), ["-W", "-db", "-f", paths.config], { stdio: "ignore" });
     try {
       await waitFor("h4 serves blue again", async () => (await get(2)).startsWith("200 blue"));
-      await setServerState(tcpAdmin(ADDRESSES[2], spare), "green-0", "drain");
+      await setServerState(spare, "green-0", "drain");
       await greenSeen(2, 2);
       await assert.rejects(moveFleet(targets(), "green", { checkIntervalMs: 200 }), (error: Error) => {
         assert.match(
@@ -259,49 +252,40 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
     }
   });
 
-  it("switch-hosts moves every host, reports each, and a second run changes nothing", async () => {
+  it("switch-hosts refuses bad host options before connecting anywhere (exit 2)", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPad3uJpYFrNrv8WLr9npEuUv85mDbiISbJy0C/t3T5P";
     const flags = [
-      "--release",
-      "v2",
-      ...ADDRESSES.flatMap((address, index) => ["--host", `h${index + 2}=${address}`]),
-      "--admin-port",
-      String(ports().admin),
-      "--proxy-port",
-      String(ports().proxy),
-      "--log-address",
-      ADDRESSES[0],
-      "--log-port",
-      String(ports().log),
-      "--guard-seconds",
-      "0",
-      "--warmup",
-      "/",
-    ];
-    const first = await runOps(["switch-hosts", "--color", "green", ...flags]);
-    assert.equal(first.code, 0, first.stderr);
-    assert.equal(first.json[0].method, "flip");
-    assert.deepEqual(
-      (first.json[0].warmup as { proxyUrl: string; status: number }[]).map((warm) => warm.status),
-      [200, 200, 200],
-    );
-    for (const index of ADDRESSES.keys()) assert.equal(await get(index), `200 green ${ADDRESSES[index]}`);
-    const again = await runOps(["switch-hosts", "--color", "green", ...flags]);
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.json[0].method, "unchanged");
-    assert.deepEqual(again.json[0].guard, { skipped: "guard window is 0 s" });
-    const twice = await runOps([
-      "switch-hosts",
       "--color",
       "green",
-      ...flags,
-      "--host",
-      `h2=${ADDRESSES[1]}`,
-    ]);
-    assert.equal(twice.code, 2);
-    assert.match(twice.stderr, /host h2 is given twice/);
-    const bad = await runOps(["switch-hosts", "--color", "green", ...flags.slice(0, 2), "--host", "web 1"]);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /expected <name>=<private address>\[:<admin port>\]/);
+      "--release",
+      "v2",
+      "--container",
+      "greenlight-proxy-shop-hosts",
+      "--proxy-port",
+      String(ports().proxy),
+    ];
+    const env = { GREENLIGHT_SSH_PRIVATE_KEY: "unused" };
+    const cases: [string[], RegExp][] = [
+      [
+        ["--host", "h2=root@127.0.0.2:2222", "--host", "h2=root@127.0.0.3:2222", "--host-key", `h2=${key}`],
+        /host h2 is given twice/,
+      ],
+      [["--host", "web 1", "--host-key", `h2=${key}`], /expected <name>=<user>@<address>\[:<ssh port>\]/],
+      [["--host", "h2=root@127.0.0.2:2222"], /required option '--host-key/],
+      [
+        ["--host", "h2=root@127.0.0.2:2222", "--host-key", "h2=ssh-rsa AAAAB3NzaC1yc2E"],
+        /expected <name>=<type> <base64>/,
+      ],
+      [
+        ["--host", "h2=root@127.0.0.2:2222", "--host", "h3=root@127.0.0.3:2222", "--host-key", `h2=${key}`],
+        /host h3 needs exactly one --host-key \(got 0\)/,
+      ],
+    ];
+    for (const [hosts, message] of cases) {
+      const run = await runOps(["switch-hosts", ...flags, ...hosts], env);
+      assert.equal(run.code, 2, `${hosts.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
   });
 
   it("the proxy refuses a bad layout before starting HAProxy (exit 2)", async () => {
@@ -317,11 +301,9 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
         String(ports().blue),
         "--green-port",
         String(ports().blue),
-        "--admin-address",
-        ADDRESSES[0],
       ]);
       assert.equal(run.code, 2);
-      assert.match(run.stderr, /--admin-address and --admin-port go together/);
+      assert.match(run.stderr, /servers blue-0 and green-0 both use 127\.0\.0\.1:\d+/);
       assert.equal(fs.existsSync(path.join(dir, "haproxy.cfg")), false);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

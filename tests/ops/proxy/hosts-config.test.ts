@@ -12,10 +12,8 @@ const onHost = (overrides: Partial<ProxyState> = {}): ProxyState => ({
   servers: colorServers("127.0.0.1", { blue: 3000, green: 3100 }, 2),
   proxyPort: 80,
   listenAddress: "0.0.0.0",
-  adminTcp: { address: "10.0.0.11", port: 9999 },
-  logAddress: "10.0.0.11",
-  logPort: 5140,
   foreground: true,
+  dropPrivileges: true,
   stateDir: "/var/lib/greenlight/proxy",
   maintenanceMode: "off",
   healthPath: "/health",
@@ -25,37 +23,41 @@ const onHost = (overrides: Partial<ProxyState> = {}): ProxyState => ({
 const lines = (text: string, pattern: RegExp) => text.split("\n").filter((line) => pattern.test(line));
 
 describe("HAProxy config of a proxy on a host (pure)", () => {
-  it("listens on the given address, serves the runtime API on the private address too, logs to the coordinator, runs in the foreground", () => {
+  it("listens only on the front: the runtime API is the mode-600 UNIX socket, the access log a ring inside HAProxy, its workers nobody", () => {
     const text = renderHaproxyConfig(onHost());
-    assert.deepEqual(lines(text, /^\s+(bind|stats socket|log |daemon)/), [
+    assert.deepEqual(lines(text, /^\s*(bind|stats socket|log |daemon|uid|gid|ring)/), [
       "  stats socket /var/lib/greenlight/proxy/haproxy.sock mode 600 level admin expose-fd listeners",
-      "  stats socket ipv4@10.0.0.11:9999 level admin",
-      "  log 10.0.0.11:5140 len 1024 format raw local0",
+      "  uid 65534",
+      "  gid 65534",
+      "  log ring@access len 1024 format raw local0",
+      "ring access",
       "  log global",
       "  bind 0.0.0.0:80",
     ]);
+    // The issue's defect: a `stats socket ipv4@…` admin listener on the network, and a UDP log target.
+    assert.ok(
+      !/ipv4@|ipv6@|stats socket [^/]|log \d/.test(text),
+      "no TCP admin listener, no network log target",
+    );
   });
 
-  it("without host settings it renders exactly what the local proxy always had: 127.0.0.1, a daemon, no TCP socket", () => {
+  it("without host settings it renders the local proxy: 127.0.0.1, a daemon, workers as the user who runs it", () => {
     const text = renderHaproxyConfig(
-      onHost({ listenAddress: undefined, adminTcp: undefined, logAddress: undefined, foreground: undefined }),
+      onHost({ listenAddress: undefined, foreground: undefined, dropPrivileges: undefined }),
     );
-    assert.deepEqual(lines(text, /^\s+(bind|stats socket|log |daemon)/), [
+    assert.deepEqual(lines(text, /^\s*(bind|stats socket|log |daemon|uid|gid|ring)/), [
       "  daemon",
       "  stats socket /var/lib/greenlight/proxy/haproxy.sock mode 600 level admin expose-fd listeners",
-      "  log 127.0.0.1:5140 len 1024 format raw local0",
+      "  log ring@access len 1024 format raw local0",
+      "ring access",
       "  log global",
       "  bind 127.0.0.1:80",
     ]);
   });
 
-  it("refuses bad addresses and an admin port on the proxy port, naming the field", () => {
+  it("refuses a bad listen address and a replica on the proxy port, naming the field", () => {
     const cases: [Partial<ProxyState>, RegExp][] = [
       [{ listenAddress: "0.0.0.0; rm" }, /listenAddress "0\.0\.0\.0; rm" is not a host name or IPv4 address/],
-      [{ adminTcp: { address: "10.0.0.11 x", port: 9999 } }, /adminTcp\.address "10\.0\.0\.11 x" is not/],
-      [{ adminTcp: { address: "10.0.0.11", port: 80 } }, /adminTcp\.port 80 is the proxy's own port/],
-      [{ adminTcp: { address: "10.0.0.11", port: 70000 } }, /adminTcp\.port 70000 is not a TCP\/UDP port/],
-      [{ logAddress: "" }, /logAddress "" is not a host name/],
       [
         { servers: colorServers("127.0.0.1", { blue: 80, green: 3100 }, 1) },
         /server blue-0 uses the proxy's own port 80/,
@@ -73,20 +75,11 @@ describe("HAProxy config of a proxy on a host (pure)", () => {
       });
     });
 
-    it("a host's proxy: TCP runtime API, remote log target, foreground", () => {
+    it("a host's proxy: UNIX runtime API, access-log ring, foreground, workers as nobody", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-render-"));
       try {
         const file = path.join(dir, "haproxy.cfg");
-        fs.writeFileSync(
-          file,
-          renderHaproxyConfig(
-            onHost({
-              stateDir: dir,
-              adminTcp: { address: "127.0.0.2", port: 9999 },
-              logAddress: "127.0.0.2",
-            }),
-          ),
-        );
+        fs.writeFileSync(file, renderHaproxyConfig(onHost({ stateDir: dir })));
         execFileSync(binary, ["-c", "-f", file], { stdio: "pipe" });
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

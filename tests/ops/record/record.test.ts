@@ -99,4 +99,107 @@ describe("release record step", () => {
       /^record: emergency override for release 2026\.11\.20-1 refused at .*: it expired at/,
     );
   });
+
+  describe("no release skips its data steps: the previous record (PULUMI_COMMAND_STDOUT) against this one", () => {
+    const V1 = "registry.example.com/shop@sha256:" + "1".repeat(64);
+    const V2 = "registry.example.com/shop@sha256:" + "2".repeat(64);
+    const V3 = "registry.example.com/shop@sha256:" + "3".repeat(64);
+    const snapshot = (latest: string, blue: [string, string], green: [string, string]) => ({
+      GREENLIGHT_LATEST_COLOR: latest,
+      GREENLIGHT_BLUE_RELEASE: blue[0],
+      GREENLIGHT_BLUE_IMAGE: blue[1],
+      GREENLIGHT_GREEN_RELEASE: green[0],
+      GREENLIGHT_GREEN_IMAGE: green[1],
+    });
+    // Blue serves v1 and holds the newest release; green runs v2, warm.
+    const previous = releaseRecord(
+      {
+        ...BASE,
+        GREENLIGHT_RELEASE: "v1",
+        GREENLIGHT_COLOR: "blue",
+        GREENLIGHT_IMAGE: V1,
+        ...snapshot("blue", ["v1", V1], ["v2", V2]),
+      },
+      NOW,
+    );
+    const after = (env: Record<string, string>) => ({
+      ...BASE,
+      ...env,
+      PULUMI_COMMAND_STDOUT: JSON.stringify(previous),
+    });
+
+    it("records both colors and the latest one", () => {
+      assert.equal(previous.latestColor, "blue");
+      assert.deepEqual(previous.colors, {
+        blue: { release: "v1", image: V1 },
+        green: { release: "v2", image: V2 },
+      });
+    });
+
+    it("refuses a color given a new release while greenlight:latestColor names the other (exit 1, naming the key and the fix)", () => {
+      const handWritten = after({
+        GREENLIGHT_RELEASE: "v3",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V3,
+        ...snapshot("blue", ["v1", V1], ["v3", V3]),
+      });
+      assert.throws(
+        () => releaseRecord(handWritten, NOW),
+        (error: unknown) =>
+          error instanceof StepError &&
+          error.exitCode === 1 &&
+          /^release v3 refused: greenlight:latestColor is blue, but green now runs release v3 \(was v2\): backup, drill and migration follow greenlight:latestColor.*fix: write the release with npm run release -- --stack production --release v3/.test(
+            error.message,
+          ),
+      );
+      // A new image under the same id is a new release too.
+      assert.throws(
+        () => releaseRecord(after({ ...snapshot("blue", ["v1", V1], ["v2", V3]) }), NOW),
+        /green now runs image .*3333 \(was .*2222\)/,
+      );
+    });
+
+    it("lets through the release npm run release writes, a flip back, and a record from before the snapshot", () => {
+      const released = after({
+        GREENLIGHT_RELEASE: "v3",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V3,
+        ...snapshot("green", ["v1", V1], ["v3", V3]),
+      });
+      assert.equal(releaseRecord(released, NOW).latestColor, "green");
+      const flipBack = after({
+        GREENLIGHT_RELEASE: "v2",
+        GREENLIGHT_COLOR: "green",
+        GREENLIGHT_IMAGE: V2,
+        ...snapshot("blue", ["v1", V1], ["v2", V2]),
+      });
+      assert.equal(releaseRecord(flipBack, NOW).color, "green");
+      const older = {
+        ...BASE,
+        ...snapshot("blue", ["v1", V1], ["v3", V3]),
+        PULUMI_COMMAND_STDOUT: JSON.stringify({ step: "record", release: "v1" }),
+      };
+      assert.equal(releaseRecord(older, NOW).latestColor, "blue");
+    });
+
+    it("through the CLI: exit 1 and one line on stderr, nothing on stdout", async function () {
+      this.timeout(30_000);
+      const refusedRun = await runOps(
+        ["record"],
+        after({
+          GREENLIGHT_RELEASE: "v3",
+          GREENLIGHT_COLOR: "green",
+          GREENLIGHT_IMAGE: V3,
+          ...snapshot("blue", ["v1", V1], ["v3", V3]),
+        }),
+      );
+      assert.equal(refusedRun.code, 1);
+      assert.equal(refusedRun.stdout, "");
+      assert.match(
+        refusedRun.stderr,
+        /^record: release v3 refused: greenlight:latestColor is blue, but green now runs release v3/,
+      );
+      assert.equal(refusedRun.stderr.trim().split("\n").length, 1);
+    });
+  });
 });

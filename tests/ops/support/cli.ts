@@ -2,6 +2,8 @@
 // data-step helpers (data.ts) and the release-layer helpers (release.ts), which shape the result.
 import { spawn } from "child_process";
 import * as path from "path";
+import { Duplex } from "stream";
+import { RelayChannel } from "../../../ops/control";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
@@ -41,4 +43,21 @@ export function spawnOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs: numb
     });
   });
   return { done, stderrSoFar: () => stderr, pid: child.pid };
+}
+
+/**
+ * The relay (`greenlight-ops relay --state-dir <dir>`) in a child process, and a RelayChannel on its
+ * stdin/stdout: the control channel the coordinator opens over SSH, without the SSH.
+ */
+export async function spawnRelay(host: string, stateDir: string): Promise<RelayChannel> {
+  const child = spawn(
+    process.execPath,
+    [path.join(PROJECT_DIR, "bin", "greenlight-ops.js"), "relay", "--state-dir", stateDir],
+    { cwd: PROJECT_DIR, stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const channel = new RelayChannel(host, Duplex.from({ readable: child.stdout, writable: child.stdin }), () =>
+    child.kill(),
+  );
+  await channel.hello;
+  return channel;
 }

@@ -112,7 +112,14 @@ export function releaseGraph(
       },
     });
 
-  const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"));
+  const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
+  const record = step("release-record", STEP.record, {
+    parent: recordComponent,
+    environment: { [STEP_ENV.release]: release },
+  });
+
+  // Everything waits for the record, as index.ts wires it: the bucket and its key, the roles, every step.
+  const bucketComponent = builder.add(COMPONENT.backupBucket, n("backups"), { dependsOn: [record] });
   const kms = builder.add(RESOURCE.kmsKey, n("backups-key"), {
     parent: bucketComponent,
     inputs: { enableKeyRotation: true },
@@ -192,7 +199,7 @@ export function releaseGraph(
     },
   });
 
-  const roles = builder.add(COMPONENT.databaseRoles, n("roles"));
+  const roles = builder.add(COMPONENT.databaseRoles, n("roles"), { dependsOn: [record] });
   const migrator = builder.add(RESOURCE.pgRole, n("roles-migrator"), {
     parent: roles,
     protect: true,
@@ -213,12 +220,6 @@ export function releaseGraph(
       objectType: "table",
       privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
     },
-  });
-
-  const recordComponent = builder.add(COMPONENT.releaseRecord, n("release"));
-  const record = step("release-record", STEP.record, {
-    parent: recordComponent,
-    environment: { [STEP_ENV.release]: release },
   });
 
   const backupComponent = builder.add(COMPONENT.databaseBackup, n("backup"), { dependsOn: [record] });

@@ -74,3 +74,32 @@ describe("npm run plan's command line", function () {
     }
   });
 });
+
+describe("npm run plan --json on the stacks with hosts", function () {
+  this.timeout(180_000);
+
+  for (const stack of ["production", "staging"]) {
+    it(`${stack}: every remote command shows the host key it pins, the one its host has in the stack file`, async () => {
+      const result = await planCli(["--stack", stack, "--json", "--at", "2026-12-02T11:00:00Z"]);
+      assert.ok(result.code === 0 || result.code === 1, result.stderr);
+      const document = JSON.parse(result.stdout) as {
+        resources: { type: string; name: string; inputs: Record<string, unknown>; hostKey?: string | null }[];
+      };
+      const file = parseDocument(fs.readFileSync(`Pulumi.${stack}.yaml`, "utf8")).toJS() as {
+        config: Record<string, { name: string; hostKey: string }[]>;
+      };
+      const pinned = new Set(file.config["greenlight:hosts"].map((host) => host.hostKey));
+      const remote = document.resources.filter((resource) => resource.type === "command:remote:Command");
+      assert.ok(remote.length > 0);
+      for (const command of remote) {
+        assert.equal(command.inputs.connection, "[secret]", `${command.name}: the connection holds the key`);
+        assert.ok(pinned.has(String(command.hostKey)), `${command.name} pins ${command.hostKey}`);
+      }
+      assert.ok(
+        document.resources
+          .filter((resource) => resource.type !== "command:remote:Command")
+          .every((resource) => !("hostKey" in resource)),
+      );
+    });
+  }
+});

@@ -1,0 +1,108 @@
+// The control plane's command lines: `relay` (run inside a proxy container by the coordinator, over
+// SSH), `host-keys` (the check every update with hosts runs before anything reaches a host), and the
+// host options every coordinator step takes: `--host <name>=<user>@<address>[:<port>]` and
+// `--host-key '<name>=<type> <base64>'`, one of each per host.
+import { Command, InvalidArgumentError } from "commander";
+import * as path from "path";
+import { HOST_KEY } from "../../contract/host-key";
+import { FS_PATH, HOST, HOST_NAME, SSH_USER } from "../../contract/patterns";
+import { PROXY_STATE_DIR } from "../hosts/remote";
+import { repeatable } from "../lib/options";
+import { StepCommand, StepError } from "../lib/step";
+import type { SshHost } from "./ssh";
+
+/** Parses `<name>=<user>@<address>[:<port>]`. */
+export function parseHostEntry(value: string): Omit<SshHost, "hostKey"> {
+  const match = /^([^=]+)=([^@]+)@([^:]+)(?::(\d{1,5}))?$/.exec(value);
+  const port = match?.[4] === undefined ? 22 : Number(match[4]);
+  if (
+    !match ||
+    !HOST_NAME.test(match[1]) ||
+    !SSH_USER.test(match[2]) ||
+    !HOST.test(match[3]) ||
+    port < 1 ||
+    port > 65535
+  )
+    throw new InvalidArgumentError(
+      "expected <name>=<user>@<address>[:<ssh port>], e.g. web-1=deploy@web-1.prod.internal:22",
+    );
+  return { name: match[1], user: match[2], address: match[3], port };
+}
+
+/** Parses `<name>=<type> <base64>`. */
+export function parseHostKeyEntry(value: string): { name: string; hostKey: string } {
+  const at = value.indexOf("=");
+  const name = value.slice(0, at);
+  const hostKey = value.slice(at + 1);
+  if (at < 1 || !HOST_NAME.test(name) || !HOST_KEY.test(hostKey))
+    throw new InvalidArgumentError("expected <name>=<type> <base64>, e.g. 'web-1=ssh-ed25519 AAAAC3Nz…'");
+  return { name, hostKey };
+}
+
+/** The host options of a coordinator step. */
+export function addHostOptions(command: Command): Command {
+  return command
+    .requiredOption(
+      "--host <name=user@address[:port]>",
+      "a host and how SSH reaches it; repeatable, in order",
+      repeatable(parseHostEntry),
+    )
+    .requiredOption(
+      "--host-key <name=type base64>",
+      "the pinned SSH key of a host; one per --host",
+      repeatable(parseHostKeyEntry),
+    );
+}
+
+/** The hosts of `--host` with their `--host-key`; a host without a key, or named twice, is usage. */
+export function hostsFromOptions(options: Record<string, unknown>): SshHost[] {
+  const hosts = options.host as Omit<SshHost, "hostKey">[];
+  const keys = options.hostKey as { name: string; hostKey: string }[];
+  const names = hosts.map((entry) => entry.name);
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) throw new StepError(`host ${twice} is given twice: name each host once`, 2);
+  const stray = keys.find((key) => !names.includes(key.name));
+  if (stray) throw new StepError(`--host-key ${stray.name}: no --host of that name`, 2);
+  return hosts.map((entry) => {
+    const pinned = keys.filter((key) => key.name === entry.name);
+    if (pinned.length !== 1)
+      throw new StepError(
+        `host ${entry.name} needs exactly one --host-key (got ${pinned.length}): every host's key is pinned`,
+        2,
+      );
+    return { ...entry, hostKey: pinned[0].hostKey };
+  });
+}
+
+export const relayStep: StepCommand = {
+  name: "relay",
+  description:
+    "Relays runtime API commands, the access-log ring and front requests between stdin/stdout and this host's proxy (run inside its container, over SSH)",
+  options: (command: Command) =>
+    command.option(
+      "--state-dir <dir>",
+      "the proxy's state directory",
+      (value: string) => {
+        if (!FS_PATH.test(value))
+          throw new InvalidArgumentError("expected a path of letters, digits and . _ - /");
+        return path.resolve(value);
+      },
+      PROXY_STATE_DIR,
+    ),
+  run: async (options) => {
+    const { runRelay } = await import("./relay");
+    return runRelay({ stateDir: String(options.stateDir), input: process.stdin, output: process.stdout });
+  },
+};
+
+export const hostKeysStep: StepCommand = {
+  name: "host-keys",
+  description:
+    "Checks every host's SSH key against the pinned one, before authenticating; fails naming the host and both fingerprints",
+  options: addHostOptions,
+  run: async (options) => {
+    const hosts = hostsFromOptions(options);
+    const { checkHostKeys } = await import(".");
+    return { step: "host-keys", hosts: await checkHostKeys(hosts) };
+  },
+};
