@@ -4,6 +4,9 @@
 // which names every layer by content). Hosts that hold it already receive nothing. The stream carries
 // no tag: the image is loaded untagged and tagged only after its id checked, so a cut or tampered
 // transfer leaves nothing a later run would take for the image.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { StepError, StopRequest } from "../lib/step";
 import { stoppedError } from "../lib/stop";
 import { SourceImage, resolveSource } from "./source";
@@ -53,8 +56,29 @@ export interface DeliveryReport {
   ms: number;
 }
 
-/** Delivers every image to every host that lacks it; fails naming each host that did not end up with it. */
+/**
+ * Delivers every image to every host that lacks it; fails naming each host that did not end up with it.
+ * The hosts' key comes from GREENLIGHT_SSH_PRIVATE_KEY when set (a file only this process can read,
+ * removed at the end), else from the runner's ssh agent and config.
+ */
 export async function deliverImages(options: DeliverOptions, stop: StopRequest): Promise<DeliveryReport> {
+  const key = options.env.GREENLIGHT_SSH_PRIVATE_KEY;
+  if (!key) return deliverWith(options, stop);
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "gl-deliver-"));
+  try {
+    const identityFile = path.join(folder, "key");
+    // ssh refuses a key file without a final newline or readable by others.
+    fs.writeFileSync(identityFile, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+    return await deliverWith({ ...options, identityFile }, stop);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+async function deliverWith(
+  options: DeliverOptions & { identityFile?: string },
+  stop: StopRequest,
+): Promise<DeliveryReport> {
   const started = Date.now();
   if (options.tag !== undefined && options.images.length !== 1)
     throw new StepError(

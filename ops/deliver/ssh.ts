@@ -34,6 +34,8 @@ export function parseDeliveryHost(value: string): DeliveryHost {
 export interface SshSettings {
   /** A known_hosts file holding the hosts' keys: then only those keys are accepted. */
   knownHosts?: string;
+  /** A private key file to log in with (and no other key): the stack's key, from the environment. */
+  identityFile?: string;
   connectTimeoutSeconds: number;
   env: NodeJS.ProcessEnv;
 }
@@ -52,6 +54,7 @@ export function sshArgs(host: DeliveryHost, command: string, settings: Omit<SshS
     ...(settings.knownHosts
       ? ["-o", `UserKnownHostsFile=${settings.knownHosts}`, "-o", "StrictHostKeyChecking=yes"]
       : []),
+    ...(settings.identityFile ? ["-i", settings.identityFile, "-o", "IdentitiesOnly=yes"] : []),
     "-p",
     String(host.port),
     `${host.user}@${host.address}`,

@@ -1,13 +1,18 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { DeliveryReport } from "../../ops/deliver";
 import { buildSampleImage } from "../fixtures/app/build";
 import { LoadResult, startLoad, waitUntil } from "../ops/support/load";
 import { BUCKET, PREFIX, runOps, stepEnv } from "../ops/support/data";
 import { freePortRange } from "../ops/support/release";
-import { spawnOps } from "../ops/support/cli";
+import { PROJECT_DIR, spawnOps } from "../ops/support/cli";
+import { deliverFlags, deliveredImage } from "../../components/release/delivery";
+import { knownHostsPath, stageKnownHosts } from "../../components/release/known-hosts";
+import { HostSettings } from "../../schema/types";
 import { ensureDocker } from "../support/docker";
-import { SimHosts } from "../support/hosts";
+import { SimHost, SimHosts } from "../support/hosts";
 import {
   HOSTS_NETWORK,
   RUNNER_ADDRESS,
@@ -19,7 +24,9 @@ import {
 import { PgCluster, startPostgres } from "../support/postgres";
 import { S3Server, startS3 } from "../support/s3";
 import { needService } from "../support/service";
-import { Fleet } from "./support";
+import { Fleet, opsLine, runHere } from "./support";
+
+const STACK = "airgapped-test";
 
 /** A release pinned by content, as production names it: name@sha256:<image id>. */
 const pinned = (id: string) => `greenlight-sample@${id}`;
@@ -33,14 +40,37 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
   let ops: { image: string; id: string; created: boolean } | undefined;
   const images: Record<string, { ref: string; id: string }> = {};
 
-  const hostArgs = () => sim.hosts.flatMap((host) => ["--host", `${host.name}=root@${host.address}:22`]);
-  const deliver = async (args: string[]) => {
-    const run = await spawnOps(
-      ["deliver", "--platform", "linux/amd64", ...args, ...hostArgs()],
-      sim.env,
-      500_000,
-    ).done;
-    return { ...run, report: run.code === 0 ? (JSON.parse(run.stdout.trim()) as DeliveryReport) : undefined };
+  let knownHosts: string;
+  const settings = (host: SimHost): HostSettings => ({
+    name: host.name,
+    address: host.address,
+    user: "root",
+    port: host.sshPort,
+    hostKey: sim.hostKey(host),
+    replicaAddress: host.address,
+    platform: "linux/amd64",
+  });
+  /**
+   * Every host's delivery step of one image as the program runs it (DockerHost: one local command per
+   * host, run at once): the line deliverFlags makes, `sh -c` in the project folder, the stack's key in
+   * GREENLIGHT_SSH_PRIVATE_KEY, the host keys pinned by the stack's known_hosts file the program writes.
+   */
+  const deliver = async (image: string, options: { tagAs?: string } = {}) => {
+    const runs = await Promise.all(
+      sim.hosts.map((host) =>
+        runHere(
+          opsLine("deliver", deliverFlags(image, settings(host), knownHosts, options)),
+          { GREENLIGHT_SSH_PRIVATE_KEY: sim.privateKey() },
+          500_000,
+        ),
+      ),
+    );
+    const failed = runs.find((run) => run.code !== 0);
+    return {
+      code: failed?.code ?? 0,
+      stderr: runs.map((run) => run.stderr).join("\n"),
+      reports: runs.map((run) => (run.code === 0 ? (run.json[0] as unknown as DeliveryReport) : undefined)),
+    };
   };
   const dataEnv = () => stepEnv(pg, s3, "shop");
 
@@ -58,12 +88,14 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
     await s3.createBucket(BUCKET);
     for (const name of ["v1", "v2"]) images[name] = buildSampleImage(name);
     ops = await needService(this, "the ops image, built here", async () => buildOpsImageHere());
+    knownHosts = stageKnownHosts(STACK, sim.hosts.map(settings), PROJECT_DIR);
     const base = await freePortRange(6);
     const appDatabase = `postgresql://${pg.adminUser}:${encodeURIComponent(pg.adminPassword)}@${RUNNER_ADDRESS}:${pg.port}/shop`;
     fleet = new Fleet(sim, ops.image, { proxy: base, blue: base + 3, green: base + 4 }, appDatabase);
   });
 
   after(async () => {
+    fs.rmSync(path.join(PROJECT_DIR, knownHostsPath(STACK)), { force: true });
     sim?.stop();
     await pg?.stop();
     await s3?.stop();
@@ -97,13 +129,17 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
 
   it("ssh delivery: the ops image (built here once) and both releases reach every host in one pass each, checked by id", async () => {
     if (!ops) throw new Error("no ops image");
-    const opsRun = await deliver(["--image", ops.id, "--tag-as", ops.image]);
+    const opsRun = await deliver(ops.id, { tagAs: ops.image });
     assert.equal(opsRun.code, 0, opsRun.stderr);
     for (const name of ["v1", "v2"]) {
-      const run = await deliver(["--image", pinned(images[name].id), "--digest-is-id"]);
+      const run = await deliver(pinned(images[name].id));
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(
-        run.report?.hosts.map((host) => [host.host, host.deliveries[0].status, host.deliveries[0].id]),
+        run.reports.map((report) => [
+          report?.hosts[0].host,
+          report?.hosts[0].deliveries[0].status,
+          report?.hosts[0].deliveries[0].id,
+        ]),
         sim.hosts.map((host) => [host.name, "sent", images[name].id]),
       );
     }
@@ -156,7 +192,7 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
           "--release",
           name,
           "--image",
-          images[name].id,
+          deliveredImage(pinned(images[name].id)),
           "--command-json",
           '["node","/app/migrate.js"]',
           "--network",
@@ -165,7 +201,8 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
         { ...dataEnv(), DATABASE_URL: pg.url("shop") },
       );
       assert.equal(migrate.code, 0, migrate.stderr);
-      await fleet.startColor(color, name, images[name].id);
+      // The replicas run what the program names on a host after an ssh delivery: the checked id.
+      await fleet.startColor(color, name, deliveredImage(pinned(images[name].id)));
     };
 
     await release("blue", "v1");
@@ -211,12 +248,15 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
   it("a flip back sends nothing: every host holds every image already", async () => {
     if (!ops) throw new Error("no ops image");
     for (const image of [pinned(images.v1.id), pinned(images.v2.id)]) {
-      const run = await deliver(["--image", image, "--digest-is-id"]);
+      const run = await deliver(image);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.report?.sentBytes, 0);
       assert.deepEqual(
-        run.report?.hosts.map((host) => host.deliveries[0].status),
-        ["present", "present", "present"],
+        run.reports.map((report) => [report?.sentBytes, report?.hosts[0].deliveries[0].status]),
+        [
+          [0, "present"],
+          [0, "present"],
+          [0, "present"],
+        ],
       );
     }
     const switched = await fleet.switch("blue", "v1");
