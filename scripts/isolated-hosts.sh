@@ -177,9 +177,9 @@ pin_host_keys() {
 }
 
 wait_host() {
-  local n=$1 deadline=$((SECONDS + 60))
+  local n=$1 deadline=$((SECONDS + 180))
   until docker_answers "$n"; do
-    [ $SECONDS -lt $deadline ] || fail "host $n: dockerd did not answer within 60 s; see $(host_dir "$n")/dockerd.log"
+    [ $SECONDS -lt $deadline ] || fail "host $n: dockerd did not answer within 180 s (a loaded machine starts it slowly); see $(host_dir "$n")/dockerd.log"
     sleep 0.3
   done
   until ssh_answers "$n"; do

@@ -102,7 +102,7 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
     if (ops?.created) execFileSync("docker", ["rmi", ops.image], { stdio: "ignore" });
   });
 
-  it("registry delivery fails at once on every host, naming the image it could not have, and nothing has moved", async () => {
+  it("registry delivery fails on every host, refused rather than timed out, naming the image it could not have, and nothing has moved", async () => {
     for (const host of sim.hosts) {
       const started = Date.now();
       const pulled = await spawnOps(
@@ -118,7 +118,9 @@ describe("an air-gapped release: three hosts that reach nothing, images over SSH
           "m",
         ),
       );
-      assert.ok(Date.now() - started < 10_000, `${host.name}: the pull took ${Date.now() - started} ms`);
+      // Refused, not timed out: the host's dockerd reaches nothing (a time bound would flake on a loaded machine).
+      assert.match(pulled.stderr, /connection refused/, `${host.name}: ${pulled.stderr}`);
+      assert.ok(Date.now() - started < 60_000, `${host.name}: the pull took ${Date.now() - started} ms`);
       assert.equal(dockerAt(sim, host, ["ps", "-aq"]).trim(), "", `${host.name} runs nothing`);
       assert.deepEqual(idsAt(sim, host), [], `${host.name} holds no image`);
     }

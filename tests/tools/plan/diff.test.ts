@@ -311,7 +311,8 @@ describe("npm run plan --diff-from: what one update runs", function () {
     assert.equal(back.code, EXIT.ok);
     assert.deepEqual(back.document.deliveries, []);
     assert.equal(back.document.diff?.steps.find((step) => step.step === "images")?.runs, false);
-    assert.deepEqual(running(back.document), ["record", "health gate", "switch and guard"]);
+    // The host keys are checked again on every update that runs a step; nothing else moves but the gate and the switch.
+    assert.deepEqual(running(back.document), ["record", "host keys", "health gate", "switch and guard"]);
   });
 
   it("nothing changed: nothing runs", async () => {
