@@ -250,6 +250,18 @@ describe("deliver: what runs on a host, and what each host needs", () => {
     assert.deepEqual(args.slice(-4), ["-p", "2222", "deploy@10.0.0.11", "true"]);
     assert.ok(args.includes("BatchMode=yes") && args.includes("StrictHostKeyChecking=yes"));
     assert.ok(args.includes("UserKnownHostsFile=/etc/greenlight/known_hosts"));
+    assert.ok(!args.includes("-i"), "no key file unless the stack's key is given");
+    // The stack's key (GREENLIGHT_SSH_PRIVATE_KEY, written to a private file): that key and no other.
+    const keyed = sshArgs(parseDeliveryHost("web-1=deploy@10.0.0.11"), "true", {
+      connectTimeoutSeconds: 10,
+      identityFile: "/tmp/gl-deliver-x/key",
+    });
+    assert.deepEqual(keyed.slice(keyed.indexOf("-i"), keyed.indexOf("-i") + 4), [
+      "-i",
+      "/tmp/gl-deliver-x/key",
+      "-o",
+      "IdentitiesOnly=yes",
+    ]);
   });
 
   it("the command line: a bad host, a host named twice, no image: one line, exit 2", async function () {
