@@ -166,6 +166,10 @@ describe("index.ts: the order everything runs in, on each stack's real program",
       assert.equal(named(`host-${host}-proxy`).inputs.image, builtId(build));
       assert.ok(waitsFor(`host-${host}-proxy`).has(`host-${host}-deliver-ops`));
     }
+    // The steps that run the ops image on a host wait for its delivery there (the gate; the data steps on web-1).
+    for (const host of ["web-1", "web-2", "web-3"])
+      assert.ok(waitsFor(`gate-blue-${host}-run`).has(`host-${host}-deliver-ops`), host);
+    assert.ok(waitsFor("backup-run").has("host-web-1-deliver-ops"));
     // Hosts receive in parallel: no delivery waits for another host.
     assert.ok(!waitsFor("host-web-2-deliver-ops").has("host-web-1-deliver-ops"));
   });

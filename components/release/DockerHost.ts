@@ -230,7 +230,8 @@ export class DockerHost extends pulumi.ComponentResource {
       );
     // The ops image goes by its id and gets its content tag only once the host holds exactly that id.
     this.opsDelivery = delivery("ops", args.opsImage.id, args.opsImage.name, args.opsImage.name);
-    this.opsImage = this.opsDelivery.stdout.apply(() => args.opsImage.name);
+    // Known in a preview too (a URN always is), and every step that names it waits for the delivery.
+    this.opsImage = this.opsDelivery.urn.apply(() => args.opsImage.name);
 
     const proxyName = proxyContainerName(args.app, args.stack);
     const volume = new docker.Volume(

@@ -168,7 +168,10 @@ export function renderHuman(
     if (sending.length === 0) lines.push("  nothing: every host holds every image already");
     for (const host of sending) {
       const images = host.images.map((delivery) => `${delivery.image} (${megabytes(delivery.bytes)})`);
-      lines.push(`  ${host.host}: ${images.join(", ")}; at most ${megabytes(host.bytes)} before compression`);
+      const known = host.images.some((delivery) => delivery.bytes !== null);
+      lines.push(
+        `  ${host.host}: ${images.join(", ")}${known ? `; at most ${megabytes(host.bytes)} before compression` : ""}`,
+      );
     }
   }
 
