@@ -14,7 +14,7 @@ import type { ColorSlot } from "./components/release/ColorSlot";
 import type { HealthGate, HealthGateArgs } from "./components/release/HealthGate";
 import type { ReleaseRecordArgs } from "./components/release/ReleaseRecord";
 import type { TrafficSwitchArgs } from "./components/release/TrafficSwitch";
-import type { DockerHost, DockerHostArgs, OpsImageBuild } from "./components/release/DockerHost";
+import type { DockerHost, DockerHostArgs, OpsImageBuilt } from "./components/release/DockerHost";
 import { spreadReplicas } from "./schema/placement";
 import { LOCAL, StepPlace } from "./components/step-command";
 import { proxyContainerName } from "./ops/hosts/remote";
@@ -61,14 +61,20 @@ export function bucketArgs(config: GreenlightConfig, provider: aws.Provider): Ba
   return { ...bk, protect: config.protect, hardening: !bk.s3.endpoint, provider };
 }
 
+/** The hosts' platforms, each once in the order the hosts name them: the ops image is built once for each. */
+export function hostPlatforms(config: GreenlightConfig): string[] {
+  return [...new Set(config.hosts.map((host) => host.platform))];
+}
+
 /**
  * Each Docker host of a stack with hosts: its SSH connection (its key pinned, the docker provider's
- * known_hosts file), the ops image to build there, and its proxy (listening where clients reach it, its
- * share of each color's replicas; its runtime API and access log only through SSH).
+ * known_hosts file), the ops image built here for its platform, how its release images reach it, and
+ * its proxy (listening where clients reach it, its share of each color's replicas; its runtime API and
+ * access log only through SSH).
  */
 export function hostArgs(
   config: GreenlightConfig,
-  opsImage: OpsImageBuild,
+  opsImages: Record<string, OpsImageBuilt>,
   knownHostsFile: string,
 ): DockerHostArgs[] {
   const { app, traffic, hosts } = config;
@@ -83,7 +89,8 @@ export function hostArgs(
     app: app.name,
     stack: config.stack,
     privateKey: config.secrets.sshPrivateKey as pulumi.Output<string>,
-    opsImage,
+    opsImage: opsImages[host.platform],
+    delivery: config.imageDelivery,
     knownHostsFile,
     images: { blue: config.colors.blue.image, green: config.colors.green.image },
     registry:
@@ -112,11 +119,17 @@ export function dataPlace(config: GreenlightConfig, hosts: DockerHost[]): StepPl
 }
 
 /**
- * The data host's pull of the latest release's image: the migration runs that image there, so it waits
- * for the host's engine to have it (with the registry's credentials); undefined without a data host.
+ * The data host's pull (or delivery) of the latest release's image: the migration runs that image there,
+ * so it waits for the host's engine to have it; undefined without a data host.
  */
 export function dataHostPull(config: GreenlightConfig, hosts: DockerHost[]): pulumi.Resource | undefined {
   return hosts.find((candidate) => candidate.name === config.dataHost)?.pulls[config.latestColor];
+}
+
+/** The image the migration runs: on a data host, the name that host's engine knows it by. */
+function migrationImage(config: GreenlightConfig, hosts: DockerHost[]): string {
+  const dataHost = hosts.find((candidate) => candidate.name === config.dataHost);
+  return dataHost ? dataHost.hostImages[config.latestColor] : latestRelease(config).image;
 }
 
 /** The least-privilege database roles. */
@@ -163,9 +176,10 @@ export function rehearsalArgs(
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
   place: StepPlace = LOCAL,
-  imagePulled?: pulumi.Resource,
+  hosts: DockerHost[] = [],
 ): RehearsalArgs {
-  const migration = migrationArgs(config, bucket, backup, place, imagePulled);
+  // The migration's image and the data host's delivery or pull of it.
+  const migration = migrationArgs(config, bucket, backup, place, hosts);
   const { schemaBreaking, maxSeconds, largeTableMb } = config.migration;
   return {
     ...migration,
@@ -184,17 +198,17 @@ export function migrationArgs(
   bucket: pulumi.Input<string>,
   backup: DatabaseBackup,
   place: StepPlace = LOCAL,
-  imagePulled?: pulumi.Resource,
+  hosts: DockerHost[] = [],
 ): MigrationArgs {
   const { database: db, secrets } = config;
   const hostNetwork = config.app.networkMode === "host";
   return {
     ...dataStep(config, bucket),
     ...config.migration,
-    image: latestRelease(config).image,
+    image: migrationImage(config, hosts),
     backup,
     place,
-    imagePulled,
+    imagePulled: dataHostPull(config, hosts),
     network: hostNetwork ? "host" : "bridge",
     migrator: {
       role: db.migratorRole,

@@ -12,6 +12,7 @@ import { HealthGate } from "./components/release/HealthGate";
 import { ReleaseRecord } from "./components/release/ReleaseRecord";
 import { TrafficSwitch } from "./components/release/TrafficSwitch";
 import { DockerHost } from "./components/release/DockerHost";
+import { OpsImage } from "./components/release/OpsImage";
 import { stageOpsImage } from "./components/release/ops-image";
 import { stageKnownHosts } from "./components/release/known-hosts";
 import * as args from "./args";
@@ -24,14 +25,24 @@ const active = args.activeRelease(config);
 // The release record runs first: it re-checks an emergency override and is exported for stack history.
 const record = new ReleaseRecord("release", args.recordArgs(config));
 
-// Docker hosts (stacks with hosts): each host's pinned SSH key checked, a docker provider over SSH, the
-// ops image built there at this program's version, and a traffic proxy per host; one host at a time, so
-// fronts restart one by one.
+// Docker hosts (stacks with hosts): the ops image built here once per hosts' platform at this program's
+// version; each host's pinned SSH key checked, a docker provider over SSH, the ops image (and with ssh
+// delivery the release images) sent from here and checked by id, and a traffic proxy per host; one host
+// at a time, so fronts restart one by one.
 const hosts: DockerHost[] = [];
 if (config.hosts.length > 0) {
-  const opsImage = { ...stageOpsImage(), base: config.opsBaseImage };
+  const staged = stageOpsImage();
+  const opsImages: Record<string, OpsImage> = {};
+  for (const platform of args.hostPlatforms(config))
+    opsImages[platform] = new OpsImage(`ops-image-${platform.split("/")[1]}`, {
+      ...staged,
+      base: config.opsBaseImage,
+      platform,
+      // One build at a time: each reads its id back by the one tag they share.
+      after: [record, ...Object.values(opsImages).slice(-1)],
+    });
   const knownHosts = stageKnownHosts(config.stack, config.hosts);
-  for (const host of args.hostArgs(config, opsImage, knownHosts))
+  for (const host of args.hostArgs(config, opsImages, knownHosts))
     hosts.push(
       new DockerHost(`host-${host.host.name}`, {
         ...host,
@@ -56,15 +67,13 @@ const backup = new DatabaseBackup("backup", args.backupArgs(config, bucket.bucke
 });
 // The migration rehearsed on the drill's copy first (stacks with a drill): it must pass before the migration.
 const rehearsal = backup.drill
-  ? new Rehearsal(
-      "rehearsal",
-      args.rehearsalArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
-      { dependsOn: [record, roles] },
-    )
+  ? new Rehearsal("rehearsal", args.rehearsalArgs(config, bucket.bucketName, backup, dataPlace, hosts), {
+      dependsOn: [record, roles],
+    })
   : undefined;
 const migration = new Migration(
   "migration",
-  args.migrationArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
+  args.migrationArgs(config, bucket.bucketName, backup, dataPlace, hosts),
   {
     dependsOn: [record, roles, ...(rehearsal ? [rehearsal] : [])],
   },

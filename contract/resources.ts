@@ -15,6 +15,7 @@ export const COMPONENT = {
   trafficSwitch: "greenlight:release:TrafficSwitch",
   releaseRecord: "greenlight:release:ReleaseRecord",
   dockerHost: "greenlight:release:DockerHost",
+  opsImage: "greenlight:release:OpsImage",
 } as const;
 
 /** Provider resource types the components create. */
@@ -74,6 +75,8 @@ export const STEP = {
   record: "record",
   /** The check of a host's pinned SSH key, before anything reaches the host. */
   hostKey: "host-key",
+  /** An image sent from the runner to a host over SSH (the ops image; releases with ssh delivery). */
+  deliver: "deliver",
   backup: "backup",
   restoreDrill: "restore-drill",
   rehearse: "rehearse",

@@ -7,6 +7,7 @@ import { guardCommand } from "./guard/cli";
 import { healthGateCommand } from "./gate/cli";
 import { proxyCommand } from "./proxy/cli";
 import { imageCommand } from "./image/cli";
+import { deliverCommand } from "./deliver/cli";
 import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
@@ -31,6 +32,7 @@ export const COMMANDS: StepCommand[] = [
   rehearseCommand,
   migrateCommand,
   imageCommand,
+  deliverCommand,
   healthGateCommand,
   smokeCommand,
   switchCommand,

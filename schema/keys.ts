@@ -451,10 +451,16 @@ export const CONFIG_KEYS = {
     schema: text(p.HOST_NAME, "the name of one of greenlight:hosts").optional(),
     defaultText: "the runner",
   },
+  imageDelivery: {
+    type: "string",
+    description:
+      "How images reach the hosts: registry (each host pulls the release image) or ssh (the runner sends each image a host lacks over SSH, checked by image id; hosts need no registry).",
+    schema: z.enum(["registry", "ssh"], { message: "expected registry or ssh" }).default("registry"),
+  },
   opsBaseImage: {
     type: "string",
     description:
-      "Base image of the ops image built on each host (node 22 with Debian's haproxy and PostgreSQL client).",
+      "Base image of the ops image, built once where Pulumi runs for the hosts' platform (node 22 with Debian's haproxy and PostgreSQL client).",
     schema: imageRef().default("node:22-bookworm-slim"),
   },
   proxyListenAddress: {

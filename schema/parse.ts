@@ -275,6 +275,7 @@ function settingsFrom(
     dataHost: c.dataHost,
     protect: c.protect,
     requireDigest: c.requireDigest,
+    imageDelivery: c.imageDelivery,
     opsBaseImage: c.opsBaseImage,
     registry:
       c.registryServer !== undefined && c.registryUser !== undefined

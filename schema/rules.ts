@@ -131,6 +131,16 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
       "expected greenlight:hosts: the registry credentials are for the hosts' pulls (this machine pulls with its own docker login)",
     );
   }
+  if (c.imageDelivery === "ssh" && c.hosts === undefined)
+    fail(
+      "imageDelivery",
+      "expected greenlight:hosts: ssh delivery sends images to the hosts (this machine already holds them); fix: pulumi config rm greenlight:imageDelivery",
+    );
+  if (c.imageDelivery === "ssh" && registry.length > 0)
+    fail(
+      registry[0],
+      "expected no registry credentials with greenlight:imageDelivery ssh: the hosts pull nothing (the runner pulls with its own docker login); fix: pulumi config rm greenlight:registryServer greenlight:registryUser greenlight:registryPassword",
+    );
   if (context.present.has("s3AccessKeyId") !== context.present.has("s3SecretAccessKey")) {
     fail(
       context.present.has("s3AccessKeyId") ? "s3SecretAccessKey" : "s3AccessKeyId",

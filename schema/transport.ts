@@ -35,7 +35,7 @@ export function transportRules(c: Partial<Decoded>, context: RuleContext, fail: 
     if (!IMAGE_DIGEST.test(c.opsBaseImage))
       fail(
         "opsBaseImage",
-        "expected the ops image's base pinned by digest (name@sha256:<64 hex digits>): greenlight:requireDigest is true, and every host builds from it the image that receives the admin password and the AWS keys; fix: pulumi config set greenlight:opsBaseImage node:22-bookworm-slim@sha256:<digest> (docker buildx imagetools inspect node:22-bookworm-slim)",
+        "expected the ops image's base pinned by digest (name@sha256:<64 hex digits>): greenlight:requireDigest is true, and the ops image built from it (where Pulumi runs) receives the admin password and the AWS keys; fix: pulumi config set greenlight:opsBaseImage node:22-bookworm-slim@sha256:<digest> (docker buildx imagetools inspect node:22-bookworm-slim)",
       );
   }
   if (c.backupObjectLockMode !== undefined && c.backupObjectLockDays === 0)

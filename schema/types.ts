@@ -124,7 +124,9 @@ export interface StackSettings {
   requireDigest: boolean;
   /** The host that runs the data steps (unset: the runner). */
   dataHost?: string;
-  /** Base image of the ops image built on each host. */
+  /** How images reach the hosts: pulled from a registry, or sent from the runner over SSH. */
+  imageDelivery: "registry" | "ssh";
+  /** Base image of the ops image (built where Pulumi runs). */
   opsBaseImage: string;
   /** The registry the hosts pull release images from, and its user (the password is in secrets). */
   registry?: { server: string; username: string };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages greenlight's tests use, only those that are missing:
 # PostgreSQL 15 (server), Docker (docker.io, dockerd), HAProxy, and for the simulated hosts of the
-# multi-host tests OpenSSH (sshd, ssh) and iproute2 (their bridges); openssl makes the TLS tests' CAs.
-# Needs root (or sudo) and apt-get.
+# multi-host tests OpenSSH (sshd, ssh) and iproute2 (their bridges and namespaces); openssl makes the
+# TLS tests' CAs; zstd and nsenter serve the air-gapped hosts. Needs root (or sudo) and apt-get.
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,9 @@ command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The air-gapped hosts: zstd for the image stream, nsenter to start their daemons in their namespaces.
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"

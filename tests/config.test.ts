@@ -22,6 +22,31 @@ interface BadCase {
 
 const BAD_CASES: BadCase[] = [
   {
+    title: "an image delivery that is neither registry nor ssh",
+    stack: "production",
+    overrides: { "greenlight:imageDelivery": "scp" },
+    keys: ["greenlight:imageDelivery"],
+    expect: /expected registry or ssh/,
+  },
+  {
+    title: "ssh delivery without hosts: this machine holds the images already",
+    stack: "local",
+    overrides: { "greenlight:imageDelivery": "ssh" },
+    keys: ["greenlight:imageDelivery"],
+    expect: /expected greenlight:hosts: ssh delivery sends images to the hosts/,
+  },
+  {
+    title: "registry credentials with ssh delivery: no host pulls",
+    stack: "staging",
+    overrides: {
+      "greenlight:registryServer": "registry.example.com",
+      "greenlight:registryUser": "deploy",
+      "greenlight:registryPassword": { secret: "registry-token" },
+    },
+    keys: ["greenlight:registryServer"],
+    expect: /expected no registry credentials with greenlight:imageDelivery ssh/,
+  },
+  {
     title: "unknown color",
     stack: "local",
     overrides: { "greenlight:activeColor": "purple" },
@@ -53,7 +78,7 @@ const BAD_CASES: BadCase[] = [
     title: "a tag on a stack that requires digests, whatever its name",
     stack: "staging",
     overrides: { "greenlight:requireDigest": true },
-    // The ops image's base too: every host builds from it the image that receives the admin secrets.
+    // The ops image's base too: the image built from it receives the admin secrets.
     keys: ["greenlight:blueImage", "greenlight:greenImage", "greenlight:opsBaseImage"],
     expect: /greenlight:requireDigest is true on this stack/,
   },

@@ -123,19 +123,90 @@ describe("index.ts: the order everything runs in, on each stack's real program",
     }
   });
 
-  it("builds the ops image for each host's platform: linux/amd64 by default, linux/arm64 where a host says so", async () => {
+  it("builds the ops image once here per hosts' platform (no host builds it) and sends each host its platform's image by id", async () => {
     // The production stack's own hosts (their pinned keys), web-2 declared arm64.
     const hosts = PRODUCTION_HOSTS.map((host) =>
       host.name === "web-2" ? { ...host, platform: "linux/arm64" } : host,
     );
-    const { named } = await program("production", { "greenlight:hosts": JSON.stringify(hosts) });
-    const platform = (host: string) =>
-      (named(`host-${host}-ops-image`).inputs.build as Record<string, unknown>).platform;
-    assert.deepEqual(["web-1", "web-2", "web-3"].map(platform), [
-      "linux/amd64",
-      "linux/arm64",
-      "linux/amd64",
-    ]);
+    const { resources, named, waitsFor } = await program("production", {
+      "greenlight:hosts": JSON.stringify(hosts),
+    });
+    const builds = resources.filter((resource) => resource.type === RESOURCE.image);
+    assert.deepEqual(
+      builds.map((build) => [build.name, (build.inputs.build as Record<string, unknown>).platform]),
+      [
+        ["ops-image-amd64-build", "linux/amd64"],
+        ["ops-image-arm64-build", "linux/arm64"],
+      ],
+    );
+    // The default provider: this machine's engine, not a host's.
+    for (const build of builds) assert.equal(build.provider, undefined, build.name);
+    assert.ok(waitsFor("ops-image-arm64-build").has("ops-image-amd64-build"), "one build at a time");
+    const builtId = (name: string) => String(named(name).outputs?.repoDigest);
+    for (const [host, build, platform] of [
+      ["web-1", "ops-image-amd64-build", "linux/amd64"],
+      ["web-2", "ops-image-arm64-build", "linux/arm64"],
+      ["web-3", "ops-image-amd64-build", "linux/amd64"],
+    ]) {
+      const delivery = named(`host-${host}-deliver-ops`);
+      assert.equal(delivery.type, RESOURCE.command, "a step run here, on the runner");
+      const line = String(delivery.inputs.create);
+      assert.match(line, /^node bin\/greenlight-ops\.js deliver --image sha256:[a-f0-9]{64} /);
+      assert.ok(line.includes(`--image ${builtId(build)} `), `${host} gets ${build}'s id: ${line}`);
+      assert.ok(line.includes(`--platform ${platform} `), line);
+      assert.match(line, /--known-hosts \.greenlight\/known_hosts\/production /);
+      assert.match(line, /--tag-as greenlight-ops:[a-f0-9]{16}$/);
+      assert.equal(env(delivery)[STEP_ENV.step], STEP.deliver);
+      assert.ok(
+        isSecretMarker(env(delivery).GREENLIGHT_SSH_PRIVATE_KEY),
+        "the key a secret, in the environment",
+      );
+      assert.ok(waitsFor(`host-${host}-deliver-ops`).has(`host-${host}-host-key`));
+      // The proxy runs exactly the delivered id, after its delivery.
+      assert.equal(named(`host-${host}-proxy`).inputs.image, builtId(build));
+      assert.ok(waitsFor(`host-${host}-proxy`).has(`host-${host}-deliver-ops`));
+    }
+    // The steps that run the ops image on a host wait for its delivery there (the gate; the data steps on web-1).
+    for (const host of ["web-1", "web-2", "web-3"])
+      assert.ok(waitsFor(`gate-blue-${host}-run`).has(`host-${host}-deliver-ops`), host);
+    assert.ok(waitsFor("backup-run").has("host-web-1-deliver-ops"));
+    // Hosts receive in parallel: no delivery waits for another host.
+    assert.ok(!waitsFor("host-web-2-deliver-ops").has("host-web-1-deliver-ops"));
+  });
+
+  it("ssh delivery: no host pulls; each color's release goes from here to every host by digest (its image id), and everything on a host waits for that host's delivery", async () => {
+    const { resources, named, waitsFor } = await program("production", {
+      "greenlight:imageDelivery": "ssh",
+    });
+    assert.deepEqual(
+      resources.filter((resource) => resource.type === RESOURCE.remoteImage).map((resource) => resource.name),
+      [],
+      "no RemoteImage: no host pulls from a registry",
+    );
+    const images = {
+      blue: "registry.example.com/shop@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+      green:
+        "registry.example.com/shop@sha256:9b2e3f1c7a8d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6",
+    };
+    for (const host of ["web-1", "web-2", "web-3"]) {
+      for (const color of ["blue", "green"] as const) {
+        const delivery = named(`host-${host}-deliver-${color}`);
+        assert.equal(
+          delivery.inputs.create,
+          `node bin/greenlight-ops.js deliver --image ${images[color]} --host ${host}=deploy@${host}.prod.internal:22 --known-hosts .greenlight/known_hosts/production --platform linux/amd64 --digest-is-id`,
+        );
+        const id = images[color].split("@")[1];
+        // The replicas run the id the delivery checked on arrival (docker load keeps no registry digest).
+        const container = named(`service-${color}-${host}-0`);
+        assert.equal(container.inputs.image, id);
+        assert.ok(waitsFor(container.name).has(delivery.name));
+      }
+    }
+    // web-1 is the data host and blue the latest color: the migration runs there, after that delivery.
+    const migration = named("migration-run");
+    assert.equal(env(migration).GREENLIGHT_IMAGE, images.blue.split("@")[1]);
+    assert.ok(waitsFor("migration-run").has("host-web-1-deliver-blue"));
+    assert.ok(!JSON.stringify(resources.map((resource) => resource.inputs.create)).includes("PRIVATE KEY"));
   });
 
   it("pulls with the stack's registry credentials on every host, the password a secret, and the migration waits for its image on the data host", async () => {

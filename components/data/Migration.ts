@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
-import { COMMAND_WORD, DOCKER_NETWORK, IMAGE_REF } from "../../contract/patterns";
+import { COMMAND_WORD, DOCKER_NETWORK, isImageRef } from "../../contract/patterns";
 import { ArgChecker } from "../arg-checker";
 import { databaseUrl } from "../database-url";
 import { DatabaseBackup, checkPgTarget, requireBucketName } from "./DatabaseBackup";
@@ -140,7 +140,7 @@ export class Migration extends pulumi.ComponentResource {
     const check = new ArgChecker("Migration", name);
     check.stack("stack", args.stack);
     check.release("release", args.release);
-    check.require(IMAGE_REF.test(args.image), "image", args.image, "a Docker image reference");
+    check.require(isImageRef(args.image), "image", args.image, "a Docker image reference or image id");
     check.require(
       args.command.length > 0 && args.command.every((word) => COMMAND_WORD.test(word)),
       "command",

@@ -54,7 +54,14 @@ export class ColorSlot extends pulumi.ComponentResource {
     const replicaContainer = (
       resourceName: string,
       replica: number,
-      where: { provider?: docker.Provider; network?: pulumi.Input<string>; publishIp: string; host?: string },
+      where: {
+        provider?: docker.Provider;
+        network?: pulumi.Input<string>;
+        publishIp: string;
+        host?: string;
+        /** What that host's engine names the image by (an ssh delivery's checked id); default args.image. */
+        image?: string;
+      },
       dependsOn: pulumi.Resource[],
     ): docker.Container => {
       const hostPort = args.hostPort + replica;
@@ -76,7 +83,7 @@ export class ColorSlot extends pulumi.ComponentResource {
         resourceName,
         {
           name: `${args.app}-${args.stack}-${args.color}-${replica}`,
-          image: args.image,
+          image: where.image ?? args.image,
           envs,
           labels: [
             { label: LABEL.app, value: args.app },
@@ -161,8 +168,8 @@ export class ColorSlot extends pulumi.ComponentResource {
     } else {
       this.containers = [];
       this.placed = args.placement.map((share) => {
-        // Pulled by the host's own engine (by digest in production, with the registry's credentials), before
-        // its replicas start and before a migration on that host runs the image.
+        // Pulled by the host's own engine (by digest in production, with the registry's credentials) or
+        // delivered from the runner (checked by id), before its replicas start and a migration there runs it.
         const pulled = share.host.pulls[args.color];
         const containers = Array.from({ length: share.replicas }, (_, replica) =>
           replicaContainer(
@@ -173,6 +180,7 @@ export class ColorSlot extends pulumi.ComponentResource {
               network: share.network,
               publishIp: share.host.settings.replicaAddress,
               host: share.host.name,
+              image: share.host.hostImages[args.color],
             },
             [pulled],
           ),

@@ -8,20 +8,19 @@ import {
   proxyContainerName,
 } from "../../ops/hosts/remote";
 import { COMPONENT, LABEL, STEP, STEP_ENV } from "../../contract/resources";
-import { APP_NAME, FS_PATH, HOST_NAME, IMAGE_REF, SSH_USER } from "../../contract/patterns";
+import { APP_NAME, FS_PATH, HOST_NAME, SSH_USER } from "../../contract/patterns";
 import { HOST_KEY, parseHostKey } from "../../contract/host-key";
 import { COLORS, Color, HostSettings } from "../../schema/types";
-import { HostConnection, StepResource, opsCommand, stepCommand } from "../step-command";
+import { HostConnection, ONCE_PER_RELEASE, StepResource, opsCommand, stepCommand } from "../step-command";
 import { ArgChecker } from "../arg-checker";
+import { ImageDelivery, deliverFlags, deliveredImage } from "./delivery";
 
-/** The ops image as the program stages it (ops/hosts/image.ts): its name and build context. */
-export interface OpsImageBuild {
-  /** greenlight-ops:<content tag>: the image a host runs is the program's version. */
+/** The ops image as built where Pulumi runs (OpsImage): what each host gets over SSH. */
+export interface OpsImageBuilt {
+  /** greenlight-ops:<content tag>: the tag it carries on the hosts, the program's version. */
   name: string;
-  /** Folder with the Dockerfile and the compiled ops CLI. */
-  context: string;
-  /** Base image the Dockerfile builds on (node 22 with Debian's haproxy and PostgreSQL client). */
-  base: string;
+  /** Its image id (sha256:<64 hex>), checked on each host on arrival. */
+  id: pulumi.Input<string>;
 }
 
 export interface DockerHostArgs {
@@ -32,7 +31,10 @@ export interface DockerHostArgs {
   stack: string;
   /** The SSH private key of host.user (a secret), for the remote steps. */
   privateKey: pulumi.Input<string>;
-  opsImage: OpsImageBuild;
+  /** The ops image built where Pulumi runs, sent to the host over SSH by the ops CLI's deliver step. */
+  opsImage: OpsImageBuilt;
+  /** How the release images reach the host: its engine pulls them (registry) or the runner sends them (ssh). */
+  delivery: ImageDelivery;
   /** This host's proxy: where it listens and its replicas. */
   proxy: HostProxySettings;
   /**
@@ -47,7 +49,7 @@ export interface DockerHostArgs {
    * changes (the release record's report: every update that runs a step).
    */
   hostKeyCheck?: { after: pulumi.Resource[]; every?: pulumi.Input<unknown> };
-  /** Each color's release image, pulled by the host's engine before any step or replica needs it. */
+  /** Each color's release image, pulled by the host's engine or delivered before any step or replica needs it. */
   images: Record<Color, string>;
   /** The registry the release images come from and its credentials (the password a secret); unset: public images. */
   registry?: RegistryCredentials;
@@ -86,8 +88,9 @@ export function dockerSshOptions(knownHostsFile: string, hostKey: string): strin
  * One Docker host of a stack with hosts: the check of its pinned SSH key (a local step that compares the
  * key the host presents with the pinned one before authenticating, naming both fingerprints when they
  * differ), its docker provider over SSH (`ssh://user@address:port`, the key pinned in its known_hosts),
- * the ops image built there by that provider (no registry, the program's version), and its traffic
- * proxy as a container of that image (host network, a state volume, restarted with the host, HAProxy's
+ * the ops image (built where Pulumi runs) and, with ssh delivery, the release images sent from the
+ * runner over SSH and checked by id on arrival (no registry, no build on the host), and its traffic
+ * proxy as a container of the ops image (host network, a state volume, restarted with the host, HAProxy's
  * workers as nobody). Every container, image and step of the host goes through `provider`, after the
  * check; its remote steps connect with `connection`, whose hostKey remote.Command verifies itself.
  */
@@ -95,17 +98,23 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly name: string;
   readonly provider: docker.Provider;
   readonly connection: HostConnection;
-  /** The ops image's name once it is built on this host. */
+  /** The ops image's name (its content tag), once delivered to this host: remote steps run it. */
   readonly opsImage: pulumi.Output<string>;
-  readonly image: docker.Image;
+  /** The ops image's delivery from the runner (its id checked on arrival). */
+  readonly opsDelivery: StepResource;
   readonly proxy: docker.Container;
   /** The host-key check every host resource waits for. */
   readonly hostKeyCheck: StepResource;
   readonly settings: HostSettings;
-  /** Each color's release image as this host's engine pulled it: replicas and the migration wait for it. */
-  readonly pulls: Record<Color, docker.RemoteImage>;
+  /**
+   * Each color's release image on this host: its engine's pull (registry delivery) or the runner's
+   * delivery over SSH (ssh). Replicas and the migration wait for it.
+   */
+  readonly pulls: Record<Color, docker.RemoteImage | StepResource>;
   /** The image each pull names (args.images), for the color slots' check. */
   readonly pulledImages: Record<Color, string>;
+  /** What this host's engine names each color's image by: the reference, or the id an ssh delivery checked. */
+  readonly hostImages: Record<Color, string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT.dockerHost, name, {}, opts);
@@ -136,15 +145,21 @@ export class DockerHost extends pulumi.ComponentResource {
       "greenlight-ops:<16 hex digits>",
     );
     check.require(
-      IMAGE_REF.test(args.opsImage.base),
-      "opsImage.base",
-      args.opsImage.base,
-      "an image reference",
+      args.delivery === "registry" || args.delivery === "ssh",
+      "delivery",
+      args.delivery,
+      "registry or ssh",
     );
     for (const color of COLORS) check.image(`images.${color}`, args.images?.[color]);
     this.name = host.name;
     this.settings = host;
     this.pulledImages = { ...args.images };
+    this.hostImages = Object.fromEntries(
+      COLORS.map((color) => [
+        color,
+        args.delivery === "ssh" ? deliveredImage(args.images[color]) : args.images[color],
+      ]),
+    ) as Record<Color, string>;
     this.connection = {
       name: host.name,
       address: host.address,
@@ -190,23 +205,33 @@ export class DockerHost extends pulumi.ComponentResource {
     );
     const onHost = { parent: this, provider: this.provider };
     const after = args.after ?? [];
-    this.image = new docker.Image(
-      `${name}-ops-image`,
-      {
-        imageName: args.opsImage.name,
-        build: {
-          context: args.opsImage.context,
-          dockerfile: `${args.opsImage.context}/Dockerfile`,
-          args: { BASE: args.opsImage.base },
-          // Unset, pulumi-docker builds for the machine running Pulumi (provider.go:211-233), not the host.
-          platform: host.platform,
+    // Sent from the runner over SSH, each image checked by id on arrival; not waiting for the host before
+    // this one, so hosts receive in parallel. The stack's key reaches ssh through the environment.
+    const delivery = (part: string, image: pulumi.Input<string>, shown: string, tagAs?: string) =>
+      stepCommand(
+        `${name}-deliver-${part}`,
+        {
+          create: pulumi
+            .output(image)
+            .apply((ref) => opsCommand("deliver", deliverFlags(ref, host, args.knownHostsFile, { tagAs }))),
+          environment: {
+            [STEP_ENV.step]: STEP.deliver,
+            GREENLIGHT_HOST: host.name,
+            // The image by a name known before the build (the plan's per-host list of what is sent).
+            GREENLIGHT_DELIVERS: shown,
+            GREENLIGHT_SSH_PRIVATE_KEY: pulumi.secret(args.privateKey),
+          },
+          // Runs again only for another image or another host (a new key pinned may be a new machine);
+          // a rotated SSH key or a moved known_hosts file keeps its report and sends nothing.
+          triggers: [image, host.address, host.port, host.hostKey, host.platform],
+          ...ONCE_PER_RELEASE,
         },
-        // Built on the host by its own engine; no registry in between.
-        skipPush: true,
-      },
-      { ...onHost, dependsOn: after },
-    );
-    this.opsImage = this.image.imageName;
+        { parent: this, dependsOn: [this.hostKeyCheck] },
+      );
+    // The ops image goes by its id and gets its content tag only once the host holds exactly that id.
+    this.opsDelivery = delivery("ops", args.opsImage.id, args.opsImage.name, args.opsImage.name);
+    // Known in a preview too (a URN always is), and every step that names it waits for the delivery.
+    this.opsImage = this.opsDelivery.urn.apply(() => args.opsImage.name);
 
     const proxyName = proxyContainerName(args.app, args.stack);
     const volume = new docker.Volume(
@@ -214,23 +239,26 @@ export class DockerHost extends pulumi.ComponentResource {
       { name: proxyName },
       { ...onHost, dependsOn: after },
     );
-    // With the registry's credentials on the provider; kept on the host when a pull is replaced.
+    // Registry: pulled by the host's engine with the registry's credentials on the provider, kept on the
+    // host when a pull is replaced. Ssh: sent from the runner (by digest, named by its image id).
     this.pulls = Object.fromEntries(
       COLORS.map((color) => [
         color,
-        new docker.RemoteImage(
-          `${name}-pull-${color}`,
-          { name: args.images[color], keepLocally: true },
-          { ...onHost, dependsOn: after },
-        ),
+        args.delivery === "ssh"
+          ? delivery(color, args.images[color], args.images[color])
+          : new docker.RemoteImage(
+              `${name}-pull-${color}`,
+              { name: args.images[color], keepLocally: true },
+              { ...onHost, dependsOn: after },
+            ),
       ]),
-    ) as Record<Color, docker.RemoteImage>;
+    ) as Record<Color, docker.RemoteImage | StepResource>;
     this.proxy = new docker.Container(
       `${name}-proxy`,
       {
         name: proxyName,
-        // The image id the host's engine built (repoDigest of an image not pushed): pinned to its content.
-        image: this.image.repoDigest,
+        // The ops image's id, built where Pulumi runs and checked on this host on arrival: pinned to its content.
+        image: args.opsImage.id,
         command: proxyCommandArgs(args.proxy),
         networkMode: "host",
         restart: "unless-stopped",
@@ -251,7 +279,7 @@ export class DockerHost extends pulumi.ComponentResource {
       },
       {
         ...onHost,
-        dependsOn: [this.image, ...after],
+        dependsOn: [this.opsDelivery, ...after],
         // Same runtime API across ops versions: a new ops image does not restart the front. A new layout
         // (ports, replicas, maintenance) replaces it; the fixed name and ports must be freed first.
         ignoreChanges: ["image"],

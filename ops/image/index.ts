@@ -16,25 +16,35 @@ export interface ImageReport {
 function docker(
   args: string[],
   timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile("docker", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === "ENOENT") {
-        reject(
-          new StepError("the docker CLI is not installed on this machine (apt-get install docker.io)", 2),
-        );
-        return;
-      }
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      "docker",
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && (error as NodeJS.ErrnoException).code === "ENOENT") {
+          reject(
+            new StepError("the docker CLI is not installed on this machine (apt-get install docker.io)", 2),
+          );
+          return;
+        }
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
-async function inspect(image: string): Promise<{ id: string; repoDigests: string[] } | undefined> {
+async function inspect(
+  image: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ id: string; repoDigests: string[] } | undefined> {
   const result = await docker(
     ["image", "inspect", "--format", "{{json .Id}} {{json .RepoDigests}}", image],
     30_000,
+    env,
   );
   if (result.code !== 0) {
     if (/no such image/i.test(result.stderr)) return undefined;
@@ -44,16 +54,22 @@ async function inspect(image: string): Promise<{ id: string; repoDigests: string
   return { id: JSON.parse(id) as string, repoDigests: (JSON.parse(digests) as string[] | null) ?? [] };
 }
 
-/** Resolves with the local image, pulling it when `pull` allows; throws StepError naming the image otherwise. */
-export async function ensureImage(image: string, options: { pull: boolean }): Promise<ImageReport> {
+/**
+ * Resolves with the local image, pulling it when `pull` allows; throws StepError naming the image otherwise.
+ * `env` is the docker CLI's (DOCKER_HOST names the engine), this process's by default.
+ */
+export async function ensureImage(
+  image: string,
+  options: { pull: boolean; env?: NodeJS.ProcessEnv },
+): Promise<ImageReport> {
   if (!isImageRef(image)) {
     throw new StepError(`image ${JSON.stringify(image)} is not a Docker image reference`, 2);
   }
-  let found = await inspect(image);
+  let found = await inspect(image, options.env);
   let pulled = false;
   if (!found && options.pull && !image.startsWith("sha256:")) {
     progress("image", `${image} is not on this Docker host; pulling it`);
-    const result = await docker(["pull", "--quiet", image], 15 * 60_000);
+    const result = await docker(["pull", "--quiet", image], 15 * 60_000, options.env);
     if (result.code !== 0) {
       throw new StepError(
         `image ${image} is not on this Docker host and docker pull failed (${result.stderr.trim().split("\n").pop()}): ` +
@@ -61,7 +77,7 @@ export async function ensureImage(image: string, options: { pull: boolean }): Pr
       );
     }
     pulled = true;
-    found = await inspect(image);
+    found = await inspect(image, options.env);
   }
   if (!found) {
     throw new StepError(

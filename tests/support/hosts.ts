@@ -47,6 +47,57 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** Where a kind of simulated host comes from: its script, its addresses, what stopping it must remove. */
+export interface HostLayout {
+  script: string;
+  address(number: number): string;
+  /** Its sshd's port. */
+  sshPort: number;
+  /** What is left of host `number` under `dir` after a stop (nothing, when it stopped cleanly). */
+  leftovers(dir: string, number: number): string[];
+}
+
+/** scripts/sim-hosts.sh: 127.0.0.N, a data folder and a bridge glhN per host. */
+export const SIM_LAYOUT: HostLayout = {
+  script: SCRIPT,
+  address: (number) => `127.0.0.${number}`,
+  sshPort: 2222,
+  leftovers: (dir, number) => {
+    const folder = path.join(dir, `h${number}`);
+    const bridge = `glh${number}`;
+    return [
+      ...(fs.existsSync(folder) ? [folder] : []),
+      ...(fs.existsSync(`/sys/class/net/${bridge}`) ? [`bridge ${bridge}`] : []),
+    ];
+  },
+};
+
+/**
+ * The ops image's build context staged in `work` from the current sources (compiled there, as `npm run
+ * build` would), with the image name it builds: `greenlight-ops:<tag>`.
+ */
+export function stageOpsImage(work: string): { context: string; image: string } {
+  const build = path.join(work, "build");
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve("typescript/bin/tsc"),
+      "-p",
+      path.join(PROJECT_DIR, "tsconfig.build.json"),
+      "--outDir",
+      build,
+    ],
+    { stdio: "pipe" },
+  );
+  const context = path.join(work, "context");
+  return { context, image: writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context) };
+}
+
+/** The offline base of the ops image (scripts/ops-base-image.sh) in the engine `env` names. */
+export function opsBaseImage(env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env }).trim();
+}
+
 export class SimHosts {
   readonly hosts: SimHost[];
   /** This process's environment with `ssh` reading the hosts' ssh config. */
@@ -55,11 +106,20 @@ export class SimHosts {
   constructor(
     readonly dir: string,
     count: number,
+    readonly layout: HostLayout = SIM_LAYOUT,
+    /** The first host's number (the rest follow): two sets of hosts can run side by side. */
+    readonly first = 2,
   ) {
     this.hosts = Array.from({ length: count }, (_, index) => {
-      const number = index + 2;
-      const address = `127.0.0.${number}`;
-      return { name: `h${number}`, number, address, dockerHost: `ssh://root@${address}`, sshPort: 2222 };
+      const number = index + first;
+      const address = layout.address(number);
+      return {
+        name: `h${number}`,
+        number,
+        address,
+        dockerHost: `ssh://root@${address}`,
+        sshPort: layout.sshPort,
+      };
     });
     this.env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` };
   }
@@ -202,7 +262,7 @@ export class SimHosts {
   /** The offline base of the ops image (scripts/ops-base-image.sh), made once and loaded on every host. */
   opsBase(): Promise<string> {
     this.base ??= (async () => {
-      const base = execFileSync(BASE_SCRIPT, [], { encoding: "utf8", env: this.env }).trim();
+      const base = opsBaseImage(this.env);
       await this.loadImages([base]);
       return base;
     })();
@@ -227,20 +287,7 @@ export class SimHosts {
   async buildOpsImage(): Promise<string> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "gl-ops-image-"));
     try {
-      const build = path.join(work, "build");
-      execFileSync(
-        process.execPath,
-        [
-          require.resolve("typescript/bin/tsc"),
-          "-p",
-          path.join(PROJECT_DIR, "tsconfig.build.json"),
-          "--outDir",
-          build,
-        ],
-        { stdio: "pipe" },
-      );
-      const context = path.join(work, "context");
-      const image = writeOpsImageContext(opsImageFiles(PROJECT_DIR, build), context);
+      const { context, image } = stageOpsImage(work);
       await this.buildOnEveryHost(context, image, ["--build-arg", `BASE=${await this.opsBase()}`]);
       return image;
     } finally {
@@ -286,11 +333,11 @@ export class SimHosts {
   }
 
   stopSshd(host: SimHost): void {
-    execFileSync(SCRIPT, ["sshd-stop", String(host.number)], { stdio: "pipe", env: this.env });
+    execFileSync(this.layout.script, ["sshd-stop", String(host.number)], { stdio: "pipe", env: this.env });
   }
 
   startSshd(host: SimHost): void {
-    execFileSync(SCRIPT, ["sshd-start", String(host.number)], {
+    execFileSync(this.layout.script, ["sshd-start", String(host.number)], {
       stdio: "pipe",
       env: this.env,
       timeout: 90_000,
@@ -303,7 +350,7 @@ export class SimHosts {
   /** Stops every host's sshd and dockerd and removes what they made. */
   stop(): void {
     try {
-      execFileSync(SCRIPT, ["stop", String(this.hosts.length)], {
+      execFileSync(this.layout.script, ["stop", String(this.hosts.length), String(this.first)], {
         stdio: "pipe",
         env: this.env,
         timeout: 180_000,
@@ -311,12 +358,7 @@ export class SimHosts {
     } finally {
       this.lock?.stdin?.end();
     }
-    const left = this.hosts.flatMap((host) => {
-      const dir = path.join(this.dir, `h${host.number}`);
-      const bridge = `glh${host.number}`;
-      const bridgeLeft = fs.existsSync(`/sys/class/net/${bridge}`);
-      return [...(fs.existsSync(dir) ? [dir] : []), ...(bridgeLeft ? [`bridge ${bridge}`] : [])];
-    });
+    const left = this.hosts.flatMap((host) => this.layout.leftovers(this.dir, host.number));
     if (left.length > 0) throw new Error(`simulated hosts left behind: ${left.join(", ")}`);
   }
 }

@@ -41,9 +41,13 @@ export interface PgClusterOptions {
    * (pg_hba.conf: hostssl only, hostnossl rejected); setup queries then use the private socket.
    */
   tls?: ServerCertificate;
+  /** Addresses besides 127.0.0.1, e.g. the runner's address on the air-gapped hosts' network. */
+  listen?: string[];
+  /** CIDR ranges that may connect from there with a password (pg_hba host … scram-sha-256). */
+  clients?: string[];
 }
 
-/** Starts a new cluster on a free loopback port. */
+/** Starts a new cluster on a free loopback port (and on `options.listen`, for the hosts there). */
 export async function startPostgres(options: PgClusterOptions = {}): Promise<PgCluster> {
   const binDir = postgresBinDir();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-pg-"));
@@ -97,6 +101,8 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
     );
     tlsArgs.push("-c", "ssl=on", "-c", `ssl_cert_file=${certFile}`, "-c", `ssl_key_file=${keyFile}`);
   }
+  for (const cidr of options.clients ?? [])
+    fs.appendFileSync(path.join(dataDir, "pg_hba.conf"), `host all all ${cidr} scram-sha-256\n`);
   const port = await freePort();
   const logFile = path.join(root, "postgres.log");
   const args = [
@@ -107,7 +113,7 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
     "-k",
     socketDir,
     "-c",
-    "listen_addresses=127.0.0.1",
+    `listen_addresses=${["127.0.0.1", ...(options.listen ?? [])].join(",")}`,
     "-c",
     "fsync=off",
     ...tlsArgs,

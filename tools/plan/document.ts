@@ -3,6 +3,7 @@
 import type { PropertyUpdate } from "./diff";
 import type { LastRehearsal } from "./rehearsal";
 import type { UpdateDiff } from "./steps";
+import type { HostDeliveries } from "./deliveries";
 
 /** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
 export interface Violation {
@@ -36,6 +37,11 @@ export interface PlanDocument {
   at: string;
   resources: PlannedResource[];
   violations: Violation[];
+  /**
+   * Per host, the images the update sends over SSH and their size here (every delivery on a first
+   * update; with --diff-from only the deliveries that update runs). Empty: nothing is sent.
+   */
+  deliveries: HostDeliveries[];
   /**
    * With --diff-from: what the update from that configuration runs, per step, what it refuses, and every
    * resource it changes with each property's replace, update in place or state only.

@@ -18,6 +18,7 @@ import {
 } from "../harness/run";
 import { RESOURCE } from "../../contract/resources";
 import { updateDiff } from "./steps";
+import { plannedDeliveries } from "./deliveries";
 import type { PlanDocument, Violation } from "./document";
 import { renderHuman, windowLevel } from "./render";
 import { ConfigOverride, StackFileError, readStackConfig } from "../harness/stack-file";
@@ -196,6 +197,7 @@ export async function plan(
         : {}),
     })),
     violations,
+    deliveries: plannedDeliveries(run.resources),
   };
   if (outputs) document.lastRehearsal = lastRehearsal(outputs) ?? null;
   if (previous?.ok) {
@@ -204,6 +206,7 @@ export async function plan(
       action === "same" ? [] : [{ name, type, action, stateOnly, properties }],
     );
     document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals, changes };
+    document.deliveries = plannedDeliveries(run.resources, resources);
   }
   out(
     options.json

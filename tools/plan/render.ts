@@ -9,6 +9,7 @@ import type { PolicyPackConfig } from "../policy-runner/config";
 import { STEP_ORDER, stepOf } from "./steps";
 import type { PlanDocument, Violation } from "./document";
 import { renderLastRehearsal } from "./rehearsal";
+import { megabytes } from "./deliveries";
 
 export interface RenderOptions {
   preview: boolean;
@@ -197,6 +198,19 @@ export function renderHuman(
   if (stackWide.length + components.length > 0) {
     lines.push("", "Stack-wide:");
     for (const violation of [...components, ...stackWide]) lines.push(verdictLine(violation, "  "));
+  }
+
+  const sending = document.deliveries;
+  if (sending.length > 0 || document.diff) {
+    lines.push("", "Images this update sends to the hosts over SSH (each host gets only what it lacks):");
+    if (sending.length === 0) lines.push("  nothing: every host holds every image already");
+    for (const host of sending) {
+      const images = host.images.map((delivery) => `${delivery.image} (${megabytes(delivery.bytes)})`);
+      const known = host.images.some((delivery) => delivery.bytes !== null);
+      lines.push(
+        `  ${host.host}: ${images.join(", ")}${known ? `; at most ${megabytes(host.bytes)} before compression` : ""}`,
+      );
+    }
   }
 
   if (document.diff) {

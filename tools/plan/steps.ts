@@ -82,6 +82,8 @@ export function stepOf(resource: RecordedResource): string | undefined {
       return "health gate";
     case STEP.switch:
       return "switch and guard";
+    case STEP.deliver:
+      return "images";
     default:
       return /-image$/.test(resource.name) ? "images" : undefined;
   }

@@ -266,10 +266,54 @@ describe("npm run plan --diff-from: what one update runs", function () {
     ]);
     assert.deepEqual(
       rotated.diff?.changes
-        .filter((change) => change.type === "command:local:Command")
+        .filter((change) => change.type === "command:local:Command" && !change.stateOnly)
         .map((change) => change.name),
       ["switch-run"],
     );
+    // The deliveries (local steps with the key in their environment) keep their reports: nothing is sent.
+    assert.deepEqual(rotated.deliveries, []);
+  });
+
+  it("ssh delivery (staging): a new release sends its image to each host, listed per host; a flip back sends nothing", async () => {
+    const stackWith = (name: string, changes: Record<string, unknown>) => {
+      const document = parseDocument(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8"));
+      for (const [key, value] of Object.entries(changes))
+        document.setIn(["config", `greenlight:${key}`], value);
+      const file = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(file, document.toString());
+      return file;
+    };
+    const stagingDiff = async (from: string, to: string) => {
+      let stdout = "";
+      const code = await plan(
+        { stack: "staging", stackFile: to, diffFrom: from, at: AT, json: true, preview: true },
+        (text) => (stdout += text),
+        () => undefined,
+      );
+      return { code, document: JSON.parse(stdout) as PlanDocument };
+    };
+    const image = "registry.example.com/shop:2026.12.01-1";
+    const release = { blueRelease: "2026.12.01-1", blueImage: image, latestColor: "blue" };
+    const released = stackWith("staging-released", { ...release, activeColor: "blue" });
+    const first = await stagingDiff(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), released);
+    assert.equal(first.code, EXIT.ok, JSON.stringify(first.document.diff?.refusals));
+    assert.deepEqual(
+      first.document.deliveries.map((host) => [host.host, host.images.map((sent) => sent.image)]),
+      [
+        ["stage-1", [image]],
+        ["stage-2", [image]],
+      ],
+      "each host is sent the new release, nothing else (the ops image is unchanged)",
+    );
+    assert.match(reasonsOf(first.document, "images"), /host-stage-1-deliver-blue is replaced/);
+    // Back to green, which both hosts hold: no delivery runs, nothing is sent.
+    const flippedBack = stackWith("staging-flipped-back", { ...release, activeColor: "green" });
+    const back = await stagingDiff(released, flippedBack);
+    assert.equal(back.code, EXIT.ok);
+    assert.deepEqual(back.document.deliveries, []);
+    assert.equal(back.document.diff?.steps.find((step) => step.step === "images")?.runs, false);
+    // The host keys are checked again on every update that runs a step; nothing else moves but the gate and the switch.
+    assert.deepEqual(running(back.document), ["record", "host keys", "health gate", "switch and guard"]);
   });
 
   it("nothing changed: nothing runs", async () => {
