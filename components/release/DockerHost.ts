@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   HostProxySettings,
+  PROXY_ADMIN_SOCKET_IN_VOLUME,
   PROXY_CAPABILITIES,
   PROXY_STATE_MOUNT,
   proxyCommandArgs,
@@ -99,6 +100,11 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly opsImage: pulumi.Output<string>;
   readonly image: docker.Image;
   readonly proxy: docker.Container;
+  /**
+   * The proxy's admin socket on this host, in its state volume (the volume's mountpoint, which the docker
+   * provider reads back from the engine): the coordinator has sshd forward it, without asking Docker.
+   */
+  readonly adminSocket: pulumi.Output<string>;
   /** The host-key check every host resource waits for. */
   readonly hostKeyCheck: StepResource;
   readonly settings: HostSettings;
@@ -213,6 +219,10 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-proxy-state`,
       { name: proxyName },
       { ...onHost, dependsOn: after },
+    );
+    // kreuzwerker/terraform-provider-docker resource_docker_volume.go sets mountpoint from VolumeInspect.
+    this.adminSocket = volume.mountpoint.apply(
+      (mountpoint) => `${mountpoint}${PROXY_ADMIN_SOCKET_IN_VOLUME}`,
     );
     // With the registry's credentials on the provider; kept on the host when a pull is replaced.
     this.pulls = Object.fromEntries(

@@ -6,8 +6,7 @@
 // Where sshd refuses the forward (AllowStreamLocalForwarding no, a non-root user) the relay serves.
 import type { Client, ClientChannel } from "ssh2";
 import { shellQuote } from "../../contract/shell";
-import { PROXY_STATE_DIR, PROXY_STATE_MOUNT } from "../hosts/remote";
-import { proxyPaths } from "../proxy/config";
+import { PROXY_ADMIN_SOCKET_IN_VOLUME, PROXY_STATE_MOUNT } from "../hosts/remote";
 import { checkRuntimeCommand } from "../proxy/runtime";
 import { EventStream, ProxyChannel, RelayChannel, WarmupAnswer, lineSplitter } from "./channel";
 import { execOutput } from "./ssh";
@@ -27,7 +26,7 @@ export function adminSocketOnHost(answer: string, container: string): string {
   if (running !== "true") throw new Error(`the proxy container ${container} is not running`);
   if (!/^\/[A-Za-z0-9._/-]+$/.test(source) || source.includes("/../"))
     throw new Error(`the proxy container ${container} has no state volume at ${PROXY_STATE_MOUNT}`);
-  const socket = `${source}${proxyPaths(PROXY_STATE_DIR).socket.slice(PROXY_STATE_MOUNT.length)}`;
+  const socket = `${source}${PROXY_ADMIN_SOCKET_IN_VOLUME}`;
   if (socket.length > MAX_FORWARDED_SOCKET_PATH)
     throw new Error(`the admin socket's path on the host (${socket}) is too long for sshd to connect to`);
   return socket;
