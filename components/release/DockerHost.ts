@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   HostProxySettings,
+  PROXY_ADMIN_SOCKET_IN_VOLUME,
   PROXY_CAPABILITIES,
   PROXY_STATE_MOUNT,
   proxyCommandArgs,
@@ -103,6 +104,11 @@ export class DockerHost extends pulumi.ComponentResource {
   /** The ops image's delivery from the runner (its id checked on arrival). */
   readonly opsDelivery: StepResource;
   readonly proxy: docker.Container;
+  /**
+   * The proxy's admin socket on this host, in its state volume (the volume's mountpoint, which the docker
+   * provider reads back from the engine): the coordinator has sshd forward it, without asking Docker.
+   */
+  readonly adminSocket: pulumi.Output<string>;
   /** The host-key check every host resource waits for. */
   readonly hostKeyCheck: StepResource;
   readonly settings: HostSettings;
@@ -238,6 +244,10 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-proxy-state`,
       { name: proxyName },
       { ...onHost, dependsOn: after },
+    );
+    // kreuzwerker/terraform-provider-docker resource_docker_volume.go sets mountpoint from VolumeInspect.
+    this.adminSocket = volume.mountpoint.apply(
+      (mountpoint) => `${mountpoint}${PROXY_ADMIN_SOCKET_IN_VOLUME}`,
     );
     // Registry: pulled by the host's engine with the registry's credentials on the provider, kept on the
     // host when a pull is replaced. Ssh: sent from the runner (by digest, named by its image id).

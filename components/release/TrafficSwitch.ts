@@ -134,18 +134,23 @@ export class TrafficSwitch extends pulumi.ComponentResource {
       "guard-p95-ms": args.guard.p95Ms,
       "guard-min-requests": args.guard.minRequests,
     };
+    const hosts = args.hosts;
     const create =
-      args.hosts && coordinator
-        ? opsCommand("switch-hosts", {
-            ...common,
-            host: args.hosts.all.map(
-              (host) => `${host.name}=${host.settings.user}@${host.settings.address}:${host.settings.port}`,
-            ),
-            "host-key": args.hosts.all.map((host) => `${host.name}=${host.settings.hostKey}`),
-            container: args.hosts.container,
-            "proxy-port": args.proxyPort,
-            ...guard,
-          })
+      hosts && coordinator
+        ? // Each host's admin socket (its state volume's mountpoint) lets sshd forward it: no Docker asked.
+          pulumi.all(hosts.all.map((host) => host.adminSocket)).apply((sockets) =>
+            opsCommand("switch-hosts", {
+              ...common,
+              host: hosts.all.map(
+                (host) => `${host.name}=${host.settings.user}@${host.settings.address}:${host.settings.port}`,
+              ),
+              "host-key": hosts.all.map((host) => `${host.name}=${host.settings.hostKey}`),
+              "admin-socket": hosts.all.map((host, index) => `${host.name}=${sockets[index]}`),
+              container: hosts.container,
+              "proxy-port": args.proxyPort,
+              ...guard,
+            }),
+          )
         : opsCommand("switch", {
             ...common,
             "state-dir": args.stateDir,

@@ -9,6 +9,7 @@ import { FS_PATH, HOST, HOST_NAME, SSH_USER } from "../../contract/patterns";
 import { PROXY_STATE_DIR } from "../hosts/remote";
 import { repeatable } from "../lib/options";
 import { StepCommand, StepError } from "../lib/step";
+import { MAX_FORWARDED_SOCKET_PATH } from "./socket";
 import type { SshHost } from "./ssh";
 
 /** Parses `<name>=<user>@<address>[:<port>]`. */
@@ -39,6 +40,24 @@ export function parseHostKeyEntry(value: string): { name: string; hostKey: strin
   return { name, hostKey };
 }
 
+/** Parses `<name>=<absolute path>`: where a host's proxy admin socket is on that host. */
+export function parseAdminSocketEntry(value: string): { name: string; adminSocket: string } {
+  const at = value.indexOf("=");
+  const name = value.slice(0, at);
+  const adminSocket = value.slice(at + 1);
+  if (
+    at < 1 ||
+    !HOST_NAME.test(name) ||
+    !/^\/[A-Za-z0-9._/-]+$/.test(adminSocket) ||
+    adminSocket.split("/").includes("..") ||
+    adminSocket.length > MAX_FORWARDED_SOCKET_PATH
+  )
+    throw new InvalidArgumentError(
+      `expected <name>=<absolute path of letters, digits and . _ - />, at most ${MAX_FORWARDED_SOCKET_PATH} characters, e.g. web-1=/var/lib/docker/volumes/greenlight-proxy-shop-production/_data/proxy/haproxy.sock`,
+    );
+  return { name, adminSocket };
+}
+
 /** The host options of a coordinator step. */
 export function addHostOptions(command: Command): Command {
   return command
@@ -51,6 +70,11 @@ export function addHostOptions(command: Command): Command {
       "--host-key <name=type base64>",
       "the pinned SSH key of a host; one per --host",
       repeatable(parseHostKeyEntry),
+    )
+    .option(
+      "--admin-socket <name=path>",
+      "where a host's proxy admin socket is on that host (its state volume's mountpoint); unset, the host's Docker is asked",
+      repeatable(parseAdminSocketEntry),
     );
 }
 
@@ -63,6 +87,9 @@ export function hostsFromOptions(options: Record<string, unknown>): SshHost[] {
   if (twice !== undefined) throw new StepError(`host ${twice} is given twice: name each host once`, 2);
   const stray = keys.find((key) => !names.includes(key.name));
   if (stray) throw new StepError(`--host-key ${stray.name}: no --host of that name`, 2);
+  const sockets = (options.adminSocket as { name: string; adminSocket: string }[] | undefined) ?? [];
+  const straySocket = sockets.find((entry) => !names.includes(entry.name));
+  if (straySocket) throw new StepError(`--admin-socket ${straySocket.name}: no --host of that name`, 2);
   return hosts.map((entry) => {
     const pinned = keys.filter((key) => key.name === entry.name);
     if (pinned.length !== 1)
@@ -70,7 +97,14 @@ export function hostsFromOptions(options: Record<string, unknown>): SshHost[] {
         `host ${entry.name} needs exactly one --host-key (got ${pinned.length}): every host's key is pinned`,
         2,
       );
-    return { ...entry, hostKey: pinned[0].hostKey };
+    const socket = sockets.filter((item) => item.name === entry.name);
+    if (socket.length > 1)
+      throw new StepError(`host ${entry.name} has ${socket.length} --admin-socket: give at most one`, 2);
+    return {
+      ...entry,
+      hostKey: pinned[0].hostKey,
+      ...(socket.length === 1 ? { adminSocket: socket[0].adminSocket } : {}),
+    };
   });
 }
 

@@ -1,17 +1,22 @@
 // The control plane: how the coordinator drives every host's proxy without anything listening on the
-// network. One SSH connection per host (its key pinned), and in it one `docker exec -i` of the relay in
-// that host's proxy container (relay.ts), opened before anything moves so a switch pays only the runtime
-// commands themselves. Through it: runtime API commands on one host or all at once, the proxies' own
-// counters (`show stat`), the access-log ring for the guard, and requests through each host's front.
+// network. One SSH connection per host (its key pinned), opened to every host at once before anything
+// moves, and in it the proxy's admin socket itself, forwarded by sshd (socket.ts) — or, where sshd
+// refuses that, one `docker exec -i` of the relay in the proxy container (relay.ts). Each channel
+// answers `show info` before the plane is open, so a switch pays only the runtime commands themselves.
+// Through it: runtime API commands on one host or all at once, the proxies' own counters (`show stat`),
+// the access-log ring for the guard, and requests through each host's front.
 // The single-host case (the local stack) uses the same interface on the local UNIX socket.
 import { parseHostKey } from "../../contract/host-key";
 import { StepError } from "../lib/step";
-import { EventStream, LocalChannel, ProxyChannel, RelayChannel } from "./channel";
+import type { Client } from "ssh2";
+import { EventStream, LocalChannel, ProxyChannel } from "./channel";
+import { SocketChannel, findAdminSocket } from "./socket";
 import { SshAuth, SshHost, connectHost, fingerprint, openRelay } from "./ssh";
 
 export { RelayChannel, lineSplitter } from "./channel";
 export type { EventStream, ProxyChannel } from "./channel";
 export { relayCommand } from "./ssh";
+export { SocketChannel, adminSocketQuery } from "./socket";
 export type { SshAuth, SshHost } from "./ssh";
 
 /** Runs `work` on every channel at once; the failures, each naming its host. */
@@ -44,8 +49,85 @@ export function parseStat(text: string): StatRow[] {
   });
 }
 
+/** How a host's proxy is reached: its admin socket forwarded by sshd, or the relay in its container. */
+export type ControlVia = "socket" | "relay";
+
+/** How one host's channel opened, and what each part took. */
+export interface ChannelOpened {
+  host: string;
+  via: ControlVia;
+  /** TCP, key exchange (host key checked) and authentication. */
+  connectMs: number;
+  /** The part of connectMs until the key exchange ended (host key checked), before authentication. */
+  handshakeMs?: number;
+  /** Finding the socket and forwarding it, or starting the relay until it greets. */
+  channelMs: number;
+  /** The first `show info` through the channel. */
+  verifyMs: number;
+  /** Why the socket was not used, when the relay serves instead. */
+  socketRefused?: string;
+}
+
+export interface OpenOptions {
+  /** The proxy container on every host (greenlight-proxy-<app>-<stack>). */
+  container: string;
+  auth: SshAuth;
+  timeoutMs?: number;
+  /** "auto" (default): the forwarded socket where sshd allows it, else the relay. */
+  via?: "auto" | ControlVia;
+}
+
+const since = (started: bigint) => Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+
+/** Opens one host's channel over its open connection and checks the proxy answers through it. */
+async function openChannel(
+  host: SshHost,
+  client: Client,
+  options: OpenOptions,
+): Promise<{ channel: ProxyChannel; opened: Omit<ChannelOpened, "host" | "connectMs"> }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const verify = async (channel: ProxyChannel) => {
+    const started = process.hrtime.bigint();
+    const info = await channel.command("show info", Math.min(timeoutMs, 5000));
+    if (!/^Name: HAProxy/m.test(info))
+      throw new Error(`the proxy did not answer "show info" as HAProxy does: ${info.slice(0, 120)}`);
+    return since(started);
+  };
+  let socketRefused: string | undefined;
+  if (options.via !== "relay") {
+    const started = process.hrtime.bigint();
+    try {
+      const socketPath = host.adminSocket ?? (await findAdminSocket(client, options.container, timeoutMs));
+      const channel = new SocketChannel(host.name, client, socketPath, () =>
+        openRelay(host, client, options.container, timeoutMs, () => undefined),
+      );
+      const channelMs = since(started);
+      return { channel, opened: { via: "socket", channelMs, verifyMs: await verify(channel) } };
+    } catch (error) {
+      if (options.via === "socket") {
+        client.end();
+        throw error;
+      }
+      socketRefused = (error as Error).message;
+    }
+  }
+  const started = process.hrtime.bigint();
+  const relay = await openRelay(host, client, options.container, timeoutMs);
+  const channelMs = since(started);
+  try {
+    const verifyMs = await verify(relay);
+    return { channel: relay, opened: { via: "relay", channelMs, verifyMs, socketRefused } };
+  } catch (error) {
+    client.end();
+    throw error;
+  }
+}
+
 /** Every host's proxy, each through its own channel. */
 export class ControlPlane {
+  /** How each host's channel opened (ControlPlane.open), in the hosts' order. */
+  opened: ChannelOpened[] = [];
+
   private constructor(readonly channels: ProxyChannel[]) {}
 
   /** The proxy on this machine, through its UNIX socket. */
@@ -59,21 +141,35 @@ export class ControlPlane {
   }
 
   /**
-   * Connects to every host at once (host keys verified first), starts the relay in each proxy container,
-   * and resolves once every relay greeted. Any failure closes what opened and throws naming the hosts; a
-   * wrong host key is named with both fingerprints, and nothing was sent to that host.
+   * Connects to every host at once (host keys verified first), opens each proxy's channel — its admin
+   * socket forwarded by sshd, else the relay — and resolves once every proxy answered `show info` through
+   * it. Any failure closes what opened and throws naming the hosts; a wrong host key is named with both
+   * fingerprints, and nothing was sent to that host.
    */
-  static async open(
-    hosts: readonly SshHost[],
-    options: { container: string; auth: SshAuth; timeoutMs?: number },
-  ): Promise<ControlPlane> {
+  static async open(hosts: readonly SshHost[], options: OpenOptions): Promise<ControlPlane> {
+    // Loaded before the clock of any host starts: its time is the process's, not a connection's.
+    await import("ssh2");
     const named = hosts.map((host) => ({ host: host.name }));
     const opened = await onEvery(named, async (index) => {
-      const client = await connectHost(hosts[index], options.auth, options.timeoutMs);
-      return openRelay(hosts[index], client, options.container, options.timeoutMs);
+      const started = process.hrtime.bigint();
+      let handshakeMs: number | undefined;
+      const client = await connectHost(
+        hosts[index],
+        options.auth,
+        options.timeoutMs,
+        () => (handshakeMs = since(started)),
+      );
+      const connectMs = since(started);
+      const { channel, opened } = await openChannel(hosts[index], client, options);
+      return { channel, opened: { host: hosts[index].name, connectMs, handshakeMs, ...opened } };
     });
-    if (opened.failures.length === 0) return new ControlPlane(opened.results as RelayChannel[]);
-    await Promise.all(opened.results.map((channel) => channel?.close()));
+    if (opened.failures.length === 0) {
+      const results = opened.results as { channel: ProxyChannel; opened: ChannelOpened }[];
+      const plane = new ControlPlane(results.map((result) => result.channel));
+      plane.opened = results.map((result) => result.opened);
+      return plane;
+    }
+    await Promise.all(opened.results.map((result) => result?.channel.close()));
     const names = opened.failures.map((failure) => failure.split(":")[0].replace(/^host /, ""));
     throw new StepError(
       `cannot reach the proxy of ${names.join(", ")} over SSH; nothing was done on any host: ${opened.failures.join("; ")}`,

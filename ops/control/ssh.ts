@@ -23,6 +23,8 @@ export interface SshHost {
   user: string;
   /** The pinned key, "<type> <base64>". */
   hostKey: string;
+  /** The proxy's admin socket on the host, when known; else the host's Docker is asked for it. */
+  adminSocket?: string;
 }
 
 /** How the coordinator authenticates: a private key (from the environment), else the SSH agent. */
@@ -63,6 +65,7 @@ export async function connectHost(
   host: SshHost,
   auth: SshAuth | undefined,
   timeoutMs = 10_000,
+  onHandshake: () => void = () => undefined,
 ): Promise<Client> {
   const pinned = parseHostKey(host.hostKey);
   const expected = fingerprint(pinned.blob);
@@ -95,6 +98,7 @@ export async function connectHost(
       ...(auth?.agent ? { agent: auth.agent } : {}),
     };
     client.once("handshake", () => {
+      onHandshake();
       if (auth === undefined) settle();
     });
     client.once("ready", () => settle());
@@ -138,26 +142,52 @@ export function relayCommand(container: string): string {
   return `exec docker exec -i ${shellQuote(container)} /usr/local/bin/node ${RELAY_ENTRY}`;
 }
 
+/** Runs a command on the host and returns its standard output; fails on a non-zero exit, with its stderr. */
+export async function execOutput(client: Client, command: string, timeoutMs: number): Promise<string> {
+  const stream = await execOn(client, command);
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    let exitCode: number | null | undefined;
+    const timer = setTimeout(() => {
+      stream.close();
+      reject(new Error(`no answer within ${timeoutMs} ms (${command})`));
+    }, timeoutMs);
+    stream.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    stream.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 2000) stderr += chunk.toString("utf8");
+    });
+    stream.once("exit", (code: number | null) => (exitCode = code));
+    stream.once("close", () => {
+      clearTimeout(timer);
+      if (exitCode === 0) resolve(stdout);
+      else
+        reject(new Error(`exit ${String(exitCode)}: ${stderr.trim().split("\n").pop() ?? ""} (${command})`));
+    });
+  });
+}
+
 /** Opens the relay in the host's proxy container over an open SSH connection; resolves once it greets. */
 export async function openRelay(
   host: SshHost,
   client: Client,
   container: string,
   timeoutMs = 10_000,
+  onClose: () => void = () => client.end(),
 ): Promise<RelayChannel> {
   const stream = await execOn(client, relayCommand(container));
   let stderr = "";
   stream.stderr.on("data", (chunk: Buffer) => {
     if (stderr.length < 2000) stderr += chunk.toString("utf8");
   });
-  const channel = new RelayChannel(host.name, stream, () => client.end());
+  const channel = new RelayChannel(host.name, stream, onClose);
   const timer = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error(`the relay did not greet within ${timeoutMs} ms`)), timeoutMs).unref(),
   );
   try {
     await Promise.race([channel.hello, timer]);
   } catch (error) {
-    client.end();
+    onClose();
     const why = stderr.trim().split("\n").pop() ?? "";
     throw new Error(`${(error as Error).message}${why ? `: ${why}` : ""} (${relayCommand(container)})`);
   }

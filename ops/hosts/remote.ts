@@ -11,6 +11,8 @@ import { Color } from "../../schema/types";
 /** Where the proxy container keeps its config, sockets and server-state file (the state volume). */
 export const PROXY_STATE_MOUNT = "/var/lib/greenlight";
 export const PROXY_STATE_DIR = `${PROXY_STATE_MOUNT}/proxy`;
+/** The admin socket inside the state volume (ops/proxy/config.ts names it haproxy.sock in the state dir). */
+export const PROXY_ADMIN_SOCKET_IN_VOLUME = "/proxy/haproxy.sock";
 
 /** The proxy container (and its state volume) of an app and stack on a host. */
 export function proxyContainerName(app: string, stack: string): string {

@@ -8,6 +8,7 @@ import { addHostOptions, hostsFromOptions } from "../control/cli";
 import { color, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
 import { StepCommand, progress } from "../lib/step";
 import type { SwitchSettings } from ".";
+import type { HostsSwitchOptions } from "./hosts";
 
 /** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
 export function switchTargetOptions(command: Command): Command {
@@ -56,6 +57,12 @@ function containerName(value: string): string {
   return value;
 }
 
+function controlChannel(value: string): "auto" | "socket" | "relay" {
+  if (value !== "auto" && value !== "socket" && value !== "relay")
+    throw new InvalidArgumentError("expected auto, socket or relay");
+  return value;
+}
+
 export const switchHostsCommand: StepCommand = {
   name: "switch-hosts",
   description:
@@ -74,6 +81,12 @@ export const switchHostsCommand: StepCommand = {
           "interval of HAProxy's own health checks",
           integer(100, 60_000),
           1000,
+        )
+        .option(
+          "--control-channel <how>",
+          "how each proxy is reached: auto (its admin socket forwarded by sshd where allowed, else the relay), socket or relay",
+          controlChannel,
+          "auto",
         ),
     ),
   run: async (options, env) => {
@@ -88,6 +101,7 @@ export const switchHostsCommand: StepCommand = {
       auth: sshAuthFromEnv(env),
       proxyPort: Number(options.proxyPort),
       checkIntervalMs: Number(options.checkIntervalMs),
+      via: options.controlChannel as HostsSwitchOptions["via"],
       ...switchSettingsFromOptions(options, env),
     });
   },

@@ -3,7 +3,7 @@
 // anything moves; then moves every host's proxy through it, all or nothing (proxy/fleet.ts), warms every
 // front up, and guards the new color on every proxy's access-log ring; a breach moves every host back.
 import { Color } from "../../schema/types";
-import { ControlPlane, SshAuth, SshHost } from "../control";
+import { ControlPlane, OpenOptions, SshAuth, SshHost } from "../control";
 import { moveFleet, revertFleet } from "../proxy";
 import { SwitchReport, SwitchSettings, TrafficMover, runSwitch } from ".";
 
@@ -15,16 +15,24 @@ export interface HostsSwitchOptions extends SwitchSettings {
   /** Port every host's proxy listens on (reported: where clients reach each front). */
   proxyPort: number;
   checkIntervalMs: number;
+  /** How each proxy is reached (default auto: the forwarded admin socket where sshd allows it, else the relay). */
+  via?: OpenOptions["via"];
 }
 
 /** Switches every host's proxy, warms every front up, guards; a breach reverts every host. */
 export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> {
+  // How long this process took to get here (node, the CLI's modules): part of every switch's latency.
+  const bootMs = Math.round(process.uptime() * 1000);
   const opening = Date.now();
-  const plane = await ControlPlane.open(options.hosts, { container: options.container, auth: options.auth });
+  const plane = await ControlPlane.open(options.hosts, {
+    container: options.container,
+    auth: options.auth,
+    via: options.via,
+  });
   const openMs = Date.now() - opening;
   try {
     options.log?.(
-      `control channels open to ${options.hosts.map((host) => host.name).join(", ")} (${openMs} ms)`,
+      `control channels open and answering (${openMs} ms): ${plane.opened.map((opened) => `${opened.host} via ${opened.via}${opened.socketRefused ? ` (socket refused: ${opened.socketRefused})` : ""}`).join(", ")}`,
     );
     const targets = plane.channels.map((channel) => ({ name: channel.host, admin: channel }));
     const mover: TrafficMover = {
@@ -48,6 +56,8 @@ export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchRe
           preflightMs: fleet.preflightMs,
           mixedMs: fleet.mixedMs,
           openMs,
+          bootMs,
+          channels: plane.opened,
           hosts: fleet.hosts,
         };
       },

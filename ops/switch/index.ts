@@ -3,7 +3,7 @@
 // guard watch the new color and flips back on a breach — exiting non-zero so `pulumi up` fails and the
 // stack's recorded state still says the old color.
 import { Color } from "../../schema/types";
-import { ControlPlane } from "../control";
+import { ChannelOpened, ControlPlane } from "../control";
 import { GuardReport, GuardWatch, guardRelease } from "../guard";
 import { GuardThresholds } from "../guard/requests";
 import { StepError } from "../lib/step";
@@ -53,6 +53,10 @@ export interface Moved {
   mixedMs?: number;
   /** Milliseconds opening every host's control channel took (SSH, host key, relay), before anything moved. */
   openMs?: number;
+  /** Milliseconds from the coordinator's process start until it began opening the channels. */
+  bootMs?: number;
+  /** How each host's control channel opened (socket or relay) and what each part took. */
+  channels?: ChannelOpened[];
   /** Per host, when the switch moved several hosts. */
   hosts?: HostMove[];
 }
@@ -90,6 +94,10 @@ export interface SwitchReport {
   mixedMs?: number;
   /** Milliseconds opening every host's control channel took (SSH, host key, relay). */
   openMs?: number;
+  /** Milliseconds from the coordinator's process start until it began opening the channels. */
+  bootMs?: number;
+  /** How each host's control channel opened (socket or relay) and what each part took. */
+  channels?: ChannelOpened[];
   hosts?: HostMove[];
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
@@ -160,6 +168,8 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
       ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
       ...(activation.mixedMs !== undefined ? { mixedMs: activation.mixedMs } : {}),
       ...(activation.openMs !== undefined ? { openMs: activation.openMs } : {}),
+      ...(activation.bootMs !== undefined ? { bootMs: activation.bootMs } : {}),
+      ...(activation.channels ? { channels: activation.channels } : {}),
       ...(activation.hosts ? { hosts: activation.hosts } : {}),
       totalMs: 0,
       warmup,

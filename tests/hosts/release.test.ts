@@ -121,7 +121,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
   const releaseOn = async (host: SimHost) =>
     /^release (\S+) \((\w+)\)/.exec((await fleet.get(host)).body)?.slice(1, 3);
 
-  it("every proxy container serves blue v1 at its own address; its runtime API answers only over SSH, through the relay in the container", async () => {
+  it("every proxy container serves blue v1 at its own address; its runtime API answers only over SSH (the admin socket forwarded by sshd)", async () => {
     for (const host of fleet.hosts) assert.deepEqual(await releaseOn(host), ["v1", "blue"]);
     const plane = await ControlPlane.open(
       fleet.hosts.map((host) => ({

@@ -8,6 +8,7 @@ import { Color } from "../../schema/types";
 import {
   HostProxySettings,
   FlagValue,
+  PROXY_ADMIN_SOCKET_IN_VOLUME,
   flagWords,
   opsRunCommand,
   proxyContainerName,
@@ -102,6 +103,23 @@ export class Fleet {
         if (run.code !== 0) throw new Error(`proxy container on ${host.name}: ${run.stderr.trim()}`);
       }),
     );
+    for (const host of this.hosts) this.adminSocket(host);
+  }
+
+  private readonly adminSockets = new Map<string, string>();
+
+  /**
+   * Each host's admin socket as the program passes it (`--admin-socket`): its proxy's state volume's
+   * mountpoint, which the docker provider reads back from that host's engine, and the socket in it.
+   */
+  adminSocket(host: SimHost): string {
+    const known = this.adminSockets.get(host.name);
+    if (known !== undefined) return known;
+    const mountpoint = this.sim
+      .docker(host, ["volume", "inspect", "--format", "{{.Mountpoint}}", this.proxyContainer])
+      .trim();
+    this.adminSockets.set(host.name, `${mountpoint}${PROXY_ADMIN_SOCKET_IN_VOLUME}`);
+    return `${mountpoint}${PROXY_ADMIN_SOCKET_IN_VOLUME}`;
   }
 
   proxyCommand(host: SimHost): string {
@@ -145,6 +163,7 @@ export class Fleet {
       release,
       host: this.hosts.map((host) => `${host.name}=root@${host.address}:${host.sshPort}`),
       "host-key": this.hosts.map((host) => `${host.name}=${hostKeys[host.name] ?? this.sim.hostKey(host)}`),
+      "admin-socket": this.hosts.map((host) => `${host.name}=${this.adminSocket(host)}`),
       container: this.proxyContainer,
       "proxy-port": this.ports.proxy,
       "check-interval-ms": 500,

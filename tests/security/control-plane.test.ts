@@ -9,6 +9,8 @@ import { parseHostKey } from "../../contract/host-key";
 import { fingerprint } from "../../ops/control/ssh";
 import { shellQuote } from "../../contract/shell";
 import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
+import { ControlPlane, SocketChannel } from "../../ops/control";
+import { freePort } from "../support/ports";
 import { Fleet } from "../hosts/support";
 import { buildSampleImage } from "../fixtures/app/build";
 import { startLoad, waitUntil } from "../ops/support/load";
@@ -155,6 +157,119 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
     assert.deepEqual(admin, [], "no runtime API answered");
   });
 
+  it("the coordinator reaches each proxy's admin socket through sshd, with no process started on a host; an app container on the host cannot reach that socket", async () => {
+    const hosts = fleet.hosts.map((host) => ({
+      name: host.name,
+      address: host.address,
+      port: host.sshPort,
+      user: "root",
+      hostKey: sim.hostKey(host),
+    }));
+    // Not told where the socket is: each host's Docker is asked, and answers the state volume's place.
+    const plane = await ControlPlane.open(hosts, {
+      container: fleet.proxyContainer,
+      auth: { privateKey: sim.privateKey() },
+      via: "auto",
+    });
+    try {
+      assert.deepEqual(
+        plane.opened.map((opened) => [opened.host, opened.via, opened.socketRefused]),
+        fleet.hosts.map((host) => [host.name, "socket", undefined]),
+      );
+      assert.deepEqual(
+        plane.channels.map((channel) => (channel as SocketChannel).socketPath),
+        fleet.hosts.map((host) => fleet.adminSocket(host)),
+      );
+      for (const info of await plane.all("show info")) assert.match(info, /^Name: HAProxy/m);
+      // Nothing runs in the proxy containers for it: no relay, no docker exec.
+      for (const host of fleet.hosts) {
+        const top = await sim.ssh(host, `docker top ${fleet.proxyContainer} -eo args`);
+        assert.ok(!/relay-main/.test(top.stdout), `${host.name}: ${top.stdout}`);
+      }
+      // The warm-up's requests through each front start the relay then, and only then.
+      const warm = await plane.channels[0].get("/health", 10_000);
+      assert.equal(warm.status, 200, JSON.stringify(warm));
+    } finally {
+      await plane.close();
+    }
+    // On each host the socket is root's, mode 600, in Docker's data root.
+    for (const host of fleet.hosts) {
+      const socket = fs.statSync(fleet.adminSocket(host));
+      assert.ok(socket.isSocket(), `${host.name}: a UNIX socket`);
+      assert.equal(socket.mode & 0o777, 0o600, `${host.name}: mode 600`);
+      assert.equal(socket.uid, 0, `${host.name}: root's`);
+    }
+    // An app container on h2 sharing the host's network tries every host's socket, by its host path
+    // and by the path inside the proxy container: none is there to connect to.
+    const paths = [...fleet.hosts.map((host) => fleet.adminSocket(host)), `${PROXY_STATE_DIR}/haproxy.sock`];
+    const probe = `
+      const net = require("net");
+      const ask = (path) => new Promise((resolve) => {
+        const s = net.createConnection({ path });
+        let answer = "";
+        s.on("connect", () => s.write("show info\\n"));
+        s.on("data", (d) => (answer += d));
+        s.on("error", (e) => resolve({ path, error: e.code }));
+        s.on("close", () => resolve({ path, answer: answer.slice(0, 200) }));
+        setTimeout(() => s.destroy(), 2000);
+      });
+      Promise.all(${JSON.stringify(paths)}.map(ask)).then((answers) => console.log(JSON.stringify(answers)));`;
+    const run = await sim.ssh(fleet.hosts[0], nodeIn(images.v1, probe));
+    assert.equal(run.code, 0, run.stderr);
+    const answers = JSON.parse(run.stdout.trim().split("\n").pop() ?? "[]") as {
+      path: string;
+      error?: string;
+    }[];
+    assert.deepEqual(
+      answers.map((answer) => [answer.path, answer.error]),
+      paths.map((path) => [path, "ENOENT"]),
+      run.stdout,
+    );
+  });
+
+  it("where sshd refuses to forward sockets (AllowStreamLocalForwarding no), the relay serves instead, and saying so", async () => {
+    const host = fleet.hosts[0];
+    const port = await freePort();
+    const variant = sim.startSshdVariant(host, port, ["AllowStreamLocalForwarding no"]);
+    try {
+      // sshd listens before it goes to the background: it answers once started.
+      const target = {
+        name: host.name,
+        address: host.address,
+        port,
+        user: "root",
+        hostKey: sim.hostKey(host),
+        adminSocket: fleet.adminSocket(host),
+      };
+      const options = { container: fleet.proxyContainer, auth: { privateKey: sim.privateKey() } };
+      const plane = await ControlPlane.open([target], options);
+      try {
+        assert.equal(plane.opened[0].via, "relay");
+        // OpenSSH refuses the channel ("open failed"); the report carries sshd's answer.
+        assert.match(String(plane.opened[0].socketRefused), /Channel open failure/);
+        assert.match((await plane.all("show info"))[0], /^Name: HAProxy/m);
+      } finally {
+        await plane.close();
+      }
+      assert.ok(
+        variant.log().some((line) => /streamlocal/i.test(line)),
+        `sshd saw the forward and refused it: ${variant.log().join(" | ")}`,
+      );
+      // Asked for the socket only, the coordinator fails naming the host, having moved nothing.
+      await assert.rejects(ControlPlane.open([target], { ...options, via: "socket" }), (error: Error) => {
+        assert.match(
+          error.message,
+          new RegExp(
+            `^cannot reach the proxy of ${host.name} over SSH; nothing was done on any host: .*Channel open failure`,
+          ),
+        );
+        return true;
+      });
+    } finally {
+      variant.stop();
+    }
+  });
+
   it("forged and flooding datagrams and abandoned requests under load leave a healthy release in place, in bounded memory; a release answering 5xx is still reverted", async () => {
     const loads = fleet.hosts.map((host) =>
       startLoad({ url: fleet.frontUrl(host), clients: 4, maxRequests: 2_000_000, maxMs: 240_000 }),
@@ -276,8 +391,8 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
       );
       assert.equal(log.authenticated, false, log.lines.join("\n"));
       assert.ok(
-        !log.lines.some((line) => /channel_req|Setting env/.test(line)),
-        "no session, no environment",
+        !log.lines.some((line) => /channel_req|Setting env|streamlocal|channel_open/i.test(line)),
+        "no session, no environment, no forwarded socket",
       );
     } finally {
       impostor.stop();

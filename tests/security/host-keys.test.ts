@@ -147,7 +147,16 @@ describe("host keys pinned: a host presenting another key gets nothing (real Ope
 
   it("the coordinator refuses before authenticating: no environment, no command, no relay on the impostor; the genuine host runs the relay command", async () => {
     const before = impostor.log().length;
-    const host = { name: "web-1", address: "127.0.0.1", port: impostor.port, user: "root", hostKey: pinned };
+    // Told where the admin socket is, the coordinator's first act after logging in would be to have it
+    // forwarded: the impostor must not even see that channel asked for.
+    const host = {
+      name: "web-1",
+      address: "127.0.0.1",
+      port: impostor.port,
+      user: "root",
+      hostKey: pinned,
+      adminSocket: "/var/lib/docker/volumes/greenlight-proxy-shop-production/_data/proxy/haproxy.sock",
+    };
     await assert.rejects(
       ControlPlane.open([host], {
         container: "greenlight-proxy-shop-production",
@@ -168,10 +177,13 @@ describe("host keys pinned: a host presenting another key gets nothing (real Ope
     const seen = impostor.log().slice(before);
     assert.ok(!authenticated(seen), `no user authenticated: ${seen.join(" | ")}`);
     assert.ok(
-      !seen.some((line) => /channel_req|Setting env|subsystem request|docker/.test(line)),
-      "no environment request, no command",
+      !seen.some((line) =>
+        /channel_req|channel_open|streamlocal|Setting env|subsystem request|docker/i.test(line),
+      ),
+      "no environment request, no forwarded socket, no command",
     );
-    // Against the genuine host the same key logs in and runs the relay command (no container here).
+    // Against the genuine host the same key logs in, asks for the socket (none there), then runs the relay
+    // command (no container here).
     const beforeGenuine = genuine.log().length;
     await assert.rejects(
       ControlPlane.open([{ ...host, port: genuine.port }], {
@@ -180,7 +192,12 @@ describe("host keys pinned: a host presenting another key gets nothing (real Ope
       }),
       /host web-1: the relay's stream (ended|closed)/,
     );
-    assert.ok(authenticated(genuine.log().slice(beforeGenuine)), "the genuine host accepted the key");
+    const genuineSaw = genuine.log().slice(beforeGenuine);
+    assert.ok(authenticated(genuineSaw), "the genuine host accepted the key");
+    assert.ok(
+      genuineSaw.some((line) => /direct-streamlocal/.test(line)),
+      `the genuine host was asked for the socket: ${genuineSaw.join(" | ")}`,
+    );
   });
 
   it("the docker provider's ssh (its options, and a known_hosts file written from config) refuses the impostor before any login", async () => {

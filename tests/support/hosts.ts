@@ -173,6 +173,32 @@ export class SimHosts {
     };
   }
 
+  /**
+   * A second sshd for a host on another port of its address: its own host key and users, with `extra`
+   * config lines (e.g. AllowStreamLocalForwarding no), logging verbosely. Returns its log and a stop.
+   */
+  startSshdVariant(host: SimHost, port: number, extra: string[]): { log: () => string[]; stop: () => void } {
+    const hostDir = path.join(this.dir, `h${host.number}`);
+    const variantDir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-sshd-variant-"));
+    const config = fs
+      .readFileSync(path.join(hostDir, "sshd_config"), "utf8")
+      .replace(/^ListenAddress .*$/m, `ListenAddress ${host.address}:${port}`)
+      .replace(/^PidFile .*$/m, `PidFile ${variantDir}/sshd.pid`)
+      .replace(/^LogLevel .*$/m, "LogLevel DEBUG1");
+    fs.writeFileSync(path.join(variantDir, "sshd_config"), `${config}\n${extra.join("\n")}\n`);
+    const logFile = path.join(variantDir, "sshd.log");
+    const sshd = fs.existsSync("/usr/sbin/sshd") ? "/usr/sbin/sshd" : "sshd";
+    execFileSync(sshd, ["-f", path.join(variantDir, "sshd_config"), "-E", logFile], { stdio: "pipe" });
+    return {
+      log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").filter(Boolean) : []),
+      stop: () => {
+        const pid = Number(fs.readFileSync(path.join(variantDir, "sshd.pid"), "utf8"));
+        process.kill(pid, "SIGTERM");
+        fs.rmSync(variantDir, { recursive: true, force: true });
+      },
+    };
+  }
+
   /** `docker <args>` against a host's engine over SSH; throws with docker's stderr on failure. */
   docker(host: SimHost, args: string[], timeoutMs = 120_000): string {
     return execFileSync("docker", args, {

@@ -156,6 +156,15 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
     );
     for (const host of HOSTS)
       assert.ok(line.includes(`--host-key '${host.name}=${host.hostKey}'`), host.name);
+    // Each host's admin socket, in its proxy's state volume (the volume's mountpoint, read back from the
+    // engine): sshd forwards it, so the switch asks no Docker and starts no process on a host.
+    for (const host of HOSTS)
+      assert.ok(
+        line.includes(
+          `--admin-socket ${host.name}=/var/lib/docker/volumes/greenlight-proxy-shop-production/_data/proxy/haproxy.sock`,
+        ),
+        `${host.name}'s admin socket: ${line}`,
+      );
     assert.match(line, / --container greenlight-proxy-shop-production --proxy-port 80 /);
     assert.ok(!/admin-port|log-port|log-address/.test(line));
     assert.ok(

@@ -19,8 +19,16 @@ import {
   proxyContainerName,
   proxyRunCommand,
 } from "../../../ops/hosts/remote";
-import { parseHostEntry, parseHostKeyEntry } from "../../../ops/control/cli";
-import { relayCommand } from "../../../ops/control";
+import {
+  hostsFromOptions,
+  parseAdminSocketEntry,
+  parseHostEntry,
+  parseHostKeyEntry,
+} from "../../../ops/control/cli";
+import { adminSocketQuery, relayCommand } from "../../../ops/control";
+import { adminSocketOnHost } from "../../../ops/control/socket";
+import { PROXY_ADMIN_SOCKET_IN_VOLUME, PROXY_STATE_DIR, PROXY_STATE_MOUNT } from "../../../ops/hosts/remote";
+import { proxyPaths } from "../../../ops/proxy/config";
 import { PROJECT_DIR } from "../support/cli";
 
 const settings: HostProxySettings = {
@@ -128,6 +136,50 @@ describe("remote commands of the hosts (pure)", () => {
     for (const bad of [key, `web-1=ssh-rsa ${key.split(" ")[1]}`, "web-1=ssh-ed25519 not base64!", "=x"]) {
       assert.throws(() => parseHostKeyEntry(bad), InvalidArgumentError, bad);
     }
+  });
+
+  it("a host's admin socket: the proxy's own socket inside its state volume, an absolute path sshd can connect to", () => {
+    // The socket HAProxy makes in the container is the one the volume's mountpoint leads to on the host.
+    assert.equal(`${PROXY_STATE_MOUNT}${PROXY_ADMIN_SOCKET_IN_VOLUME}`, proxyPaths(PROXY_STATE_DIR).socket);
+    const volume = "/var/lib/docker/volumes/greenlight-proxy-shop-production/_data";
+    assert.deepEqual(parseAdminSocketEntry(`web-1=${volume}/proxy/haproxy.sock`), {
+      name: "web-1",
+      adminSocket: `${volume}/proxy/haproxy.sock`,
+    });
+    for (const bad of [
+      "web-1=relative/haproxy.sock",
+      "web-1=/var/lib/../../etc/shadow",
+      "web-1=/tmp/a b.sock",
+      "web-1=/tmp/$(reboot).sock",
+      `web-1=/${"x".repeat(107)}`,
+      "=/tmp/haproxy.sock",
+    ])
+      assert.throws(() => parseAdminSocketEntry(bad), InvalidArgumentError, bad);
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPad3uJpYFrNrv8WLr9npEuUv85mDbiISbJy0C/t3T5P";
+    const options = (adminSocket?: { name: string; adminSocket: string }[]) => ({
+      host: [parseHostEntry("web-1=root@10.0.0.11"), parseHostEntry("web-2=root@10.0.0.12")],
+      hostKey: [parseHostKeyEntry(`web-1=${key}`), parseHostKeyEntry(`web-2=${key}`)],
+      adminSocket,
+    });
+    const hosts = hostsFromOptions(options([{ name: "web-2", adminSocket: "/run/a.sock" }]));
+    assert.deepEqual(
+      hosts.map((host) => host.adminSocket),
+      [undefined, "/run/a.sock"],
+      "given per host; unset, the host's Docker is asked",
+    );
+    assert.throws(
+      () => hostsFromOptions(options([{ name: "web-9", adminSocket: "/run/a.sock" }])),
+      /--admin-socket web-9: no --host of that name/,
+    );
+    // Asked of Docker when not given: whether the container runs, and its state volume's source.
+    assert.equal(
+      adminSocketQuery("greenlight-proxy-shop-production"),
+      `exec docker inspect --format '{{.State.Running}} {{range .Mounts}}{{if eq .Destination "/var/lib/greenlight"}}{{.Source}}{{end}}{{end}}' greenlight-proxy-shop-production`,
+    );
+    assert.equal(adminSocketOnHost(`true ${volume}\n`, "p"), `${volume}/proxy/haproxy.sock`);
+    assert.throws(() => adminSocketOnHost(`false ${volume}\n`, "p"), /the proxy container p is not running/);
+    assert.throws(() => adminSocketOnHost("true \n", "p"), /has no state volume at \/var\/lib\/greenlight/);
+    assert.throws(() => adminSocketOnHost(`true /${"x".repeat(100)}`, "p"), /too long for sshd/);
   });
 });
 

@@ -250,7 +250,13 @@ export const volume: TypeRules = {
       source: `${KW}/resource_docker_volume.go:41-47 (ForceNew); :308`,
     },
   },
-  computed: (name, inputs) => ({ name: inputs.name ?? name, driver: "local" }),
+  // mountpoint: read back from the engine's VolumeInspect (resource_docker_volume.go, create and read);
+  // the local driver's place under Docker's default data root.
+  computed: (name, inputs) => ({
+    name: inputs.name ?? name,
+    driver: "local",
+    mountpoint: `/var/lib/docker/volumes/${String(inputs.name ?? name)}/_data`,
+  }),
 };
 
 export const network: TypeRules = {
