@@ -27,6 +27,9 @@ export const UNPRIVILEGED_ID = 65534;
 /** The backend every color's servers live in; runtime commands address servers as app/<name>. */
 export const BACKEND = "app";
 
+/** The cookie that keeps a client on the server (and so the color) it reached while both colors serve. */
+export const STICKY_COOKIE = "GL_COLOR";
+
 export type MaintenanceMode = "off" | "on" | "read-only";
 
 /** One app replica the proxy sends requests to. */
@@ -225,13 +228,29 @@ export function renderHaproxyConfig(state: ProxyState): string {
     `  option httpchk GET ${state.healthPath}`,
     "  http-check expect status 200",
     `  default-server check inter ${checkInterval}ms fall 2 rise 2 init-addr libc`,
+    ...stickiness(state.servers),
     ...state.servers.map(
       (server) =>
-        `  server ${server.name} ${server.host}:${server.port}${server.color === state.activeColor ? "" : " disabled"}`,
+        `  server ${server.name} ${server.host}:${server.port} cookie ${server.name}${server.color === state.activeColor ? "" : " disabled"}`,
     ),
     "",
   ];
   return lines.join("\n");
+}
+
+/**
+ * Sticky sessions: a client keeps the server its cookie names while that server has a weight; a drained
+ * server (weight 0, flip.ts) or a canary's aborted color (weight 0) no longer holds its clients, which go
+ * where the weights send them. A client without the cookie is weighted.
+ */
+function stickiness(servers: ProxyServer[]): string[] {
+  return [
+    `  cookie ${STICKY_COOKIE} insert indirect nocache`,
+    ...servers.map(
+      (server) =>
+        `  ignore-persist if { req.cook(${STICKY_COOKIE}) -m str ${server.name} } { srv_weight(${BACKEND}/${server.name}) eq 0 }`,
+    ),
+  ];
 }
 
 function maintenanceRules(mode: MaintenanceMode): string[] {

@@ -4,7 +4,8 @@
 // front up, and guards the new color on every proxy's access-log ring; a breach moves every host back.
 import { Color } from "../../schema/types";
 import { ControlPlane, SshAuth, SshHost } from "../control";
-import { moveFleet, revertFleet } from "../proxy";
+import { abortFleet, moveFleet, readFleet, revertFleet, servingColor, weighFleet } from "../proxy";
+import type { ServerState } from "../proxy/runtime";
 import { SwitchReport, SwitchSettings, TrafficMover, runSwitch } from ".";
 
 export interface HostsSwitchOptions extends SwitchSettings {
@@ -17,6 +18,54 @@ export interface HostsSwitchOptions extends SwitchSettings {
   checkIntervalMs: number;
 }
 
+/**
+ * How the switch moves every host's proxy through an open control plane: all or nothing per move and
+ * per canary step, best effort per host for a revert or an abort.
+ */
+export function fleetMover(
+  plane: ControlPlane,
+  proxyUrls: string[],
+  options: { checkIntervalMs: number; openMs?: number; log?: (message: string) => void },
+): TrafficMover {
+  const targets = plane.channels.map((channel) => ({ name: channel.host, admin: channel }));
+  const fleetOptions = { checkIntervalMs: options.checkIntervalMs, log: options.log };
+  let beforeRollout: ServerState[][] | undefined;
+  return {
+    proxyUrls,
+    plane,
+    move: async (target: Color) => {
+      const fleet = await moveFleet(targets, target, fleetOptions);
+      const moved = fleet.hosts.some((entry) => entry.moved);
+      options.log?.(
+        moved
+          ? `${target} serves on every host (${fleet.hosts.map((entry) => entry.host).join(", ")}) after ${fleet.runtimeMs} ms of runtime commands`
+          : `${target} already served on every host`,
+      );
+      return {
+        method: moved ? "flip" : "unchanged",
+        previousColor: fleet.previousColor,
+        runtimeMs: fleet.runtimeMs,
+        preflightMs: fleet.preflightMs,
+        mixedMs: fleet.mixedMs,
+        ...(options.openMs !== undefined ? { openMs: options.openMs } : {}),
+        hosts: fleet.hosts,
+      };
+    },
+    revert: (target: Color) => revertFleet(targets, target, fleetOptions),
+    serving: async () => {
+      const colors = (await readFleet(targets, fleetOptions)).map((states) => servingColor(states));
+      return colors.every((color) => color === colors[0]) ? colors[0] : undefined;
+    },
+    weigher: {
+      weigh: async (target: Color, percent: number) => {
+        const before = beforeRollout ?? (beforeRollout = await readFleet(targets, fleetOptions));
+        return weighFleet(targets, target, percent, before, fleetOptions);
+      },
+      abort: (target: Color) => abortFleet(targets, target, fleetOptions),
+    },
+  };
+}
+
 /** Switches every host's proxy, warms every front up, guards; a breach reverts every host. */
 export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> {
   const opening = Date.now();
@@ -26,34 +75,12 @@ export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchRe
     options.log?.(
       `control channels open to ${options.hosts.map((host) => host.name).join(", ")} (${openMs} ms)`,
     );
-    const targets = plane.channels.map((channel) => ({ name: channel.host, admin: channel }));
-    const mover: TrafficMover = {
-      proxyUrls: options.hosts.map((host) => `http://${host.address}:${options.proxyPort}/`),
-      plane,
-      move: async (target: Color) => {
-        const fleet = await moveFleet(targets, target, {
-          checkIntervalMs: options.checkIntervalMs,
-          log: options.log,
-        });
-        const moved = fleet.hosts.some((entry) => entry.moved);
-        options.log?.(
-          moved
-            ? `${target} serves on every host (${fleet.hosts.map((entry) => entry.host).join(", ")}) after ${fleet.runtimeMs} ms of runtime commands`
-            : `${target} already served on every host`,
-        );
-        return {
-          method: moved ? "flip" : "unchanged",
-          previousColor: fleet.previousColor,
-          runtimeMs: fleet.runtimeMs,
-          preflightMs: fleet.preflightMs,
-          mixedMs: fleet.mixedMs,
-          openMs,
-          hosts: fleet.hosts,
-        };
-      },
-      revert: (target: Color) =>
-        revertFleet(targets, target, { checkIntervalMs: options.checkIntervalMs, log: options.log }),
-    };
+    const proxyUrls = options.hosts.map((host) => `http://${host.address}:${options.proxyPort}/`);
+    const mover = fleetMover(plane, proxyUrls, {
+      checkIntervalMs: options.checkIntervalMs,
+      openMs,
+      log: options.log,
+    });
     return await runSwitch(mover, options);
   } finally {
     await plane.close();
