@@ -11,3 +11,4 @@ export { abortFleet, readFleet, weighFleet } from "./weights";
 export type { WeightMove } from "./weights";
 export { servingColor } from "./flip";
 export { proxyAnswers } from "./runtime";
+export { previewFleet } from "./preview";

@@ -133,19 +133,32 @@ export function parseServersState(text: string): ServerState[] {
 }
 
 /** The raw `show servers state` text of the app backend (also what the server-state file holds). */
-export function serversStateText(admin: AdminEndpoint, timeoutMs?: number): Promise<string> {
-  return runtimeCommand(admin, `show servers state ${BACKEND}`, timeoutMs);
+export function serversStateText(
+  admin: AdminEndpoint,
+  timeoutMs?: number,
+  backend = BACKEND,
+): Promise<string> {
+  return runtimeCommand(admin, `show servers state ${backend}`, timeoutMs);
 }
 
-export async function showServersState(admin: AdminEndpoint, timeoutMs?: number): Promise<ServerState[]> {
-  return parseServersState(await serversStateText(admin, timeoutMs));
+export async function showServersState(
+  admin: AdminEndpoint,
+  timeoutMs?: number,
+  backend = BACKEND,
+): Promise<ServerState[]> {
+  return parseServersState(await serversStateText(admin, timeoutMs, backend));
 }
 
 /** `set server app/<name> state <ready|drain|maint>`; throws with HAProxy's answer when refused. */
-export async function setServerState(admin: AdminEndpoint, server: string, state: Admission): Promise<void> {
-  const answer = (await runtimeCommand(admin, `set server ${BACKEND}/${server} state ${state}`)).trim();
+export async function setServerState(
+  admin: AdminEndpoint,
+  server: string,
+  state: Admission,
+  backend = BACKEND,
+): Promise<void> {
+  const answer = (await runtimeCommand(admin, `set server ${backend}/${server} state ${state}`)).trim();
   if (answer !== "")
-    throw new Error(`HAProxy refused "set server ${BACKEND}/${server} state ${state}": ${answer}`);
+    throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
 }
 
 /**

@@ -36,6 +36,7 @@ export function switchTargetOptions(command: Command): Command {
       integer(0, 100),
       1,
     )
+    .option("--preview", "bring the color to every proxy's preview front only; move no user traffic")
     .option(
       "--canary-p95-margin <percent>",
       "percent the new color's p95 may be above the old one's at a step",
@@ -80,6 +81,7 @@ export function switchSettingsFromOptions(
     guardSeconds: Number(options.guardSeconds),
     thresholds: thresholdsFromOptions(options),
     canary: canaryFromOptions(options),
+    previewOnly: options.preview === true,
     env,
     log: (message) => progress("switch", message),
   };
@@ -115,6 +117,8 @@ export const switchHostsCommand: StepCommand = {
           containerName,
         )
         .requiredOption("--proxy-port <port>", "port every host's proxy listens on", port)
+        .option("--preview-port <port>", "port of every host's preview front (reported)", port)
+
         .option(
           "--check-interval-ms <ms>",
           "interval of HAProxy's own health checks",
@@ -134,6 +138,7 @@ export const switchHostsCommand: StepCommand = {
       auth: sshAuthFromEnv(env),
       proxyPort: Number(options.proxyPort),
       checkIntervalMs: Number(options.checkIntervalMs),
+      ...(options.previewPort !== undefined ? { previewPort: Number(options.previewPort) } : {}),
       ...switchSettingsFromOptions(options, env),
     });
   },

@@ -4,7 +4,16 @@
 // front up, and guards the new color on every proxy's access-log ring; a breach moves every host back.
 import { Color } from "../../schema/types";
 import { ControlPlane, SshAuth, SshHost } from "../control";
-import { abortFleet, moveFleet, readFleet, revertFleet, servingColor, weighFleet } from "../proxy";
+import {
+  abortFleet,
+  moveFleet,
+  previewFleet,
+  readFleet,
+  revertFleet,
+  servingColor,
+  weighFleet,
+} from "../proxy";
+import { PreviewReport, previewRelease } from "./preview";
 import type { ServerState } from "../proxy/runtime";
 import { SwitchReport, SwitchSettings, TrafficMover, runSwitch } from ".";
 
@@ -16,6 +25,8 @@ export interface HostsSwitchOptions extends SwitchSettings {
   /** Port every host's proxy listens on (reported: where clients reach each front). */
   proxyPort: number;
   checkIntervalMs: number;
+  /** The preview front's port on every host (reported). */
+  previewPort?: number;
 }
 
 /**
@@ -63,11 +74,12 @@ export function fleetMover(
       },
       abort: (target: Color) => abortFleet(targets, target, fleetOptions),
     },
+    preview: (target: Color) => previewFleet(targets, target, fleetOptions),
   };
 }
 
 /** Switches every host's proxy, warms every front up, guards; a breach reverts every host. */
-export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport> {
+export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchReport | PreviewReport> {
   const opening = Date.now();
   const plane = await ControlPlane.open(options.hosts, { container: options.container, auth: options.auth });
   const openMs = Date.now() - opening;
@@ -81,6 +93,13 @@ export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchRe
       openMs,
       log: options.log,
     });
+    if (options.previewOnly) {
+      // Each host's preview front listens on that host's private or loopback address, not where SSH reaches it.
+      const previewUrls = options.hosts.map(
+        (host) => `${host.name}: preview port ${options.previewPort ?? "(none)"}`,
+      );
+      return await previewRelease(mover, options, previewUrls);
+    }
     return await runSwitch(mover, options);
   } finally {
     await plane.close();

@@ -17,10 +17,12 @@ import {
   proxyAnswers,
   proxyPaths,
   proxyUrl,
+  previewFleet,
   readFleet,
   servingColor,
   weighFleet,
 } from "../proxy";
+import { PreviewReport, previewRelease } from "./preview";
 import { CanarySettings, CanaryStep, Weigher, canarySteps, runCanary } from "./canary";
 
 /** What every switch takes, however it reaches its proxies. */
@@ -37,6 +39,8 @@ export interface SwitchSettings {
   thresholds: GuardThresholds;
   /** Canary steps before the last move (none, or only 100: the single move). */
   canary?: CanarySettings;
+  /** Bring the color to every proxy's preview front only; move no user traffic (greenlight:promote false). */
+  previewOnly?: boolean;
   /** Where notifications go (GREENLIGHT_WEBHOOK_URL). */
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
@@ -89,6 +93,8 @@ export interface TrafficMover {
   weigher?: Weigher;
   /** The color every proxy serves alone now (undefined: none, both, or the proxies disagree). */
   serving?(): Promise<Color | undefined>;
+  /** Makes `color` the only color of every proxy's preview front. */
+  preview?(color: Color): Promise<{ runtimeMs: number }>;
 }
 
 export interface SwitchReport {
@@ -299,7 +305,7 @@ async function canaryFirst(
 }
 
 /** Switches the proxy on this machine (started, reloaded or flipped as needed), warms up, guards. */
-export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
+export function switchTraffic(options: SwitchOptions): Promise<SwitchReport | PreviewReport> {
   const { spec } = options;
   const socket = proxyPaths(spec.stateDir).socket;
   const local = [{ name: "local", admin: socket }];
@@ -325,6 +331,16 @@ export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
       },
       abort: (color) => abortFleet(local, color, fleetOptions),
     },
+    preview: async (color) => {
+      // A proxy that does not run yet starts with the other color, whatever serves there: users get nothing new.
+      const serving = (await mover.serving?.()) ?? otherColor(color);
+      await activate(spec, serving, { binary: options.binary, log: options.log });
+      return previewFleet(local, color, fleetOptions);
+    },
   };
+  if (options.previewOnly) {
+    const address = spec.previewAddress ?? "127.0.0.1";
+    return previewRelease(mover, options, [`http://${address}:${spec.previewPort ?? "(no preview port)"}/`]);
+  }
   return runSwitch(mover, options);
 }

@@ -54,6 +54,37 @@ describe("HAProxy config rendering (pure)", () => {
     );
   });
 
+  it("a preview front listens on loopback or a private address only, never where users arrive, and logs nothing", () => {
+    const text = renderHaproxyConfig(base({ preview: { address: "127.0.0.1", port: 18079 } }));
+    const section = text.slice(text.indexOf("frontend preview"));
+    assert.match(
+      section,
+      /^frontend preview\n {2}bind 127\.0\.0\.1:18079\n {2}no log\n {2}default_backend preview\n/,
+    );
+    assert.match(section, / {2}server green-0 127\.0\.0\.1:18091 disabled\n/);
+    const refused: [Partial<ProxyState>, RegExp][] = [
+      [
+        { preview: { address: "0.0.0.0", port: 18079 } },
+        /preview address "0\.0\.0\.0" is not a loopback or private address/,
+      ],
+      [
+        { preview: { address: "203.0.113.7", port: 18079 } },
+        /preview address "203\.0\.113\.7" is not a loopback/,
+      ],
+      [
+        { listenAddress: "0.0.0.0", preview: { address: "10.0.0.5", port: 18079 } },
+        /preview address 10\.0\.0\.5 is reached through the public listen address 0\.0\.0\.0/,
+      ],
+      [
+        { listenAddress: "10.0.0.5", preview: { address: "10.0.0.5", port: 18079 } },
+        /reached through the public listen address 10\.0\.0\.5/,
+      ],
+      [{ preview: { address: "127.0.0.1", port: 18080 } }, /preview port 18080 is the proxy's own port/],
+    ];
+    for (const [overrides, message] of refused)
+      assert.throws(() => validateProxyState(base(overrides)), message);
+  });
+
   it("two renders differ only in the active color: a flip needs no reload", () => {
     const blue = renderHaproxyConfig(base()).split("\n");
     const green = renderHaproxyConfig(base({ activeColor: "green" })).split("\n");

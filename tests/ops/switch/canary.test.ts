@@ -11,6 +11,7 @@ import { haproxyBinary } from "../../../ops/proxy/process";
 import { admission, showServersState } from "../../../ops/proxy/runtime";
 import { SwitchReport, runSwitch } from "../../../ops/switch";
 import { fleetMover } from "../../../ops/switch/hosts";
+import { previewRelease } from "../../../ops/switch/preview";
 import { StepError } from "../../../ops/lib/step";
 import { needService } from "../../support/service";
 import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
@@ -91,7 +92,7 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
   });
 
   beforeEach(async () => {
-    base = await freePortRange(3);
+    base = await freePortRange(4);
     stateDirs = ADDRESSES.map(() => tempStateDir());
     backends = [];
     for (const address of ADDRESSES) {
@@ -113,7 +114,7 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
             "--green-port",
             String(base + 2),
           ],
-          ...["--check-interval-ms", "200"],
+          ...["--check-interval-ms", "200", "--preview-port", String(base + 3), "--preview-address", address],
         ],
         { ...process.env },
         120_000,
@@ -298,6 +299,38 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
       const withGreenCookie = await fetch(front(index), { headers: { cookie: "GL_COLOR=green-0" } });
       assert.equal(await withGreenCookie.text(), "release v1 blue");
     }
+  });
+
+  it("preview: every preview front answers the new color while the public fronts answer the old one; a promotion's canary then moves the users", async () => {
+    const mover = fleetMover(
+      ControlPlane.of(relays),
+      ADDRESSES.map((_, index) => front(index)),
+      {
+        checkIntervalMs: 200,
+      },
+    );
+    const previewed = await previewRelease(mover, { color: "green", release: "v2" }, []);
+    assert.equal(previewed.activeColor, "blue");
+    assert.equal(previewed.previewColor, "green");
+    for (const [index, address] of ADDRESSES.entries()) {
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+      const answers = new Set<string>();
+      for (let request = 0; request < 20; request++)
+        answers.add(await (await fetch(`http://${address}:${base + 3}/`)).text());
+      assert.deepEqual([...answers], ["release v2 green"], `h${index + 2}'s preview front`);
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0", "user traffic did not move");
+    }
+    await assert.rejects(
+      fetch(`http://127.0.0.5:${base + 3}/`),
+      "the preview front listens on the host's own address only",
+    );
+    startLoads();
+    const run = await canary([50, 100]);
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.equal(run.error, undefined, run.error?.message);
+    for (const result of results) assert.equal(result.failed, 0, JSON.stringify(result.failures));
+    for (const index of ADDRESSES.keys())
+      assert.deepEqual(await colorsAnswering(index), ["200 release v2 green"]);
   });
 
   it("a new color with 3 % errors against the old color's 0 %: aborted at the first step", async () => {
