@@ -295,6 +295,10 @@ function settingsFrom(
         durationSeconds: c.guardDurationSeconds,
         minRequests: c.guardMinRequests,
       },
+      promote: c.promote,
+      steps: c.trafficSteps,
+      stepSeconds: c.trafficStepSeconds,
+      ...(c.previewPort !== undefined ? { previewPort: c.previewPort } : {}),
     },
     override:
       c.overrideReason !== undefined &&

@@ -22,6 +22,34 @@ interface BadCase {
 
 const BAD_CASES: BadCase[] = [
   {
+    title: "canary steps that do not ascend to 100",
+    stack: "local",
+    overrides: { "greenlight:trafficSteps": [50, 10] },
+    keys: ["greenlight:trafficSteps"],
+    expect: /got "\[50,10\]"; expected percentages from 1 to 100, strictly ascending, the last one 100/,
+  },
+  {
+    title: "a canary step that is not a percentage",
+    stack: "local",
+    overrides: { "greenlight:trafficSteps": ["ten", 100] },
+    keys: ["greenlight:trafficSteps"],
+    expect: /expected a whole percentage from 1 to 100/,
+  },
+  {
+    title: "a preview without a preview port",
+    stack: "local",
+    overrides: { "greenlight:promote": "false" },
+    keys: ["greenlight:previewPort"],
+    expect: /expected a port for the preview front: greenlight:promote is false/,
+  },
+  {
+    title: "a preview port that is the proxy's port",
+    stack: "local",
+    overrides: { "greenlight:previewPort": "18080" },
+    keys: ["greenlight:previewPort"],
+    expect: /expected a port other than greenlight:proxyPort \(18080\)/,
+  },
+  {
     title: "unknown color",
     stack: "local",
     overrides: { "greenlight:activeColor": "purple" },
