@@ -8,6 +8,7 @@ import type { BackupBucketArgs } from "./components/data/BackupBucket";
 import type { DatabaseBackup, DatabaseBackupArgs } from "./components/data/DatabaseBackup";
 import type { DatabaseRolesArgs } from "./components/data/DatabaseRoles";
 import type { Migration, MigrationArgs } from "./components/data/Migration";
+import type { RehearsalArgs } from "./components/data/Rehearsal";
 import type { BlueGreenServiceArgs } from "./components/release/BlueGreenService";
 import type { ColorSlot } from "./components/release/ColorSlot";
 import type { HealthGate, HealthGateArgs } from "./components/release/HealthGate";
@@ -156,7 +157,29 @@ export function backupArgs(
   place: StepPlace = LOCAL,
 ): DatabaseBackupArgs {
   const { minFreeDiskPercent, restoreDrill } = config.backup;
-  return { ...dataStep(config, bucket), minFreeDiskPercent, restoreDrill, place };
+  // Every stack with a drill rehearses its migrations on the drill's copy.
+  return { ...dataStep(config, bucket), minFreeDiskPercent, restoreDrill, rehearsal: restoreDrill, place };
+}
+
+/** The migration rehearsal on the drill's copy: the migration's image, command, role and network. */
+export function rehearsalArgs(
+  config: GreenlightConfig,
+  bucket: pulumi.Input<string>,
+  backup: DatabaseBackup,
+  place: StepPlace = LOCAL,
+  imagePulled?: pulumi.Resource,
+): RehearsalArgs {
+  const migration = migrationArgs(config, bucket, backup, place, imagePulled);
+  const { schemaBreaking, maxSeconds, largeTableMb } = config.migration;
+  return {
+    ...migration,
+    declared: schemaBreaking ? "breaking" : "additive",
+    maxMigrationSeconds: maxSeconds,
+    maintenanceMode: config.traffic.maintenanceMode,
+    largeTableMb,
+    minFreeDiskPercent: config.backup.minFreeDiskPercent,
+    webhookUrl: config.secrets.webhookUrl,
+  };
 }
 
 /** The run-once migration, after `backup`, as the migrator role from the app's network. */

@@ -6,6 +6,7 @@ import { BackupBucket, s3ProviderArgs } from "./components/data/BackupBucket";
 import { DatabaseBackup } from "./components/data/DatabaseBackup";
 import { DatabaseRoles } from "./components/data/DatabaseRoles";
 import { Migration } from "./components/data/Migration";
+import { Rehearsal, recordWithSchema } from "./components/data/Rehearsal";
 import { BlueGreenService } from "./components/release/BlueGreenService";
 import { HealthGate } from "./components/release/HealthGate";
 import { ReleaseRecord } from "./components/release/ReleaseRecord";
@@ -53,11 +54,19 @@ const roles = new DatabaseRoles("roles", args.rolesArgs(config), { dependsOn: [r
 const backup = new DatabaseBackup("backup", args.backupArgs(config, bucket.bucketName, dataPlace), {
   dependsOn: [record, bucket],
 });
+// The migration rehearsed on the drill's copy first (stacks with a drill): it must pass before the migration.
+const rehearsal = backup.drill
+  ? new Rehearsal(
+      "rehearsal",
+      args.rehearsalArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
+      { dependsOn: [record, roles] },
+    )
+  : undefined;
 const migration = new Migration(
   "migration",
   args.migrationArgs(config, bucket.bucketName, backup, dataPlace, args.dataHostPull(config, hosts)),
   {
-    dependsOn: [record, roles],
+    dependsOn: [record, roles, ...(rehearsal ? [rehearsal] : [])],
   },
 );
 
@@ -80,8 +89,10 @@ export const schemaBreaking = config.migration.schemaBreaking;
 export const proxyUrl = trafficSwitch.proxyUrl;
 export const gateReport = trafficSwitch.gateReport;
 export const switchReport = trafficSwitch.report;
-export const releaseRecord = record.record;
+export const releaseRecord = recordWithSchema(record.record, rehearsal?.report);
 export const backupBucket = bucket.bucketName;
 export const lastBackup = backup.manifest;
 export const lastRestoreDrill = backup.drillReport;
 export const migrationRecord = migration.record;
+// The rehearsal's classification, changes, duration and locks: the rollback and policies read it.
+export const schemaCompatibility = rehearsal?.report;

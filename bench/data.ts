@@ -4,7 +4,10 @@
 // `aws s3 cp -` (the awscli); the restore drill against downloading the dump and `pg_restore` with
 // the same jobs, in the bench's own process and by hand (aws s3 cp, psql, pg_restore). It also says
 // where the steps' extra time goes: the backup without its read-back (--no-verify), its checksum
-// pass, the drill's own phases, CPU seconds and peak RSS.
+// pass, the drill's own phases, CPU seconds and peak RSS. The drill runs twice: alone (it drops its
+// copy) and as the program runs it before a migration rehearsal (it hands its copy over), then the
+// rehearsal of a migration-free release on that copy (the sample app's migrator finding nothing to do),
+// which drops it.
 // Size: GREENLIGHT_BENCH_DATA_MB (default 300, about four minutes on 2 CPUs); rounds:
 // GREENLIGHT_BENCH_ROUNDS (default 2). The steps run as a compiled `greenlight-ops` (a build's
 // start-up, not ts-node's); runs alternate raw/step, and each side reports its median.
@@ -15,6 +18,8 @@ import * as path from "path";
 import { pgBinary } from "../ops/lib/postgres";
 import { downloadObject, s3Client } from "../ops/lib/s3";
 import { childExit } from "../ops/lib/stream";
+import { buildSampleImage } from "../tests/fixtures/app/build";
+import { ensureDocker } from "../tests/support/docker";
 import { startPostgres } from "../tests/support/postgres";
 import { startS3 } from "../tests/support/s3";
 import { BenchResult } from "./result";
@@ -153,6 +158,8 @@ export async function generateShop(
 type BackupSeconds = { dump: number; checksums: number; total: number };
 /** The phase timings a restore drill reports in its JSON. */
 type DrillPhases = { download: number; restore: number; compare: number; total: number };
+/** The timings a rehearsal reports: getting the copy, dropping it, all of it. */
+type RehearsalSeconds = { copy: number; drop: number; total: number; container: number };
 
 export async function benchData(): Promise<BenchResult[]> {
   const dataMb = Number(process.env.GREENLIGHT_BENCH_DATA_MB ?? "300");
@@ -171,6 +178,15 @@ export async function benchData(): Promise<BenchResult[]> {
     const cli = compileCli(path.join(work, "build"));
     await pg.query("CREATE DATABASE shop");
     await generateShop((sql) => pg.query(sql, [], "shop"), dataMb);
+    // The sample app's migrations as already applied: its migrator then finds nothing to do.
+    await pg.query(
+      `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+       INSERT INTO schema_migrations (version, name) VALUES (1, '001_create_orders.sql'), (2, '002_add_order_status.sql')`,
+      [],
+      "shop",
+    );
+    await ensureDocker();
+    const sampleImage = buildSampleImage("v2").ref;
     const databaseMb =
       Number((await pg.query<{ size: string }>("SELECT pg_database_size('shop')::text AS size"))[0].size) /
       1e6;
@@ -292,10 +308,43 @@ export async function benchData(): Promise<BenchResult[]> {
     };
     const drillStep = () =>
       opsStep("restore", release, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
+    const handOverStep = () =>
+      opsStep("restore", release, [
+        "--drill",
+        "--keep-for-rehearsal",
+        `--jobs=${jobs}`,
+        "--progress-seconds",
+        "0",
+      ]);
+    const rehearsalStep = (copy: string) =>
+      measure(
+        process.execPath,
+        [
+          ...[
+            cli,
+            "rehearse",
+            "--bucket",
+            BUCKET,
+            "--prefix",
+            "db",
+            "--stack",
+            "bench",
+            "--release",
+            release,
+          ],
+          ...["--image", sampleImage, "--command-json", '["node","/app/migrate.js"]', "--network", "host"],
+          ...["--copy", copy, "--progress-seconds", "0"],
+        ],
+        { ...env, DATABASE_URL: pg.url("shop") },
+      );
     const rawRestores: number[] = [];
     const rawCliRestores: Measured[] = [];
     const drills: Measured[] = [];
+    const handOvers: Measured[] = [];
+    const rehearsals: Measured[] = [];
+    const rehearsalSeconds: RehearsalSeconds[] = [];
     const phases: DrillPhases[] = [];
+    const handOverPhases: DrillPhases[] = [];
     for (let round = 0; round < rounds; round++) {
       const drillFirst = round % 2 === 1;
       if (!drillFirst) rawRestores.push(await rawRestore(round));
@@ -303,6 +352,14 @@ export async function benchData(): Promise<BenchResult[]> {
       const result = await drillStep();
       drills.push(result);
       phases.push(lastReport<{ seconds: DrillPhases }>(result.stdout).seconds);
+      const handOver = await handOverStep();
+      handOvers.push(handOver);
+      const kept = lastReport<{ seconds: DrillPhases; keptDatabase: string }>(handOver.stdout);
+      handOverPhases.push(kept.seconds);
+      const rehearsal = await rehearsalStep(kept.keptDatabase);
+      rehearsals.push(rehearsal);
+      const rehearsed = lastReport<{ seconds: RehearsalSeconds; durationMs: number }>(rehearsal.stdout);
+      rehearsalSeconds.push({ ...rehearsed.seconds, container: rehearsed.durationMs / 1000 });
       if (drillFirst) rawCliRestores.push(await rawCliRestore(round));
       if (drillFirst) rawRestores.push(await rawRestore(round));
     }
@@ -375,6 +432,41 @@ export async function benchData(): Promise<BenchResult[]> {
       { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: drill, unit: "s" },
       ratio("data: drill ÷ SDK baseline (in-process download)", drill, median(rawRestores)),
       ratio("data: drill ÷ awscli baseline", drill, seconds(rawCliRestores)),
+      {
+        name: "data: drill handing its copy to the rehearsal (as the program runs it)",
+        value: seconds(handOvers),
+        unit: "s",
+      },
+      ratio("data: that drill ÷ SDK baseline (in-process download)", seconds(handOvers), median(rawRestores)),
+      ratio("data: that drill ÷ awscli baseline", seconds(handOvers), seconds(rawCliRestores)),
+      {
+        name: "data:   that drill's start-up and exit (no drop)",
+        value: seconds(handOvers) - median(handOverPhases.map((report) => report.total)),
+        unit: "s",
+      },
+      { name: "data: rehearsal of a migration-free release", value: seconds(rehearsals), unit: "s" },
+      {
+        name: "data:   of which dropping the copy (the drill alone drops it)",
+        value: median(rehearsalSeconds.map((item) => item.drop)),
+        unit: "s",
+      },
+      {
+        name: "data:   of which the migrator's container (durationMs)",
+        value: median(rehearsalSeconds.map((item) => item.container)),
+        unit: "s",
+      },
+      {
+        name: "data:   what the rehearsal adds (rehearsal − its drop)",
+        value: seconds(rehearsals) - median(rehearsalSeconds.map((item) => item.drop)),
+        unit: "s",
+        goal: "≤ 1 s",
+        ok: seconds(rehearsals) - median(rehearsalSeconds.map((item) => item.drop)) <= 1,
+      },
+      {
+        name: "data: drill + rehearsal ÷ the drill alone",
+        value: (seconds(handOvers) + seconds(rehearsals)) / drill,
+        unit: "×",
+      },
       ...(["download", "restore", "compare"] as const).map((phase) => ({
         name: `data:   drill ${phase} phase (its own report)`,
         value: median(phases.map((report) => report[phase])),

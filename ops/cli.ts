@@ -11,6 +11,7 @@ import { migrateCommand } from "./migrate/cli";
 import { notifyCommand } from "./notify/cli";
 import { EXIT_USAGE, isHelp, quietParser, usageLine } from "./lib/options";
 import { recordCommand } from "./record/cli";
+import { rehearseCommand } from "./rehearse/cli";
 import { restoreCommand } from "./restore/cli";
 import { smokeCommand } from "./smoke/cli";
 import { StepCommand, StepError } from "./lib/step";
@@ -26,6 +27,7 @@ export const COMMANDS: StepCommand[] = [
   recordCommand,
   backupCommand,
   restoreCommand,
+  rehearseCommand,
   migrateCommand,
   imageCommand,
   healthGateCommand,

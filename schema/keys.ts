@@ -413,8 +413,20 @@ export const CONFIG_KEYS = {
   schemaBreaking: {
     type: "boolean",
     description:
-      "The active release's schema change is not backward compatible (rollback restores a backup).",
+      "Declares the latest release's schema change breaking; its migration rehearsal refuses a breaking change declared false.",
     schema: z.boolean().default(false),
+  },
+  maxMigrationSeconds: {
+    type: "integer",
+    description:
+      "A rehearsed migration longer than this is refused unless greenlight:maintenanceMode is on or read-only.",
+    schema: seconds(1, 86400).default(120),
+  },
+  migrationLargeTableMb: {
+    type: "integer",
+    description:
+      "Tables at least this large (MB, indexes included) whose locks the migration rehearsal reports; ACCESS EXCLUSIVE on one is a warning.",
+    schema: int(0, 100000000, "MB").default(100),
   },
   hosts: {
     type: "array",

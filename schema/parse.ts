@@ -268,6 +268,8 @@ function settingsFrom(
       command: c.migrationCommand,
       timeoutSeconds: c.migrationTimeoutSeconds,
       schemaBreaking: c.schemaBreaking,
+      maxSeconds: c.maxMigrationSeconds,
+      largeTableMb: c.migrationLargeTableMb,
     },
     hosts: (c.hosts ?? []).map(({ privateAddress: _retired, ...host }) => host),
     dataHost: c.dataHost,

@@ -111,6 +111,10 @@ export interface StackSettings {
     command: string[];
     timeoutSeconds: number;
     schemaBreaking: boolean;
+    /** A longer rehearsal is refused unless maintenance mode is on or read-only. */
+    maxSeconds: number;
+    /** Locks on tables at least this large (MB) are reported by the rehearsal. */
+    largeTableMb: number;
   };
   /** The Docker hosts (empty: this machine, no SSH). */
   hosts: HostSettings[];

@@ -303,6 +303,13 @@ const BAD_CASES: BadCase[] = [
     expect: /expected true or false/,
   },
   {
+    title: "a migration time limit of zero, and a negative lock threshold",
+    stack: "local",
+    overrides: { "greenlight:maxMigrationSeconds": 0, "greenlight:migrationLargeTableMb": -1 },
+    keys: ["greenlight:maxMigrationSeconds", "greenlight:migrationLargeTableMb"],
+    expect: /^greenlight:maxMigrationSeconds: got "0"; expected at least 1 seconds$/,
+  },
+  {
     title: "a missing required secret",
     stack: "production",
     overrides: { "greenlight:migratorPassword": null },

@@ -42,6 +42,8 @@ export interface DatabaseBackupArgs {
   minFreeDiskPercent: number;
   /** Restore each backup into a scratch database and compare every table before the migration. */
   restoreDrill: boolean;
+  /** A migration rehearsal follows the drill: the drill hands its verified copy over instead of dropping it. */
+  rehearsal?: boolean;
   /** Where backup and drill run: here (default) or on a host that reaches the database (greenlight:dataHost). */
   place?: StepPlace;
 }
@@ -59,6 +61,8 @@ export interface BackupSummary {
 /** The drill's verdict, as the stack outputs record it (empty during preview). */
 export interface DrillSummary {
   dumpKey?: string;
+  /** The copy the drill left for the rehearsal (which drops it). */
+  keptDatabase?: string;
   matched?: boolean;
   tables?: number;
   seconds?: number;
@@ -85,6 +89,7 @@ export function drillSummary(stdout: string | undefined): DrillSummary | undefin
   const seconds = report.seconds as Record<string, unknown> | undefined;
   return {
     dumpKey: text(report, "dumpKey"),
+    keptDatabase: text(report, "keptDatabase"),
     matched: typeof report.matched === "boolean" ? report.matched : undefined,
     tables: Array.isArray(report.tables) ? report.tables.length : undefined,
     seconds: num(seconds, "total"),
@@ -131,6 +136,8 @@ interface DrillLine {
   release: string;
   key?: string;
   minFreeDiskPercent: number;
+  /** Leave the verified copy to the rehearsal. */
+  keepForRehearsal?: boolean;
 }
 
 /** The drill's flags: the backup just taken (by key once known), into a scratch database. */
@@ -145,6 +152,7 @@ export function drillFlags(args: DrillLine): Record<string, FlagValue> {
     release: args.release,
     key: args.key,
     drill: true,
+    "keep-for-rehearsal": args.keepForRehearsal === true,
     "min-free-disk-percent": args.minFreeDiskPercent,
   };
 }
@@ -239,11 +247,15 @@ export class DatabaseBackup extends pulumi.ComponentResource {
           create: placedCommand(
             place,
             "restore",
-            pulumi
-              .all([args.bucket, key])
-              .apply(([bucket, dumpKey]) =>
-                drillFlags({ bucket, ...where, key: dumpKey, minFreeDiskPercent: args.minFreeDiskPercent }),
-              ),
+            pulumi.all([args.bucket, key]).apply(([bucket, dumpKey]) =>
+              drillFlags({
+                bucket,
+                ...where,
+                key: dumpKey,
+                minFreeDiskPercent: args.minFreeDiskPercent,
+                keepForRehearsal: args.rehearsal,
+              }),
+            ),
             { envNames: Object.keys(environment(STEP.restoreDrill)) },
           ),
           environment: environment(STEP.restoreDrill),

@@ -5,9 +5,9 @@
 import { isLoopbackHost } from "../../contract/patterns";
 import { StepError, progress } from "../lib/step";
 
-export type NotifyEvent = "gate-failure" | "switch" | "revert";
+export type NotifyEvent = "gate-failure" | "switch" | "revert" | "rehearsal";
 
-export const NOTIFY_EVENTS: readonly NotifyEvent[] = ["gate-failure", "switch", "revert"];
+export const NOTIFY_EVENTS: readonly NotifyEvent[] = ["gate-failure", "switch", "revert", "rehearsal"];
 
 /** Environment variable carrying the webhook URL (a secret: it usually embeds a token). */
 export const WEBHOOK_ENV = "GREENLIGHT_WEBHOOK_URL";
@@ -19,6 +19,7 @@ const ICON: Record<NotifyEvent, string> = {
   "gate-failure": ":x:",
   switch: ":large_green_circle:",
   revert: ":rewind:",
+  rehearsal: ":test_tube:",
 };
 
 export interface Notification {

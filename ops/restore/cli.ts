@@ -21,6 +21,7 @@ export function restoreOptions(options: Record<string, unknown>): RestoreOptions
     confirm: options.confirm === true,
     allowOtherDatabase: options.allowOtherDatabase === true,
     drill: options.drill === true,
+    keepForRehearsal: options.keepForRehearsal === true,
     jobs: numberOption(options, "jobs", "--jobs"),
     spoolDir: String(options.spoolDir),
     minFreeDiskPercent: numberOption(options, "minFreeDiskPercent", "--min-free-disk-percent"),
@@ -48,6 +49,10 @@ export const restoreCommand: StepCommand = {
         "restore for real into a database other than the one backed up (another name or server)",
       )
       .option("--drill", "restore into a scratch database, compare, drop it")
+      .option(
+        "--keep-for-rehearsal",
+        "with --drill: restore owners and grants, and leave the verified copy to the rehearse step (which drops it)",
+      )
       .option("--jobs <n>", "pg_restore --jobs", String(Math.min(4, os.cpus().length)))
       .option("--spool-dir <dir>", "where the downloaded dump is kept while restoring", os.tmpdir())
       .option("--min-free-disk-percent <percent>", "free disk that must remain after the download", "15")

@@ -1,25 +1,14 @@
-// The restore's verification: every table's rows and content checksum, every sequence's position,
-// the large objects and the materialized views of the restored database, paired with the source's
-// (the backup's snapshot, or the live database).
-import { Client } from "pg";
+// The restore's verification, pure: every table's rows and content checksum, every sequence's
+// position, the large objects and the materialized views of the restored database, paired with the
+// source's (the backup's snapshot, or the live database). summary.ts reads them from the databases.
 import {
   LargeObjectSummary,
   MaterializedViewSummary,
   SequenceState,
   SequenceSummary,
-  largeObjectSummary,
-  materializedViewSummaries,
-  sequenceStates,
 } from "../lib/postgres/content";
 import { BackupManifest } from "../lib/manifest";
-import {
-  TableSummary,
-  checksumTable,
-  connectForChecksums,
-  describePgError,
-  listTables,
-} from "../lib/postgres";
-import { StepError, StopRequest } from "../lib/step";
+import { TableSummary } from "../lib/postgres";
 
 /** One table, source against restored. */
 export interface TableComparison {
@@ -269,75 +258,4 @@ export function manifestContent(manifest: BackupManifest): ContentSummary {
     largeObjects: manifest.largeObjects ?? null,
     materializedViews: manifest.materializedViews ?? null,
   };
-}
-
-/** Sequences, large objects and materialized views of a database, on one connection. */
-export async function summarizeContent(
-  env: NodeJS.ProcessEnv,
-  database: string,
-  methods: Map<string, TableSummary["method"]>,
-  stop?: StopRequest,
-): Promise<ContentSummary> {
-  const client = await connectForChecksums(env, database, "greenlight-restore-compare", stop);
-  try {
-    return {
-      sequences: await sequenceStates(client),
-      largeObjects: await largeObjectSummary(client),
-      materializedViews: await materializedViewSummaries(client, methods),
-    };
-  } catch (error) {
-    if (error instanceof StepError) throw error;
-    throw new StepError(`comparing ${database}: ${describePgError(error, env, database)}`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Runs `fn` over items with at most `size` at once. */
-async function mapPool<T, R>(
-  items: T[],
-  size: number,
-  fn: (item: T, worker: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (id: number) => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], id);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, Math.max(items.length, 1)) }, (_, id) => worker(id)));
-  return results;
-}
-
-/** Rows and checksums of a database's tables, `jobs` connections at a time; methods follow the manifest. */
-export async function summarize(
-  env: NodeJS.ProcessEnv,
-  database: string,
-  jobs: number,
-  methods: Map<string, TableSummary["method"]>,
-  stop?: StopRequest,
-  known: Map<string, Promise<TableSummary>> = new Map(),
-): Promise<TableSummary[]> {
-  const clients: Client[] = [];
-  try {
-    clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
-    const tables = await listTables(clients[0]);
-    const left = tables.filter((table) => !known.has(`${table.schema}.${table.name}`)).length;
-    while (clients.length < Math.min(jobs, left))
-      clients.push(await connectForChecksums(env, database, "greenlight-restore-compare", stop));
-    return await mapPool(
-      tables,
-      clients.length,
-      (table, worker) =>
-        known.get(`${table.schema}.${table.name}`) ??
-        checksumTable(clients[worker], table, { method: methods.get(`${table.schema}.${table.name}`) }),
-    );
-  } catch (error) {
-    if (error instanceof StepError) throw error;
-    throw new StepError(`comparing tables in ${database}: ${describePgError(error, env, database)}`);
-  } finally {
-    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
-  }
 }

@@ -144,7 +144,7 @@ async function endSessions(admin: Client, database: string, stop: StopRequest): 
 }
 
 /** Gives `target` what pg_dump --create carries besides the CREATE itself, taken from `old`. */
-async function carryProperties(admin: Client, old: DatabaseProperties, target: string): Promise<void> {
+export async function carryProperties(admin: Client, old: DatabaseProperties, target: string): Promise<void> {
   const database = quoteIdent(target);
   await admin.query(`ALTER DATABASE ${database} OWNER TO ${quoteIdent(old.owner)}`);
   await admin.query(

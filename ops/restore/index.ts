@@ -1,36 +1,31 @@
-// Restores one backup: downloads the dump through sha256, checks its table of contents, restores it
-// with pg_restore into a new database (tables whose data is in are compared while indexes still
-// build), compares every table, then swaps the new database in (restore) or drops it (drill).
-import { spawn } from "child_process";
+// Restores one backup, phase by phase, each in its own module and testable alone: checks (the target
+// and the disk, checks.ts), download (through sha256, download.ts), checks again (the archive's table
+// of contents), restore (pg_restore into a new database, tables checksummed as their data lands,
+// pg-restore.ts), compare (summary.ts, compare.ts), then swap (a real restore swaps the new database
+// in, database.ts), hand-over (a drill that a rehearsal follows leaves its copy to the rehearse step,
+// handover.ts) or drop (a plain drill).
 import * as fs from "fs";
 import * as path from "path";
-import * as readline from "readline";
 import { Client } from "pg";
-import { otherDatabase, serverIdentifier } from "../lib/postgres/identity";
-import { requireFreeDisk } from "../lib/disk";
-import { BackupManifest, checkDigest, findReleaseBackup } from "../lib/manifest";
-import {
-  ArchiveTable,
-  finishedTableData,
-  listArchive,
-  tableDataEntries,
-  tableDataItems,
-} from "../lib/postgres/archive";
-import {
-  TableSummary,
-  checksumTable,
-  connect,
-  connectForChecksums,
-  describePgError,
-  pgBinary,
-} from "../lib/postgres";
-import { RestoreOptions, validateRestoreOptions } from "./options";
-import { ContentComparison, compareContent, manifestContent, summarize, summarizeContent } from "./compare";
-import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./database";
-import { downloadObject, s3Call, s3Client, s3Settings } from "../lib/s3";
+import { BackupManifest, findReleaseBackup } from "../lib/manifest";
+import { connect, describePgError, pgBinary } from "../lib/postgres";
+import { s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
-import { Stop, killOnStop, stoppedError, throwIfStopped } from "../lib/stop";
-import { describeExit, firstErrorLine, formatRate, newMeter, startProgress, childExit } from "../lib/stream";
+import { Stop, stoppedError, throwIfStopped } from "../lib/stop";
+import { checkArchive, checkTarget } from "./checks";
+import { ContentComparison } from "./compare";
+import { createDatabaseLike, derivedDatabaseName, dropDatabase, swapIn } from "./database";
+import { downloadDump } from "./download";
+import {
+  dropLeftoverCopies,
+  handOverForRehearsal,
+  markRehearsalCopy,
+  rehearsalCopyName,
+  rehearsalMarker,
+} from "./handover";
+import { RestoreOptions, validateRestoreOptions } from "./options";
+import { restoreInto } from "./pg-restore";
+import { compareRestored, manifestMethods } from "./summary";
 
 const STEP = "restore";
 
@@ -48,7 +43,48 @@ export interface RestoreReport extends Omit<ContentComparison, "differences"> {
   sourceDatabase: string;
   /** Real restore: the replaced database, kept under this name (drop it once satisfied). */
   previousDatabase?: string | null;
+  /** Drill before a rehearsal: the verified copy left for the rehearse step, which drops it. */
+  keptDatabase?: string;
   seconds: { download: number; restore: number; compare: number; total: number };
+}
+
+/** The new database a restore builds, and what has become of it; cleanUp drops it unless it was kept. */
+class NewDatabase {
+  private creating: Promise<void> = Promise.resolve();
+  private created = false;
+  /** Swapped in (real restore) or handed over (rehearsal copy): no longer the restore's to drop. */
+  settled = false;
+
+  constructor(
+    private readonly admin: Client,
+    readonly name: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Starts creating it like `like`; the download goes on meanwhile. */
+  create(like: string | undefined, marker?: string): void {
+    this.creating = createDatabaseLike(this.admin, this.name, like).then(async () => {
+      this.created = true;
+      if (marker) await markRehearsalCopy(this.admin, this.name, marker);
+    });
+    this.creating.catch(() => undefined);
+  }
+
+  ready(): Promise<void> {
+    return this.creating;
+  }
+
+  /** Drops it unless it was settled; says what it did. */
+  async cleanUp(): Promise<string> {
+    await this.creating.catch(() => undefined);
+    if (!this.created || this.settled) return "created no database";
+    this.created = false;
+    return dropDatabase(this.admin, this.name).then(
+      () => `dropped ${this.name}`,
+      (error: unknown) =>
+        `could not drop ${this.name} (${describePgError(error, this.env)}): drop it by hand`,
+    );
+  }
 }
 
 /** Restores a backup (drill or real) and compares every table; throws with the report on a mismatch. */
@@ -68,31 +104,28 @@ export async function restore(
       ? requireEnv(env, "PGDATABASE", "the source database the restored copy is compared with")
       : (env.PGDATABASE ?? (options.targetDb as string));
 
-  const { manifest } = await findReleaseBackup(client, settings, options);
-  throwIfStopped(stop);
-  // The database before the download: a wrong password or a closed port fails in a second, not
-  // after minutes of downloading.
-  const admin = await connect(env, options.maintenanceDb, "greenlight-restore");
+  // The backup and the database at once; the database before the download: a wrong password or a
+  // closed port fails in a second, not after minutes of downloading.
+  const connecting = connect(env, options.maintenanceDb, "greenlight-restore");
+  connecting.catch(() => undefined);
+  let manifest: BackupManifest;
+  try {
+    ({ manifest } = await findReleaseBackup(client, settings, options));
+    throwIfStopped(stop);
+  } catch (error) {
+    await connecting.then((admin) => admin.end()).catch(() => undefined);
+    throw error;
+  }
+  const admin = await connecting;
   // It waits idle while the dump downloads: a server-side idle timeout must not end it.
   await admin.query("SELECT set_config('idle_session_timeout', '0', false)").catch(() => undefined);
   try {
-    if (!options.drill && !options.allowOtherDatabase) {
-      const other = otherDatabase(manifest, {
-        systemIdentifier: await serverIdentifier(admin),
-        database: options.targetDb as string,
-      });
-      if (other)
-        throw new StepError(
-          `${other}: add --allow-other-database to restore it there (the target's content is replaced by another database's)`,
-          2,
-        );
-    }
-    await requireFreeDisk(
-      options.spoolDir,
-      manifest.bytes,
-      options.minFreeDiskPercent,
-      `downloading ${manifest.dumpKey}`,
-    );
+    await checkTarget(admin, manifest, {
+      targetDb: options.drill ? undefined : options.targetDb,
+      allowOtherDatabase: options.allowOtherDatabase,
+      spoolDir: options.spoolDir,
+      minFreeDiskPercent: options.minFreeDiskPercent,
+    });
     throwIfStopped(stop);
   } catch (error) {
     await admin.end().catch(() => undefined);
@@ -101,112 +134,82 @@ export async function restore(
   const workDir = fs.mkdtempSync(path.join(options.spoolDir, "greenlight-restore-"));
   const file = path.join(workDir, "dump");
   const at = now();
-  const database = options.drill
-    ? derivedDatabaseName(sourceDatabase, "drill", at)
-    : derivedDatabaseName(options.targetDb as string, "restore", at);
-  let early: Client[] = [];
-  let created = false;
-  let swapped = false;
-  // The empty database is created while the dump downloads (nothing is restored into it before the
-  // sha256 matched); a failed download or a stop drops it like any other failure.
-  throwIfStopped(stop);
-  const creating = createDatabaseLike(
+  const keep = options.drill && options.keepForRehearsal === true;
+  const marker = keep ? rehearsalMarker(sourceDatabase, options.stack, manifest.release, at) : undefined;
+  const database = new NewDatabase(
     admin,
-    database,
-    options.drill ? sourceDatabase : options.targetDb,
-  ).then(() => {
-    created = true;
-  });
-  creating.catch(() => undefined);
+    keep
+      ? rehearsalCopyName(sourceDatabase, at)
+      : options.drill
+        ? derivedDatabaseName(sourceDatabase, "drill", at)
+        : derivedDatabaseName(options.targetDb as string, "restore", at),
+    env,
+  );
+  let endSessions = async () => undefined as void;
   /** Ends the sessions, drops what was created and removes the download; says what it did. */
   const cleanUp = async (): Promise<string> => {
-    await Promise.all(early.map((session) => session.end().catch(() => undefined)));
-    early = [];
-    await creating.catch(() => undefined);
-    let dropped = "created no database";
-    if (created && !swapped) {
-      dropped = await dropDatabase(admin, database).then(
-        () => `dropped ${database}`,
-        (error: unknown) => `could not drop ${database} (${describePgError(error, env)}): drop it by hand`,
-      );
-      created = false;
-    }
+    await endSessions();
+    const dropped = await database.cleanUp();
     fs.rmSync(workDir, { recursive: true, force: true });
     return `${dropped} and ${fs.existsSync(workDir) ? `could not remove ${workDir}` : "removed the downloaded dump"}`;
   };
   try {
-    const meter = newMeter();
-    const stopDownload = startProgress(STEP, () => `download: ${formatRate(meter)}`, options.progressSeconds);
-    const stored = await s3Call(settings, options.bucket, `downloading ${manifest.dumpKey}`, () =>
-      downloadObject(
-        client,
-        options.bucket,
-        manifest.dumpKey,
-        file,
-        (bytes) => (meter.bytes = bytes),
-        stop.abortSignal,
-      ),
-    ).finally(stopDownload);
-    checkDigest(manifest, stored);
-    const downloaded = Date.now();
-    progress(STEP, `${manifest.dumpKey}: sha256 matches the manifest (${stored.bytes} bytes)`);
-    const items = await checkArchive(pgRestore, file, manifest, env, stop);
-
-    await creating;
+    if (keep) {
+      const leftovers = await dropLeftoverCopies(admin, sourceDatabase, options.stack);
+      if (leftovers.length > 0)
+        progress(
+          STEP,
+          `dropped ${leftovers.join(", ")}, left by an update that stopped before its rehearsal`,
+        );
+    }
+    // The empty database is created while the dump downloads (nothing is restored into it before the
+    // sha256 matched); a failed download or a stop drops it like any other failure.
     throwIfStopped(stop);
-    const methods = new Map(manifest.tables.map((table) => [`${table.schema}.${table.name}`, table.method]));
-    // Tables whose data is complete are checksummed while pg_restore goes on, on up to --jobs
-    // connections (a table waits for a free one).
-    early = await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(options.jobs, items.size)) }, () =>
-        connectForChecksums(env, database, "greenlight-restore-compare", stop),
-      ),
-    );
-    const free = [...early];
-    const waiting: ((client: Client) => void)[] = [];
-    const acquire = () =>
-      new Promise<Client>((resolve) => {
-        const client = free.pop();
-        if (client) resolve(client);
-        else waiting.push(resolve);
-      });
-    const release = (client: Client) => {
-      const next = waiting.shift();
-      if (next) next(client);
-      else free.push(client);
-    };
-    const known = new Map<string, Promise<TableSummary>>();
-    await runPgRestore(pgRestore, file, database, options, env, admin, stop, (dumpId) => {
-      const table = items.get(dumpId);
-      if (!table) return;
-      const summary = acquire().then((client) =>
-        checksumTable(client, table, { method: methods.get(`${table.schema}.${table.name}`) }).finally(() =>
-          release(client),
-        ),
-      );
-      // Awaited in summarize(); a failure must not surface earlier as an unhandled rejection.
-      summary.catch(() => undefined);
-      known.set(`${table.schema}.${table.name}`, summary);
+    database.create(options.drill ? sourceDatabase : options.targetDb, marker);
+    await downloadDump({
+      client,
+      settings,
+      bucket: options.bucket,
+      manifest,
+      file,
+      progressSeconds: options.progressSeconds,
+      stop,
+      step: STEP,
     });
+    const downloaded = Date.now();
+    const items = await checkArchive(pgRestore, file, manifest, env, stop);
+    await database.ready();
+    throwIfStopped(stop);
+    const restored = await restoreInto({
+      pgRestore,
+      file,
+      database: database.name,
+      jobs: options.jobs,
+      withOwnersAndGrants: !options.drill || keep,
+      env,
+      admin,
+      stop,
+      items,
+      methods: manifestMethods(manifest),
+      progressSeconds: options.progressSeconds,
+      step: STEP,
+    });
+    endSessions = restored.end;
     const restoredAt = Date.now();
-    progress(STEP, `${known.size} of ${items.size} tables queued for comparison while pg_restore ran`);
 
     const live = options.compareLive || manifest.tables.length === 0;
-    const [sourceTables, restoredTables, sourceContent, restoredContent] = await Promise.all([
-      live ? summarize(env, sourceDatabase, options.jobs, methods, stop) : Promise.resolve(manifest.tables),
-      summarize(env, database, options.jobs, methods, stop, known),
-      live
-        ? summarizeContent(env, sourceDatabase, methods, stop)
-        : Promise.resolve(manifestContent(manifest)),
-      summarizeContent(env, database, methods, stop),
-    ]);
+    const comparison = await compareRestored({
+      env,
+      manifest,
+      database: database.name,
+      liveSource: live ? sourceDatabase : undefined,
+      jobs: options.jobs,
+      stop,
+      known: restored.known,
+      sessions: restored.sessions,
+    });
     // Renaming the restored database needs it free of sessions.
-    await Promise.all(early.map((client) => client.end()));
-    early = [];
-    const comparison = compareContent(
-      { tables: sourceTables, content: sourceContent },
-      { tables: restoredTables, content: restoredContent },
-    );
+    await endSessions();
     const { matched } = comparison;
     const compared = Date.now();
 
@@ -216,12 +219,16 @@ export async function restore(
       // Once swapped the restore is complete: a stop after this point has nothing left to undo.
       previousDatabase = await swapIn(
         admin,
-        database,
+        database.name,
         options.targetDb as string,
         derivedDatabaseName(options.targetDb as string, "before", at),
         stop,
       );
-      swapped = true;
+      database.settled = true;
+    }
+    if (keep && matched) {
+      await handOverForRehearsal(admin, database.name, sourceDatabase, marker as string);
+      database.settled = true;
     }
     const report: RestoreReport = {
       mode: options.drill ? "drill" : "restore",
@@ -229,7 +236,7 @@ export async function restore(
       dumpKey: manifest.dumpKey,
       bytes: manifest.bytes,
       sha256: manifest.sha256,
-      database: options.drill ? database : (options.targetDb as string),
+      database: options.drill ? database.name : (options.targetDb as string),
       comparedWith: live ? "live" : "snapshot",
       sourceDatabase: live ? sourceDatabase : manifest.database,
       tables: comparison.tables,
@@ -240,6 +247,7 @@ export async function restore(
       notes: comparison.notes,
       matched,
       ...(options.drill ? {} : { previousDatabase: previousDatabase ?? null }),
+      ...(keep && matched ? { keptDatabase: database.name } : {}),
       seconds: {
         download: (downloaded - started) / 1000,
         restore: (restoredAt - downloaded) / 1000,
@@ -259,88 +267,19 @@ export async function restore(
     progress(
       STEP,
       `${report.mode}: ${report.tables.length} tables, ${report.sequences?.length ?? "no"} sequences, ` +
-        `${report.largeObjects?.restoredCount ?? "no"} large objects and ${report.materializedViews?.length ?? "no"} materialized views match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s`,
+        `${report.largeObjects?.restoredCount ?? "no"} large objects and ${report.materializedViews?.length ?? "no"} materialized views match (${report.comparedWith}); ${report.seconds.total.toFixed(1)} s` +
+        (report.keptDatabase ? `; ${report.keptDatabase} is left for the rehearsal` : ""),
     );
     return report;
   } catch (error) {
     if (stop.signal) {
-      const untouched = options.drill || swapped ? "" : `; ${options.targetDb} was not touched`;
+      const untouched = options.drill || database.settled ? "" : `; ${options.targetDb} was not touched`;
       throw stoppedError(stop, (await cleanUp()) + untouched);
     }
     if (error instanceof StepError) throw error;
-    throw new StepError(describePgError(error, env, database));
+    throw new StepError(describePgError(error, env, database.name));
   } finally {
     await cleanUp();
     await admin.end().catch(() => undefined);
   }
-}
-
-/** `pg_restore --list`: the table of contents must be readable and list every table of the manifest. */
-async function checkArchive(
-  pgRestore: string,
-  file: string,
-  manifest: BackupManifest,
-  env: NodeJS.ProcessEnv,
-  stop: StopRequest,
-): Promise<Map<number, ArchiveTable>> {
-  const lister = listArchive(pgRestore, env, file);
-  killOnStop(stop, lister.child);
-  const { exit, stdout: listing } = await lister.result;
-  throwIfStopped(stop);
-  if (exit.code !== 0)
-    throw new StepError(
-      `pg_restore --list ${manifest.dumpKey} failed (${describeExit(exit)}: ${firstErrorLine(exit.stderr)}): the archive is unreadable`,
-    );
-  const listed = tableDataEntries(listing);
-  if (manifest.tables.length > 0 && listed !== manifest.tableCount)
-    throw new StepError(
-      `${manifest.dumpKey} lists data for ${listed} tables, its manifest ${manifest.tableCount}: the archive is incomplete`,
-    );
-  return tableDataItems(listing);
-}
-
-async function runPgRestore(
-  pgRestore: string,
-  file: string,
-  database: string,
-  options: RestoreOptions,
-  env: NodeJS.ProcessEnv,
-  admin: Client,
-  stop: StopRequest,
-  onTableData: (dumpId: number) => void,
-): Promise<void> {
-  // A drill checks content: ownership and grants need roles the scratch server may not have.
-  const args = ["--no-password", "--exit-on-error", `--jobs=${options.jobs}`, `--dbname=${database}`];
-  if (options.drill) args.push("--no-owner", "--no-acl");
-  // In parallel mode --verbose reports each finished item, so tables can be compared while indexes build.
-  if (options.jobs > 1) args.push("--verbose");
-  const child = spawn(pgRestore, [...args, file], { env, stdio: ["ignore", "ignore", "pipe"] });
-  const exit = childExit(child);
-  killOnStop(stop, child);
-  if (child.stderr)
-    readline.createInterface({ input: child.stderr }).on("line", (line) => {
-      const dumpId = finishedTableData(line);
-      if (dumpId !== undefined) onTableData(dumpId);
-    });
-  let size = 0;
-  const startedAt = Date.now();
-  const timer =
-    options.progressSeconds > 0
-      ? setInterval(() => {
-          admin
-            .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [database])
-            .then((result) => (size = Number(result.rows[0].size)))
-            .catch(() => undefined);
-          progress(
-            STEP,
-            `pg_restore into ${database}: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, ${(size / 1e6).toFixed(0)} MB`,
-          );
-        }, options.progressSeconds * 1000)
-      : undefined;
-  const result = await exit.finally(() => clearInterval(timer));
-  throwIfStopped(stop);
-  if (result.code !== 0)
-    throw new StepError(
-      `pg_restore into ${database} failed (${describeExit(result)}): ${firstErrorLine(result.stderr)}`,
-    );
 }

@@ -14,6 +14,8 @@ export interface RestoreOptions extends BackupLocation {
   allowOtherDatabase: boolean;
   /** Restore into a scratch database, compare, drop it. */
   drill: boolean;
+  /** Drill only: leave the verified copy, with production's owners and grants, to the rehearse step. */
+  keepForRehearsal?: boolean;
   /** pg_restore --jobs. Default min(4, CPUs). */
   jobs: number;
   /** Where the downloaded dump is kept while restoring. Default the OS temp dir. */
@@ -36,6 +38,8 @@ export function validateRestoreOptions(options: RestoreOptions): void {
   if (!(Number.isInteger(options.jobs) && options.jobs >= 1 && options.jobs <= 64))
     throw badOption(`--jobs ${options.jobs}: use 1-64`);
   validateFreeDiskPercent(options.minFreeDiskPercent);
+  if (options.keepForRehearsal && !options.drill)
+    throw badOption("--keep-for-rehearsal keeps a drill's copy: add --drill (a real restore keeps nothing)");
   if (options.drill) {
     if (options.targetDb !== undefined)
       throw badOption(

@@ -37,7 +37,7 @@ describe("greenlight-ops: the command-line discipline", function () {
   it("no step: one line naming the steps (not the whole help on stderr)", async () => {
     assertUsage(
       await ops([]),
-      /^greenlight-ops: name a step: record, backup, restore, migrate, image, health-gate, smoke, switch, guard, proxy, switch-hosts, host-keys, relay, notify; greenlight-ops --help describes them$/,
+      /^greenlight-ops: name a step: record, backup, restore, rehearse, migrate, image, health-gate, smoke, switch, guard, proxy, switch-hosts, host-keys, relay, notify; greenlight-ops --help describes them$/,
     );
   });
 

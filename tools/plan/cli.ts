@@ -1,5 +1,5 @@
 // npm run plan -- --stack <name> [--at <ISO-8601 with a zone>] [--json] [--preview] [--stack-file <path>]
-//                  [--diff-from <stack file|git ref>]
+//                  [--diff-from <stack file|git ref>] [--outputs-file <pulumi stack output --json>]
 // The offline preview (tools/plan/index.ts): exit 0 may go out, 1 a mandatory violation or a refusal,
 // 2 bad config or usage.
 import { Command } from "commander";
@@ -17,6 +17,10 @@ function planCommand(): Command {
     .option(
       "--diff-from <file|ref>",
       "compare with this configuration (a stack file, or a git ref's Pulumi.<stack>.yaml) and say which steps run",
+    )
+    .option(
+      "--outputs-file <path>",
+      "the stack's `pulumi stack output --json`: report what the last migration rehearsal found (locks, classification)",
     );
 }
 

@@ -1,6 +1,7 @@
 // The document `npm run plan --json` prints (and the human rendering reads): every resource the program
 // registers, every policy verdict, and with --diff-from what the update runs.
 import type { PropertyUpdate } from "./diff";
+import type { LastRehearsal } from "./rehearsal";
 import type { UpdateDiff } from "./steps";
 
 /** One policy verdict: the policy, its level on this stack, the resource (or the stack) and the message. */
@@ -40,6 +41,8 @@ export interface PlanDocument {
    * resource it changes with each property's replace, update in place or state only.
    */
   diff?: { from: string } & Omit<UpdateDiff, "resources"> & { changes: PlannedChange[] };
+  /** With --outputs-file: what the last migration rehearsal found (null: the outputs hold none). */
+  lastRehearsal?: LastRehearsal | null;
 }
 
 /** One resource the update changes, per property as its provider applies the change. */

@@ -22,6 +22,9 @@ import { renderHuman, windowLevel } from "./render";
 import { ConfigOverride, StackFileError, readStackConfig } from "../harness/stack-file";
 import { judge, startPack } from "../policy-runner";
 import { PolicyConfigError, loadPolicyConfig } from "../policy-runner/config";
+import { readOutputsFile } from "../history/outputs";
+import { HistoryError } from "../history/read";
+import { lastRehearsal } from "./rehearsal";
 
 /** Recorded inputs with each secret marker replaced by the "[secret]" placeholder. */
 export function maskSecrets(value: unknown): unknown {
@@ -48,6 +51,8 @@ export interface PlanOptions {
   stackFile?: string;
   /** Compare with this configuration: a stack file, or a git ref whose Pulumi.<stack>.yaml is used. */
   diffFrom?: string;
+  /** The stack's last `pulumi stack output --json`: the plan reports the last migration rehearsal. */
+  outputsFile?: string;
 }
 
 export const EXIT = { ok: 0, mandatoryViolation: 1, usage: 2 } as const;
@@ -58,6 +63,16 @@ export async function plan(
   out: (text: string) => void = (text) => process.stdout.write(text),
   err: (text: string) => void = (text) => process.stderr.write(text),
 ): Promise<number> {
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = options.outputsFile === undefined ? undefined : readOutputsFile(options.outputsFile);
+  } catch (error) {
+    if (error instanceof HistoryError) {
+      err(`plan: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
   let policyConfig;
   try {
     policyConfig = loadPolicyConfig(options.stack);
@@ -170,6 +185,7 @@ export async function plan(
     })),
     violations,
   };
+  if (outputs) document.lastRehearsal = lastRehearsal(outputs) ?? null;
   if (previous?.ok) {
     const { servingBefore, steps, refusals, resources } = updateDiff(previous.resources, run.resources);
     const changes = resources.flatMap(({ name, type, action, stateOnly, properties }) =>

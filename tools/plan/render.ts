@@ -9,6 +9,7 @@ import type { PolicyPackConfig } from "../policy-runner/config";
 import { STEP_ORDER, stepOf } from "./steps";
 import { progressiveLines, progressiveOf } from "./progressive";
 import type { PlanDocument, Violation } from "./document";
+import { renderLastRehearsal } from "./rehearsal";
 
 export interface RenderOptions {
   preview: boolean;
@@ -129,6 +130,9 @@ export function renderHuman(
       `  traffic ${document.diff.servingBefore} → ${active}${document.diff.servingBefore === active ? " (no flip)" : ""}, compared with ${document.diff.from}`,
     );
   lines.push("");
+  if (document.lastRehearsal) lines.push(...renderLastRehearsal(document.lastRehearsal), "");
+  else if (document.lastRehearsal === null)
+    lines.push("Last migration rehearsal: none in the stack outputs (no drill, or none ran yet)", "");
 
   // The steps, in the runbook's order.
   lines.push("Steps, in the runbook's order:");

@@ -45,6 +45,7 @@ export const STEP_ORDER = [
   "host keys",
   "backup",
   "restore drill",
+  "migration rehearsal",
   "migration",
   "images",
   "blue containers",
@@ -68,6 +69,8 @@ export function stepOf(resource: RecordedResource): string | undefined {
       return "backup";
     case STEP.restoreDrill:
       return "restore drill";
+    case STEP.rehearse:
+      return "migration rehearsal";
     case STEP.migrate:
       return "migration";
     case STEP.healthGate:

@@ -113,7 +113,7 @@ export function decideAction(situation: RollbackSituation, stack: string, now: D
     const breakingUpdate = breaking.state.update;
     const reason =
       `v${breakingUpdate.version}${breakingUpdate.result === "succeeded" ? "" : ` (${breakingUpdate.result}, but it may have migrated before it stopped)`} ` +
-      `released ${breaking.release} with greenlight:schemaBreaking=true, so ${targetRelease} cannot run on today's schema. ` +
+      `released ${breaking.release} ${breaking.why}, so ${targetRelease} cannot run on today's schema. ` +
       `The backup greenlight took before ${breaking.release} migrated (${backup.location}, ${breakingUpdate.startTime}) holds the schema ` +
       `${targetRelease} runs on; data written since then is lost. Then ` +
       (warm

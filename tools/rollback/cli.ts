@@ -1,4 +1,4 @@
-// npm run rollback -- --stack <s> [--to <version>] [--history-file <path>] [--json] [--yes]
+// npm run rollback -- --stack <s> [--to <version>] [--history-file <path> [--outputs-file <path>]] [--json] [--yes]
 // Plans a rollback from `pulumi stack history --json`: flip to the warm color, redeploy the target's
 // release, or restore the backup taken before a breaking schema change. Dry run unless --yes.
 // Checks first: Pulumi.yaml and the stack file exist, a saved history is the stack's own, and every
@@ -20,6 +20,7 @@ import {
 } from "../lib/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
 import { HISTORY_FILE_OPTION, MissingPulumiError, runInOrder } from "../history/pulumi-cli";
+import { OUTPUTS_FILE_OPTION } from "../history/outputs";
 import { HistoryError } from "../history/read";
 import { prepareRollback, RollbackPlan } from ".";
 import { planDocument, renderPlan } from "./render";
@@ -33,6 +34,7 @@ interface RollbackOptions extends OverrideFlags {
   stack: string;
   to?: number;
   historyFile?: string;
+  outputsFile?: string;
   json: boolean;
   yes: boolean;
   maxAgeDays: number;
@@ -50,6 +52,7 @@ function rollbackCommand(): Command {
       positiveIntegerOption,
     )
     .option(...HISTORY_FILE_OPTION)
+    .option(...OUTPUTS_FILE_OPTION)
     .option("--json", "print the plan as JSON", false)
     .option(
       "--yes",
@@ -88,6 +91,7 @@ export async function main(
         stack: options.stack,
         to: options.to,
         historyFile: options.historyFile,
+        outputsFile: options.outputsFile,
         maxAgeDays: options.maxAgeDays,
         projectDir: options.projectDir,
         now,

@@ -15,6 +15,8 @@ import { checkHistoryIsStacks, checkRollbackConfig } from "./check";
 import { chooseTarget, DeployedUpdate, liveUpdate, SkippedUpdate, TargetRequest } from "./target";
 import { FileConfigValue, readFileConfig } from "../lib/stack-yaml";
 import { readStackHistory, requirePulumi } from "../history/pulumi-cli";
+import { readStackOutputs } from "../history/outputs";
+import { recordedClassifications } from "./schema-breaking";
 import { qualified, RecordedOverride, releaseState, shown } from "../history/state";
 import { readProjectStack } from "../lib/project";
 
@@ -158,6 +160,8 @@ export interface RollbackInput extends Omit<RollbackRequest, "updates" | "stackF
   projectDir: string;
   /** A saved `pulumi stack history --json` (it must be the stack's own); default: `pulumi stack history`. */
   historyFile?: string;
+  /** A saved `pulumi stack output --json` of the stack; default with live history: `pulumi stack output`. */
+  outputsFile?: string;
   /** The commands will run (`--yes`): the pulumi CLI must be there. */
   run: boolean;
 }
@@ -189,6 +193,8 @@ export function prepareRollback(input: RollbackInput, env: NodeJS.ProcessEnv): R
     now,
     maxAgeDays: input.maxAgeDays,
     override: input.override,
+    // The rehearsals' classifications outrank greenlight:schemaBreaking (schema-breaking.ts).
+    classifications: recordedClassifications(readStackOutputs(input, env)),
   });
   checkRollbackConfig(stackConfig, plan.commands, { stack, now, stackFileName });
   return plan;

@@ -4,6 +4,7 @@
 import { Color } from "../../schema/types";
 import { finishedAt, isSucceededUpdate, StackUpdate } from "../history/read";
 import { activeRelease, releaseState, ReleaseState, shown } from "../history/state";
+import { RecordedClassification, schemaBreakingRelease } from "./schema-breaking";
 
 /** A rollback the tool will not plan; the message says why and what to do. */
 export class RollbackRefusal extends Error {
@@ -37,8 +38,8 @@ export interface RollbackSituation {
   /** Updates (kind update, any result) after the target, oldest first. */
   after: StackUpdate[];
   skipped: SkippedUpdate[];
-  /** The first release since the target that changed the schema incompatibly. */
-  breaking?: { state: ReleaseState; release: string };
+  /** The first release since the target that changed the schema incompatibly, and why it counts as such. */
+  breaking?: { state: ReleaseState; release: string; why: string };
 }
 
 /** What choosing a target needs to know. */
@@ -51,6 +52,8 @@ export interface TargetRequest {
   now: Date;
   /** Refuse a target that finished longer ago than this. */
   maxAgeDays: number;
+  /** Migration rehearsals' classifications from the stack outputs; they outrank greenlight:schemaBreaking. */
+  classifications?: RecordedClassification[];
 }
 
 const DAY_MS = 86_400_000;
@@ -158,15 +161,19 @@ function skippedNote(update: StackUpdate, live: DeployedUpdate): string {
 function firstBreakingChange(
   after: StackUpdate[],
   targetRelease: string,
+  classifications: RecordedClassification[] = [],
 ): RollbackSituation["breaking"] | undefined {
   let liveBefore = targetRelease;
   let breaking: RollbackSituation["breaking"] | undefined;
   for (const update of after) {
     const state = releaseState(update);
     const release = activeRelease(state);
-    if (breaking === undefined && state.schemaBreaking && release !== undefined && release !== liveBefore) {
-      breaking = { state, release };
-    }
+    const why =
+      release !== undefined && release !== liveBefore
+        ? schemaBreakingRelease(state, release, classifications)
+        : undefined;
+    if (breaking === undefined && release !== undefined && why !== undefined)
+      breaking = { state, release, why };
     if (isSucceededUpdate(update) && release !== undefined) liveBefore = release;
   }
   return breaking;
@@ -219,5 +226,11 @@ export function chooseTarget(request: TargetRequest): RollbackSituation {
       message: update.message,
       note: skippedNote(update, live),
     }));
-  return { live, target, after, skipped, breaking: firstBreakingChange(after, target.release) };
+  return {
+    live,
+    target,
+    after,
+    skipped,
+    breaking: firstBreakingChange(after, target.release, request.classifications),
+  };
 }

@@ -64,7 +64,7 @@ describe("DatabaseBackup: pure parts", () => {
       drillSummary(
         JSON.stringify({ dumpKey: "k.dump", matched: true, tables: [{}, {}], seconds: { total: 9.5 } }),
       ),
-      { dumpKey: "k.dump", matched: true, tables: 2, seconds: 9.5 },
+      { dumpKey: "k.dump", keptDatabase: undefined, matched: true, tables: 2, seconds: 9.5 },
     );
   });
 
@@ -210,7 +210,7 @@ describe("DatabaseBackup in the real program (mocks)", function () {
     assert.ok(dependencyNames(resources, drill).includes("backup-run"), "the drill depends on the backup");
     assert.equal(
       drill.inputs.create,
-      "node bin/greenlight-ops.js restore --bucket shop-backups-local --prefix greenlight --stack local --release v1 --drill --min-free-disk-percent 15",
+      "node bin/greenlight-ops.js restore --bucket shop-backups-local --prefix greenlight --stack local --release v1 --drill --keep-for-rehearsal --min-free-disk-percent 15",
     );
     assert.equal(environmentOf(drill)[STEP_ENV.step], STEP.restoreDrill);
     assert.equal((drill.inputs.triggers as unknown[])[0], "v1");

@@ -25,7 +25,8 @@ import {
 } from "../support/data";
 
 // Every kind of content a dump must carry exactly: json (hashed as text), jsonb, numeric, special
-// floats, arrays, bytea, NULLs, unicode, a table without a key holding duplicate rows, partitions,
+// floats, arrays, bytea, NULLs, unicode, enum and regclass values (hashed as text: a restore gives
+// them new OIDs, and their hash is the OID), a table without a key holding duplicate rows, partitions,
 // another schema and an empty table; sequences (called and not), large objects, and materialized
 // views (populated and not).
 const SHOP_SCHEMA = `
@@ -33,7 +34,9 @@ CREATE SCHEMA sales;
 CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, profile json, prefs jsonb, created_at timestamptz);
 CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer_id int REFERENCES customers, total numeric(12, 3),
                            ratio float8, tags text[], note text, blob bytea);
-CREATE TABLE audit_log (at timestamptz, line text);
+CREATE TYPE sales.priority AS ENUM ('normal', 'rush');
+ALTER TABLE sales.orders ADD COLUMN priority sales.priority;
+CREATE TABLE audit_log (at timestamptz, line text, target regclass);
 CREATE TABLE measurements (id int, city text, reading real) PARTITION BY LIST (city);
 CREATE TABLE measurements_a PARTITION OF measurements FOR VALUES IN ('a');
 CREATE TABLE measurements_b PARTITION OF measurements FOR VALUES IN ('b');
@@ -47,8 +50,9 @@ INSERT INTO sales.orders (customer_id, total, ratio, tags, note, blob)
   SELECT 1 + g % 3000, g * 1.125, CASE g % 4 WHEN 0 THEN 'NaN'::float8 WHEN 1 THEN '-0'::float8 WHEN 2 THEN 'Infinity' ELSE g / 3.0 END,
          ARRAY['t' || g % 5, NULL], CASE WHEN g % 3 = 0 THEN NULL ELSE repeat('n', g % 50) END, decode(md5(g::text), 'hex')
     FROM generate_series(1, 30000) g;
-INSERT INTO audit_log SELECT '2026-01-01', 'same line' FROM generate_series(1, 3);
-INSERT INTO audit_log VALUES ('2026-01-02', 'other line');
+UPDATE sales.orders SET priority = CASE WHEN id % 4 = 0 THEN 'rush'::sales.priority ELSE 'normal' END;
+INSERT INTO audit_log SELECT '2026-01-01', 'same line', 'customers' FROM generate_series(1, 3);
+INSERT INTO audit_log VALUES ('2026-01-02', 'other line', 'sales.orders');
 INSERT INTO measurements SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, g / 7.0 FROM generate_series(1, 5000) g;
 CREATE SEQUENCE sales.invoice_no START 1000;
 SELECT nextval('sales.invoice_no') FROM generate_series(1, 5);

@@ -69,6 +69,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
       "record",
       "backup",
       "restore drill",
+      "migration rehearsal",
       "migration",
       "images",
       "green containers",
@@ -100,7 +101,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
     assert.deepEqual(running(document), ["record", "health gate", "switch and guard"]);
     assert.deepEqual(document.diff?.refusals, [], "a flip back changes no color's release");
     // Not one input of a data step changes on a flip back.
-    for (const step of ["backup", "restore drill", "migration"])
+    for (const step of ["backup", "restore drill", "migration rehearsal", "migration"])
       assert.equal(document.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
     assert.match(reasonsOf(document, "health gate"), /gate-blue-run is created/);
     assert.match(reasonsOf(document, "switch and guard"), /triggers\.0: "green" → "blue"/);
@@ -244,7 +245,7 @@ describe("npm run plan --diff-from: what one update runs", function () {
     const rotated = JSON.parse(stdout) as PlanDocument;
     assert.equal(code, EXIT.ok, JSON.stringify(rotated.diff?.refusals));
     assert.deepEqual(running(rotated), ["health gate", "switch and guard"]);
-    for (const step of ["backup", "restore drill", "migration"]) {
+    for (const step of ["backup", "restore drill", "migration rehearsal", "migration"]) {
       assert.equal(rotated.diff?.steps.find((entry) => entry.step === step)?.runs, false, step);
       assert.match(
         reasonsOf(rotated, step),

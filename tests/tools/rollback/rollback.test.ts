@@ -589,13 +589,14 @@ describe("tools/rollback", function () {
       assert.equal(run.out, "");
     });
 
-    it("reads the live history with pulumi stack history --json --show-secrets=false", async () => {
+    it("reads the live history with pulumi stack history --json --show-secrets=false, and the outputs with pulumi stack output --json", async () => {
       const dir = path.join(tmp, "standin-history");
       const pulumi = standIn(dir);
-      // The stand-in prints a saved history for `stack history`.
+      // The stand-in prints a saved history for `stack history`, and outputs without a rehearsal for `stack output`.
       fs.appendFileSync(
         path.join(dir, "bin", "pulumi"),
-        `if (process.argv[2] === "stack") process.stdout.write(fs.readFileSync(${JSON.stringify(fixture("production.json"))}, "utf8"));\n`,
+        `if (process.argv[3] === "history") process.stdout.write(fs.readFileSync(${JSON.stringify(fixture("production.json"))}, "utf8"));\n` +
+          `if (process.argv[3] === "output") process.stdout.write(JSON.stringify({ activeRelease: "2026.11.20-1" }));\n`,
       );
       const run = await rollback(
         ["--stack", "production", "--at", AT, "--project-dir", releaseFreeProject, "--json"],
@@ -605,6 +606,7 @@ describe("tools/rollback", function () {
       assert.equal(JSON.parse(run.out).to.version, 11);
       assert.deepEqual(pulumi.calls(), [
         ["stack", "history", "--json", "--show-secrets=false", "--stack", "production", "--page-size", "500"],
+        ["stack", "output", "--json", "--stack", "production"],
       ]);
     });
 
