@@ -292,6 +292,7 @@ export function switchArgs(
     hosts:
       hosts.length > 0 ? { all: hosts, container: proxyContainerName(app.name, config.stack) } : undefined,
     promote: traffic.promote,
+    expandContractSafe: traffic.expandContractSafe,
     ...(traffic.steps.length > 0 ? { steps: traffic.steps, stepSeconds: traffic.stepSeconds } : {}),
     ...(traffic.previewPort !== undefined ? { previewPort: traffic.previewPort } : {}),
   };

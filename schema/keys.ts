@@ -533,6 +533,12 @@ export const CONFIG_KEYS = {
     description: "How long each canary step below 100 % is judged against the old color.",
     schema: seconds(5, 3600).default(60),
   },
+  expandContractSafe: {
+    type: "boolean",
+    description:
+      "The release's schema change is expand/contract-safe: old and new code both run on the new schema, so a schema-breaking release may still canary or preview.",
+    schema: z.boolean().default(false),
+  },
   previewPort: {
     type: "integer",
     description:

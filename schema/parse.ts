@@ -300,6 +300,7 @@ function settingsFrom(
       promote: c.promote,
       steps: c.trafficSteps,
       stepSeconds: c.trafficStepSeconds,
+      expandContractSafe: c.expandContractSafe,
       ...(c.previewPort !== undefined ? { previewPort: c.previewPort } : {}),
     },
     override:

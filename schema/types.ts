@@ -143,6 +143,8 @@ export interface StackSettings {
     stepSeconds: number;
     /** Port of each proxy's preview front; none: no preview front. */
     previewPort?: number;
+    /** The release is declared expand/contract-safe (greenlight:expandContractSafe). */
+    expandContractSafe: boolean;
   };
   override?: Override;
   secrets: {

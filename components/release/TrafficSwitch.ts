@@ -62,6 +62,8 @@ export interface TrafficSwitchArgs {
   stepSeconds?: number;
   /** Port of each proxy's preview front (the local proxy's; hosts' proxies get theirs from DockerHost). */
   previewPort?: number;
+  /** The release is declared expand/contract-safe (policy no-canary-of-breaking-schema reads it). */
+  expandContractSafe?: boolean;
 }
 
 /**
@@ -199,6 +201,10 @@ export class TrafficSwitch extends pulumi.ComponentResource {
           [STEP_ENV.step]: STEP.switch,
           [STEP_ENV.color]: args.activeColor,
           [STEP_ENV.release]: args.release,
+          // What the policy pack judges: both colors serve at once during a preview or a canary.
+          ...(promote ? {} : { [STEP_ENV.preview]: "true" }),
+          ...(steps.length > 0 ? { [STEP_ENV.trafficSteps]: steps.join(",") } : {}),
+          ...(args.expandContractSafe ? { [STEP_ENV.expandContractSafe]: "true" } : {}),
           ...(args.webhookUrl !== undefined
             ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
             : {}),
