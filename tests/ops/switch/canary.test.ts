@@ -12,6 +12,7 @@ import { admission, showServersState } from "../../../ops/proxy/runtime";
 import { SwitchReport, runSwitch } from "../../../ops/switch";
 import { fleetMover } from "../../../ops/switch/hosts";
 import { previewRelease } from "../../../ops/switch/preview";
+import { readFleet, weighFleet } from "../../../ops/proxy";
 import { StepError } from "../../../ops/lib/step";
 import { needService } from "../../support/service";
 import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
@@ -331,6 +332,44 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
     for (const result of results) assert.equal(result.failed, 0, JSON.stringify(result.failures));
     for (const index of ADDRESSES.keys())
       assert.deepEqual(await colorsAnswering(index), ["200 release v2 green"]);
+  });
+
+  it("a rollback mid-rollout (the switch back to blue npm run rollback's update runs) leaves weight 0 on green on every host, sticky green clients included", async () => {
+    const targets = relays.map((relay) => ({ name: relay.host, admin: relay }));
+    for (const relay of relays)
+      await waitFor(`${relay.host} checks green UP`, async () =>
+        (await showServersState(relay)).some(
+          (state) => state.name === "green-0" && state.operationalState === 2,
+        ),
+      );
+    const before = await readFleet(targets, { checkIntervalMs: 200 });
+    await weighFleet(targets, "green", 50, before, { checkIntervalMs: 200 });
+    for (const index of ADDRESSES.keys())
+      assert.equal(await serving(index), "blue-0:ready:50 green-0:ready:50");
+    startLoads();
+    const mover = fleetMover(
+      ControlPlane.of(relays),
+      ADDRESSES.map((_, index) => front(index)),
+      {
+        checkIntervalMs: 200,
+      },
+    );
+    const report = await runSwitch(mover, {
+      color: "blue",
+      release: "v1",
+      warmupPaths: [],
+      guardSeconds: 0,
+      thresholds: { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 },
+      env: {},
+    });
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.equal(report.method, "flip");
+    for (const result of results) assert.equal(result.failed, 0, JSON.stringify(result.failures));
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      const sticky = await fetch(front(index), { headers: { cookie: "GL_COLOR=green-0" } });
+      assert.equal(await sticky.text(), "release v1 blue");
+    }
   });
 
   it("a new color with 3 % errors against the old color's 0 %: aborted at the first step", async () => {
