@@ -127,6 +127,12 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
         (await serving(index)) === "blue-0:ready:1 green-0:drain:0" ? (await fetch(front(index))).ok : false,
       );
     }
+    for (const relay of relays)
+      await waitFor(`${relay.host} checks green UP`, async () =>
+        (await showServersState(relay)).some(
+          (state) => state.name === "green-0" && state.operationalState === 2,
+        ),
+      );
     loads = [];
   });
 
@@ -336,12 +342,6 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
 
   it("a rollback mid-rollout (the switch back to blue npm run rollback's update runs) leaves weight 0 on green on every host, sticky green clients included", async () => {
     const targets = relays.map((relay) => ({ name: relay.host, admin: relay }));
-    for (const relay of relays)
-      await waitFor(`${relay.host} checks green UP`, async () =>
-        (await showServersState(relay)).some(
-          (state) => state.name === "green-0" && state.operationalState === 2,
-        ),
-      );
     const before = await readFleet(targets, { checkIntervalMs: 200 });
     await weighFleet(targets, "green", 50, before, { checkIntervalMs: 200 });
     for (const index of ADDRESSES.keys())
