@@ -1,7 +1,7 @@
 // npm run bench [-- <suite> …]: the performance targets, measured side by side in one run.
 // Suites: policies (the pack over 1,000 resources), data (backup/restore vs raw pg_dump/pg_restore),
 // switch (failed requests under load, flip latency), hosts (the switch across 3 simulated hosts), plan
-// (npm run plan's median time). A benchmark reports; it never fails the build.
+// (npm run plan's median time), progressive (canary steps across 3 proxies under load, beside one move). A benchmark reports; it never fails the build.
 import { BenchResult } from "./result";
 
 type Suite = () => Promise<BenchResult[]>;
@@ -13,6 +13,7 @@ const SUITES: Record<string, [module: string, exported: string]> = {
   switch: ["./switch", "benchSwitch"],
   hosts: ["./hosts", "benchHosts"],
   plan: ["./plan", "benchPlan"],
+  progressive: ["./progressive", "benchProgressive"],
 };
 
 async function load(name: string): Promise<Suite> {
