@@ -18,6 +18,7 @@ import type { DockerHost, DockerHostArgs, OpsImageBuilt } from "./components/rel
 import { spreadReplicas } from "./schema/placement";
 import { LOCAL, StepPlace } from "./components/step-command";
 import { proxyContainerName } from "./ops/hosts/remote";
+import { isPrivateOrLoopback } from "./ops/proxy/config";
 
 /** The release that serves after this update: the active color's settings. */
 export function activeRelease(config: GreenlightConfig): GreenlightConfig["colors"]["blue"] {
@@ -106,6 +107,9 @@ export function hostArgs(
       healthPath: app.healthPath,
       checkIntervalMs: 1000,
       maintenance: traffic.maintenanceMode,
+      ...(traffic.previewPort !== undefined
+        ? { preview: { address: previewAddress(host.replicaAddress), port: traffic.previewPort } }
+        : {}),
     },
   }));
 }
@@ -271,6 +275,11 @@ export function gateArgs(config: GreenlightConfig, slot: ColorSlot): HealthGateA
   };
 }
 
+/** Where a host's preview front listens: its replicas' address when private or loopback, else loopback. */
+function previewAddress(replicaAddress: string): string {
+  return isPrivateOrLoopback(replicaAddress) ? replicaAddress : "127.0.0.1";
+}
+
 /** The traffic switch to the active color once `gate` passed, and its guard. */
 export function switchArgs(
   config: GreenlightConfig,
@@ -296,5 +305,9 @@ export function switchArgs(
     listenAddress: traffic.listenAddress,
     hosts:
       hosts.length > 0 ? { all: hosts, container: proxyContainerName(app.name, config.stack) } : undefined,
+    promote: traffic.promote,
+    expandContractSafe: traffic.expandContractSafe,
+    ...(traffic.steps.length > 0 ? { steps: traffic.steps, stepSeconds: traffic.stepSeconds } : {}),
+    ...(traffic.previewPort !== undefined ? { previewPort: traffic.previewPort } : {}),
   };
 }

@@ -1,7 +1,8 @@
 // npm run bench [-- <suite> …]: the performance targets, measured side by side in one run.
 // Suites: policies (the pack over 1,000 resources), data (backup/restore vs raw pg_dump/pg_restore),
 // switch (failed requests under load, flip latency), hosts (the switch across 3 simulated hosts), plan
-// (npm run plan's median time), delivery (an image over SSH to 3 air-gapped hosts vs docker save | ssh). A benchmark reports; it never fails the build.
+// (npm run plan's median time), delivery (an image over SSH to 3 air-gapped hosts vs docker save | ssh),
+// progressive (canary steps across 3 proxies under load, beside one move). A benchmark reports; it never fails the build.
 import { BenchResult } from "./result";
 
 type Suite = () => Promise<BenchResult[]>;
@@ -14,6 +15,7 @@ const SUITES: Record<string, [module: string, exported: string]> = {
   hosts: ["./hosts", "benchHosts"],
   plan: ["./plan", "benchPlan"],
   delivery: ["./delivery", "benchDelivery"],
+  progressive: ["./progressive", "benchProgressive"],
 };
 
 async function load(name: string): Promise<Suite> {

@@ -63,6 +63,14 @@ export const STEP_ENV = {
   verify: "GREENLIGHT_VERIFY",
   /** "true" when the health gate also checks the readiness path. */
   readiness: "GREENLIGHT_CHECK_READINESS",
+  /** The release record: "true" when the release's schema change is declared breaking. */
+  schemaBreaking: "GREENLIGHT_SCHEMA_BREAKING",
+  /** The switch: its canary steps ("10,50,100"; unset: one move). */
+  trafficSteps: "GREENLIGHT_TRAFFIC_STEPS",
+  /** The switch: "true" when it only previews its color (greenlight:promote false). */
+  preview: "GREENLIGHT_PREVIEW",
+  /** The switch: "true" when the release is declared expand/contract-safe (both schemas serve at once). */
+  expandContractSafe: "GREENLIGHT_EXPAND_CONTRACT_SAFE",
   /** Emergency override fields on the release record. */
   overrideReason: "GREENLIGHT_OVERRIDE_REASON",
   overrideApprover: "GREENLIGHT_OVERRIDE_APPROVER",

@@ -9,6 +9,7 @@ import { healthGateBeforeSwitch } from "./health-gate-before-switch";
 import { immutableImages } from "./immutable-images";
 import { protectStateful } from "./protect-stateful";
 import { secretsAreSecret } from "./secrets-are-secret";
+import { noCanaryOfBreakingSchema } from "./no-canary-of-breaking-schema";
 
 export const policies: Policies = [
   deploymentWindow,
@@ -20,4 +21,5 @@ export const policies: Policies = [
   protectStateful,
   containerLimits,
   secretsAreSecret,
+  noCanaryOfBreakingSchema,
 ];

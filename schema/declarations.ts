@@ -14,6 +14,8 @@ export interface ProjectDeclaration {
   description: string;
   /** Declared `secret: true`: the CLI refuses a plaintext stack value. */
   secret: boolean;
+  /** An array's item type, when not string. */
+  itemType?: "integer";
   /** The declared default (the zod default); undefined for a required key. */
   default?: string | number | boolean | string[];
 }
@@ -42,6 +44,7 @@ export function projectDeclarations(): ProjectDeclaration[] {
       type: spec.type,
       description: spec.description,
       secret: spec.secret === true,
+      ...(spec.itemType ? { itemType: spec.itemType } : {}),
       default: fixedDefault(spec),
     }));
 }

@@ -24,6 +24,8 @@ export interface ConfigKey {
   defaultText?: string;
   /** For an array: its items are objects (structured config, `pulumi config set --path`), not strings. */
   items?: "object";
+  /** For an array of scalars: the items' declared type (default string). */
+  itemType?: "integer";
 }
 
 const text = (pattern: RegExp, expected: string) => z.string().regex(pattern, `expected ${expected}`);
@@ -518,6 +520,36 @@ export const CONFIG_KEYS = {
     type: "integer",
     description: "Requests the guard needs before it judges a window.",
     schema: int(1, 1000000, "requests").default(20),
+  },
+  promote: {
+    type: "boolean",
+    description:
+      "The new color takes the traffic in this update; false: it comes up migrated, gated and smoke-tested on the preview front only (npm run promote moves the users).",
+    schema: z.boolean().default(true),
+  },
+  trafficSteps: {
+    type: "array",
+    itemType: "integer",
+    description:
+      "Canary steps: percentages of new requests on the new color, ascending, ending at 100 (e.g. [10, 50, 100]); empty: one move.",
+    schema: z.array(text(/^\d{1,3}$/, "a whole percentage from 1 to 100").transform(Number)).default([]),
+  },
+  trafficStepSeconds: {
+    type: "integer",
+    description: "How long each canary step below 100 % is judged against the old color.",
+    schema: seconds(5, 3600).default(60),
+  },
+  expandContractSafe: {
+    type: "boolean",
+    description:
+      "The release's schema change is expand/contract-safe: old and new code both run on the new schema, so a schema-breaking release may still canary or preview.",
+    schema: z.boolean().default(false),
+  },
+  previewPort: {
+    type: "integer",
+    description:
+      "Port of each proxy's preview front (the not-yet-promoted color only), on loopback or the host's private address.",
+    schema: port().optional(),
   },
   maintenanceMode: {
     type: "string",

@@ -298,6 +298,11 @@ function settingsFrom(
         durationSeconds: c.guardDurationSeconds,
         minRequests: c.guardMinRequests,
       },
+      promote: c.promote,
+      steps: c.trafficSteps,
+      stepSeconds: c.trafficStepSeconds,
+      expandContractSafe: c.expandContractSafe,
+      ...(c.previewPort !== undefined ? { previewPort: c.previewPort } : {}),
     },
     override:
       c.overrideReason !== undefined &&

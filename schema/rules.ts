@@ -77,6 +77,7 @@ export function crossKeyRules(c: Partial<Decoded>, context: RuleContext, fail: F
   }
 
   hostRules(c, context, fail);
+  progressiveRules(c, fail);
 
   const missingOverride = missingOverrideFields((field) => context.present.has(OVERRIDE_KEYS[field]));
   for (const field of missingOverride ?? []) {
@@ -203,4 +204,47 @@ function hostRules(c: Partial<Decoded>, context: RuleContext, fail: Fail): void 
       "replicas",
       `expected at least one replica of each color per host: ${c.replicas} replica${c.replicas === 1 ? "" : "s"} over ${hosts.length} hosts leaves a host's front with no ${c.replicas === 1 ? "second " : ""}color behind it; set greenlight:replicas to ${hosts.length} or more`,
     );
+}
+
+/** Canary steps and the preview front (issue 22): each problem names the key and the fix. */
+function progressiveRules(c: Partial<Decoded>, fail: Fail): void {
+  const steps = c.trafficSteps;
+  if (steps !== undefined && steps.length > 0) {
+    const outOfRange = steps.filter((percent) => percent < 1 || percent > 100);
+    const ascending = steps.every((percent, index) => index === 0 || percent > steps[index - 1]);
+    if (outOfRange.length > 0 || !ascending || steps[steps.length - 1] !== 100) {
+      fail(
+        "trafficSteps",
+        "expected percentages from 1 to 100, strictly ascending, the last one 100 (e.g. [10, 50, 100]); or [] for one move",
+      );
+    }
+  }
+  if (c.promote === false && c.previewPort === undefined) {
+    fail(
+      "previewPort",
+      "expected a port for the preview front: greenlight:promote is false, so the new color is reachable only there; set greenlight:previewPort (e.g. 8081) or promote",
+    );
+  }
+  if (c.previewPort !== undefined && c.previewPort === c.proxyPort) {
+    fail(
+      "previewPort",
+      `expected a port other than greenlight:proxyPort (${c.proxyPort}); pick another port`,
+    );
+  }
+  if (
+    c.previewPort !== undefined &&
+    c.replicas !== undefined &&
+    [c.bluePort, c.greenPort].some(
+      (first) =>
+        first !== undefined &&
+        c.previewPort !== undefined &&
+        c.previewPort >= first &&
+        c.previewPort < first + (c.replicas ?? 1),
+    )
+  ) {
+    fail(
+      "previewPort",
+      "expected a port no color's replica uses (bluePort/greenPort + replica); pick another port",
+    );
+  }
 }

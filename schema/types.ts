@@ -138,6 +138,15 @@ export interface StackSettings {
     maintenanceMode: "off" | "on" | "read-only";
     gate: { intervalSeconds: number; timeoutSeconds: number; attempts: number; deadlineSeconds: number };
     guard: { errorRatePercent: number; p95Ms: number; durationSeconds: number; minRequests: number };
+    /** false: the new color is previewed only, users stay on the old one (greenlight:promote). */
+    promote: boolean;
+    /** Canary steps in percent, ending at 100; empty: one move. */
+    steps: number[];
+    stepSeconds: number;
+    /** Port of each proxy's preview front; none: no preview front. */
+    previewPort?: number;
+    /** The release is declared expand/contract-safe (greenlight:expandContractSafe). */
+    expandContractSafe: boolean;
   };
   override?: Override;
   secrets: {

@@ -54,6 +54,16 @@ export interface TrafficSwitchArgs {
    * proxy container (`container`); its guard reads every proxy's access log the same way.
    */
   hosts?: { all: DockerHost[]; container: string };
+  /** false: bring activeColor to every proxy's preview front only, users stay where they are (default true). */
+  promote?: boolean;
+  /** Canary steps in percent, ascending, ending at 100 (default none: one move). */
+  steps?: number[];
+  /** Seconds each canary step is judged (default 60). */
+  stepSeconds?: number;
+  /** Port of each proxy's preview front (the local proxy's; hosts' proxies get theirs from DockerHost). */
+  previewPort?: number;
+  /** The release is declared expand/contract-safe (policy no-canary-of-breaking-schema reads it). */
+  expandContractSafe?: boolean;
 }
 
 /**
@@ -112,6 +122,26 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     check.integer("guard.p95Ms", args.guard.p95Ms, 1, 600_000, "ms");
     check.integer("guard.durationSeconds", args.guard.durationSeconds, 0, 86400, "seconds");
     check.integer("guard.minRequests", args.guard.minRequests, 1, 1_000_000, "requests");
+    const steps = args.steps ?? [];
+    steps.forEach((percent, index) => check.integer(`steps[${index}]`, percent, 1, 100, "percent"));
+    check.require(
+      steps.length === 0 ||
+        (steps.every((percent, index) => index === 0 || percent > steps[index - 1]) &&
+          steps[steps.length - 1] === 100),
+      "steps",
+      JSON.stringify(steps),
+      "percentages ascending, the last one 100",
+    );
+    const stepSeconds = args.stepSeconds ?? 60;
+    check.integer("stepSeconds", stepSeconds, 1, 3600, "seconds");
+    if (args.previewPort !== undefined) check.port("previewPort", args.previewPort);
+    const promote = args.promote ?? true;
+    check.require(
+      promote || args.previewPort !== undefined || args.hosts !== undefined,
+      "previewPort",
+      "undefined",
+      "a preview port when promote is false: the previewed color is reachable only there",
+    );
 
     this.activeColor = args.activeColor;
     this.release = args.release;
@@ -128,6 +158,9 @@ export class TrafficSwitch extends pulumi.ComponentResource {
       image: args.image,
     };
     const guard = {
+      ...(promote ? {} : { preview: true }),
+      ...(steps.length > 0 ? { "traffic-step": steps, "traffic-step-seconds": stepSeconds } : {}),
+      ...(args.previewPort !== undefined ? { "preview-port": args.previewPort } : {}),
       warmup: args.warmupPaths,
       "guard-seconds": args.guard.durationSeconds,
       "guard-error-rate": args.guard.errorRatePercent,
@@ -173,6 +206,10 @@ export class TrafficSwitch extends pulumi.ComponentResource {
           [STEP_ENV.step]: STEP.switch,
           [STEP_ENV.color]: args.activeColor,
           [STEP_ENV.release]: args.release,
+          // What the policy pack judges: both colors serve at once during a preview or a canary.
+          ...(promote ? {} : { [STEP_ENV.preview]: "true" }),
+          ...(steps.length > 0 ? { [STEP_ENV.trafficSteps]: steps.join(",") } : {}),
+          ...(args.expandContractSafe ? { [STEP_ENV.expandContractSafe]: "true" } : {}),
           ...(args.webhookUrl !== undefined
             ? { GREENLIGHT_WEBHOOK_URL: pulumi.secret(args.webhookUrl) }
             : {}),
@@ -181,7 +218,7 @@ export class TrafficSwitch extends pulumi.ComponentResource {
             : {}),
         },
         // A flip, a new release, or new containers behind the active color (the gate ran again) switch again.
-        triggers: [args.activeColor, args.release, args.image, args.gate.containerIds],
+        triggers: [args.activeColor, args.release, args.image, args.gate.containerIds, promote],
       },
       // After every gate of the color (one per host) and, with hosts, every host's proxy and ops image.
       { parent: this, dependsOn: [...args.gate.runs, ...(args.hosts?.all ?? [])] },

@@ -48,6 +48,8 @@ export interface HostProxySettings {
   healthPath: string;
   checkIntervalMs: number;
   maintenance: "off" | "on" | "read-only";
+  /** The preview front on the host's private address (none: no preview front). */
+  preview?: { address: string; port: number };
 }
 
 /** The proxy container's command (after the image's entrypoint, the ops CLI). */
@@ -65,6 +67,9 @@ export function proxyCommandArgs(settings: HostProxySettings): string[] {
       "health-path": settings.healthPath,
       "check-interval-ms": settings.checkIntervalMs,
       maintenance: settings.maintenance,
+      ...(settings.preview
+        ? { "preview-port": settings.preview.port, "preview-address": settings.preview.address }
+        : {}),
     }),
   ];
 }

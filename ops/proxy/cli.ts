@@ -47,11 +47,13 @@ export function addProxyOptions(command: Command): Command {
       maintenance,
       "off",
     )
+    .option("--check-interval-ms <ms>", "interval of HAProxy's own health checks", integer(100, 60_000), 1000)
+    .option("--preview-port <port>", "port of the preview front (the not-yet-promoted color only)", port)
     .option(
-      "--check-interval-ms <ms>",
-      "interval of HAProxy's own health checks",
-      integer(100, 60_000),
-      1000,
+      "--preview-address <address>",
+      "address of the preview front: loopback or the host's private address, never the public one",
+      host,
+      "127.0.0.1",
     );
 }
 
@@ -66,6 +68,9 @@ export function proxySpecFromOptions(options: Record<string, unknown>): ProxySpe
     healthPath: String(options.healthPath),
     maintenanceMode: options.maintenance as MaintenanceMode,
     checkIntervalMs: Number(options.checkIntervalMs),
+    ...(options.previewPort !== undefined
+      ? { previewPort: Number(options.previewPort), previewAddress: String(options.previewAddress) }
+      : {}),
   };
 }
 

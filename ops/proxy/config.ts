@@ -27,6 +27,12 @@ export const UNPRIVILEGED_ID = 65534;
 /** The backend every color's servers live in; runtime commands address servers as app/<name>. */
 export const BACKEND = "app";
 
+/** The backend behind the preview front: the not-yet-promoted color's servers, set ready at run time. */
+export const PREVIEW_BACKEND = "preview";
+
+/** The cookie that keeps a client on the server (and so the color) it reached while both colors serve. */
+export const STICKY_COOKIE = "GL_COLOR";
+
 export type MaintenanceMode = "off" | "on" | "read-only";
 
 /** One app replica the proxy sends requests to. */
@@ -63,6 +69,11 @@ export interface ProxyState {
   foreground?: boolean;
   /** Interval of HAProxy's health checks, in milliseconds (default 1000). */
   checkIntervalMs?: number;
+  /**
+   * A second front serving only the previewed color (PREVIEW_BACKEND), on the host's private or loopback
+   * address: never the public listen address. Its requests are not logged, so no guard counts them.
+   */
+  preview?: { address: string; port: number };
 }
 
 /** Files of one proxy, all inside the state directory. */
@@ -143,6 +154,7 @@ export function validateProxyState(state: ProxyState): void {
       throw new Error(`no ${color} server: the proxy needs the replicas of both colors`);
     }
   }
+  if (state.preview) validatePreview(state.preview, state.listenAddress ?? "127.0.0.1", state.proxyPort);
   const names = new Set<string>();
   const addresses = new Map<string, string>();
   for (const server of state.servers) {
@@ -172,6 +184,33 @@ export function validateProxyState(state: ProxyState): void {
       );
     }
   }
+}
+
+/** Loopback, or a private (RFC 1918) IPv4 address: where a preview may listen. */
+export function isPrivateOrLoopback(address: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+)$/.test(
+    address,
+  );
+}
+
+function validatePreview(
+  preview: { address: string; port: number },
+  listen: string,
+  proxyPort: number,
+): void {
+  checkPort("preview port", preview.port);
+  if (!isPrivateOrLoopback(preview.address)) {
+    throw new Error(
+      `preview address ${JSON.stringify(preview.address)} is not a loopback or private address: the preview front never listens where users arrive; use 127.0.0.1 or the host's private address`,
+    );
+  }
+  if (listen === "0.0.0.0" || (listen === preview.address && !preview.address.startsWith("127."))) {
+    throw new Error(
+      `preview address ${preview.address} is reached through the public listen address ${listen}: make the proxy listen on its public address only, or preview on 127.0.0.1`,
+    );
+  }
+  if (preview.address === listen && preview.port === proxyPort)
+    throw new Error(`preview port ${preview.port} is the proxy's own port: pick another port`);
 }
 
 const MAINTENANCE_PAGE =
@@ -225,13 +264,49 @@ export function renderHaproxyConfig(state: ProxyState): string {
     `  option httpchk GET ${state.healthPath}`,
     "  http-check expect status 200",
     `  default-server check inter ${checkInterval}ms fall 2 rise 2 init-addr libc`,
+    ...stickiness(state.servers),
     ...state.servers.map(
       (server) =>
-        `  server ${server.name} ${server.host}:${server.port}${server.color === state.activeColor ? "" : " disabled"}`,
+        `  server ${server.name} ${server.host}:${server.port} cookie ${server.name}${server.color === state.activeColor ? "" : " disabled"}`,
     ),
     "",
+    ...(state.preview ? previewSection(state, checkInterval) : []),
   ];
   return lines.join("\n");
+}
+
+/**
+ * Sticky sessions: a client keeps the server its cookie names while that server has a weight; a drained
+ * server (weight 0, flip.ts) or a canary's aborted color (weight 0) no longer holds its clients, which go
+ * where the weights send them. A client without the cookie is weighted.
+ */
+function stickiness(servers: ProxyServer[]): string[] {
+  return [
+    `  cookie ${STICKY_COOKIE} insert indirect nocache`,
+    ...servers.map(
+      (server) =>
+        `  ignore-persist if { req.cook(${STICKY_COOKIE}) -m str ${server.name} } { srv_weight(${BACKEND}/${server.name}) eq 0 }`,
+    ),
+  ];
+}
+
+/** The preview front and its backend: every server starts in maintenance until a preview readies a color. */
+function previewSection(state: ProxyState, checkInterval: number): string[] {
+  const preview = state.preview as { address: string; port: number };
+  return [
+    `frontend ${PREVIEW_BACKEND}`,
+    `  bind ${preview.address}:${preview.port}`,
+    "  no log",
+    `  default_backend ${PREVIEW_BACKEND}`,
+    "",
+    `backend ${PREVIEW_BACKEND}`,
+    "  balance roundrobin",
+    `  option httpchk GET ${state.healthPath}`,
+    "  http-check expect status 200",
+    `  default-server check inter ${checkInterval}ms fall 2 rise 2 init-addr libc`,
+    ...state.servers.map((server) => `  server ${server.name} ${server.host}:${server.port} disabled`),
+    "",
+  ];
 }
 
 function maintenanceRules(mode: MaintenanceMode): string[] {

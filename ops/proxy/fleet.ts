@@ -6,7 +6,14 @@
 import { Color } from "../../schema/types";
 import { StepError } from "../lib/step";
 import { checkTimeoutMs, drainOthers, prepareColor, readyColor, servingColor } from "./flip";
-import { AdminEndpoint, ServerState, admission, setServerState, showServersState } from "./runtime";
+import {
+  AdminEndpoint,
+  ServerState,
+  admission,
+  setServerState,
+  setServerWeight,
+  showServersState,
+} from "./runtime";
 
 /** One host's proxy as the switch reaches it. */
 export interface ProxyTarget {
@@ -47,7 +54,7 @@ export interface FleetOptions {
 }
 
 /** Runs `work` on every target at once; the failures, each naming its host. */
-async function onEvery<T>(
+export async function onEvery<T>(
   targets: ProxyTarget[],
   work: (target: ProxyTarget, index: number) => Promise<T>,
 ): Promise<{ results: (T | undefined)[]; failures: string[] }> {
@@ -62,21 +69,37 @@ async function onEvery<T>(
   return { results, failures };
 }
 
-/** Puts a proxy's servers back to the admissions they had: ready ones first, then the others. */
-async function restore(target: ProxyTarget, before: ServerState[]): Promise<void> {
+/**
+ * Puts a proxy's servers back to the admissions and weights they had: ready ones first (their weight
+ * before their state), then the others (their state before their weight).
+ */
+export async function restore(target: ProxyTarget, before: ServerState[]): Promise<void> {
   const now = await showServersState(target.admin);
-  const wanted = new Map(before.map((state) => [state.name, admission(state)]));
+  const wanted = new Map(before.map((state) => [state.name, state]));
   const order = [...now].sort(
-    (a, b) => Number(wanted.get(b.name) === "ready") - Number(wanted.get(a.name) === "ready"),
+    (a, b) =>
+      Number(admissionOf(wanted.get(b.name)) === "ready") -
+      Number(admissionOf(wanted.get(a.name)) === "ready"),
   );
   for (const state of order) {
-    const admit = wanted.get(state.name);
-    if (admit !== undefined && admission(state) !== admit)
-      await setServerState(target.admin, state.name, admit);
+    const was = wanted.get(state.name);
+    if (was === undefined) continue;
+    const admit = admission(was);
+    const weigh = () =>
+      state.userWeight !== was.userWeight
+        ? setServerWeight(target.admin, state.name, was.userWeight)
+        : undefined;
+    if (admit === "ready") await weigh();
+    if (admission(state) !== admit) await setServerState(target.admin, state.name, admit);
+    if (admit !== "ready") await weigh();
   }
 }
 
-function hostNames(failures: string[]): string {
+function admissionOf(state: ServerState | undefined) {
+  return state === undefined ? undefined : admission(state);
+}
+
+export function hostNames(failures: string[]): string {
   return failures.map((failure) => failure.split(":")[0].replace(/^host /, "")).join(", ");
 }
 

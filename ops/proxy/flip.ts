@@ -11,6 +11,7 @@ import {
   parseServersState,
   serversStateText,
   setServerState,
+  setServerWeight,
   showServersState,
 } from "./runtime";
 
@@ -103,17 +104,26 @@ export async function prepareColor(
   return states;
 }
 
-/** First step of a move: the color's servers take traffic (beside the other color's, for a moment). */
+/**
+ * First step of a move: the color's servers take traffic (beside the other color's, for a moment), at
+ * the config's own weight (a canary step or a drain left another one).
+ */
 export async function readyColor(admin: AdminEndpoint, color: Color, states: ServerState[]): Promise<void> {
   for (const state of serversOf(states, color)) {
+    if (state.userWeight !== state.initialWeight) await setServerWeight(admin, state.name, "100%");
     if (admission(state) !== "ready") await setServerState(admin, state.name, "ready");
   }
 }
 
-/** Second step: every other server drains (finishes its requests, takes no new ones, stays checked). */
+/**
+ * Second step: every other server drains (finishes its requests, takes no new ones, stays checked) at
+ * weight 0: a drained server still takes the clients whose cookie names it, unless its weight says 0
+ * (the config's ignore-persist rule), so a sticky client follows the move.
+ */
 export async function drainOthers(admin: AdminEndpoint, color: Color, states: ServerState[]): Promise<void> {
   for (const state of states.filter((candidate) => !candidate.name.startsWith(`${color}-`))) {
     if (admission(state) !== "drain") await setServerState(admin, state.name, "drain");
+    if (state.userWeight !== 0) await setServerWeight(admin, state.name, 0);
   }
 }
 

@@ -7,3 +7,8 @@ export { moveFleet, revertFleet } from "./fleet";
 export type { HostMove } from "./fleet";
 export { proxyUrl } from "./spec";
 export type { ProxySpec } from "./spec";
+export { abortFleet, readFleet, weighFleet } from "./weights";
+export type { WeightMove } from "./weights";
+export { servingColor } from "./flip";
+export { proxyAnswers } from "./runtime";
+export { previewFleet } from "./preview";

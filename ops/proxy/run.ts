@@ -20,6 +20,7 @@ import {
   proxyAnswers,
   serversStateText,
   setServerState,
+  setServerWeight,
 } from "./runtime";
 import { ProxySpec, proxyState } from "./spec";
 import { StepError } from "../lib/step";
@@ -169,6 +170,7 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
     for (const state of initial) {
       if (!serversOf(initial, activeColor).includes(state) && admission(state) === "maint") {
         await setServerState(paths.socket, state.name, "drain");
+        await setServerWeight(paths.socket, state.name, 0);
       }
     }
     await save();

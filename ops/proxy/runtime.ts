@@ -86,6 +86,8 @@ export interface ServerState {
   operationalState: number;
   adminState: number;
   userWeight: number;
+  /** The weight the config gives it (what `weight 100%` sets back). */
+  initialWeight: number;
   /** Last health-check result: 0 unknown, 1 neutral, 2 failed, 3 passed, 4 passed conditionally. */
   checkResult: number;
   address: string;
@@ -123,6 +125,7 @@ export function parseServersState(text: string): ServerState[] {
         operationalState: Number(fields[5]),
         adminState: Number(fields[6]),
         userWeight: Number(fields[7]),
+        initialWeight: Number(fields[8]),
         checkResult: Number(fields[11]),
         port: Number(fields[18]),
       };
@@ -130,17 +133,46 @@ export function parseServersState(text: string): ServerState[] {
 }
 
 /** The raw `show servers state` text of the app backend (also what the server-state file holds). */
-export function serversStateText(admin: AdminEndpoint, timeoutMs?: number): Promise<string> {
-  return runtimeCommand(admin, `show servers state ${BACKEND}`, timeoutMs);
+export function serversStateText(
+  admin: AdminEndpoint,
+  timeoutMs?: number,
+  backend = BACKEND,
+): Promise<string> {
+  return runtimeCommand(admin, `show servers state ${backend}`, timeoutMs);
 }
 
-export async function showServersState(admin: AdminEndpoint, timeoutMs?: number): Promise<ServerState[]> {
-  return parseServersState(await serversStateText(admin, timeoutMs));
+export async function showServersState(
+  admin: AdminEndpoint,
+  timeoutMs?: number,
+  backend = BACKEND,
+): Promise<ServerState[]> {
+  return parseServersState(await serversStateText(admin, timeoutMs, backend));
 }
 
 /** `set server app/<name> state <ready|drain|maint>`; throws with HAProxy's answer when refused. */
-export async function setServerState(admin: AdminEndpoint, server: string, state: Admission): Promise<void> {
-  const answer = (await runtimeCommand(admin, `set server ${BACKEND}/${server} state ${state}`)).trim();
+export async function setServerState(
+  admin: AdminEndpoint,
+  server: string,
+  state: Admission,
+  backend = BACKEND,
+): Promise<void> {
+  const answer = (await runtimeCommand(admin, `set server ${backend}/${server} state ${state}`)).trim();
   if (answer !== "")
-    throw new Error(`HAProxy refused "set server ${BACKEND}/${server} state ${state}": ${answer}`);
+    throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
+}
+
+/**
+ * `set server app/<name> weight <n|100%>`: a number from 0 to 256, or "100%" for the config's own weight.
+ * HAProxy answers nothing on success; a drained server keeps the weight for when it is ready again.
+ */
+export async function setServerWeight(
+  admin: AdminEndpoint,
+  server: string,
+  weight: number | "100%",
+): Promise<void> {
+  if (weight !== "100%" && !(Number.isInteger(weight) && weight >= 0 && weight <= 256))
+    throw new Error(`weight ${weight} for ${server}: expected a whole number from 0 to 256`);
+  const answer = (await runtimeCommand(admin, `set server ${BACKEND}/${server} weight ${weight}`)).trim();
+  if (answer !== "")
+    throw new Error(`HAProxy refused "set server ${BACKEND}/${server} weight ${weight}": ${answer}`);
 }

@@ -20,6 +20,10 @@ export interface ProxySpec {
   maintenanceMode: MaintenanceMode;
   /** HAProxy's own health-check interval, in milliseconds. */
   checkIntervalMs: number;
+  /** The preview front's port (none: no preview front). */
+  previewPort?: number;
+  /** Address of the preview front: loopback or the host's private address (default 127.0.0.1). */
+  previewAddress?: string;
 }
 
 export function proxyState(spec: ProxySpec, activeColor: Color): ProxyState {
@@ -32,6 +36,9 @@ export function proxyState(spec: ProxySpec, activeColor: Color): ProxyState {
     maintenanceMode: spec.maintenanceMode,
     healthPath: spec.healthPath,
     checkIntervalMs: spec.checkIntervalMs,
+    ...(spec.previewPort !== undefined
+      ? { preview: { address: spec.previewAddress ?? "127.0.0.1", port: spec.previewPort } }
+      : {}),
   };
 }
 

@@ -6,9 +6,13 @@ import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
 import { addHostOptions, hostsFromOptions } from "../control/cli";
 import { color, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
-import { StepCommand, progress } from "../lib/step";
+import { StepCommand, StepError, progress } from "../lib/step";
 import type { SwitchSettings } from ".";
 import type { HostsSwitchOptions } from "./hosts";
+import type { CanarySettings } from "./canary";
+
+/** A p95 difference below this many milliseconds never fails a step, whatever the ratio (timer noise). */
+export const CANARY_P95_FLOOR_MS = 25;
 
 /** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
 export function switchTargetOptions(command: Command): Command {
@@ -20,7 +24,49 @@ export function switchTargetOptions(command: Command): Command {
       "--warmup <path>",
       "path requested through every proxy after the switch; repeatable",
       repeatable(urlPath),
+    )
+    .option(
+      "--traffic-step <percent>",
+      "a canary step: percent of new requests on the color, judged against the other color; repeatable, ascending, the last 100",
+      repeatable(integer(1, 100)),
+    )
+    .option("--traffic-step-seconds <seconds>", "how long each canary step is judged", integer(1, 3600), 60)
+    .option(
+      "--canary-error-margin <points>",
+      "error-rate points the new color may be above the old one at a step",
+      integer(0, 100),
+      1,
+    )
+    .option("--preview", "bring the color to every proxy's preview front only; move no user traffic")
+    .option(
+      "--canary-p95-margin <percent>",
+      "percent the new color's p95 may be above the old one's at a step",
+      integer(0, 1000),
+      50,
     );
+}
+
+/** The canary's settings, or undefined without steps; steps must ascend and end at 100. */
+export function canaryFromOptions(options: Record<string, unknown>): CanarySettings | undefined {
+  const steps = (options.trafficStep as number[] | undefined) ?? [];
+  if (steps.length === 0) return undefined;
+  const ascending = steps.every((percent, index) => index === 0 || percent > steps[index - 1]);
+  if (!ascending || steps[steps.length - 1] !== 100) {
+    throw new StepError(
+      `--traffic-step ${steps.join(",")}: steps must ascend and end at 100, e.g. --traffic-step 10 --traffic-step 50 --traffic-step 100`,
+      2,
+    );
+  }
+  return {
+    steps,
+    stepSeconds: Number(options.trafficStepSeconds),
+    margins: {
+      errorRatePoints: Number(options.canaryErrorMargin),
+      p95Percent: Number(options.canaryP95Margin),
+      p95FloorMs: CANARY_P95_FLOOR_MS,
+      minRequests: Number(options.guardMinRequests),
+    },
+  };
 }
 
 /** The settings every switch reads from its options, warm-up and guard included. */
@@ -35,6 +81,8 @@ export function switchSettingsFromOptions(
     warmupPaths: (options.warmup as string[] | undefined) ?? [],
     guardSeconds: Number(options.guardSeconds),
     thresholds: thresholdsFromOptions(options),
+    canary: canaryFromOptions(options),
+    previewOnly: options.preview === true,
     env,
     log: (message) => progress("switch", message),
   };
@@ -76,6 +124,8 @@ export const switchHostsCommand: StepCommand = {
           containerName,
         )
         .requiredOption("--proxy-port <port>", "port every host's proxy listens on", port)
+        .option("--preview-port <port>", "port of every host's preview front (reported)", port)
+
         .option(
           "--check-interval-ms <ms>",
           "interval of HAProxy's own health checks",
@@ -102,6 +152,7 @@ export const switchHostsCommand: StepCommand = {
       proxyPort: Number(options.proxyPort),
       checkIntervalMs: Number(options.checkIntervalMs),
       via: options.controlChannel as HostsSwitchOptions["via"],
+      ...(options.previewPort !== undefined ? { previewPort: Number(options.previewPort) } : {}),
       ...switchSettingsFromOptions(options, env),
     });
   },

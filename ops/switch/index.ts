@@ -2,13 +2,28 @@
 // target color without dropping a request, warms caches through the proxy (the production rollout checklist), then lets the
 // guard watch the new color and flips back on a breach — exiting non-zero so `pulumi up` fails and the
 // stack's recorded state still says the old color.
-import { Color } from "../../schema/types";
+import { Color, otherColor } from "../../schema/types";
 import { ChannelOpened, ControlPlane } from "../control";
 import { GuardReport, GuardWatch, guardRelease } from "../guard";
 import { GuardThresholds } from "../guard/requests";
 import { StepError } from "../lib/step";
 import { NotifyResult, notifyFromStep } from "../notify";
-import { Activation, HostMove, ProxySpec, activate, proxyPaths, proxyUrl } from "../proxy";
+import {
+  Activation,
+  HostMove,
+  ProxySpec,
+  abortFleet,
+  activate,
+  proxyAnswers,
+  proxyPaths,
+  proxyUrl,
+  previewFleet,
+  readFleet,
+  servingColor,
+  weighFleet,
+} from "../proxy";
+import { PreviewReport, previewRelease } from "./preview";
+import { CanarySettings, CanaryStep, Weigher, canarySteps, runCanary } from "./canary";
 
 /** What every switch takes, however it reaches its proxies. */
 export interface SwitchSettings {
@@ -22,6 +37,10 @@ export interface SwitchSettings {
   /** Seconds the guard watches; 0 skips it. */
   guardSeconds: number;
   thresholds: GuardThresholds;
+  /** Canary steps before the last move (none, or only 100: the single move). */
+  canary?: CanarySettings;
+  /** Bring the color to every proxy's preview front only; move no user traffic (greenlight:promote false). */
+  previewOnly?: boolean;
   /** Where notifications go (GREENLIGHT_WEBHOOK_URL). */
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
@@ -74,6 +93,12 @@ export interface TrafficMover {
    * Default: move, all or nothing.
    */
   revert?(color: Color): Promise<string[]>;
+  /** Moves weights step by step on every proxy (a canary); without it, steps are refused. */
+  weigher?: Weigher;
+  /** The color every proxy serves alone now (undefined: none, both, or the proxies disagree). */
+  serving?(): Promise<Color | undefined>;
+  /** Makes `color` the only color of every proxy's preview front. */
+  preview?(color: Color): Promise<{ runtimeMs: number }>;
 }
 
 export interface SwitchReport {
@@ -99,6 +124,8 @@ export interface SwitchReport {
   /** How each host's control channel opened (socket or relay) and what each part took. */
   channels?: ChannelOpened[];
   hosts?: HostMove[];
+  /** The canary's steps below 100 %, each with both colors' figures over its window. */
+  canary?: { stepSeconds: number; steps: CanaryStep[] };
   /** Milliseconds the whole switch took, guard included. */
   totalMs: number;
   /** The switch process's peak resident memory, in MB: the guard's count stays the same size under a flood. */
@@ -136,6 +163,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
   const hostCount = mover.proxyUrls.length;
   const where = hostCount > 1 ? ` on ${hostCount} hosts` : "";
   const guarding = settings.guardSeconds > 0;
+  const canary = await canaryFirst(mover, settings, started);
   // Subscribe before traffic moves: a guard that cannot read the proxies must stop the switch, not watch nothing.
   let watch: GuardWatch | undefined;
   if (guarding) {
@@ -162,7 +190,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
       image: settings.image,
       proxyUrl: mover.proxyUrls[0],
       ...(hostCount > 1 || activation.hosts ? { proxyUrls: mover.proxyUrls } : {}),
-      previousColor: activation.previousColor,
+      previousColor: activation.previousColor ?? canary?.previous,
       method: activation.method,
       runtimeMs: activation.runtimeMs,
       ...(activation.preflightMs !== undefined ? { preflightMs: activation.preflightMs } : {}),
@@ -171,6 +199,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
       ...(activation.bootMs !== undefined ? { bootMs: activation.bootMs } : {}),
       ...(activation.channels ? { channels: activation.channels } : {}),
       ...(activation.hosts ? { hosts: activation.hosts } : {}),
+      ...(canary ? { canary: { stepSeconds: canary.stepSeconds, steps: canary.steps } } : {}),
       totalMs: 0,
       warmup,
     };
@@ -184,7 +213,7 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
           watch,
           durationSeconds: settings.guardSeconds,
           thresholds: settings.thresholds,
-          previous: activation.previousColor,
+          previous: activation.previousColor ?? canary?.previous,
           revert: mover.revert ?? (async (previous) => (await mover.move(previous), [])),
           proxies: hostCount,
           release: settings.release,
@@ -231,14 +260,97 @@ export async function runSwitch(mover: TrafficMover, settings: SwitchSettings): 
   }
 }
 
+/**
+ * The canary's steps below 100 %, when steps are configured and the other color serves alone on every
+ * proxy (a first release, or a color already serving, moves at once). Throws after an abort.
+ */
+async function canaryFirst(
+  mover: TrafficMover,
+  settings: SwitchSettings,
+  started: number,
+): Promise<{ previous: Color; stepSeconds: number; steps: CanaryStep[] } | undefined> {
+  const log = settings.log ?? (() => undefined);
+  if (!settings.canary || canarySteps(settings.canary.steps).length === 0) return undefined;
+  if (!mover.weigher || !mover.serving)
+    throw new StepError("this switch cannot move weights step by step: configure no traffic steps", 2);
+  const previous = otherColor(settings.color);
+  const serving = await mover.serving();
+  if (serving !== previous) {
+    log(
+      `no canary: ${serving === undefined ? "no single color" : serving} serves now, so ${settings.color} takes the traffic in one move`,
+    );
+    return undefined;
+  }
+  const steps = await runCanary(
+    {
+      plane: mover.plane,
+      weigher: mover.weigher,
+      color: settings.color,
+      previous,
+      canary: settings.canary,
+      thresholds: settings.thresholds,
+      release: settings.release,
+      proxyUrls: mover.proxyUrls,
+      env: settings.env ?? {},
+      log,
+    },
+    (steps, abort) => ({
+      step: "switch",
+      activeColor: abort.revertedTo,
+      revertedFrom: settings.color,
+      release: settings.release,
+      image: settings.image,
+      proxyUrl: mover.proxyUrls[0],
+      ...(mover.proxyUrls.length > 1 ? { proxyUrls: mover.proxyUrls } : {}),
+      previousColor: previous,
+      method: "weights",
+      canary: { stepSeconds: settings.canary?.stepSeconds, steps, abortedAt: abort.abortedAt },
+      ...(abort.notReverted.length > 0 ? { notReverted: abort.notReverted } : {}),
+      notified: abort.notified,
+      totalMs: Date.now() - started,
+      peakRssMb: peakRssMb(),
+    }),
+  );
+  return { previous, stepSeconds: settings.canary.stepSeconds, steps };
+}
+
 /** Switches the proxy on this machine (started, reloaded or flipped as needed), warms up, guards. */
-export function switchTraffic(options: SwitchOptions): Promise<SwitchReport> {
+export function switchTraffic(options: SwitchOptions): Promise<SwitchReport | PreviewReport> {
   const { spec } = options;
+  const socket = proxyPaths(spec.stateDir).socket;
+  const local = [{ name: "local", admin: socket }];
+  const fleetOptions = { checkIntervalMs: spec.checkIntervalMs, log: options.log };
+  let before0: Awaited<ReturnType<typeof readFleet>> | undefined;
   const mover: TrafficMover = {
     proxyUrls: [proxyUrl(spec)],
     plane: ControlPlane.local(proxyPaths(spec.stateDir).socket, proxyUrl(spec)),
     mayStart: true,
     move: (color) => activate(spec, color, { binary: options.binary, log: options.log }),
+    serving: async () => {
+      if (!(await proxyAnswers(socket))) return undefined;
+      const [states] = await readFleet(local, fleetOptions);
+      const serving = servingColor(states);
+      // The canary moves weights on the layout the release asks for: reload onto it first, same color.
+      if (serving) await activate(spec, serving, { binary: options.binary, log: options.log });
+      return serving;
+    },
+    weigher: {
+      weigh: async (color, percent) => {
+        const before = before0 ?? (before0 = await readFleet(local, fleetOptions));
+        return weighFleet(local, color, percent, before, fleetOptions);
+      },
+      abort: (color) => abortFleet(local, color, fleetOptions),
+    },
+    preview: async (color) => {
+      // A proxy that does not run yet starts with the other color, whatever serves there: users get nothing new.
+      const serving = (await mover.serving?.()) ?? otherColor(color);
+      await activate(spec, serving, { binary: options.binary, log: options.log });
+      return previewFleet(local, color, fleetOptions);
+    },
   };
+  if (options.previewOnly) {
+    const address = spec.previewAddress ?? "127.0.0.1";
+    return previewRelease(mover, options, [`http://${address}:${spec.previewPort ?? "(no preview port)"}/`]);
+  }
   return runSwitch(mover, options);
 }

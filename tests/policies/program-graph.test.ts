@@ -18,6 +18,7 @@ const RULE_COMPONENTS: [policy: string, components: string[]][] = [
   ["protect-stateful", [COMPONENT.backupBucket, COMPONENT.databaseRoles]],
   ["container-limits", [COMPONENT.colorSlot]],
   ["secrets-are-secret", [COMPONENT.releaseRecord, COMPONENT.colorSlot]],
+  ["no-canary-of-breaking-schema", [COMPONENT.releaseRecord, COMPONENT.trafficSwitch]],
 ];
 
 const mandatory = (judged: Judged, policy: string) =>

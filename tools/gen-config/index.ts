@@ -28,7 +28,8 @@ export function renderProjectFile(): string {
   for (const declaration of projectDeclarations()) {
     lines.push(`  ${declaration.key}:`);
     lines.push(`    type: ${declaration.type}`);
-    if (declaration.type === "array") lines.push("    items:", "      type: string");
+    if (declaration.type === "array")
+      lines.push("    items:", `      type: ${declaration.itemType ?? "string"}`);
     lines.push(`    description: ${JSON.stringify(declaration.description)}`);
     if (declaration.secret) lines.push("    secret: true");
     if (declaration.default !== undefined) lines.push(`    default: ${JSON.stringify(declaration.default)}`);

@@ -22,7 +22,7 @@ export interface StackConfig {
 }
 
 /** An override of one key in a test or tool run: a plain value, a secret, or removal (null). */
-export type ConfigOverride = string | number | boolean | string[] | { secret: string } | null;
+export type ConfigOverride = string | number | boolean | (string | number)[] | { secret: string } | null;
 
 /** Thrown when a stack or project file is missing or malformed: a usage problem, not a config problem. */
 export class StackFileError extends Error {

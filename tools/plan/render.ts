@@ -7,6 +7,7 @@ import type { RecordedResource } from "../harness/types";
 import { isSecretMarker } from "../harness/types";
 import type { PolicyPackConfig } from "../policy-runner/config";
 import { STEP_ORDER, stepOf } from "./steps";
+import { progressiveLines, progressiveOf } from "./progressive";
 import type { PlanDocument, Violation } from "./document";
 import { renderLastRehearsal } from "./rehearsal";
 import { megabytes } from "./deliveries";
@@ -131,9 +132,16 @@ export function renderHuman(
     `greenlight plan — stack ${document.stack}, judged as ${options.preview ? "a preview" : "an update"} at ${instant(document.at)}`,
     "",
   );
+  const progressive = progressiveOf(resources);
   for (const line of colors(resources)) {
     const roles = [
-      line.color === active ? "serves after this update" : "warm, for a flip back",
+      line.color === active
+        ? progressive?.preview
+          ? "previewed after this update (users stay on the other color)"
+          : "serves after this update"
+        : progressive?.preview
+          ? "serves users"
+          : "warm, for a flip back",
       ...(line.release === latestRelease ? ["latest release: backed up and migrated"] : []),
     ];
     lines.push(`  ${line.color.padEnd(6)} ${line.release}  ${line.image}`, `         ${roles.join("; ")}`);
@@ -150,6 +158,7 @@ export function renderHuman(
             : "closed (advisory on this stack: not blocked)"
         : "open";
   lines.push(`  window ${windowText}`);
+  lines.push(...progressiveLines(progressive, active, active === "blue" ? "green" : "blue"));
   if (document.diff?.servingBefore)
     lines.push(
       `  traffic ${document.diff.servingBefore} → ${active}${document.diff.servingBefore === active ? " (no flip)" : ""}, compared with ${document.diff.from}`,
@@ -222,6 +231,11 @@ export function renderHuman(
       );
       for (const reason of step.reasons) lines.push(`      ${reason}`);
     }
+    const running = document.diff.steps.filter((step) => step.runs).map((step) => step.step);
+    if (running.length === 1 && running[0] === "switch and guard")
+      lines.push(
+        "  = the switch runs, nothing else (a promotion or a flip: no backup, migration or container)",
+      );
     for (const refusal of document.diff.refusals) lines.push(`  ✗ refused: ${refusal}`);
   }
 

@@ -17,6 +17,8 @@ export interface ReleaseRequest extends OverrideFlags {
   release: string;
   image: string;
   schemaBreaking: boolean;
+  /** Bring the release up on the preview front only (greenlight:promote false); `npm run promote` moves the users. */
+  preview?: boolean;
 }
 
 /** What the release changes, and the stack's settings once it is written. */
@@ -70,6 +72,10 @@ export function releaseChange(
       "greenlight:activeColor": idleColor,
       "greenlight:latestColor": idleColor,
       "greenlight:schemaBreaking": String(request.schemaBreaking),
+      // A preview stops before the switch; any other release takes the traffic (a past preview ends here).
+      ...(request.preview || base.config["greenlight:promote"] !== undefined
+        ? { "greenlight:promote": String(!request.preview) }
+        : {}),
     },
     remove: [],
   };

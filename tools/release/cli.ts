@@ -48,6 +48,11 @@ function releaseCommand(): Command {
       "the release's migration is not backward compatible (rollback restores a backup)",
       false,
     )
+    .option(
+      "--preview",
+      "bring the release up migrated, gated and smoke-tested on the preview front only (greenlight:promote false); users stay on the serving color until npm run promote",
+      false,
+    )
     .option("--message <text>", "update message for `pulumi up` and the git tag")
     .option("--dry-run", "print the stack file's diff and the tag, write nothing", false)
     .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", PROJECT_DIR)
@@ -139,7 +144,9 @@ export async function main(
     io.out(JSON.stringify(report, null, 2) + "\n");
     return EXIT.ok;
   }
-  const headline = `release ${options.release} → ${options.stack}: ${idleColor} gets it and becomes active; ${activeColor} keeps ${activeRelease} warm for a rollback`;
+  const headline = options.preview
+    ? `release ${options.release} → ${options.stack}: ${idleColor} gets it on the preview front only; users stay on ${activeColor} (${activeRelease}) until npm run promote -- --stack ${options.stack}`
+    : `release ${options.release} → ${options.stack}: ${idleColor} gets it and becomes active; ${activeColor} keeps ${activeRelease} warm for a rollback`;
   const lines = options.dryRun
     ? [
         `${headline} (dry run: nothing written)`,

@@ -62,9 +62,13 @@ export function failureReason(update: StackUpdate): string {
   const changed = Object.entries(update.resourceChanges ?? {})
     .filter(([kind]) => kind !== "same")
     .reduce((sum, [, count]) => sum + count, 0);
-  return changed === 0
-    ? "stopped before changing anything (policy violation, config error or preview failure)"
-    : "stopped after changing resources (a step failed: backup, migration, health gate, smoke or switch; see the update's log)";
+  if (changed === 0)
+    return "stopped before changing anything (policy violation, config error or preview failure)";
+  // A canary that aborted (weight 0 on the new color) fails its update: a failed change like any other.
+  const steps = update.config["greenlight:trafficSteps"]?.value;
+  if (steps !== undefined && steps !== "[]" && update.config["greenlight:promote"]?.value !== "false")
+    return `stopped after changing resources with canary steps ${steps} (an aborted canary, weight 0 on the new color, or a step before it failed; see the update's log)`;
+  return "stopped after changing resources (a step failed: backup, migration, health gate, smoke or switch; see the update's log)";
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -45,6 +45,32 @@ describe("TrafficSwitch (mocks)", function () {
     assert.deepEqual(fixtureFlags.warmup, ["/", "/health"]);
   });
 
+  it("a preview (promote false) and canary steps reach the switch's command line; the promotion is in its triggers", async () => {
+    const previewed = await program("production", {
+      ...ONE_MACHINE,
+      "greenlight:promote": "false",
+      "greenlight:previewPort": "8079",
+      "greenlight:trafficSteps": [10, 50, 100],
+      "greenlight:trafficStepSeconds": "30",
+    });
+    const run = named(previewed.resources, "switch-run");
+    const flags = flagsOf(String(run.inputs.create));
+    assert.deepEqual(flags.preview, [""], "a flag without a value");
+    assert.deepEqual(flags["preview-port"], ["8079"]);
+    assert.deepEqual(flags["traffic-step"], ["10", "50", "100"]);
+    assert.deepEqual(flags["traffic-step-seconds"], ["30"]);
+    const promoted = await program("production", {
+      ...ONE_MACHINE,
+      "greenlight:previewPort": "8079",
+      "greenlight:trafficSteps": [10, 50, 100],
+      "greenlight:trafficStepSeconds": "30",
+    });
+    const promotedRun = named(promoted.resources, "switch-run");
+    assert.equal(flagsOf(String(promotedRun.inputs.create)).preview, undefined);
+    assert.deepEqual((run.inputs.triggers as unknown[]).slice(-1), [false]);
+    assert.deepEqual((promotedRun.inputs.triggers as unknown[]).slice(-1), [true]);
+  });
+
   it("depends on the gate of the color it activates, not the other's, and re-runs when the color, release, image or containers change", async () => {
     for (const color of ["blue", "green"] as const) {
       const { resources } = await program("production", { ...ONE_MACHINE, "greenlight:activeColor": color });

@@ -29,17 +29,60 @@ const serverLines = (text: string) => text.split("\n").filter((line) => line.tri
 describe("HAProxy config rendering (pure)", () => {
   it("enables the active color's servers and disables the idle color's, for each color", () => {
     assert.deepEqual(serverLines(renderHaproxyConfig(base())), [
-      "  server blue-0 127.0.0.1:18081",
-      "  server blue-1 127.0.0.1:18082",
-      "  server green-0 127.0.0.1:18091 disabled",
-      "  server green-1 127.0.0.1:18092 disabled",
+      "  server blue-0 127.0.0.1:18081 cookie blue-0",
+      "  server blue-1 127.0.0.1:18082 cookie blue-1",
+      "  server green-0 127.0.0.1:18091 cookie green-0 disabled",
+      "  server green-1 127.0.0.1:18092 cookie green-1 disabled",
     ]);
     assert.deepEqual(serverLines(renderHaproxyConfig(base({ activeColor: "green" }))), [
-      "  server blue-0 127.0.0.1:18081 disabled",
-      "  server blue-1 127.0.0.1:18082 disabled",
-      "  server green-0 127.0.0.1:18091",
-      "  server green-1 127.0.0.1:18092",
+      "  server blue-0 127.0.0.1:18081 cookie blue-0 disabled",
+      "  server blue-1 127.0.0.1:18082 cookie blue-1 disabled",
+      "  server green-0 127.0.0.1:18091 cookie green-0",
+      "  server green-1 127.0.0.1:18092 cookie green-1",
     ]);
+  });
+
+  it("keeps a client on the server its cookie names only while that server has a weight", () => {
+    const lines = renderHaproxyConfig(base()).split("\n");
+    assert.ok(lines.includes("  cookie GL_COLOR insert indirect nocache"));
+    assert.deepEqual(
+      lines.filter((line) => line.includes("ignore-persist")),
+      ["blue-0", "blue-1", "green-0", "green-1"].map(
+        (name) =>
+          `  ignore-persist if { req.cook(GL_COLOR) -m str ${name} } { srv_weight(app/${name}) eq 0 }`,
+      ),
+    );
+  });
+
+  it("a preview front listens on loopback or a private address only, never where users arrive, and logs nothing", () => {
+    const text = renderHaproxyConfig(base({ preview: { address: "127.0.0.1", port: 18079 } }));
+    const section = text.slice(text.indexOf("frontend preview"));
+    assert.match(
+      section,
+      /^frontend preview\n {2}bind 127\.0\.0\.1:18079\n {2}no log\n {2}default_backend preview\n/,
+    );
+    assert.match(section, / {2}server green-0 127\.0\.0\.1:18091 disabled\n/);
+    const refused: [Partial<ProxyState>, RegExp][] = [
+      [
+        { preview: { address: "0.0.0.0", port: 18079 } },
+        /preview address "0\.0\.0\.0" is not a loopback or private address/,
+      ],
+      [
+        { preview: { address: "203.0.113.7", port: 18079 } },
+        /preview address "203\.0\.113\.7" is not a loopback/,
+      ],
+      [
+        { listenAddress: "0.0.0.0", preview: { address: "10.0.0.5", port: 18079 } },
+        /preview address 10\.0\.0\.5 is reached through the public listen address 0\.0\.0\.0/,
+      ],
+      [
+        { listenAddress: "10.0.0.5", preview: { address: "10.0.0.5", port: 18079 } },
+        /reached through the public listen address 10\.0\.0\.5/,
+      ],
+      [{ preview: { address: "127.0.0.1", port: 18080 } }, /preview port 18080 is the proxy's own port/],
+    ];
+    for (const [overrides, message] of refused)
+      assert.throws(() => validateProxyState(base(overrides)), message);
   });
 
   it("two renders differ only in the active color: a flip needs no reload", () => {
@@ -48,10 +91,10 @@ describe("HAProxy config rendering (pure)", () => {
     const changed = blue.filter((line, index) => line !== green[index]);
     assert.deepEqual(changed, [
       "# active color: blue",
-      "  server blue-0 127.0.0.1:18081",
-      "  server blue-1 127.0.0.1:18082",
-      "  server green-0 127.0.0.1:18091 disabled",
-      "  server green-1 127.0.0.1:18092 disabled",
+      "  server blue-0 127.0.0.1:18081 cookie blue-0",
+      "  server blue-1 127.0.0.1:18082 cookie blue-1",
+      "  server green-0 127.0.0.1:18091 cookie green-0 disabled",
+      "  server green-1 127.0.0.1:18092 cookie green-1 disabled",
     ]);
     assert.equal(activeColorOfConfig(blue.join("\n")), "blue");
     assert.equal(activeColorOfConfig(green.join("\n")), "green");

@@ -39,7 +39,12 @@ describe("Pulumi.yaml and the README configuration reference", () => {
     for (const [key, declaration] of Object.entries(project.config)) {
       assert.ok(["string", "integer", "boolean", "array"].includes(declaration.type), key);
       assert.ok(declaration.description.length > 10, key);
-      if (declaration.type === "array") assert.deepEqual(declaration.items, { type: "string" }, key);
+      if (declaration.type === "array")
+        assert.deepEqual(
+          declaration.items,
+          { type: (CONFIG_KEYS as Record<string, ConfigKey>)[key]?.itemType ?? "string" },
+          key,
+        );
       if (declaration.default !== undefined)
         assert.ok(validConfigValue(declaration.type, declaration.items, declaration.default), key);
     }

@@ -161,7 +161,8 @@ describe("the Pulumi CLI's config rule, offline", function () {
         stackFileWith(dir, "local", `greenlight:${declaration.key}`, value),
       );
       assert.equal(result.code, EXIT.usage, `${declaration.key}: ${result.stderr}`);
-      const typeName = declaration.type === "array" ? "array<string>" : declaration.type;
+      const typeName =
+        declaration.type === "array" ? `array<${declaration.itemType ?? "string"}>` : declaration.type;
       assert.ok(
         result.stderr.includes(
           `Stack 'local' with configuration key '${declaration.key}' must be of type '${typeName}'`,

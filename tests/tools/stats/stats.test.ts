@@ -119,6 +119,14 @@ describe("tools/stats", function () {
       /^stopped before changing anything/,
     );
     assert.match(
+      failureReason({
+        ...base,
+        resourceChanges: { same: 40, update: 1 },
+        config: { "greenlight:trafficSteps": { value: "[10,50,100]", secret: false } },
+      }),
+      /^stopped after changing resources with canary steps \[10,50,100\] \(an aborted canary, weight 0 on the new color/,
+    );
+    assert.match(
       failureReason({ ...base, resourceChanges: { same: 40, create: 1 } }),
       /^stopped after changing resources/,
     );

@@ -1,0 +1,414 @@
+// Canary steps on real HAProxy: three `greenlight-ops proxy` processes (127.0.0.2-4), each driven through
+// its own relay process (the control channel without SSH; tests/hosts runs the same over SSH), in front of
+// small backends per color, under keep-alive GET and POST load through every front. The shares are
+// counted from the responses, not from the proxies' own figures.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import { ControlPlane, RelayChannel } from "../../../ops/control";
+import { haproxyBinary } from "../../../ops/proxy/process";
+import { admission, showServersState } from "../../../ops/proxy/runtime";
+import { SwitchReport, runSwitch } from "../../../ops/switch";
+import { fleetMover } from "../../../ops/switch/hosts";
+import { previewRelease } from "../../../ops/switch/preview";
+import { readFleet, weighFleet } from "../../../ops/proxy";
+import { StepError } from "../../../ops/lib/step";
+import { needService } from "../../support/service";
+import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
+import { LoadRun, startLoad } from "../support/load";
+import { freePortRange, tempStateDir } from "../support/release";
+
+const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+const RELEASE = { blue: "v1", green: "v2" } as const;
+
+/** A color's backend on one host: GET answers "release <id> <color>", POST answers JSON. */
+interface Backend {
+  server: http.Server;
+  healthy: boolean;
+  /** Every n-th request answers 500 (0: none). */
+  errorEvery: number;
+  delayMs: number;
+  served: number;
+}
+
+function startBackend(address: string, port: number, color: "blue" | "green"): Promise<Backend> {
+  const backend: Backend = {
+    server: http.createServer(),
+    healthy: true,
+    errorEvery: 0,
+    delayMs: 0,
+    served: 0,
+  };
+  backend.server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (request.url === "/health") return void response.writeHead(backend.healthy ? 200 : 503).end();
+    request.resume();
+    request.on("end", () => {
+      backend.served += 1;
+      const fail = backend.errorEvery > 0 && backend.served % backend.errorEvery === 0;
+      const body =
+        request.method === "POST"
+          ? JSON.stringify({ release: RELEASE[color] })
+          : `release ${RELEASE[color]} ${color}`;
+      setTimeout(() => response.writeHead(fail ? 500 : 200).end(body), backend.delayMs);
+    });
+  });
+  return new Promise((resolve) => backend.server.listen(port, address, () => resolve(backend)));
+}
+
+describe("canary steps across three proxies (real HAProxy, relays, load through every front)", function () {
+  this.timeout(180_000);
+  let base: number;
+  let stateDirs: string[] = [];
+  let proxies: CliProcess[] = [];
+  let backends: { blue: Backend; green: Backend }[] = [];
+  let relays: RelayChannel[] = [];
+  let loads: LoadRun[] = [];
+  const front = (index: number) => `http://${ADDRESSES[index]}:${base}/`;
+
+  const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const serving = async (index: number) =>
+    (await showServersState(relays[index]))
+      .map((state) => `${state.name}:${admission(state)}:${state.userWeight}`)
+      .join(" ");
+  const colorsAnswering = async (index: number, requests = 30) => {
+    const seen = new Set<string>();
+    for (let request = 0; request < requests; request++) {
+      const response = await fetch(front(index));
+      seen.add(`${response.status} ${await response.text()}`);
+    }
+    return [...seen].sort();
+  };
+
+  before(async function () {
+    await needService(this, "HAProxy", async () => {
+      execFileSync(haproxyBinary(), ["-v"], { stdio: "pipe" });
+    });
+  });
+
+  beforeEach(async () => {
+    base = await freePortRange(4);
+    stateDirs = ADDRESSES.map(() => tempStateDir());
+    backends = [];
+    for (const address of ADDRESSES) {
+      backends.push({
+        blue: await startBackend(address, base + 1, "blue"),
+        green: await startBackend(address, base + 2, "green"),
+      });
+    }
+    proxies = ADDRESSES.map((address, index) =>
+      spawnOps(
+        [
+          "proxy",
+          ...["--state-dir", stateDirs[index], "--listen-address", address, "--upstream-host", address],
+          ...[
+            "--proxy-port",
+            String(base),
+            "--blue-port",
+            String(base + 1),
+            "--green-port",
+            String(base + 2),
+          ],
+          ...["--check-interval-ms", "200", "--preview-port", String(base + 3), "--preview-address", address],
+        ],
+        { ...process.env },
+        120_000,
+      ),
+    );
+    relays = await Promise.all(stateDirs.map((dir, index) => spawnRelay(`h${index + 2}`, dir)));
+    for (const index of ADDRESSES.keys()) {
+      await waitFor(`h${index + 2} serves blue, green checked in drain at weight 0`, async () =>
+        (await serving(index)) === "blue-0:ready:1 green-0:drain:0" ? (await fetch(front(index))).ok : false,
+      );
+    }
+    for (const relay of relays)
+      await waitFor(`${relay.host} checks green UP`, async () =>
+        (await showServersState(relay)).some(
+          (state) => state.name === "green-0" && state.operationalState === 2,
+        ),
+      );
+    loads = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(loads.map((load) => load.stop()));
+    await Promise.all(relays.map((relay) => relay.close()));
+    for (const proxy of proxies) if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
+    await Promise.all(proxies.map((proxy) => proxy.done));
+    for (const backend of backends.flatMap((pair) => [pair.blue, pair.green])) {
+      backend.server.closeAllConnections();
+      await new Promise((resolve) => backend.server.close(resolve));
+    }
+    for (const dir of stateDirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Answers per release over every front's load so far. */
+  const answered = () => {
+    const totals: Record<string, number> = { v1: 0, v2: 0 };
+    for (const load of loads) for (const release of ["v1", "v2"]) totals[release] += load.served(release);
+    return totals;
+  };
+
+  /** Runs the switch with steps; records the answers per release over each step's judged window. */
+  async function canary(steps: number[], onStep: (message: string) => void = () => undefined) {
+    const windows: Record<number, { start: Record<string, number>; end?: Record<string, number> }> = {};
+    const log = (message: string) => {
+      const started = /^step (\d+) %: green takes/.exec(message);
+      if (started) windows[Number(started[1])] = { start: answered() };
+      const judged = /^step (\d+) %: (healthy|breach|insufficient)/.exec(message);
+      if (judged) windows[Number(judged[1])].end = answered();
+      onStep(message);
+    };
+    const mover = fleetMover(
+      ControlPlane.of(relays),
+      ADDRESSES.map((_, index) => front(index)),
+      {
+        checkIntervalMs: 200,
+        log,
+      },
+    );
+    const outcome = await runSwitch(mover, {
+      color: "green",
+      release: "v2",
+      warmupPaths: [],
+      guardSeconds: 2,
+      thresholds: { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 },
+      canary: {
+        steps,
+        stepSeconds: 3,
+        margins: { errorRatePoints: 1, p95Percent: 50, p95FloorMs: 25, minRequests: 20 },
+      },
+      env: {},
+      log,
+    }).then(
+      (report) => ({ report, error: undefined }),
+      (error: Error) => ({ report: undefined, error }),
+    );
+    const shares = Object.entries(windows).map(([percent, window]) => {
+      const end = window.end ?? answered();
+      const green = end.v2 - window.start.v2;
+      const blue = end.v1 - window.start.v1;
+      return { percent: Number(percent), greenShare: (green / (green + blue)) * 100, requests: green + blue };
+    });
+    return { ...outcome, shares };
+  }
+
+  const startLoads = () => {
+    loads = ADDRESSES.map((_, index) =>
+      startLoad({ url: front(index), clients: 4, maxRequests: 400_000, maxMs: 90_000 }),
+    );
+  };
+
+  it("a full canary [10, 50, 100]: 0 failed requests, each step's share within ±5 points of its weight, sticky clients keep their color", async () => {
+    startLoads();
+    let rollingOut = true;
+    const changed: string[] = [];
+    /** A client that reached `want` (first requests without cookie until it did), then sends its cookie. */
+    const stickyClient = async (index: number, want: "blue" | "green") => {
+      let cookie = "";
+      for (let attempt = 0; attempt < 200 && cookie === ""; attempt++) {
+        const first = await fetch(front(index));
+        if ((await first.text()).endsWith(` ${want}`))
+          cookie = (first.headers.get("set-cookie") ?? "").split(";")[0];
+      }
+      assert.match(cookie, new RegExp(`^GL_COLOR=${want}-0$`));
+      let requests = 0;
+      while (rollingOut) {
+        const body = await (await fetch(front(index), { headers: { cookie } })).text();
+        if (!rollingOut) break;
+        requests += 1;
+        if (!body.endsWith(` ${want}`)) changed.push(`h${index + 2} ${want} client got ${body}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return requests;
+    };
+    const sticky: Promise<number>[] = [];
+    const run = await canary([10, 50, 100], (message) => {
+      if (/^step 10 %: green takes/.test(message))
+        for (const index of ADDRESSES.keys())
+          sticky.push(stickyClient(index, "green"), stickyClient(index, "blue"));
+      if (/^step 50 %: (healthy|breach)/.test(message)) rollingOut = false;
+    });
+    rollingOut = false;
+    const stickyRequests = await Promise.all(sticky);
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.equal(run.error, undefined, run.error?.message);
+    const report = run.report as SwitchReport;
+    assert.deepEqual(
+      report.canary?.steps.map((step) => [step.percent, step.verdict]),
+      [
+        [10, "healthy"],
+        [50, "healthy"],
+      ],
+    );
+    assert.equal(report.previousColor, "blue");
+    assert.equal((report.guard as { verdict: string }).verdict, "healthy");
+    for (const [index, result] of results.entries()) {
+      assert.equal(result.failed, 0, `front ${index}: ${JSON.stringify(result.failures)}`);
+      assert.ok(result.posts > 100 && result.gets > 100, JSON.stringify(result));
+    }
+    for (const share of run.shares) {
+      assert.ok(share.requests > 200, `step ${share.percent}: only ${share.requests} requests`);
+      assert.ok(
+        Math.abs(share.greenShare - share.percent) <= 5,
+        `step ${share.percent}: green answered ${share.greenShare.toFixed(1)} %`,
+      );
+    }
+    assert.deepEqual(changed, [], "a client with the cookie never changes color during the rollout");
+    assert.equal(stickyRequests.length, 6);
+    assert.ok(
+      stickyRequests.every((count) => count > 20),
+      String(stickyRequests),
+    );
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:drain:0 green-0:ready:1");
+      assert.deepEqual(await colorsAnswering(index), ["200 release v2 green"]);
+    }
+  });
+
+  it("a new color slow from the 50 % step: aborted there with 0 failed requests, weight 0 on green on every host, green's sticky clients back on blue", async () => {
+    startLoads();
+    const run = await canary([10, 50, 100], (message) => {
+      if (/^step 50 %: green takes/.test(message)) for (const pair of backends) pair.green.delayMs = 120;
+    });
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.ok(run.error instanceof StepError, String(run.error));
+    assert.equal(run.error.exitCode, 1);
+    assert.match(
+      run.error.message,
+      /^canary aborted at step 50 % \(breach\): p95 \d+ ms against the old color's \d+ ms/,
+    );
+    assert.match(run.error.message, /weight 0 on green, blue serves on every host \(3\)/);
+    const report = run.error.report as {
+      activeColor: string;
+      canary: { steps: { percent: number; verdict: string }[]; abortedAt: number };
+    };
+    assert.equal(report.activeColor, "blue");
+    assert.equal(report.canary.abortedAt, 50);
+    assert.deepEqual(
+      report.canary.steps.map((step) => [step.percent, step.verdict]),
+      [
+        [10, "healthy"],
+        [50, "breach"],
+      ],
+    );
+    for (const [index, result] of results.entries())
+      assert.equal(result.failed, 0, `front ${index}: ${JSON.stringify(result.failures)}`);
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+      const withGreenCookie = await fetch(front(index), { headers: { cookie: "GL_COLOR=green-0" } });
+      assert.equal(await withGreenCookie.text(), "release v1 blue");
+    }
+  });
+
+  it("preview: every preview front answers the new color while the public fronts answer the old one; a promotion's canary then moves the users", async () => {
+    const mover = fleetMover(
+      ControlPlane.of(relays),
+      ADDRESSES.map((_, index) => front(index)),
+      {
+        checkIntervalMs: 200,
+      },
+    );
+    const previewed = await previewRelease(mover, { color: "green", release: "v2" }, []);
+    assert.equal(previewed.activeColor, "blue");
+    assert.equal(previewed.previewColor, "green");
+    for (const [index, address] of ADDRESSES.entries()) {
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+      const answers = new Set<string>();
+      for (let request = 0; request < 20; request++)
+        answers.add(await (await fetch(`http://${address}:${base + 3}/`)).text());
+      assert.deepEqual([...answers], ["release v2 green"], `h${index + 2}'s preview front`);
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0", "user traffic did not move");
+    }
+    await assert.rejects(
+      fetch(`http://127.0.0.5:${base + 3}/`),
+      "the preview front listens on the host's own address only",
+    );
+    startLoads();
+    const run = await canary([50, 100]);
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.equal(run.error, undefined, run.error?.message);
+    for (const result of results) assert.equal(result.failed, 0, JSON.stringify(result.failures));
+    for (const index of ADDRESSES.keys())
+      assert.deepEqual(await colorsAnswering(index), ["200 release v2 green"]);
+  });
+
+  it("a rollback mid-rollout (the switch back to blue npm run rollback's update runs) leaves weight 0 on green on every host, sticky green clients included", async () => {
+    const targets = relays.map((relay) => ({ name: relay.host, admin: relay }));
+    const before = await readFleet(targets, { checkIntervalMs: 200 });
+    await weighFleet(targets, "green", 50, before, { checkIntervalMs: 200 });
+    for (const index of ADDRESSES.keys())
+      assert.equal(await serving(index), "blue-0:ready:50 green-0:ready:50");
+    startLoads();
+    const mover = fleetMover(
+      ControlPlane.of(relays),
+      ADDRESSES.map((_, index) => front(index)),
+      {
+        checkIntervalMs: 200,
+      },
+    );
+    const report = await runSwitch(mover, {
+      color: "blue",
+      release: "v1",
+      warmupPaths: [],
+      guardSeconds: 0,
+      thresholds: { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 },
+      env: {},
+    });
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.equal(report.method, "flip");
+    for (const result of results) assert.equal(result.failed, 0, JSON.stringify(result.failures));
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      const sticky = await fetch(front(index), { headers: { cookie: "GL_COLOR=green-0" } });
+      assert.equal(await sticky.text(), "release v1 blue");
+    }
+  });
+
+  it("a new color with 3 % errors against the old color's 0 %: aborted at the first step", async () => {
+    for (const pair of backends) pair.green.errorEvery = 33;
+    startLoads();
+    const run = await canary([10, 50, 100]);
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.ok(run.error instanceof StepError, String(run.error));
+    assert.match(
+      run.error.message,
+      /^canary aborted at step 10 % \(breach\): error rate [1-9](\.\d+)? % \(\d+ of \d+\) against the old color's 0 % \(0 of \d+\) is more than 1 points above/,
+    );
+    assert.deepEqual(
+      (run.error.report as { canary: { steps: { percent: number }[] } }).canary.steps.map(
+        (step) => step.percent,
+      ),
+      [10],
+    );
+    for (const result of results) assert.deepEqual(Object.keys(result.failures), ["status 500"]);
+    for (const index of ADDRESSES.keys())
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+  });
+
+  it("a host failing a step puts every host back where it was before the rollout", async () => {
+    startLoads();
+    const run = await canary([10, 50, 100], (message) => {
+      if (/^step 10 %: green takes/.test(message)) backends[2].green.healthy = false;
+    });
+    const results = await Promise.all(loads.map((load) => load.stop()));
+    assert.ok(run.error instanceof StepError, String(run.error));
+    assert.match(
+      run.error.message,
+      /^traffic step 50 % to green: green is not ready to take traffic on h4; every host is back on the servers and weights it had before the rollout: host h4: HAProxy's own health checks see green-0 DOWN/,
+    );
+    for (const [index, result] of results.entries())
+      assert.equal(result.failed, 0, `front ${index}: ${JSON.stringify(result.failures)}`);
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+    }
+  });
+});
