@@ -3,7 +3,12 @@
 // the color that serves. A later update with the promotion moves the traffic (the switch, or its steps).
 import { Color } from "../../schema/types";
 import { StepError } from "../lib/step";
-import type { TrafficMover } from ".";
+
+/** What a preview needs of the switch's mover (ops/switch TrafficMover has both). */
+interface PreviewMover {
+  preview?(color: Color): Promise<{ runtimeMs: number }>;
+  serving?(): Promise<Color | undefined>;
+}
 
 export interface PreviewReport {
   step: "switch";
@@ -19,7 +24,7 @@ export interface PreviewReport {
 
 /** Readies `color` on every proxy's preview front; moves no user traffic. */
 export async function previewRelease(
-  mover: TrafficMover,
+  mover: PreviewMover,
   settings: { color: Color; release: string; image?: string; log?: (message: string) => void },
   previewUrls: string[],
 ): Promise<PreviewReport> {
