@@ -72,8 +72,8 @@ export function releaseChange(
       "greenlight:activeColor": idleColor,
       "greenlight:latestColor": idleColor,
       "greenlight:schemaBreaking": String(request.schemaBreaking),
-      // A preview stops before the switch; any other release takes the traffic (a past preview ends here).
-      ...(request.preview || base.config["greenlight:promote"] !== undefined
+      // A preview stops before the switch; any other release takes the traffic (a past preview in the stack file ends here).
+      ...(request.preview || base.stackValues["greenlight:promote"] !== undefined
         ? { "greenlight:promote": String(!request.preview) }
         : {}),
     },

@@ -19,7 +19,8 @@ interface PlanRun {
 }
 
 function plan(args: string[], cwd = PROJECT_DIR): Promise<PlanRun> {
-  const child = spawn("npm", ["run", "--silent", "plan", "--", ...args], {
+  // --wide: the assertions read whole lines (the default output wraps at 100 columns).
+  const child = spawn("npm", ["run", "--silent", "plan", "--", ...args, "--wide"], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });

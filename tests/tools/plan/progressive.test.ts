@@ -24,7 +24,16 @@ describe("npm run plan: preview, promotion and canary steps", function () {
     let stdout = "";
     let stderr = "";
     const code = await plan(
-      { stack: "local", stackFile, at: AT, json: false, preview: true, ...(diffFrom ? { diffFrom } : {}) },
+      // --wide: the assertions read whole lines (the default output wraps at 100 columns).
+      {
+        stack: "local",
+        stackFile,
+        at: AT,
+        json: false,
+        preview: true,
+        wide: true,
+        ...(diffFrom ? { diffFrom } : {}),
+      },
       (text) => (stdout += text),
       (text) => (stderr += text),
     );
