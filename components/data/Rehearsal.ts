@@ -2,14 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT, STEP } from "../../contract/resources";
 import { COMMAND_WORD, DOCKER_NETWORK, IMAGE_REF } from "../../contract/patterns";
 import { ArgChecker } from "../arg-checker";
-import { DatabaseBackup, checkPgTarget, requireBucketName } from "./DatabaseBackup";
-import { migratorDatabaseUrl } from "./Migration";
+import { checkPgTarget, requireBucketName } from "./DatabaseBackup";
+import { MigrationArgs, migratorDatabaseUrl } from "./Migration";
 import {
   LOCAL,
   ONCE_PER_RELEASE,
-  PgTarget,
-  S3Target,
-  StepPlace,
   StepResource,
   lastJsonLine,
   num,
@@ -20,29 +17,12 @@ import {
 } from "../step-command";
 import type { FlagValue } from "../../ops/hosts/remote";
 
-export interface RehearsalArgs {
-  stack: string;
-  /** The release whose migration is rehearsed: the one the backup and the migration are of. */
-  release: string;
-  /** The release's image; the rehearsal runs its migration in a one-off container of it. */
-  image: string;
-  /** The release's migration command, exec form, as the Migration runs it. */
-  command: string[];
-  /** Docker network of the one-off container: "host" or a network name. */
-  network: string;
-  /** Longest the migration container may run, in seconds (greenlight:migrationTimeoutSeconds). */
-  timeoutSeconds: number;
-  /** Bucket name (BackupBucket.bucketName): the backup is restored from it when no copy is handed over. */
-  bucket: pulumi.Input<string>;
-  prefix: string;
-  /** The backup of this release, with its drill on and handing its copy over (rehearsal: true). */
-  backup: DatabaseBackup;
-  /** Where the step connects as the admin role (the copy is created, read and dropped there). */
-  database: PgTarget;
-  password?: pulumi.Input<string>;
-  /** The migrator role the container connects as, and the host it reaches PostgreSQL at. */
-  migrator: { role: string; password: pulumi.Input<string>; host: string };
-  s3: S3Target;
+/**
+ * The migration's own arguments (the same image, command, network, migrator role, place and pull), run on
+ * the drill's copy: the bucket is read only when no copy was handed over, and the admin role creates,
+ * reads and drops the copy.
+ */
+export interface RehearsalArgs extends MigrationArgs {
   /** What the release declares (greenlight:schemaBreaking): declared additive and rehearsed breaking is refused. */
   declared: "additive" | "breaking";
   /** A longer rehearsal is refused unless maintenanceMode is on or read-only, in seconds. */
@@ -54,10 +34,6 @@ export interface RehearsalArgs {
   minFreeDiskPercent: number;
   /** Where the rehearsal's refusals and lock warnings are posted (a secret). */
   webhookUrl?: pulumi.Input<string>;
-  /** Where it runs: where the drill ran (greenlight:dataHost), or here. */
-  place?: StepPlace;
-  /** On a host: that host's pull of `image`; the rehearsal's `docker run` finds the image there. */
-  imagePulled?: pulumi.Resource;
 }
 
 /** The rehearsal's verdict as the stack outputs record it (empty during preview). */
