@@ -288,7 +288,7 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
     const flooding = sim.ssh(fleet.hosts[1], nodeIn(images.v1, flood));
     // Clients that abandon their uploads midway: HAProxy logs each "-1 … CD--".
     let aborting = true;
-    const abandoned = Array.from({ length: 6 }, async () => {
+    const abandoned = Array.from({ length: 8 }, async () => {
       let count = 0;
       while (aborting) {
         for (const host of fleet.hosts) {
@@ -307,7 +307,7 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
       const healthy = await fleet.switch("green", "v2", {
         "guard-seconds": 15,
         "guard-min-requests": 50,
-        "guard-error-rate": 5,
+        "guard-error-rate": 1,
       });
       assert.equal(healthy.code, 0, healthy.stderr);
       const report = healthy.json[0] as {
@@ -316,10 +316,11 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
       };
       assert.equal(report.guard.verdict, "healthy");
       assert.equal(report.guard.summary.failures, 0, "not one forged 500 counted");
-      // What the old guard would have made of the abandoned uploads: failures above the 5 % threshold.
+      // What the old guard would have made of the abandoned uploads: failures above the 1 % threshold.
+      // (How many abandon per request served depends on the machine's load: 2.8 % calm, 4.3 % at a load of 6.)
       const oldRate = report.guard.clientAborts / (report.guard.summary.requests + report.guard.clientAborts);
       assert.ok(
-        oldRate > 0.05,
+        oldRate > 0.01,
         `abandoned ${report.guard.clientAborts} of ${report.guard.summary.requests}: would have reverted`,
       );
       assert.ok(
@@ -361,6 +362,13 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
   });
 
   it("a host presenting another SSH key gets nothing: no login, no environment, no relay, and no host moves", async () => {
+    // Blue v1 live on every host to begin with, whatever the test before left.
+    const bodies = await Promise.all(fleet.hosts.map(async (host) => (await fleet.get(host)).body));
+    if (!bodies.every((body) => /^release v1 \(blue\)/.test(body))) {
+      await fleet.startColor("blue", "v1", images.v1);
+      const back = await fleet.switch("blue", "v1");
+      assert.equal(back.code, 0, back.stderr);
+    }
     await fleet.startColor("green", "v2", images.v2);
     const target = fleet.hosts[1];
     const impostor = sim.startImpostor(target);
