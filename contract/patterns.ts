@@ -52,6 +52,9 @@ export function isLoopbackHost(host: string): boolean {
 /** An S3 bucket name (the DNS-compatible subset). */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** An AWS region such as eu-central-1. */
+export const AWS_REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
 /** An S3 key prefix: path segments of safe characters. */
 export const KEY_PREFIX = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 

@@ -384,7 +384,7 @@ export const CONFIG_KEYS = {
   s3Region: {
     type: "string",
     description: "AWS region of the backup bucket.",
-    schema: text(/^[a-z]{2}(?:-[a-z]+)+-\d$/, "an AWS region such as eu-central-1").default("us-east-1"),
+    schema: text(p.AWS_REGION, "an AWS region such as eu-central-1").default("us-east-1"),
   },
   s3AccessKeyId: {
     type: "string",

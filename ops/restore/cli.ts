@@ -7,7 +7,8 @@
 // swaps and drops databases, and options.ts holds the options and their checks.
 import * as os from "os";
 import { locationOptions, numberOption } from "../lib/data-options";
-import { StepCommand } from "../lib/step";
+import { StepCommand, StepError } from "../lib/step";
+import { AWS_REGION } from "../../contract/patterns";
 import type { RestoreOptions } from "./options";
 import { withDatabaseTls } from "../lib/postgres/tls";
 
@@ -45,6 +46,12 @@ export const restoreCommand: StepCommand = {
       .option("--target-db <database>", "restore for real into this database (needs --confirm)")
       .option("--confirm", "confirm a real restore")
       .option(
+        "--preflight",
+        "with --target-db: check everything a real restore needs (S3, the backup, pg_restore, the database, the disk) and change nothing",
+      )
+      .option("--region <region>", "AWS region of the bucket (default: AWS_REGION)")
+      .option("--endpoint <url>", "S3-compatible endpoint (default: GREENLIGHT_S3_ENDPOINT)")
+      .option(
         "--allow-other-database",
         "restore for real into a database other than the one backed up (another name or server)",
       )
@@ -62,8 +69,23 @@ export const restoreCommand: StepCommand = {
   stopsCleanly: true,
   run: async (options, env, stop) => {
     const parsed = restoreOptions(options);
+    if (options.region !== undefined && !AWS_REGION.test(String(options.region)))
+      throw new StepError(
+        `--region ${JSON.stringify(options.region)} is not an AWS region such as eu-central-1`,
+        2,
+      );
+    // The stack's bucket region and endpoint, as a rollback passes them, win over the environment's.
+    const s3Env = {
+      ...env,
+      ...(options.region !== undefined ? { AWS_REGION: String(options.region) } : {}),
+      ...(options.endpoint !== undefined ? { GREENLIGHT_S3_ENDPOINT: String(options.endpoint) } : {}),
+    };
+    if (options.preflight === true) {
+      const { preflightRestore } = await import("./preflight");
+      return withDatabaseTls(s3Env, (tlsEnv) => preflightRestore(parsed, tlsEnv));
+    }
     // Loaded only when the step runs: the S3 stack (AWS SDK) costs start-up time every other step skips.
     const { restore } = await import(".");
-    return withDatabaseTls(env, (tlsEnv) => restore(parsed, tlsEnv, stop));
+    return withDatabaseTls(s3Env, (tlsEnv) => restore(parsed, tlsEnv, stop));
   },
 };

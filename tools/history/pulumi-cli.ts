@@ -2,7 +2,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { formatCommand, PlannedCommand, pulumiStackHistory } from "../lib/commands";
+import { formatCommand, pulumiStackHistory } from "../lib/commands";
 import { HistoryError, parseHistoryText, readHistoryFile, StackUpdate } from "./read";
 
 /** The Pulumi CLI is needed and not on PATH. */
@@ -76,28 +76,4 @@ export function readStackHistory(
   return source.historyFile !== undefined
     ? readHistoryFile(source.historyFile)
     : readLiveHistory(source.stack, env, source.projectDir);
-}
-
-/** How a run of planned commands ended. */
-export type RunOutcome =
-  { ok: true; ran: number } | { ok: false; ran: number; failed: PlannedCommand; exitCode: number };
-
-/** Runs commands in order with inherited output, stopping at the first that fails. */
-export function runInOrder(
-  commands: PlannedCommand[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; log: (line: string) => void; outputToStderr?: boolean },
-): RunOutcome {
-  // With --json the tool's stdout carries one document, so the commands' own output goes to stderr.
-  const stdout = options.outputToStderr ? 2 : "inherit";
-  for (const [index, command] of commands.entries()) {
-    options.log(`[${index + 1}/${commands.length}] ${formatCommand(command.argv)}`);
-    const result = spawnSync(command.argv[0], command.argv.slice(1), {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: [command.interactive ? "inherit" : "ignore", stdout, "inherit"],
-    });
-    const exitCode = result.error ? 127 : (result.status ?? 1);
-    if (exitCode !== 0) return { ok: false, ran: index, failed: command, exitCode };
-  }
-  return { ok: true, ran: commands.length };
 }

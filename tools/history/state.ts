@@ -32,6 +32,9 @@ export interface ReleaseState {
   backupPrefix: string;
   backupBucket: RecordedValue;
   backupRetentionDays: number;
+  /** Where the bucket is: greenlight:s3Region (its default when unset) and s3Endpoint (unset for AWS). */
+  s3Region: string;
+  s3Endpoint?: string;
   dbName: RecordedValue;
   maintenanceMode: string;
   override?: RecordedOverride;
@@ -94,6 +97,8 @@ export function releaseState(update: StackUpdate): ReleaseState {
     backupPrefix: plainValue(recorded(update, "backupPrefix")) ?? (defaultOf("backupPrefix") as string),
     backupBucket: recorded(update, "backupBucket"),
     backupRetentionDays: integer(update, "backupRetentionDays"),
+    s3Region: plainValue(recorded(update, "s3Region")) ?? (defaultOf("s3Region") as string),
+    s3Endpoint: plainValue(recorded(update, "s3Endpoint")),
     dbName: recorded(update, "dbName"),
     maintenanceMode:
       plainValue(recorded(update, "maintenanceMode")) ?? (defaultOf("maintenanceMode") as string),

@@ -29,6 +29,9 @@ export interface PlannedBackup {
   /** The backup was taken when this update started, before its migration. */
   takenAt: string;
   targetDb: string;
+  /** The stack's bucket region and endpoint, passed on to the restore step. */
+  region: string;
+  endpoint?: string;
 }
 
 /** The action, why, and what it needs. */
@@ -98,6 +101,8 @@ function plannedBackup(
     location: releasePrefix(live.state.backupPrefix, stack, breaking.release),
     takenAt: breakingUpdate.startTime,
     targetDb: plainValue(live.state.dbName) ?? "<greenlight:dbName>",
+    region: live.state.s3Region,
+    ...(live.state.s3Endpoint !== undefined ? { endpoint: live.state.s3Endpoint } : {}),
   };
 }
 

@@ -8,7 +8,6 @@
 // This is the command line; the plan is ./index.ts.
 import { Command } from "commander";
 import { EXIT } from "../../contract/exit-codes";
-import { formatCommand } from "../lib/commands";
 import {
   BadInput,
   failure,
@@ -21,7 +20,10 @@ import {
   withUserPaths,
 } from "../lib/io";
 import { OverrideFlags, overrideFromFlags, overrideOptions } from "../lib/override";
-import { HISTORY_FILE_OPTION, MissingPulumiError, runInOrder } from "../history/pulumi-cli";
+import { HISTORY_FILE_OPTION, MissingPulumiError } from "../history/pulumi-cli";
+import { runInOrder } from "../lib/run-commands";
+import { describeStop } from "./stopped";
+import * as path from "path";
 import { OUTPUTS_FILE_OPTION } from "../history/outputs";
 import { HistoryError } from "../history/read";
 import { prepareRollback, RollbackPlan } from ".";
@@ -154,20 +156,14 @@ export async function main(
       "not running: a secret must be typed at `pulumi config set --secret` and stdin is not a terminal; run it in a terminal",
     );
   }
-  const outcome = runInOrder(plan.commands, {
+  const outcome = await runInOrder(plan.commands, {
     cwd: options.projectDir,
     env,
     log: (line) => io.err(`rollback: ${line}\n`),
     outputToStderr: options.json,
+    stackFile: path.join(options.projectDir, `Pulumi.${plan.stack}.yaml`),
   });
-  if (!outcome.ok) {
-    const done = outcome.ran === 0 ? "nothing ran before it" : `steps 1–${outcome.ran} ran`;
-    return fail(
-      outcome.exitCode,
-      `stopped at step ${outcome.ran + 1}/${plan.commands.length} (${formatCommand(outcome.failed.argv)}), exit code ${outcome.exitCode}; ` +
-        `${done}. Fix the cause and run the remaining steps from the plan above.`,
-    );
-  }
+  if (!outcome.ok) return fail(outcome.exitCode, describeStop(plan.stack, plan.commands, outcome));
   io.err(`rollback: ${plan.stack} rolled back to v${plan.to.version} (${plan.to.release}, ${plan.action})\n`);
   return EXIT.ok;
 }

@@ -69,8 +69,8 @@ function releaseKeys(
   ];
 }
 
-/** The restore step of the ops CLI; credentials come from the environment, never argv. */
-function restoreCommand(stack: string, backup: PlannedBackup): PlannedCommand {
+/** The restore step of the ops CLI (or its preflight); credentials come from the environment, never argv. */
+function restoreCommand(stack: string, backup: PlannedBackup, preflight: boolean): PlannedCommand {
   return {
     argv: [
       "node",
@@ -86,9 +86,14 @@ function restoreCommand(stack: string, backup: PlannedBackup): PlannedCommand {
       backup.release,
       "--target-db",
       backup.targetDb,
-      "--confirm",
+      "--region",
+      backup.region,
+      ...(backup.endpoint !== undefined ? ["--endpoint", backup.endpoint] : []),
+      preflight ? "--preflight" : "--confirm",
     ],
-    purpose: `restore the newest backup under ${backup.location} into ${backup.targetDb} (database and S3 credentials come from the environment)`,
+    purpose: preflight
+      ? `check the restore can run before anything changes: S3 credentials, region and bucket, the backup under ${backup.location}, pg_restore, the database and free disk`
+      : `restore the newest backup under ${backup.location} into ${backup.targetDb} (database and S3 credentials come from the environment)`,
   };
 }
 
@@ -154,6 +159,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
 
   const { backup } = decision;
   if (backup !== undefined) {
+    commands.push(restoreCommand(stack, backup, true));
     if (live.state.maintenanceMode !== "on") {
       converge([
         ...releaseKeys(
@@ -179,7 +185,7 @@ export function rollbackCommands(request: CommandsRequest): { commands: PlannedC
         purpose: "apply maintenance mode",
       });
     }
-    commands.push(restoreCommand(stack, backup));
+    commands.push(restoreCommand(stack, backup, false));
   }
 
   // Every release key is set to what it must be, unless Pulumi.<stack>.yaml already holds it: a

@@ -234,16 +234,20 @@ describe("tools/rollback", function () {
         location: "db/production/2026.11.17-1/",
         takenAt: "2026-11-17T10:20:00.000Z",
         targetDb: "shop",
+        region: "eu-central-1",
       });
       assert.match(
         String(document.reason),
         /v23 released 2026\.11\.17-1 with greenlight:schemaBreaking=true/,
       );
-      const restoreAt = document.commands.indexOf(
+      // The stack's region goes with the restore (the history records greenlight:s3Region: eu-central-1).
+      const restoreArgs =
         "node bin/greenlight-ops.js restore --bucket example-shop-backups-production --prefix db --stack production " +
-          "--release 2026.11.17-1 --target-db shop --confirm",
-      );
+        "--release 2026.11.17-1 --target-db shop --region eu-central-1";
+      const restoreAt = document.commands.indexOf(`${restoreArgs} --confirm`);
       assert.ok(restoreAt > 0, document.commands.join("\n"));
+      // Before anything changes, the preflight checks what the restore needs.
+      assert.equal(document.commands[0], `${restoreArgs} --preflight`);
       const before = document.commands.slice(0, restoreAt);
       const afterRestore = document.commands.slice(restoreAt + 1);
       assert.ok(before.includes("pulumi config set greenlight:maintenanceMode on --stack production"));
@@ -275,8 +279,9 @@ describe("tools/rollback", function () {
       assert.equal(document.to.version, 22);
       assert.equal(document.backup.location, "db/production/2026.11.17-1/");
       assert.match(document.reason, /still warm in green: flip to it/);
-      const restoreAt = document.commands.findIndex((command: string) =>
-        command.startsWith("node bin/greenlight-ops.js restore"),
+      const restoreAt = document.commands.findIndex(
+        (command: string) =>
+          command.startsWith("node bin/greenlight-ops.js restore") && command.endsWith("--confirm"),
       );
       assert.deepEqual(document.commands.slice(restoreAt + 1), [
         "pulumi config set greenlight:activeColor green --stack production",
@@ -718,8 +723,10 @@ describe("tools/rollback", function () {
       );
     });
 
-    it("--yes on a restore stops when the restore step fails, before the rollback's pulumi up", async () => {
+    it("--yes on a restore stops at the preflight, before maintenance mode or any config changes", async () => {
       const pulumi = standIn(path.join(tmp, "standin-restore"));
+      const stackFile = path.join(breakingProject, "Pulumi.production.yaml");
+      const before = fs.readFileSync(stackFile, "utf8");
       const run = await rollback(
         [
           ...fromHistory(fixture("production-breaking.json"), { projectDir: breakingProject }),
@@ -728,14 +735,14 @@ describe("tools/rollback", function () {
           "--yes",
           "--json",
         ],
-        // No database or S3 credentials (and no instance metadata to wait for): the real restore step must refuse.
+        // No database or S3 credentials (and no instance metadata to wait for): the real preflight must refuse.
         { ...pulumi.env, AWS_EC2_METADATA_DISABLED: "true" },
       );
       assert.notEqual(run.code, 0);
-      const calls = pulumi.calls();
-      assert.deepEqual(calls.at(-1)?.slice(0, 4), ["up", "--yes", "--stack", "production"]);
-      assert.match(calls.at(-1)?.at(-1) ?? "", /maintenance on before restoring/);
-      assert.match(run.err, /stopped at step \d+\/\d+ \(node bin\/greenlight-ops\.js restore /);
+      assert.deepEqual(pulumi.calls(), [], "no pulumi config set, no pulumi up: maintenance never went on");
+      assert.match(run.err, /stopped at step 1\/\d+ \(node bin\/greenlight-ops\.js restore .*--preflight\)/);
+      assert.doesNotMatch(run.err, /MAINTENANCE MODE IS ON/);
+      assert.equal(fs.readFileSync(stackFile, "utf8"), before);
       assert.doesNotThrow(() => JSON.parse(run.out), "with --json, stdout stays one JSON document");
     });
   });

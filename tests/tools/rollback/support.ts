@@ -49,7 +49,12 @@ export function makeProject(parent: string, name: string, stackFiles: Record<str
   return dir;
 }
 
-/** A stand-in `pulumi` (the real CLI cannot be installed here): records its argv, fails at STANDIN_FAIL_AT. */
+/**
+ * A stand-in `pulumi` (the real CLI cannot be installed here): records its argv, fails at STANDIN_FAIL_AT.
+ * With STANDIN_WRITES=1 its `config set` writes the key into Pulumi.<stack>.yaml in its working directory
+ * as the real CLI does; with STANDIN_SIGINT_AT=<n> its n-th call sends SIGINT to its parent's process
+ * group (the tool run as a terminal's foreground job), as Ctrl-C does, and waits to be stopped by it.
+ */
 export function standIn(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[][] } {
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin, { recursive: true });
@@ -60,9 +65,22 @@ export function standIn(dir: string): { env: NodeJS.ProcessEnv; calls: () => str
 const fs = require("fs");
 fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
 const calls = fs.readFileSync(process.env.STANDIN_LOG, "utf8").trim().split("\\n").length;
+const [verb, sub, key, value, , stack] = process.argv.slice(2);
+if (String(calls) === process.env.STANDIN_SIGINT_AT) {
+  process.kill(-process.ppid, "SIGINT");
+  setTimeout(() => process.exit(0), 10000);
+  return;
+}
 if (String(calls) === process.env.STANDIN_FAIL_AT) {
   process.stderr.write("error: stand-in told to fail at call " + calls + "\\n");
   process.exit(Number(process.env.STANDIN_FAIL_CODE || 1));
+}
+if (process.env.STANDIN_WRITES === "1" && verb === "config" && sub === "set" && !key.startsWith("-")) {
+  const yaml = require(${JSON.stringify(require.resolve("yaml"))});
+  const file = "Pulumi." + stack + ".yaml";
+  const document = yaml.parse(fs.readFileSync(file, "utf8"));
+  document.config[key] = value;
+  fs.writeFileSync(file, yaml.stringify(document));
 }
 `,
     { mode: 0o755 },
@@ -78,4 +96,23 @@ if (String(calls) === process.env.STANDIN_FAIL_AT) {
             .map((line) => JSON.parse(line) as string[])
         : [],
   };
+}
+
+/**
+ * A stand-in `node` in the same bin folder, for the plan's `node bin/greenlight-ops.js restore` steps:
+ * the preflight passes, the restore itself exits STANDIN_RESTORE_EXIT (default 4; the real ones are tested against real services in
+ * tests/ops/restore/). Everything else it hands to the real node.
+ */
+export function standInNode(dir: string): void {
+  fs.writeFileSync(
+    path.join(dir, "bin", "node"),
+    `#!/bin/sh
+case "$*" in
+  *"greenlight-ops.js restore"*--preflight*) echo "restore: preflight passed (stand-in)" >&2; exit 0 ;;
+  *"greenlight-ops.js restore"*) echo "restore: stand-in restore exits \${STANDIN_RESTORE_EXIT:-4}" >&2; exit "\${STANDIN_RESTORE_EXIT:-4}" ;;
+esac
+exec ${JSON.stringify(process.execPath)} "$@"
+`,
+    { mode: 0o755 },
+  );
 }
