@@ -80,7 +80,9 @@ export function commandLineProblems(command: Command, argv: readonly string[]): 
     }
     if (value === undefined || option.parseArg === undefined) continue;
     try {
-      previous.set(option, option.parseArg(value, previous.get(option)));
+      // As commander does: the first value is parsed against the option's default (a repeatable option's []).
+      const before = previous.has(option) ? previous.get(option) : option.defaultValue;
+      previous.set(option, option.parseArg(value, before));
     } catch (error) {
       if (!(error instanceof InvalidArgumentError)) throw error;
       problems.push(`option '${option.flags}' argument '${value}' is invalid. ${error.message}`);

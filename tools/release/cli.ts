@@ -6,7 +6,7 @@
 // Exit 0: written (or shown); 1: refused by the stack's state (id live already, only the idle color
 // healthy, tag exists, a git step failed); 2: usage or bad input (nothing written).
 // This is the command line; the release itself is ./index.ts.
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { EXIT } from "../../contract/exit-codes";
 import * as path from "path";
 import { formatCommand, pulumiPreview, pulumiUp } from "../lib/commands";
@@ -29,7 +29,21 @@ import { PreparedRelease, prepareRelease, ReleaseInput, stackFileDiff, writeRele
 
 interface ReleaseOptions extends ReleaseInput {
   json: boolean;
-  dryRun: boolean;
+}
+
+/** `--health-url`, repeatable: an http(s) URL, collected in order. */
+function httpUrlOption(value: string, previous: string[]): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `expected an http(s) URL such as https://shop.example.com/health, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new InvalidArgumentError(`expected an http(s) URL, got ${JSON.stringify(value)}`);
+  return [...previous, url.href];
 }
 
 function releaseCommand(): Command {
@@ -57,9 +71,24 @@ function releaseCommand(): Command {
     .option("--dry-run", "print the stack file's diff and the tag, write nothing", false)
     .option("--project-dir <dir>", "the Pulumi project (holds Pulumi.yaml)", PROJECT_DIR)
     .option("--stack-file <path>", "the stack file to change (default: <project-dir>/Pulumi.<stack>.yaml)")
-    .option("--health-host <host>", "where both colors' ports answer /health", "127.0.0.1")
+    .option(
+      "--health-host <host>",
+      "on a stack without hosts: where the proxy and both colors' ports answer /health",
+      "127.0.0.1",
+    )
+    .option(
+      "--health-url <url>",
+      "probe this URL instead of each host's front (the stack's public URL, e.g. https://shop.example.com/health); repeatable",
+      httpUrlOption,
+      [] as string[],
+    )
     .option("--health-timeout-ms <ms>", "timeout of one /health probe", positiveIntegerOption, 3000)
-    .option("--skip-health-check", "do not probe the colors (stated in the output)", false)
+    .option(
+      "--skip-health-check",
+      "do not probe the fronts and colors (needs --reason; stated in the output)",
+      false,
+    )
+    .option("--reason <why>", "why the health check is skipped (with --skip-health-check)")
     .option("--git-tag", "commit the stack file and create the annotated tag release/<stack>/<id>", false)
     .option(
       "--at <time>",

@@ -11,7 +11,7 @@ import { checkColorHealth } from "./health";
 import { BadInput } from "../lib/io";
 import { readProjectStack } from "../lib/project";
 import { ReleaseChange, releaseChange, ReleaseRequest } from "./change";
-import { checkReleaseInputs } from "./inputs";
+import { checkReleaseInputs, ReleaseRefusal } from "./inputs";
 import { checkReleaseTag, commitAndTag, releaseTagName } from "./tag";
 import { applyConfigChanges } from "../lib/stack-yaml";
 
@@ -24,7 +24,13 @@ export interface ReleaseInput extends Omit<ReleaseRequest, "image"> {
   stackFile?: string;
   healthHost: string;
   healthTimeoutMs: number;
+  /** Fronts to probe instead of the stack's own (--health-url). */
+  healthUrl: string[];
   skipHealthCheck: boolean;
+  /** Write nothing; a health refusal is reported, not raised. */
+  dryRun: boolean;
+  /** Why the health check is skipped: required with skipHealthCheck, printed with the release. */
+  reason?: string;
   gitTag: boolean;
   at?: Date;
 }
@@ -75,9 +81,13 @@ export async function prepareRelease(
   const after = applyConfigChanges(before, change.changes, stackFile);
   const tag = releaseTagName(options.stack, options.release);
   if (options.gitTag) checkReleaseTag(path.dirname(stackFile), tag, env);
+  if (options.skipHealthCheck && !options.reason?.trim())
+    throw new BadInput(
+      "--skip-health-check: give --reason '<why>' (e.g. 'first release: nothing serves yet'); it is printed with the release",
+    );
   const health = options.skipHealthCheck
     ? [
-        "health check skipped (--skip-health-check): the idle color was not checked for being the only healthy one",
+        `health check skipped (--skip-health-check): ${options.reason?.trim()}; no front was probed, and the idle color was not checked for being the only healthy one`,
       ]
     : await checkColorHealth({
         stack: options.stack,
@@ -85,6 +95,12 @@ export async function prepareRelease(
         activeColor: change.activeColor,
         host: options.healthHost,
         timeoutMs: options.healthTimeoutMs,
+        urls: options.healthUrl,
+      }).catch((error: unknown) => {
+        // A dry run shows the change wherever it runs (a laptop that cannot reach production's fronts):
+        // it says the release would be refused, and refuses nothing.
+        if (options.dryRun && error instanceof ReleaseRefusal) return [`WOULD REFUSE: ${error.message}`];
+        throw error;
       });
   return {
     stackFile,

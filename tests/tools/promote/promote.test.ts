@@ -25,6 +25,8 @@ describe("tools/release --preview and tools/promote", function () {
         "--stack",
         "staging",
         "--skip-health-check",
+        "--reason",
+        "no fronts in this test",
         "--image",
         "registry.example.com/shop:r9",
         ...args,

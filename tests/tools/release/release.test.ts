@@ -40,15 +40,21 @@ interface FakeColor {
   status: number;
 }
 
-async function colorServer(): Promise<FakeColor> {
-  const color: FakeColor = { server: http.createServer(), port: 0, status: 200 };
+async function colorServer(address = "127.0.0.1", port = 0): Promise<FakeColor> {
+  const color: FakeColor = { server: http.createServer(), port, status: 200 };
   color.server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
     response.statusCode = request.url === "/health" ? color.status : 404;
     response.end(request.url === "/health" ? `{"status":${color.status}}` : "");
   });
-  await new Promise<void>((resolve) => color.server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => color.server.listen(port, address, resolve));
   color.port = (color.server.address() as AddressInfo).port;
   return color;
+}
+
+/** The stack's hosts at loopback addresses 127.0.0.1-3 (in host order), each with its own front on `port`. */
+function hostsAtLoopback(text: string): string {
+  let index = 0;
+  return text.replace(/^( {6}address: ).*$/gm, (_line, indent: string) => `${indent}127.0.0.${++index}`);
 }
 
 const comments = (text: string) =>
@@ -62,6 +68,8 @@ describe("tools/release", function () {
   let project: string;
   let blue: FakeColor;
   let green: FakeColor;
+  /** Each host's front (the proxy users reach), on 127.0.0.1-3 at one port, as the stacks' hosts are. */
+  let fronts: FakeColor[];
   let originals: Record<string, string>;
 
   before(async () => {
@@ -75,13 +83,19 @@ describe("tools/release", function () {
     }
     assert.equal(servers.length, 2, "two loopback ports 4 apart");
     [blue, green] = servers;
+    fronts = [await colorServer("127.0.0.1")];
+    for (const address of ["127.0.0.2", "127.0.0.3"]) fronts.push(await colorServer(address, fronts[0].port));
     originals = {};
-    for (const stack of ["production", "staging"]) {
+    for (const stack of ["production", "staging", "local"]) {
       const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
       originals[stack] = applyConfigChanges(
-        text,
+        hostsAtLoopback(text),
         {
-          set: { "greenlight:bluePort": String(blue.port), "greenlight:greenPort": String(green.port) },
+          set: {
+            "greenlight:bluePort": String(blue.port),
+            "greenlight:greenPort": String(green.port),
+            "greenlight:proxyPort": String(fronts[0].port),
+          },
           remove: [],
         },
         stack,
@@ -91,7 +105,9 @@ describe("tools/release", function () {
 
   after(async () => {
     await Promise.all(
-      [blue, green].filter(Boolean).map((color) => new Promise((resolve) => color.server.close(resolve))),
+      [blue, green, ...(fronts ?? [])]
+        .filter(Boolean)
+        .map((color) => new Promise((resolve) => color.server.close(resolve))),
     );
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -103,6 +119,7 @@ describe("tools/release", function () {
       fs.writeFileSync(path.join(project, `Pulumi.${stack}.yaml`), text);
     blue.status = 200;
     green.status = 200;
+    for (const front of fronts) front.status = 200;
   });
 
   const stackFile = (stack: string) => path.join(project, `Pulumi.${stack}.yaml`);
@@ -215,9 +232,18 @@ describe("tools/release", function () {
       run.out,
       /\n {2}pulumi up --stack production --policy-pack policies --policy-pack-config policies\/config\/production\.json --message 'drop orders\.legacy_status'\n/,
     );
-    assert.match(
+    // Production has hosts: the serving color is probed through each host's front, as users reach it.
+    for (const [index, host] of ["web-1", "web-2", "web-3"].entries())
+      assert.match(
+        run.out,
+        new RegExp(
+          `health: blue \\(serving, through ${host}'s front\\) answered 200 at http://127\\.0\\.0\\.${index + 1}:${fronts[0].port}/health`,
+        ),
+      );
+    assert.doesNotMatch(
       run.out,
-      new RegExp(`blue \\(active\\) answered 200 at http://127\\.0\\.0\\.1:${blue.port}/health`),
+      new RegExp(`:${blue.port}/health`),
+      "a host's colors are not probed from here",
     );
   });
 
@@ -280,11 +306,53 @@ describe("tools/release", function () {
     assert.match(read("production"), /greenlight:overrideExpiresAt: "2026-11-24T20:30:00Z"/);
   });
 
-  it("--skip-health-check says so in the output", async () => {
-    blue.status = 503;
-    const run = await release([...TO_PRODUCTION, "--skip-health-check"]);
+  it("--skip-health-check needs --reason, and says so in the output", async () => {
+    for (const front of fronts) front.status = 503;
+    await refusedRelease(
+      2,
+      [...TO_PRODUCTION, "--skip-health-check"],
+      /--skip-health-check: give --reason '<why>'/,
+    );
+    const run = await release([
+      ...TO_PRODUCTION,
+      "--skip-health-check",
+      "--reason",
+      "the fronts are behind a firewall",
+    ]);
     assert.equal(run.code, 0, run.err);
-    assert.match(run.out, /health check skipped \(--skip-health-check\)/);
+    assert.match(
+      run.out,
+      /health check skipped \(--skip-health-check\): the fronts are behind a firewall; no front was probed/,
+    );
+  });
+
+  it("refuses (exit 1, nothing written) when no front shows the serving color healthy; one bad front is a warning", async () => {
+    for (const front of fronts) front.status = 502;
+    await refusedRelease(
+      1,
+      TO_PRODUCTION,
+      new RegExp(
+        `^release: no front shows blue \\(serving\\) healthy: blue \\(serving\\) answered 502 at http://127\\.0\\.0\\.1:${fronts[0].port}/health; .*--skip-health-check --reason`,
+      ),
+    );
+    // A dry run (a laptop that cannot reach production) says so and refuses nothing.
+    const dryRun = await release([...TO_PRODUCTION, "--dry-run"]);
+    assert.equal(dryRun.code, 0, dryRun.err);
+    assert.match(dryRun.out, /\nhealth: WOULD REFUSE: no front shows blue \(serving\) healthy: /);
+    fronts[0].status = 200;
+    const run = await release(TO_PRODUCTION);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /warning: 2 of 3 fronts did not answer 200/);
+    // The stack's URL instead of the hosts' fronts (a load balancer): --health-url.
+    for (const front of fronts) front.status = 502;
+    const viaUrl = await release([
+      ...TO_PRODUCTION.map((arg) => (arg === "2026.11.24-1" ? "2026.11.24-2" : arg)),
+      "--health-url",
+      `http://127.0.0.1:${blue.port}/health`,
+    ]);
+    assert.equal(viaUrl.code, 0, viaUrl.err);
+    // The first release made green serve.
+    assert.match(viaUrl.out, /green \(serving, through --health-url\) answered 200/);
   });
 
   it("--git-tag commits the stack file and creates the annotated tag release/<stack>/<id>", async () => {
@@ -463,7 +531,7 @@ describe("tools/release", function () {
       bad(
         "qa",
         PINNED,
-        /Pulumi\.qa\.yaml does not exist: there is no stack "qa" in this project \(its stacks: production, staging\); check --stack, or create it with pulumi stack init qa$/,
+        /Pulumi\.qa\.yaml does not exist: there is no stack "qa" in this project \(its stacks: local, production, staging\); check --stack, or create it with pulumi stack init qa$/,
       ));
     it("a missing Pulumi.yaml names the file and the fix", async () => {
       fs.rmSync(path.join(project, "Pulumi.yaml"));
@@ -503,10 +571,10 @@ describe("tools/release", function () {
         ["--release", "2026.11.18-1", "--image", NEW_IMAGE],
         /already on the idle color green; to make it live, flip instead/,
       ));
-    it("a release while the idle color is the only healthy one", async () => {
+    it("a release while the idle color is the only healthy one (a stack without hosts: both colors probed)", async () => {
       blue.status = 503;
       await refused(
-        "production",
+        "local",
         PINNED,
         new RegExp(
           `blue \\(active\\) answered 503 .*but green \\(idle\\) answered 200 .*would overwrite the only healthy color`,
