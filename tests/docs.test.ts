@@ -132,7 +132,29 @@ const PULUMI_COMMANDS: Record<string, string[]> = {
   "stack change-secrets-provider": ["-s", "--stack"],
   "config set": ["--path", "--plaintext", "--secret", "--type", "--config-file", "-s", "--stack"],
   "config rm": ["--path", "--config-file", "-s", "--stack"],
+  // https://www.pulumi.com/docs/cli/commands/pulumi_cancel/ and pulumi_refresh/ (the interrupted-update
+  // recovery: https://www.pulumi.com/docs/iac/operations/troubleshooting/interrupted-updates/).
+  cancel: ["-s", "--stack", "-y", "--yes"],
+  refresh: [
+    "--clear-pending-creates",
+    "--import-pending-creates",
+    "--skip-pending-creates",
+    "--preview-only",
+    "--expect-no-changes",
+    "-m",
+    "--message",
+    "--diff",
+    "-j",
+    "--json",
+    "-s",
+    "--stack",
+    "-y",
+    "--yes",
+    "--skip-preview",
+  ],
 };
+/** OpenSSH client flags a tested block may use (a non-interactive check of a host). */
+const SSH_FLAGS = new Set(["-o", "-p", "-i", "-T"]);
 
 /** One command of a tested block, where it stands. */
 interface DocCommand {
@@ -320,6 +342,19 @@ function handle(text: string, help: Record<string, Set<string>>, scripts: Set<st
       if (rest[0] === "--check") return { run: ["bash", script, "--check"], mayFail: true };
     }
     return { checked: undefined };
+  }
+  if (program === "ssh") {
+    const options = args.filter((arg) => arg.startsWith("-"));
+    const unknown = options.filter((flag) => !SSH_FLAGS.has(flag));
+    const batch = args.some((arg, index) => args[index - 1] === "-o" && arg === "BatchMode=yes");
+    return {
+      checked:
+        unknown.length > 0
+          ? `${text}: ssh flag ${unknown.join(", ")} is not one a tested block may use`
+          : batch
+            ? undefined
+            : `${text}: a tested ssh check runs with -o BatchMode=yes (never waits for a password)`,
+    };
   }
   if (program === "curl") {
     const url = args.find((arg) => !arg.startsWith("-")) ?? "";

@@ -31,7 +31,7 @@ function shorten(text: string, width: number): string {
 }
 
 /** An image pinned by digest, its digest cut to 12 hex digits as docker prints ids (`--wide`: whole). */
-function shortDigests(text: string): string {
+export function shortDigests(text: string): string {
   return text.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}/g, "@sha256:$1…");
 }
 

@@ -38,6 +38,7 @@ interface RollbackOptions extends OverrideFlags {
   historyFile?: string;
   outputsFile?: string;
   json: boolean;
+  wide: boolean;
   yes: boolean;
   maxAgeDays: number;
   at?: Date;
@@ -56,6 +57,11 @@ function rollbackCommand(): Command {
     .option(...HISTORY_FILE_OPTION)
     .option(...OUTPUTS_FILE_OPTION)
     .option("--json", "print the plan as JSON", false)
+    .option(
+      "--wide",
+      "print every line whole (by default lines fit 100 columns; commands wrap with \\ and are never cut)",
+      false,
+    )
     .option(
       "--yes",
       "run the commands (pulumi config set …, then pulumi up), stopping at the first failure",
@@ -126,7 +132,11 @@ export async function main(
     throw error;
   }
 
-  io.out(options.json ? JSON.stringify(planDocument(plan), null, 2) + "\n" : renderPlan(plan, !options.yes));
+  io.out(
+    options.json
+      ? JSON.stringify(planDocument(plan), null, 2) + "\n"
+      : renderPlan(plan, !options.yes, options.wide),
+  );
   // plan --diff-from's refusal: an update must never replace the serving color's containers in place.
   const inPlace = plan.updates.flatMap((update) => update.refusals.map((refusal) => ({ update, refusal })));
   if (inPlace.length > 0) {

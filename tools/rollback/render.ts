@@ -3,6 +3,33 @@ import { formatCommand } from "../lib/commands";
 import { PlanSide, RollbackPlan } from ".";
 import type { WindowVerdict } from "./window";
 import { formatInstant } from "../../contract/instant";
+import { COLUMNS, shortDigests, wrapLine } from "../plan/render";
+
+/** A command to run, printed after `prefix`: wrapped between its words, never inside one. */
+interface CommandLine {
+  prefix: string;
+  argv: string[];
+}
+
+/**
+ * A command wrapped between arguments to `width` with " \\" continuations, so it still pastes into a
+ * shell; an argument longer than the line (an image pinned by digest) is never cut.
+ */
+export function wrapCommand({ prefix, argv }: CommandLine, width: number): string[] {
+  const words = argv.map((word) => formatCommand([word]));
+  const indent = " ".repeat(prefix.length - prefix.trimStart().length + 4);
+  const out: string[] = [];
+  let current = prefix + words[0];
+  for (const word of words.slice(1)) {
+    if (current.length + 1 + word.length + 2 <= width) current += ` ${word}`;
+    else {
+      out.push(`${current} \\`);
+      current = indent + word;
+    }
+  }
+  out.push(current);
+  return out;
+}
 
 /** The `--json` document: at least from, to, action, reason, commands, skipped (and override when used). */
 export function planDocument(plan: RollbackPlan): Record<string, unknown> {
@@ -37,7 +64,7 @@ export function planDocument(plan: RollbackPlan): Record<string, unknown> {
 }
 
 /** The window verdict at the instant the rollback runs, and the override command when it is closed. */
-function windowLines(window: WindowVerdict): string[] {
+function windowLines(window: WindowVerdict): (string | CommandLine)[] {
   const at = formatInstant(new Date(window.at));
   if (window.level === "disabled")
     return [`  window  not judged on this stack (the deployment-window rule is off)`];
@@ -47,18 +74,18 @@ function windowLines(window: WindowVerdict): string[] {
   if (!window.blocked) return [closed, `          ${window.level} on this stack: the update is not blocked`];
   return [
     closed,
-    "          the policy pack blocks this rollback's pulumi up; record an emergency override with it (the",
-    "          on-call approver signs it; RUNBOOK.md, Emergency release outside the window):",
-    `          ${window.overrideCommand}`,
+    "          the policy pack blocks this rollback's pulumi up; record an emergency override with it (the on-call approver signs it; RUNBOOK.md, Emergency release outside the window):",
+    { prefix: "          ", argv: window.overrideArgv ?? [] },
   ];
 }
 
-/** The human-readable plan. */
-export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
+/** The human-readable plan; lines fit 100 columns unless `wide` (commands wrapped, never cut). */
+export function renderPlan(plan: RollbackPlan, dryRun: boolean, wide = false): string {
   const describe = (label: string, s: PlanSide) =>
-    `  ${label.padEnd(5)} v${s.version}  ${s.endTime ?? s.startTime}  ${s.activeColor.padEnd(5)}  release ${s.release}  image ${s.image}` +
+    `  ${label.padEnd(5)} v${s.version}  ${s.endTime ?? s.startTime}  ${s.activeColor.padEnd(5)}  release ${s.release}` +
+    `\n        image ${s.image}` +
     `\n        (idle ${s.idleColor}: ${s.idleRelease}; schemaBreaking ${s.schemaBreaking})${s.message ? `  "${s.message}"` : ""}`;
-  const lines = [
+  const lines: (string | CommandLine)[] = [
     `Rollback plan for stack ${plan.stack}${dryRun ? " (dry run: add --yes to run the commands)" : ""}`,
     describe("from", plan.from),
     describe("to", plan.to),
@@ -90,7 +117,7 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
   }
   lines.push("  commands");
   plan.commands.forEach((command, index) => {
-    lines.push(`    ${index + 1}. ${formatCommand(command.argv)}`);
+    lines.push({ prefix: `    ${index + 1}. `, argv: command.argv });
     lines.push(`       # ${command.purpose}`);
     const update = plan.updates.find((entry) => entry.index === index);
     if (update === undefined) return;
@@ -109,5 +136,12 @@ export function renderPlan(plan: RollbackPlan, dryRun: boolean): string {
     lines.push("  notes");
     plan.notes.forEach((note) => lines.push(`    - ${note}`));
   }
-  return lines.join("\n") + "\n";
+  const fitted = lines.flatMap((line) => {
+    if (typeof line !== "string")
+      return wide ? [line.prefix + formatCommand(line.argv)] : wrapCommand(line, COLUMNS);
+    if (wide) return [line];
+    // Information lines: digests shortened as docker prints ids (the commands keep theirs whole).
+    return line.split("\n").flatMap((part) => wrapLine(shortDigests(part), COLUMNS));
+  });
+  return fitted.join("\n") + "\n";
 }

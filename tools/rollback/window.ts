@@ -27,6 +27,8 @@ export interface WindowVerdict {
   blocked: boolean;
   /** When blocked: the one command that plans the rollback with an override recorded. */
   overrideCommand?: string;
+  /** The same command as argv. */
+  overrideArgv?: string[];
 }
 
 const HOURS = 3_600_000;
@@ -75,7 +77,7 @@ export function judgeRollbackWindow(request: {
   }
   // An override lasting a few hours covers a rollback and its follow-up; the expiry is written in UTC.
   const expires = new Date(Math.ceil((request.at.getTime() + 4 * HOURS) / HOURS) * HOURS);
-  const overrideCommand = formatCommand([
+  const overrideArgv = [
     ...request.rerun,
     "--override-reason",
     "<why this rollback cannot wait, 10+ characters>",
@@ -85,7 +87,7 @@ export function judgeRollbackWindow(request: {
     "<incident ticket, e.g. INC-1234>",
     "--override-expires-at",
     expires.toISOString().replace(/\.000Z$/, "Z"),
-  ]);
+  ];
   return {
     level,
     at,
@@ -93,6 +95,6 @@ export function judgeRollbackWindow(request: {
     closedBecause,
     nextOpening,
     blocked: level === "mandatory",
-    overrideCommand: level === "mandatory" ? overrideCommand : undefined,
+    ...(level === "mandatory" ? { overrideCommand: formatCommand(overrideArgv), overrideArgv } : {}),
   };
 }

@@ -348,6 +348,39 @@ describe("tools/rollback", function () {
     });
   });
 
+  describe("output for people", function () {
+    it("every line of a plan fits 100 columns; commands wrap between arguments (pasteable), a digest is never cut; --wide prints them whole", async () => {
+      const cases: [string, string[], string | null][] = [
+        ["production.json", [], releaseFreeProject],
+        // As RUNBOOK.md runs it: the repository's own stack file, the window closed.
+        ["production-failed-gate.json", ["--at", "2026-12-08T03:00:00Z"], null],
+        ["production-breaking.json", ["--to", "22"], breakingProject],
+      ];
+      for (const [history, extra, projectDir] of cases) {
+        const args = [...fromHistory(fixture(history), { projectDir }), ...extra];
+        const run = await rollback(args);
+        assert.equal(run.code, 0, run.err);
+        for (const line of run.out.trimEnd().split("\n")) {
+          if (line.length <= 100) continue;
+          // The one exception: a line holding a single argument longer than a line, an image by digest.
+          assert.match(
+            line,
+            /^ +registry\.example\.com\/shop@sha256:[0-9a-f]{64}( \\)?$/,
+            `${history}: ${line}`,
+          );
+        }
+        // Joined at their continuations, the commands are the plan's own, whole.
+        const joined = run.out.replace(/ \\\n +/g, " ");
+        const wide = await rollback([...args, "--wide"]);
+        const json = await rollback([...args, "--json"]);
+        for (const command of (JSON.parse(json.out) as { commands: string[] }).commands) {
+          assert.ok(joined.includes(command), `${history}: ${command}`);
+          assert.ok(wide.out.includes(command), `${history} --wide: ${command}`);
+        }
+      }
+    });
+  });
+
   describe("secrets", function () {
     it("never prints secret values, even from a history saved with --show-secrets", async () => {
       const text = await rollback(fromHistory(fixture("staging.json"), { stack: "staging" }));
