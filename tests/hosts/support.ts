@@ -5,6 +5,7 @@
 // here (`node bin/greenlight-ops.js switch-hosts …`), reaching every host's proxy over SSH with each
 // host's key pinned and the hosts' SSH key in its environment.
 import { Color } from "../../schema/types";
+import { ControlPlane } from "../../ops/control";
 import {
   HostProxySettings,
   FlagValue,
@@ -207,10 +208,37 @@ export class Fleet {
     return { gates, switched: await this.switch(color, release, flags, env) };
   }
 
+  /** The control plane to every host's proxy as the coordinator opens it: over SSH, each host's key pinned. */
+  controlPlane(): Promise<ControlPlane> {
+    return ControlPlane.open(
+      this.hosts.map((host) => ({
+        name: host.name,
+        address: host.address,
+        port: host.sshPort,
+        user: "root",
+        hostKey: this.sim.hostKey(host),
+      })),
+      { container: this.proxyContainer, auth: { privateKey: this.sim.privateKey() } },
+    );
+  }
+
   /** One fresh request through a host's front. */
   async get(host: SimHost): Promise<{ status: number; body: string }> {
     const response = await fetch(this.frontUrl(host));
     return { status: response.status, body: await response.text() };
+  }
+}
+
+/** Waits until every host's front answers 200 (proxy containers start, or restart after a test). */
+export async function untilEveryFrontAnswers(fleet: Fleet, timeoutMs = 30_000): Promise<void> {
+  for (const host of fleet.hosts) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const answer = await fleet.get(host).catch(() => undefined);
+      if (answer?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`${host.name}'s front does not answer 200`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 
