@@ -14,6 +14,7 @@ import { fleetMover } from "../../../ops/switch/hosts";
 import { previewRelease } from "../../../ops/switch/preview";
 import { readFleet, weighFleet } from "../../../ops/proxy";
 import { StepError } from "../../../ops/lib/step";
+import { EXIT } from "../../../contract/exit-codes";
 import { needService } from "../../support/service";
 import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
 import { LoadRun, startLoad } from "../support/load";
@@ -156,7 +157,11 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
   };
 
   /** Runs the switch with steps; records the answers per release over each step's judged window. */
-  async function canary(steps: number[], onStep: (message: string) => void = () => undefined) {
+  async function canary(
+    steps: number[],
+    onStep: (message: string) => void = () => undefined,
+    tuning: { stepSeconds?: number; guardSeconds?: number } = {},
+  ) {
     const windows: Record<number, { start: Record<string, number>; end?: Record<string, number> }> = {};
     const log = (message: string) => {
       const started = /^step (\d+) %: green takes/.exec(message);
@@ -177,11 +182,11 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
       color: "green",
       release: "v2",
       warmupPaths: [],
-      guardSeconds: 2,
+      guardSeconds: tuning.guardSeconds ?? 2,
       thresholds: { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 },
       canary: {
         steps,
-        stepSeconds: 3,
+        stepSeconds: tuning.stepSeconds ?? 3,
         margins: { errorRatePoints: 1, p95Percent: 50, p95FloorMs: 25, minRequests: 20 },
       },
       env: {},
@@ -406,6 +411,80 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
     );
     for (const [index, result] of results.entries())
       assert.equal(result.failed, 0, `front ${index}: ${JSON.stringify(result.failures)}`);
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+    }
+  });
+
+  /** One client on one front, a request every `everyMs` (a low-traffic stack). */
+  const trickle = (index: number, everyMs: number) => {
+    let running = true;
+    const done = (async () => {
+      let requests = 0;
+      while (running) {
+        await (await fetch(front(index))).text();
+        requests += 1;
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+      return requests;
+    })();
+    return () => ((running = false), done);
+  };
+
+  it("a step short of requests waits past its window for the minimum sample, then judges it", async () => {
+    // 10 requests/s on one front, half to each color at 50 %: 20 per color after ~4 s, past the 2 s window.
+    const stop = trickle(0, 100);
+    const messages: string[] = [];
+    const run = await canary([50, 100], (message) => messages.push(message), {
+      stepSeconds: 2,
+      guardSeconds: 0,
+    });
+    await stop();
+    assert.equal(run.error, undefined, run.error?.message);
+    const [step] = (run.report as SwitchReport).canary?.steps ?? [];
+    assert.equal(step.verdict, "healthy");
+    assert.ok(step.newer.requests >= 20 && step.older.requests >= 20, JSON.stringify(step));
+    assert.ok(
+      step.extendedMs > 0 && step.watchedMs > 2000 && step.watchedMs < 6000,
+      `waited ${step.watchedMs} ms, ${step.extendedMs} past the window`,
+    );
+    assert.ok(
+      messages.some((message) =>
+        /^step 50 %: too few requests after 2 s \(the new color answered \d+ requests \(needs 20\).*\): waiting up to 4 s more/.test(
+          message,
+        ),
+      ),
+      messages.join("\n"),
+    );
+    for (const index of ADDRESSES.keys())
+      assert.equal(await serving(index), "blue-0:drain:0 green-0:ready:1");
+  });
+
+  it("a step that never gets its minimum sample stops as inconclusive after three windows: exit 6, weight 0 on green on every host, blue serves", async () => {
+    const run = await canary([10, 100], () => undefined, { stepSeconds: 1, guardSeconds: 0 });
+    assert.ok(run.error instanceof StepError, String(run.error));
+    assert.equal(run.error.exitCode, EXIT.canaryInconclusive);
+    assert.equal(EXIT.canaryInconclusive, 6);
+    assert.match(
+      run.error.message,
+      /^canary inconclusive at step 10 %: the new color answered 0 requests \(needs 20\); the old color answered 0 requests \(needs 20\) after 3 s \(the step's 1 s window, waited up to 3 times\); no verdict on the release/,
+    );
+    assert.match(
+      run.error.message,
+      /weight 0 on green, blue serves on every host \(3\); release again when traffic allows/,
+    );
+    const report = run.error.report as {
+      activeColor: string;
+      canary: { inconclusive?: boolean; abortedAt: number; steps: { verdict: string; watchedMs: number }[] };
+    };
+    assert.equal(report.activeColor, "blue");
+    assert.equal(report.canary.inconclusive, true);
+    assert.deepEqual(
+      report.canary.steps.map((step) => step.verdict),
+      ["insufficient"],
+    );
+    assert.ok(report.canary.steps[0].watchedMs >= 3000, String(report.canary.steps[0].watchedMs));
     for (const index of ADDRESSES.keys()) {
       assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
       assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
