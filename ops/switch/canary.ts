@@ -4,6 +4,7 @@
 // host, names the step and the figures, and fails the update. Too few requests to judge extends the step
 // (Argo Rollouts' inconclusive analysis) up to CANARY_WAIT_FACTOR times its window; still too few, the
 // rollout stops as inconclusive: weight 0 on the new color, its own exit code.
+import { CANARY_WAIT_FACTOR } from "../../contract/canary";
 import { EXIT } from "../../contract/exit-codes";
 import { Color } from "../../schema/types";
 import { ControlPlane } from "../control";
@@ -28,9 +29,6 @@ export interface Weigher {
   /** Weight 0 on `color` everywhere; returns the hosts it could not reach, each with why. */
   abort(color: Color): Promise<string[]>;
 }
-
-/** A step short of requests waits until this many times its window for the minimum sample. */
-export const CANARY_WAIT_FACTOR = 3;
 
 export interface CanaryStep {
   percent: number;
