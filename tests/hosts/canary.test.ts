@@ -4,6 +4,7 @@
 // front. An observer on its own SSH channels reads every host's weights while the steps run; the shares
 // are counted from the responses.
 import { strict as assert } from "assert";
+import { EXIT } from "../../contract/exit-codes";
 import { ControlPlane } from "../../ops/control";
 import { admission, showServersState } from "../../ops/proxy/runtime";
 import { buildSampleImage } from "../fixtures/app/build";
@@ -230,5 +231,19 @@ describe("canary steps over SSH on three simulated hosts (the coordinator, pinne
       const withGreenCookie = await fetch(fleet.frontUrl(host), { headers: { cookie: "GL_COLOR=green-0" } });
       assert.match(await withGreenCookie.text(), /^release v1 \(blue\)/);
     }
+  });
+
+  it("a canary with no traffic to judge: inconclusive after three windows, exit 6 from the coordinator, weight 0 on green on every host", async () => {
+    await blueServesGreenRuns("v2");
+    const run = await fleet.switch("green", "v2", { ...CANARY_FLAGS, "traffic-step-seconds": 1 });
+    assert.equal(run.code, EXIT.canaryInconclusive, run.stderr);
+    assert.match(
+      run.stderr,
+      /canary inconclusive at step 10 %: the new color answered 0 requests \(needs 20\); the old color answered 0 requests \(needs 20\) after 3 s/,
+    );
+    assert.match(run.stderr, /weight 0 on green, blue serves on every host \(3\)/);
+    assert.equal((run.json[0] as { canary: { inconclusive?: boolean } }).canary.inconclusive, true);
+    assert.deepEqual(await weightsOf(plane), [BLUE_ALONE, BLUE_ALONE, BLUE_ALONE]);
+    for (const host of fleet.hosts) assert.match((await fleet.get(host)).body, /^release v1 \(blue\)/);
   });
 });
