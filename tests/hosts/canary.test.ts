@@ -112,6 +112,17 @@ describe("canary steps over SSH on three simulated hosts (the coordinator, pinne
     }
     await fleet.startColor("green", release, images[release]);
     const deadline = Date.now() + 30_000;
+    const greenAnswers = (address: string) =>
+      fetch(`http://${address}:${fleet.ports.green}/health`).then(
+        (response) => response.ok,
+        () => false,
+      );
+    while (!(await Promise.all(fleet.hosts.map((host) => greenAnswers(host.address)))).every(Boolean)) {
+      if (Date.now() > deadline) throw new Error(`green ${release} does not answer on every host`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // HAProxy's checks (every 500 ms, rise 2) must have seen the new containers, not the old ones.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     for (;;) {
       const states = await Promise.all(plane.channels.map((channel) => showServersState(channel, 2000)));
       if (
