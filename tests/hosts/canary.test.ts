@@ -7,13 +7,11 @@ import { strict as assert } from "assert";
 import { EXIT } from "../../contract/exit-codes";
 import { ControlPlane } from "../../ops/control";
 import { admission, showServersState } from "../../ops/proxy/runtime";
-import { buildSampleImage } from "../fixtures/app/build";
 import { LoadRun, startLoad } from "../ops/support/load";
-import { freePortRange } from "../ops/support/release";
 import { ensureDocker } from "../support/docker";
 import { SimHosts, startSimHosts } from "../support/hosts";
 import { needService } from "../support/service";
-import { Fleet, untilEveryFrontAnswers } from "./support";
+import { Fleet, startSampleFleet, untilEveryFrontAnswers } from "./support";
 
 /** Every host's app servers as "<name>:<admission>:<weight>", read over the observer's channels. */
 async function weightsOf(plane: ControlPlane): Promise<string[]> {
@@ -73,28 +71,15 @@ describe("canary steps over SSH on three simulated hosts (the coordinator, pinne
   let sim: SimHosts;
   let fleet: Fleet;
   let plane: ControlPlane;
-  const images: Record<string, string> = {};
+  let images: Record<string, string>;
 
   before(async function () {
     this.timeout(1_200_000);
     await needService(this, "Docker", ensureDocker);
     sim = await needService(this, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
-    for (const name of ["v1", "v2", "v4"]) images[name] = buildSampleImage(name).ref;
-    const [opsImage] = await Promise.all([
-      needService(this, "the ops image", () => sim.buildOpsImage()),
-      sim.buildAppImages(Object.values(images)),
-    ]);
-    const base = await freePortRange(3);
-    // / and POST / need no database: the canary judges answers, not readiness.
-    fleet = new Fleet(
-      sim,
-      opsImage,
-      { proxy: base, blue: base + 1, green: base + 2 },
-      "postgresql://nobody@127.0.0.1:1/none",
-    );
-    await fleet.startColor("blue", "v1", images.v1);
-    await fleet.startColor("green", "v2", images.v2);
-    await fleet.startProxies();
+    ({ fleet, images } = await needService(this, "the ops and app images on every host", () =>
+      startSampleFleet(sim, ["v1", "v2", "v4"], { blue: "v1", green: "v2" }),
+    ));
     await untilEveryFrontAnswers(fleet, 60_000);
     plane = await fleet.controlPlane();
   });

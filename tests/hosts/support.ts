@@ -19,6 +19,8 @@ import { shellQuote } from "../../contract/shell";
 import { PROJECT_DIR } from "../ops/support/cli";
 import { replicaRunArgs } from "../ops/support/release";
 import { CommandRun, SimHost, SimHosts } from "../support/hosts";
+import { buildSampleImage } from "../fixtures/app/build";
+import { freePortRange } from "../ops/support/release";
 import { spawn } from "child_process";
 
 export interface FleetPorts {
@@ -227,6 +229,29 @@ export class Fleet {
     const response = await fetch(this.frontUrl(host));
     return { status: response.status, body: await response.text() };
   }
+}
+
+/** A database the sample app never reaches: / and POST / need none (readiness is the gate's business). */
+const NO_DATABASE = "postgresql://nobody@127.0.0.1:1/none";
+
+/**
+ * The sample app's releases `names` built and loaded on every simulated host with the ops image (from the
+ * current sources), blue and green started on one replica each without a database, and every host's
+ * proxy container started (blue serving). Returns the fleet and each release's image.
+ */
+export async function startSampleFleet(
+  sim: SimHosts,
+  names: string[],
+  colors: { blue: string; green: string },
+): Promise<{ fleet: Fleet; images: Record<string, string> }> {
+  const images = Object.fromEntries(names.map((name) => [name, buildSampleImage(name).ref]));
+  const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.buildAppImages(Object.values(images))]);
+  const base = await freePortRange(3);
+  const fleet = new Fleet(sim, opsImage, { proxy: base, blue: base + 1, green: base + 2 }, NO_DATABASE);
+  await fleet.startColor("blue", colors.blue, images[colors.blue]);
+  await fleet.startColor("green", colors.green, images[colors.green]);
+  await fleet.startProxies();
+  return { fleet, images };
 }
 
 /** Waits until every host's front answers 200 (proxy containers start, or restart after a test). */
