@@ -307,7 +307,9 @@ export function switchArgs(
       hosts.length > 0 ? { all: hosts, container: proxyContainerName(app.name, config.stack) } : undefined,
     promote: traffic.promote,
     expandContractSafe: traffic.expandContractSafe,
-    ...(traffic.steps.length > 0 ? { steps: traffic.steps, stepSeconds: traffic.stepSeconds } : {}),
+    ...(traffic.steps.length > 0
+      ? { steps: traffic.steps, stepSeconds: traffic.stepSeconds, canaryMargins: traffic.canaryMargins }
+      : {}),
     ...(traffic.previewPort !== undefined ? { previewPort: traffic.previewPort } : {}),
   };
 }

@@ -9,10 +9,8 @@
 // where the coordinator's time goes (process start, SSH connection, channel, first answer) is printed too.
 import * as os from "os";
 import { Color, otherColor } from "../schema/types";
-import { Fleet } from "../tests/hosts/support";
-import { buildSampleImage } from "../tests/fixtures/app/build";
+import { startSampleFleet } from "../tests/hosts/support";
 import { startLoad } from "../tests/ops/support/load";
-import { freePortRange } from "../tests/ops/support/release";
 import { ensureDocker } from "../tests/support/docker";
 import { SimHost, startSimHosts } from "../tests/support/hosts";
 import { BenchResult } from "./result";
@@ -60,19 +58,8 @@ export async function benchHosts(): Promise<BenchResult[]> {
   await ensureDocker();
   const sim = await startSimHosts(HOSTS);
   try {
-    const images = { v1: buildSampleImage("v1").ref, v2: buildSampleImage("v2").ref };
-    const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.buildAppImages(Object.values(images))]);
-    const base = await freePortRange(3);
     // / and /health need no database; readiness is the gate's business, not the bench's.
-    const fleet = new Fleet(
-      sim,
-      opsImage,
-      { proxy: base, blue: base + 1, green: base + 2 },
-      "postgresql://nobody@127.0.0.1:1/none",
-    );
-    await fleet.startColor("blue", "v1", images.v1);
-    await fleet.startColor("green", "v2", images.v2);
-    await fleet.startProxies();
+    const { fleet } = await startSampleFleet(sim, ["v1", "v2"], { blue: "v1", green: "v2" });
     for (const host of fleet.hosts)
       await untilServedBy(fleet.frontUrl(host), "blue", process.hrtime.bigint(), 60_000);
 

@@ -2,57 +2,23 @@
 // each driven through its relay process, keep-alive GET and POST load through every front. Side by side in
 // one run: a canary [10, 50, 100] and the one-move switch back — failed requests, each step's share of the
 // answers (counted from the responses), and the time each weight change took across the hosts.
-import * as fs from "fs";
-import * as http from "http";
-import { ControlPlane, RelayChannel } from "../ops/control";
+import { ControlPlane } from "../ops/control";
 import { runSwitch } from "../ops/switch";
 import { fleetMover } from "../ops/switch/hosts";
-import { spawnOps, spawnRelay } from "../tests/ops/support/cli";
 import { LoadRun, startLoad } from "../tests/ops/support/load";
-import { freePortRange, tempStateDir } from "../tests/ops/support/release";
+import { PROXY_ADDRESSES, startProxyTrio } from "../tests/ops/support/proxies";
 import { BenchResult } from "./result";
 
-const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
 const STEPS = [10, 50, 100];
 const STEP_SECONDS = 4;
 
-function backend(address: string, port: number, release: string): Promise<http.Server> {
-  const server = http.createServer((request, response) => {
-    if (request.url === "/health") return void response.end("ok");
-    request.resume();
-    request.on("end", () =>
-      response.end(request.method === "POST" ? JSON.stringify({ release }) : `release ${release} x`),
-    );
-  });
-  return new Promise((resolve) => server.listen(port, address, () => resolve(server)));
-}
-
 export async function benchProgressive(): Promise<BenchResult[]> {
-  const base = await freePortRange(3);
-  const dirs = ADDRESSES.map(() => tempStateDir());
-  const servers: http.Server[] = [];
-  for (const address of ADDRESSES) {
-    servers.push(await backend(address, base + 1, "v1"), await backend(address, base + 2, "v2"));
-  }
-  const proxies = ADDRESSES.map((address, index) =>
-    spawnOps(
-      [
-        "proxy",
-        ...["--state-dir", dirs[index], "--listen-address", address, "--upstream-host", address],
-        ...["--proxy-port", String(base), "--blue-port", String(base + 1), "--green-port", String(base + 2)],
-        ...["--check-interval-ms", "200"],
-      ],
-      { ...process.env },
-      600_000,
-    ),
-  );
-  let relays: RelayChannel[] = [];
+  // Every proxy serves blue with green checked UP before anything moves.
+  const trio = await startProxyTrio(600_000);
+  const { relays } = trio;
   let loads: LoadRun[] = [];
-  const fronts = ADDRESSES.map((address) => `http://${address}:${base}/`);
+  const fronts = PROXY_ADDRESSES.map((_, index) => trio.front(index));
   try {
-    relays = await Promise.all(dirs.map((dir, index) => spawnRelay(`h${index + 2}`, dir)));
-    // Both colors checked UP by every proxy before anything moves.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
     const served = () => {
       const totals = { v1: 0, v2: 0 };
       for (const load of loads) {
@@ -143,13 +109,6 @@ export async function benchProgressive(): Promise<BenchResult[]> {
     return out;
   } finally {
     await Promise.all(loads.map((load) => load.stop()));
-    await Promise.all(relays.map((relay) => relay.close()));
-    for (const proxy of proxies) if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    await Promise.all(proxies.map((proxy) => proxy.done));
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    await trio.stop();
   }
 }

@@ -16,6 +16,8 @@ export const EXIT = {
   migrationLocked: 4,
   /** The environment failed: a missing program, a read-only or full disk, a permission, an unreachable service. */
   environment: 5,
+  /** A canary step had too few requests to judge, even waited for: the new color is back at 0 %, nothing judged. */
+  canaryInconclusive: 6,
   /** Stopped by Ctrl-C (SIGINT); what ran is said on stderr. */
   interrupted: 130,
   /** Stopped by SIGTERM; what ran is said on stderr. */
@@ -50,6 +52,12 @@ export const EXIT_TABLE: readonly { code: number; name: keyof typeof EXIT; meani
     name: "environment",
     meaning:
       "the environment failed: a program missing, a read-only or full disk, a permission, a service down",
+  },
+  {
+    code: EXIT.canaryInconclusive,
+    name: "canaryInconclusive",
+    meaning:
+      "`greenlight-ops switch`: a canary step had too few requests to judge, even waited for; the new color is at 0 %, the old serves",
   },
   {
     code: EXIT.interrupted,

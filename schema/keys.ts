@@ -539,6 +539,23 @@ export const CONFIG_KEYS = {
     description: "How long each canary step below 100 % is judged against the old color.",
     schema: seconds(5, 3600).default(60),
   },
+  canaryErrorRatePoints: {
+    type: "integer",
+    description:
+      "Canary steps: error-rate points the new color may be above the old one over a step's window (1: 1.4 % against 0.5 % passes).",
+    schema: int(0, 100, "percentage points").default(1),
+  },
+  canaryP95MarginPercent: {
+    type: "integer",
+    description: "Canary steps: percent the new color's p95 may be above the old one's over a step's window.",
+    schema: int(0, 1000, "percent").default(50),
+  },
+  canaryP95FloorMs: {
+    type: "integer",
+    description:
+      "Canary steps: a p95 difference below this many milliseconds never fails a step, whatever the ratio (timer noise).",
+    schema: int(0, 60000, "milliseconds").default(25),
+  },
   expandContractSafe: {
     type: "boolean",
     description:

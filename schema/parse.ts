@@ -301,6 +301,11 @@ function settingsFrom(
       promote: c.promote,
       steps: c.trafficSteps,
       stepSeconds: c.trafficStepSeconds,
+      canaryMargins: {
+        errorRatePoints: c.canaryErrorRatePoints,
+        p95Percent: c.canaryP95MarginPercent,
+        p95FloorMs: c.canaryP95FloorMs,
+      },
       expandContractSafe: c.expandContractSafe,
       ...(c.previewPort !== undefined ? { previewPort: c.previewPort } : {}),
     },

@@ -143,6 +143,8 @@ export interface StackSettings {
     /** Canary steps in percent, ending at 100; empty: one move. */
     steps: number[];
     stepSeconds: number;
+    /** How far the new color may be from the old at a canary step (greenlight:canary* keys). */
+    canaryMargins: { errorRatePoints: number; p95Percent: number; p95FloorMs: number };
     /** Port of each proxy's preview front; none: no preview front. */
     previewPort?: number;
     /** The release is declared expand/contract-safe (greenlight:expandContractSafe). */

@@ -61,6 +61,20 @@ const BAD_CASES: BadCase[] = [
     expect: /expected a whole percentage from 1 to 100/,
   },
   {
+    title: "a canary error-rate margin above 100 points",
+    stack: "local",
+    overrides: { "greenlight:canaryErrorRatePoints": 150 },
+    keys: ["greenlight:canaryErrorRatePoints"],
+    expect: /got "150"; expected at most 100 percentage points/,
+  },
+  {
+    title: "a negative canary p95 margin, and a p95 floor above a minute",
+    stack: "local",
+    overrides: { "greenlight:canaryP95MarginPercent": -5, "greenlight:canaryP95FloorMs": 70000 },
+    keys: ["greenlight:canaryP95MarginPercent", "greenlight:canaryP95FloorMs"],
+    expect: /got "-5"; expected at least 0 percent/,
+  },
+  {
     title: "a preview without a preview port",
     stack: "local",
     overrides: { "greenlight:promote": "false" },
@@ -465,6 +479,7 @@ describe("stack config", () => {
     assert.equal(local.app.readinessPath, "/health/ready");
     assert.equal(local.traffic.guard.errorRatePercent, 5);
     assert.equal(local.traffic.guard.p95Ms, 2000);
+    assert.deepEqual(local.traffic.canaryMargins, { errorRatePoints: 1, p95Percent: 50, p95FloorMs: 25 });
     assert.equal(local.database.migratorRole, "shop_migrator");
     assert.equal(local.database.appRole, "shop_app");
     assert.equal(local.database.appHost, "127.0.0.1");

@@ -60,6 +60,11 @@ export interface TrafficSwitchArgs {
   steps?: number[];
   /** Seconds each canary step is judged (default 60). */
   stepSeconds?: number;
+  /**
+   * How far the new color may be from the old at a step: error-rate points, p95 percent, and the p95
+   * difference in milliseconds below which no ratio counts (default 1, 50, 25).
+   */
+  canaryMargins?: { errorRatePoints: number; p95Percent: number; p95FloorMs: number };
   /** Port of each proxy's preview front (the local proxy's; hosts' proxies get theirs from DockerHost). */
   previewPort?: number;
   /** The release is declared expand/contract-safe (policy no-canary-of-breaking-schema reads it). */
@@ -134,6 +139,10 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     );
     const stepSeconds = args.stepSeconds ?? 60;
     check.integer("stepSeconds", stepSeconds, 1, 3600, "seconds");
+    const margins = args.canaryMargins ?? { errorRatePoints: 1, p95Percent: 50, p95FloorMs: 25 };
+    check.integer("canaryMargins.errorRatePoints", margins.errorRatePoints, 0, 100, "points");
+    check.integer("canaryMargins.p95Percent", margins.p95Percent, 0, 1000, "percent");
+    check.integer("canaryMargins.p95FloorMs", margins.p95FloorMs, 0, 60_000, "ms");
     if (args.previewPort !== undefined) check.port("previewPort", args.previewPort);
     const promote = args.promote ?? true;
     check.require(
@@ -159,7 +168,15 @@ export class TrafficSwitch extends pulumi.ComponentResource {
     };
     const guard = {
       ...(promote ? {} : { preview: true }),
-      ...(steps.length > 0 ? { "traffic-step": steps, "traffic-step-seconds": stepSeconds } : {}),
+      ...(steps.length > 0
+        ? {
+            "traffic-step": steps,
+            "traffic-step-seconds": stepSeconds,
+            "canary-error-margin": margins.errorRatePoints,
+            "canary-p95-margin": margins.p95Percent,
+            "canary-p95-floor-ms": margins.p95FloorMs,
+          }
+        : {}),
       ...(args.previewPort !== undefined ? { "preview-port": args.previewPort } : {}),
       warmup: args.warmupPaths,
       "guard-seconds": args.guard.durationSeconds,

@@ -9,7 +9,7 @@ import {
   ServerState,
   admission,
   parseServersState,
-  serversStateText,
+  savedServersStateText,
   setServerState,
   setServerWeight,
   showServersState,
@@ -146,12 +146,13 @@ export async function flip(
 }
 
 /**
- * Saves the runtime state so a restarted proxy comes back serving the same color. Before a reload onto
+ * Saves the runtime state (both backends) so a restarted proxy comes back serving the same color and
+ * previewing the same one. Before a reload onto
  * a new layout, only servers whose address stays are kept: HAProxy would otherwise take a moved
  * server's old port from the file over the new config.
  */
 export async function saveState(paths: ProxyPaths, layout?: ProxyServer[]): Promise<void> {
-  let text = await serversStateText(paths.socket);
+  let text = await savedServersStateText(paths.socket);
   if (layout) {
     const kept = parseServersState(text).filter((state) =>
       layout.some((server) => server.name === state.name && server.port === state.port),

@@ -10,7 +10,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import { Color } from "../../schema/types";
-import { ProxyState, activeColorOfConfig, proxyPaths, renderHaproxyConfig } from "./config";
+import { BACKEND, ProxyState, activeColorOfConfig, proxyPaths, renderHaproxyConfig } from "./config";
 import { serversOf, servingColor } from "./flip";
 import { checkConfig, haproxyBinary, writeFileAtomic } from "./process";
 import {
@@ -18,7 +18,7 @@ import {
   admission,
   parseServersState,
   proxyAnswers,
-  serversStateText,
+  savedServersStateText,
   setServerState,
   setServerWeight,
 } from "./runtime";
@@ -72,10 +72,15 @@ export function startingColor(
   initial: Color,
 ): Color {
   if (savedState !== undefined) {
-    const serving = servingColor(parseServersState(savedState));
+    const serving = servingColor(appServers(parseServersState(savedState)));
     if (serving) return serving;
   }
   return (savedConfig && activeColorOfConfig(savedConfig)) || initial;
+}
+
+/** The app backend's servers of a state that holds every backend's (the preview front's too). */
+function appServers(states: ServerState[]): ServerState[] {
+  return states.filter((state) => state.backend === BACKEND);
 }
 
 function readIfThere(file: string): string | undefined {
@@ -84,7 +89,9 @@ function readIfThere(file: string): string | undefined {
 
 /** Admission and health of each server: what the saved file must follow (not its timers). */
 function fingerprint(states: ServerState[]): string {
-  return states.map((state) => `${state.name}:${state.adminState}:${state.operationalState}`).join(" ");
+  return states
+    .map((state) => `${state.backend}/${state.name}:${state.adminState}:${state.operationalState}`)
+    .join(" ");
 }
 
 export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport> {
@@ -155,15 +162,16 @@ export async function runProxy(options: ProxyRunOptions): Promise<ProxyRunReport
 
     let lastSaved = "";
     const save = async () => {
-      const text = await serversStateText(paths.socket);
+      // Both backends: the preview front keeps its color across a restart too.
+      const text = await savedServersStateText(paths.socket);
       const states = parseServersState(text);
-      serving = servingColor(states);
+      serving = servingColor(appServers(states));
       const print = fingerprint(states);
       if (print !== lastSaved) {
         writeFileAtomic(paths.stateFile, text);
         lastSaved = print;
       }
-      return states;
+      return appServers(states);
     };
     // The idle color stays checked, so a switch finds it UP or DOWN at once.
     const initial = await save();

@@ -132,12 +132,16 @@ export function parseServersState(text: string): ServerState[] {
     });
 }
 
-/** The raw `show servers state` text of the app backend (also what the server-state file holds). */
-export function serversStateText(
-  admin: AdminEndpoint,
-  timeoutMs?: number,
-  backend = BACKEND,
-): Promise<string> {
+/**
+ * Every backend's `show servers state` text, app and preview: what the server-state file holds, so a
+ * restarted or reloaded proxy keeps both the served color and the previewed one.
+ */
+export function savedServersStateText(admin: AdminEndpoint, timeoutMs?: number): Promise<string> {
+  return runtimeCommand(admin, "show servers state", timeoutMs);
+}
+
+/** The raw `show servers state` text of the app backend. */
+function serversStateText(admin: AdminEndpoint, timeoutMs?: number, backend = BACKEND): Promise<string> {
   return runtimeCommand(admin, `show servers state ${backend}`, timeoutMs);
 }
 

@@ -11,9 +11,6 @@ import type { SwitchSettings } from ".";
 import type { HostsSwitchOptions } from "./hosts";
 import type { CanarySettings } from "./canary";
 
-/** A p95 difference below this many milliseconds never fails a step, whatever the ratio (timer noise). */
-export const CANARY_P95_FLOOR_MS = 25;
-
 /** The options every switch takes: the color, its release and image, the warm-up paths (the guard's come apart). */
 export function switchTargetOptions(command: Command): Command {
   return command
@@ -43,6 +40,12 @@ export function switchTargetOptions(command: Command): Command {
       "percent the new color's p95 may be above the old one's at a step",
       integer(0, 1000),
       50,
+    )
+    .option(
+      "--canary-p95-floor-ms <ms>",
+      "a p95 difference below this many milliseconds never fails a step, whatever the ratio (timer noise)",
+      integer(0, 60_000),
+      25,
     );
 }
 
@@ -63,7 +66,7 @@ export function canaryFromOptions(options: Record<string, unknown>): CanarySetti
     margins: {
       errorRatePoints: Number(options.canaryErrorMargin),
       p95Percent: Number(options.canaryP95Margin),
-      p95FloorMs: CANARY_P95_FLOOR_MS,
+      p95FloorMs: Number(options.canaryP95FloorMs),
       minRequests: Number(options.guardMinRequests),
     },
   };

@@ -304,7 +304,12 @@ async function canaryFirst(
       ...(mover.proxyUrls.length > 1 ? { proxyUrls: mover.proxyUrls } : {}),
       previousColor: previous,
       method: "weights",
-      canary: { stepSeconds: settings.canary?.stepSeconds, steps, abortedAt: abort.abortedAt },
+      canary: {
+        stepSeconds: settings.canary?.stepSeconds,
+        steps,
+        abortedAt: abort.abortedAt,
+        ...(abort.inconclusive ? { inconclusive: true } : {}),
+      },
       ...(abort.notReverted.length > 0 ? { notReverted: abort.notReverted } : {}),
       notified: abort.notified,
       totalMs: Date.now() - started,

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { ControlPlane } from "../../ops/control";
 import { proxyPaths, renderHaproxyConfig } from "../../ops/proxy/config";
 import { proxyState } from "../../ops/proxy/spec";
 import { OPS_RUNTIME_PACKAGES } from "../../ops/hosts/image";
@@ -13,7 +12,7 @@ import { ensureDocker } from "../support/docker";
 import { SimHost, SimHosts, startSimHosts } from "../support/hosts";
 import { PgCluster, startPostgres } from "../support/postgres";
 import { needService } from "../support/service";
-import { Fleet } from "./support";
+import { Fleet, untilEveryFrontAnswers } from "./support";
 
 /** Constant keep-alive GET and POST load through every host's front. */
 function loadEveryFront(
@@ -100,17 +99,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
   });
 
   // Every front answers before a test starts (proxy containers start, or restart after a test).
-  beforeEach(async () => {
-    for (const host of fleet.hosts) {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const answer = await fleet.get(host).catch(() => undefined);
-        if (answer?.status === 200) break;
-        if (Date.now() > deadline) throw new Error(`${host.name}'s front does not answer 200`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  });
+  beforeEach(() => untilEveryFrontAnswers(fleet));
 
   after(async () => {
     for (const webhook of webhooks) await webhook.close();
@@ -123,16 +112,7 @@ describe("a color across three hosts: proxies, gates and the switch over SSH on 
 
   it("every proxy container serves blue v1 at its own address; its runtime API answers only over SSH (the admin socket forwarded by sshd)", async () => {
     for (const host of fleet.hosts) assert.deepEqual(await releaseOn(host), ["v1", "blue"]);
-    const plane = await ControlPlane.open(
-      fleet.hosts.map((host) => ({
-        name: host.name,
-        address: host.address,
-        port: host.sshPort,
-        user: "root",
-        hostKey: sim.hostKey(host),
-      })),
-      { container: fleet.proxyContainer, auth: { privateKey: sim.privateKey() } },
-    );
+    const plane = await fleet.controlPlane();
     try {
       for (const info of await plane.all("show info")) assert.match(info, /^Name: HAProxy/m);
       const stats = await plane.stats();

@@ -5,6 +5,7 @@
 // here (`node bin/greenlight-ops.js switch-hosts …`), reaching every host's proxy over SSH with each
 // host's key pinned and the hosts' SSH key in its environment.
 import { Color } from "../../schema/types";
+import { ControlPlane } from "../../ops/control";
 import {
   HostProxySettings,
   FlagValue,
@@ -18,6 +19,8 @@ import { shellQuote } from "../../contract/shell";
 import { PROJECT_DIR } from "../ops/support/cli";
 import { replicaRunArgs } from "../ops/support/release";
 import { CommandRun, SimHost, SimHosts } from "../support/hosts";
+import { buildSampleImage } from "../fixtures/app/build";
+import { freePortRange } from "../ops/support/release";
 import { spawn } from "child_process";
 
 export interface FleetPorts {
@@ -207,10 +210,60 @@ export class Fleet {
     return { gates, switched: await this.switch(color, release, flags, env) };
   }
 
+  /** The control plane to every host's proxy as the coordinator opens it: over SSH, each host's key pinned. */
+  controlPlane(): Promise<ControlPlane> {
+    return ControlPlane.open(
+      this.hosts.map((host) => ({
+        name: host.name,
+        address: host.address,
+        port: host.sshPort,
+        user: "root",
+        hostKey: this.sim.hostKey(host),
+      })),
+      { container: this.proxyContainer, auth: { privateKey: this.sim.privateKey() } },
+    );
+  }
+
   /** One fresh request through a host's front. */
   async get(host: SimHost): Promise<{ status: number; body: string }> {
     const response = await fetch(this.frontUrl(host));
     return { status: response.status, body: await response.text() };
+  }
+}
+
+/** A database the sample app never reaches: / and POST / need none (readiness is the gate's business). */
+const NO_DATABASE = "postgresql://nobody@127.0.0.1:1/none";
+
+/**
+ * The sample app's releases `names` built and loaded on every simulated host with the ops image (from the
+ * current sources), blue and green started on one replica each without a database, and every host's
+ * proxy container started (blue serving). Returns the fleet and each release's image.
+ */
+export async function startSampleFleet(
+  sim: SimHosts,
+  names: string[],
+  colors: { blue: string; green: string },
+): Promise<{ fleet: Fleet; images: Record<string, string> }> {
+  const images = Object.fromEntries(names.map((name) => [name, buildSampleImage(name).ref]));
+  const [opsImage] = await Promise.all([sim.buildOpsImage(), sim.buildAppImages(Object.values(images))]);
+  const base = await freePortRange(3);
+  const fleet = new Fleet(sim, opsImage, { proxy: base, blue: base + 1, green: base + 2 }, NO_DATABASE);
+  await fleet.startColor("blue", colors.blue, images[colors.blue]);
+  await fleet.startColor("green", colors.green, images[colors.green]);
+  await fleet.startProxies();
+  return { fleet, images };
+}
+
+/** Waits until every host's front answers 200 (proxy containers start, or restart after a test). */
+export async function untilEveryFrontAnswers(fleet: Fleet, timeoutMs = 30_000): Promise<void> {
+  for (const host of fleet.hosts) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const answer = await fleet.get(host).catch(() => undefined);
+      if (answer?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`${host.name}'s front does not answer 200`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 

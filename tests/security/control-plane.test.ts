@@ -11,10 +11,8 @@ import { shellQuote } from "../../contract/shell";
 import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
 import { ControlPlane, SocketChannel } from "../../ops/control";
 import { freePort } from "../support/ports";
-import { Fleet } from "../hosts/support";
-import { buildSampleImage } from "../fixtures/app/build";
+import { Fleet, startSampleFleet, untilEveryFrontAnswers } from "../hosts/support";
 import { startLoad, waitUntil } from "../ops/support/load";
-import { freePortRange } from "../ops/support/release";
 import { ensureDocker } from "../support/docker";
 import { SimHosts, startSimHosts } from "../support/hosts";
 import { needService } from "../support/service";
@@ -37,34 +35,17 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
   this.timeout(300_000);
   let sim: SimHosts;
   let fleet: Fleet;
-  const images: Record<string, string> = {};
+  let images: Record<string, string>;
 
   before(async function () {
     this.timeout(1_200_000);
     await needService(this, "Docker", ensureDocker);
     sim = await needService(this, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
-    for (const name of ["v1", "v2", "v4"]) images[name] = buildSampleImage(name).ref;
-    const [opsImage] = await Promise.all([
-      needService(this, "the ops image", () => sim.buildOpsImage()),
-      sim.buildAppImages(Object.values(images)),
-    ]);
-    const base = await freePortRange(3);
     // / and POST / need no database: the guard judges answers, not readiness.
-    fleet = new Fleet(
-      sim,
-      opsImage,
-      { proxy: base, blue: base + 1, green: base + 2 },
-      "postgresql://nobody@127.0.0.1:1/none",
-    );
-    await fleet.startColor("blue", "v1", images.v1);
-    await fleet.startColor("green", "v2", images.v2);
-    await fleet.startProxies();
-    for (const host of fleet.hosts)
-      await until(
-        `${host.name} serves`,
-        async () => (await fleet.get(host).catch(() => undefined))?.status === 200,
-        60_000,
-      );
+    ({ fleet, images } = await needService(this, "the ops and app images on every host", () =>
+      startSampleFleet(sim, ["v1", "v2", "v4"], { blue: "v1", green: "v2" }),
+    ));
+    await untilEveryFrontAnswers(fleet, 60_000);
   });
 
   after(() => sim?.stop());

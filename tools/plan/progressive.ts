@@ -2,6 +2,7 @@
 // update runs): a preview (the color on the preview front only, users where they are), the canary steps
 // and how long they take, and whether an update is a promotion that runs the switch and nothing else.
 import { STEP, STEP_ENV } from "../../contract/resources";
+import { CANARY_WAIT_FACTOR } from "../../contract/canary";
 import type { RecordedResource } from "../harness/types";
 
 export interface Progressive {
@@ -57,7 +58,8 @@ export function progressiveLines(
   if (progressive.steps.length === 0) return [];
   const judged = progressive.steps.filter((percent) => percent < 100).length;
   const total = judged * progressive.stepSeconds + progressive.guardSeconds;
+  const longest = judged * progressive.stepSeconds * CANARY_WAIT_FACTOR + progressive.guardSeconds;
   return [
-    `  canary ${progressive.steps.map((percent) => `${percent} %`).join(" → ")} of new requests on ${active}, each step below 100 % judged ${progressive.stepSeconds} s against ${warm}, then the guard ${progressive.guardSeconds} s: about ${total} s in all (${Math.round(total / 6) / 10} min)`,
+    `  canary ${progressive.steps.map((percent) => `${percent} %`).join(" → ")} of new requests on ${active}, each step below 100 % judged ${progressive.stepSeconds} s against ${warm}, then the guard ${progressive.guardSeconds} s: about ${total} s in all (${Math.round(total / 6) / 10} min), at most ${longest} s if every step waits for its minimum sample`,
   ];
 }

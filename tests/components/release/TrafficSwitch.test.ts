@@ -52,9 +52,17 @@ describe("TrafficSwitch (mocks)", function () {
       "greenlight:previewPort": "8079",
       "greenlight:trafficSteps": [10, 50, 100],
       "greenlight:trafficStepSeconds": "30",
+      "greenlight:canaryErrorRatePoints": "2",
+      "greenlight:canaryP95MarginPercent": "30",
+      "greenlight:canaryP95FloorMs": "40",
     });
     const run = named(previewed.resources, "switch-run");
     const flags = flagsOf(String(run.inputs.create));
+    assert.deepEqual(
+      [flags["canary-error-margin"], flags["canary-p95-margin"], flags["canary-p95-floor-ms"]],
+      [["2"], ["30"], ["40"]],
+      "the judge's margins reach the switch as the stack sets them",
+    );
     assert.deepEqual(flags.preview, [""], "a flag without a value");
     assert.deepEqual(flags["preview-port"], ["8079"]);
     assert.deepEqual(flags["traffic-step"], ["10", "50", "100"]);

@@ -53,6 +53,7 @@ describe("the canary's judge: the new color against the old over the same window
       trafficStepSeconds: 30,
       canaryErrorMargin: 1,
       canaryP95Margin: 50,
+      canaryP95FloorMs: 25,
       guardMinRequests: 20,
     });
     assert.equal(canaryFromOptions(options(undefined)), undefined);

@@ -9,6 +9,7 @@ import * as http from "http";
 import * as path from "path";
 import { RelayChannel } from "../../../ops/control";
 import { moveFleet, ProxyTarget, revertFleet } from "../../../ops/proxy/fleet";
+import { previewFleet } from "../../../ops/proxy/preview";
 import { proxyPaths } from "../../../ops/proxy/config";
 import { haproxyBinary } from "../../../ops/proxy/process";
 import { admission, parseServersState, setServerState, showServersState } from "../../../ops/proxy/runtime";
@@ -170,6 +171,44 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
       proxies[1].stderrSoFar(),
       /listens on 127\.0\.0\.3:\d+ with green serving; runtime API on \/\S+\/haproxy\.sock/,
     );
+  });
+
+  it("a restarted proxy keeps its preview front: the previewed color answers there again, with no new preview", async () => {
+    const previewPort = ports().proxy + 1;
+    const previewArgs = ["--preview-port", String(previewPort), "--preview-address", ADDRESSES[1]];
+    const preview = async () => {
+      const response = await fetch(`http://${ADDRESSES[1]}:${previewPort}/`);
+      return `${response.status} ${await response.text()}`;
+    };
+    await stopProxy(1);
+    startProxy(1, previewArgs);
+    await waitFor("the proxy with a preview front serves blue", async () =>
+      (await get(1)).startsWith("200 blue"),
+    );
+    await greenSeen(1, 2);
+    assert.match(await preview(), /^503 /, "nothing previewed yet");
+    await previewFleet([targets()[1]], "green", { checkIntervalMs: 200 });
+    assert.equal(await preview(), `200 green ${ADDRESSES[1]}`);
+    const stateFile = proxyPaths(stateDirs[1]).stateFile;
+    await waitFor("the state file holds the preview front's color", async () =>
+      parseServersState(fs.readFileSync(stateFile, "utf8")).some(
+        (state) => state.backend === "preview" && state.name === "green-0" && admission(state) === "ready",
+      ),
+    );
+    const stopped = await stopProxy(1);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    startProxy(1, previewArgs);
+    await waitFor("the restarted proxy answers", async () => (await get(1)).startsWith("200"));
+    assert.equal(await get(1), `200 blue ${ADDRESSES[1]}`, "users stay on blue");
+    await waitFor(
+      "the restarted preview front answers",
+      async () => (await preview()).startsWith("200"),
+      5000,
+    );
+    const answers = new Set<string>();
+    for (let request = 0; request < 10; request++) answers.add(await preview());
+    assert.deepEqual([...answers], [`200 green ${ADDRESSES[1]}`]);
+    assert.equal(await serving(1), "blue-0:ready green-0:drain");
   });
 
   it("one proxy unreachable: nothing moves on any host, and the failure names it", async () => {

@@ -1,11 +1,9 @@
 // Canary steps on real HAProxy: three `greenlight-ops proxy` processes (127.0.0.2-4), each driven through
-// its own relay process (the control channel without SSH; tests/hosts runs the same over SSH), in front of
-// small backends per color, under keep-alive GET and POST load through every front. The shares are
-// counted from the responses, not from the proxies' own figures.
+// its own relay process (the control channel without SSH; tests/hosts/canary.test.ts runs the steps over
+// SSH), in front of small backends per color (../support/proxies.ts), under keep-alive GET and POST load
+// through every front. The shares are counted from the responses, not from the proxies' own figures.
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as http from "http";
 import { ControlPlane, RelayChannel } from "../../../ops/control";
 import { haproxyBinary } from "../../../ops/proxy/process";
 import { admission, showServersState } from "../../../ops/proxy/runtime";
@@ -14,65 +12,21 @@ import { fleetMover } from "../../../ops/switch/hosts";
 import { previewRelease } from "../../../ops/switch/preview";
 import { readFleet, weighFleet } from "../../../ops/proxy";
 import { StepError } from "../../../ops/lib/step";
+import { EXIT } from "../../../contract/exit-codes";
 import { needService } from "../../support/service";
-import { CliProcess, spawnOps, spawnRelay } from "../support/cli";
 import { LoadRun, startLoad } from "../support/load";
-import { freePortRange, tempStateDir } from "../support/release";
+import { PROXY_ADDRESSES, ProxyTrio, startProxyTrio } from "../support/proxies";
 
-const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-const RELEASE = { blue: "v1", green: "v2" } as const;
-
-/** A color's backend on one host: GET answers "release <id> <color>", POST answers JSON. */
-interface Backend {
-  server: http.Server;
-  healthy: boolean;
-  /** Every n-th request answers 500 (0: none). */
-  errorEvery: number;
-  delayMs: number;
-  served: number;
-}
-
-function startBackend(address: string, port: number, color: "blue" | "green"): Promise<Backend> {
-  const backend: Backend = {
-    server: http.createServer(),
-    healthy: true,
-    errorEvery: 0,
-    delayMs: 0,
-    served: 0,
-  };
-  backend.server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
-    if (request.url === "/health") return void response.writeHead(backend.healthy ? 200 : 503).end();
-    request.resume();
-    request.on("end", () => {
-      backend.served += 1;
-      const fail = backend.errorEvery > 0 && backend.served % backend.errorEvery === 0;
-      const body =
-        request.method === "POST"
-          ? JSON.stringify({ release: RELEASE[color] })
-          : `release ${RELEASE[color]} ${color}`;
-      setTimeout(() => response.writeHead(fail ? 500 : 200).end(body), backend.delayMs);
-    });
-  });
-  return new Promise((resolve) => backend.server.listen(port, address, () => resolve(backend)));
-}
+const ADDRESSES = PROXY_ADDRESSES;
 
 describe("canary steps across three proxies (real HAProxy, relays, load through every front)", function () {
   this.timeout(180_000);
-  let base: number;
-  let stateDirs: string[] = [];
-  let proxies: CliProcess[] = [];
-  let backends: { blue: Backend; green: Backend }[] = [];
+  let trio: ProxyTrio;
+  let backends: ProxyTrio["backends"] = [];
   let relays: RelayChannel[] = [];
   let loads: LoadRun[] = [];
-  const front = (index: number) => `http://${ADDRESSES[index]}:${base}/`;
+  const front = (index: number) => trio.front(index);
 
-  const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
   const serving = async (index: number) =>
     (await showServersState(relays[index]))
       .map((state) => `${state.name}:${admission(state)}:${state.userWeight}`)
@@ -93,59 +47,14 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
   });
 
   beforeEach(async () => {
-    base = await freePortRange(4);
-    stateDirs = ADDRESSES.map(() => tempStateDir());
-    backends = [];
-    for (const address of ADDRESSES) {
-      backends.push({
-        blue: await startBackend(address, base + 1, "blue"),
-        green: await startBackend(address, base + 2, "green"),
-      });
-    }
-    proxies = ADDRESSES.map((address, index) =>
-      spawnOps(
-        [
-          "proxy",
-          ...["--state-dir", stateDirs[index], "--listen-address", address, "--upstream-host", address],
-          ...[
-            "--proxy-port",
-            String(base),
-            "--blue-port",
-            String(base + 1),
-            "--green-port",
-            String(base + 2),
-          ],
-          ...["--check-interval-ms", "200", "--preview-port", String(base + 3), "--preview-address", address],
-        ],
-        { ...process.env },
-        120_000,
-      ),
-    );
-    relays = await Promise.all(stateDirs.map((dir, index) => spawnRelay(`h${index + 2}`, dir)));
-    for (const index of ADDRESSES.keys()) {
-      await waitFor(`h${index + 2} serves blue, green checked in drain at weight 0`, async () =>
-        (await serving(index)) === "blue-0:ready:1 green-0:drain:0" ? (await fetch(front(index))).ok : false,
-      );
-    }
-    for (const relay of relays)
-      await waitFor(`${relay.host} checks green UP`, async () =>
-        (await showServersState(relay)).some(
-          (state) => state.name === "green-0" && state.operationalState === 2,
-        ),
-      );
+    trio = await startProxyTrio(120_000);
+    ({ backends, relays } = trio);
     loads = [];
   });
 
   afterEach(async () => {
     await Promise.all(loads.map((load) => load.stop()));
-    await Promise.all(relays.map((relay) => relay.close()));
-    for (const proxy of proxies) if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
-    await Promise.all(proxies.map((proxy) => proxy.done));
-    for (const backend of backends.flatMap((pair) => [pair.blue, pair.green])) {
-      backend.server.closeAllConnections();
-      await new Promise((resolve) => backend.server.close(resolve));
-    }
-    for (const dir of stateDirs) fs.rmSync(dir, { recursive: true, force: true });
+    await trio.stop();
   });
 
   /** Answers per release over every front's load so far. */
@@ -156,7 +65,11 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
   };
 
   /** Runs the switch with steps; records the answers per release over each step's judged window. */
-  async function canary(steps: number[], onStep: (message: string) => void = () => undefined) {
+  async function canary(
+    steps: number[],
+    onStep: (message: string) => void = () => undefined,
+    tuning: { stepSeconds?: number; guardSeconds?: number } = {},
+  ) {
     const windows: Record<number, { start: Record<string, number>; end?: Record<string, number> }> = {};
     const log = (message: string) => {
       const started = /^step (\d+) %: green takes/.exec(message);
@@ -177,11 +90,11 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
       color: "green",
       release: "v2",
       warmupPaths: [],
-      guardSeconds: 2,
+      guardSeconds: tuning.guardSeconds ?? 2,
       thresholds: { errorRatePercent: 5, p95Ms: 2000, minRequests: 20 },
       canary: {
         steps,
-        stepSeconds: 3,
+        stepSeconds: tuning.stepSeconds ?? 3,
         margins: { errorRatePoints: 1, p95Percent: 50, p95FloorMs: 25, minRequests: 20 },
       },
       env: {},
@@ -323,12 +236,12 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
       assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
       const answers = new Set<string>();
       for (let request = 0; request < 20; request++)
-        answers.add(await (await fetch(`http://${address}:${base + 3}/`)).text());
+        answers.add(await (await fetch(`http://${address}:${trio.previewPort}/`)).text());
       assert.deepEqual([...answers], ["release v2 green"], `h${index + 2}'s preview front`);
       assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0", "user traffic did not move");
     }
     await assert.rejects(
-      fetch(`http://127.0.0.5:${base + 3}/`),
+      fetch(`http://127.0.0.5:${trio.previewPort}/`),
       "the preview front listens on the host's own address only",
     );
     startLoads();
@@ -406,6 +319,80 @@ describe("canary steps across three proxies (real HAProxy, relays, load through 
     );
     for (const [index, result] of results.entries())
       assert.equal(result.failed, 0, `front ${index}: ${JSON.stringify(result.failures)}`);
+    for (const index of ADDRESSES.keys()) {
+      assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
+      assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);
+    }
+  });
+
+  /** One client on one front, a request every `everyMs` (a low-traffic stack). */
+  const trickle = (index: number, everyMs: number) => {
+    let running = true;
+    const done = (async () => {
+      let requests = 0;
+      while (running) {
+        await (await fetch(front(index))).text();
+        requests += 1;
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+      return requests;
+    })();
+    return () => ((running = false), done);
+  };
+
+  it("a step short of requests waits past its window for the minimum sample, then judges it", async () => {
+    // 10 requests/s on one front, half to each color at 50 %: 20 per color after ~4 s, past the 2 s window.
+    const stop = trickle(0, 100);
+    const messages: string[] = [];
+    const run = await canary([50, 100], (message) => messages.push(message), {
+      stepSeconds: 2,
+      guardSeconds: 0,
+    });
+    await stop();
+    assert.equal(run.error, undefined, run.error?.message);
+    const [step] = (run.report as SwitchReport).canary?.steps ?? [];
+    assert.equal(step.verdict, "healthy");
+    assert.ok(step.newer.requests >= 20 && step.older.requests >= 20, JSON.stringify(step));
+    assert.ok(
+      step.extendedMs > 0 && step.watchedMs > 2000 && step.watchedMs < 6000,
+      `waited ${step.watchedMs} ms, ${step.extendedMs} past the window`,
+    );
+    assert.ok(
+      messages.some((message) =>
+        /^step 50 %: too few requests after 2 s \(the new color answered \d+ requests \(needs 20\).*\): waiting up to 4 s more/.test(
+          message,
+        ),
+      ),
+      messages.join("\n"),
+    );
+    for (const index of ADDRESSES.keys())
+      assert.equal(await serving(index), "blue-0:drain:0 green-0:ready:1");
+  });
+
+  it("a step that never gets its minimum sample stops as inconclusive after three windows: exit 6, weight 0 on green on every host, blue serves", async () => {
+    const run = await canary([10, 100], () => undefined, { stepSeconds: 1, guardSeconds: 0 });
+    assert.ok(run.error instanceof StepError, String(run.error));
+    assert.equal(run.error.exitCode, EXIT.canaryInconclusive);
+    assert.equal(EXIT.canaryInconclusive, 6);
+    assert.match(
+      run.error.message,
+      /^canary inconclusive at step 10 %: the new color answered 0 requests \(needs 20\); the old color answered 0 requests \(needs 20\) after 3 s \(the step's 1 s window, waited up to 3 times\); no verdict on the release/,
+    );
+    assert.match(
+      run.error.message,
+      /weight 0 on green, blue serves on every host \(3\); release again when traffic allows/,
+    );
+    const report = run.error.report as {
+      activeColor: string;
+      canary: { inconclusive?: boolean; abortedAt: number; steps: { verdict: string; watchedMs: number }[] };
+    };
+    assert.equal(report.activeColor, "blue");
+    assert.equal(report.canary.inconclusive, true);
+    assert.deepEqual(
+      report.canary.steps.map((step) => step.verdict),
+      ["insufficient"],
+    );
+    assert.ok(report.canary.steps[0].watchedMs >= 3000, String(report.canary.steps[0].watchedMs));
     for (const index of ADDRESSES.keys()) {
       assert.equal(await serving(index), "blue-0:ready:1 green-0:drain:0");
       assert.deepEqual(await colorsAnswering(index), ["200 release v1 blue"]);

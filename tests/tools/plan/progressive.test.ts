@@ -70,7 +70,7 @@ describe("npm run plan: preview, promotion and canary steps", function () {
     assert.equal(run.code, EXIT.ok, run.stderr);
     assert.match(
       run.stdout,
-      /^ {2}canary 10 % → 50 % → 100 % of new requests on green, each step below 100 % judged 30 s against blue, then the guard \d+ s: about \d+ s in all/m,
+      /^ {2}canary 10 % → 50 % → 100 % of new requests on green, each step below 100 % judged 30 s against blue, then the guard \d+ s: about \d+ s in all \([\d.]+ min\), at most \d+ s if every step waits for its minimum sample$/m,
     );
     const runs = run.stdout.split("\n").filter((line) => line.startsWith("  ▶"));
     assert.deepEqual(
