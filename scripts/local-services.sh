@@ -20,6 +20,7 @@
 # for a machine whose ports are taken (then set the same ports in Pulumi.local.yaml):
 #   GREENLIGHT_LOCAL_STATE  state folder          GREENLIGHT_PG_PORT  PostgreSQL port
 #   GREENLIGHT_S3_PORT      s3rver port           GREENLIGHT_PG_BIN   PostgreSQL 15 binaries
+#   GREENLIGHT_STACK_FILE   the stack file (default Pulumi.local.yaml)
 # Exit 0: everything up (or stopped); 1: a service is down or could not start (the line says why); 2: usage.
 set -euo pipefail
 
@@ -43,7 +44,7 @@ if [ "$#" -gt 1 ]; then
   exit 2
 fi
 
-STACK_FILE="$ROOT/Pulumi.local.yaml"
+STACK_FILE="${GREENLIGHT_STACK_FILE:-$ROOT/Pulumi.local.yaml}"
 if [ ! -f "$STACK_FILE" ]; then
   echo "local-services: $STACK_FILE does not exist: run this from the greenlight project" >&2
   exit 2
@@ -53,13 +54,28 @@ if [ ! -d "$ROOT/node_modules/yaml" ] || [ ! -d "$ROOT/node_modules/s3rver" ]; t
   exit 2
 fi
 
-# The stack's values, read with the project's own YAML parser: name=value lines.
-eval "$(
-  cd "$ROOT" && node -e '
+# The stack's values, read with the project's own YAML parser: name=value lines. A file it cannot read
+# is one line naming the file and the problem, exit 2 (never a stack trace).
+if ! values="$(
+  cd "$ROOT" && STACK_FILE="$STACK_FILE" node -e '
     const { parse } = require("yaml");
-    const config = parse(require("fs").readFileSync("Pulumi.local.yaml", "utf8")).config || {};
+    const file = process.env.STACK_FILE;
+    let config;
+    try {
+      config = parse(require("fs").readFileSync(file, "utf8"))?.config || {};
+    } catch (error) {
+      const first = String(error.message).split("\n")[0];
+      process.stderr.write(`local-services: ${file} is not readable YAML: ${first}; fix the file (pulumi config set writes it correctly)\n`);
+      process.exit(2);
+    }
     const get = (key, fallback) => (config["greenlight:" + key] ?? fallback);
-    const endpoint = new URL(String(get("s3Endpoint", "http://127.0.0.1:4569")));
+    let endpoint;
+    try {
+      endpoint = new URL(String(get("s3Endpoint", "http://127.0.0.1:4569")));
+    } catch {
+      process.stderr.write(`local-services: ${file}: greenlight:s3Endpoint ${JSON.stringify(get("s3Endpoint"))} is not a URL such as http://127.0.0.1:4569\n`);
+      process.exit(2);
+    }
     const values = {
       DB_PORT: get("dbPort", 5432),
       DB_NAME: get("dbName", "shop"),
@@ -69,11 +85,17 @@ eval "$(
       IMAGES: [get("blueImage", ""), get("greenImage", "")].join(" "),
     };
     for (const [name, value] of Object.entries(values)) {
-      if (!/^[A-Za-z0-9_.:\/ -]*$/.test(String(value))) throw new Error(`Pulumi.local.yaml: ${name} ${JSON.stringify(value)}`);
+      if (!/^[A-Za-z0-9_.:\/ -]*$/.test(String(value))) {
+        process.stderr.write(`local-services: ${file}: the value for ${name} ${JSON.stringify(value)} has characters a stack value cannot have\n`);
+        process.exit(2);
+      }
       console.log(`${name}="${value}"`);
     }
   '
-)"
+)"; then
+  exit 2
+fi
+eval "$values"
 
 STATE="${GREENLIGHT_LOCAL_STATE:-$ROOT/.greenlight/local-services}"
 PG_PORT="${GREENLIGHT_PG_PORT:-$DB_PORT}"
@@ -87,6 +109,12 @@ for port in "$PG_PORT" "$S3_PORT"; do
 done
 
 PG_DIR="$STATE/postgresql"
+# A Unix socket's path holds at most 107 bytes (sun_path): under a deep checkout, the cluster's socket
+# goes to a short folder named after the state folder instead.
+PG_SOCKET_DIR="$PG_DIR/socket"
+if [ $(( ${#PG_SOCKET_DIR} + ${#PG_PORT} + 10 )) -gt 107 ]; then
+  PG_SOCKET_DIR="/tmp/greenlight-pg-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"
+fi
 S3_DIR="$STATE/s3rver"
 DOCKER_DIR="$STATE/docker"
 failed=0
@@ -140,10 +168,10 @@ pg_start() {
   fi
   if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
     if [ "$(id -u)" -eq 0 ]; then
-      install -d -o postgres -g postgres -m 755 "$PG_DIR" "$PG_DIR/socket"
+      install -d -o postgres -g postgres -m 755 "$PG_DIR" "$PG_SOCKET_DIR"
       install -d -o postgres -g postgres -m 700 "$PG_DIR/data"
     else
-      install -d -m 755 "$PG_DIR" "$PG_DIR/socket"
+      install -d -m 755 "$PG_DIR" "$PG_SOCKET_DIR"
       install -d -m 700 "$PG_DIR/data"
     fi
     as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -U "$DB_ADMIN" -A trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 || {
@@ -157,8 +185,14 @@ host all $DB_ADMIN 127.0.0.1/32 trust
 host all all 127.0.0.1/32 scram-sha-256
 EOF
   fi
+  # The socket folder may be a short one under /tmp, which a reboot empties: made on every start.
+  if [ "$(id -u)" -eq 0 ]; then
+    install -d -o postgres -g postgres -m 755 "$PG_SOCKET_DIR"
+  else
+    install -d -m 755 "$PG_SOCKET_DIR"
+  fi
   as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_DIR/socket -c listen_addresses=127.0.0.1" start >/dev/null 2>&1 || {
+    -o "-p $PG_PORT -k $PG_SOCKET_DIR -c listen_addresses=127.0.0.1" start >/dev/null 2>&1 || {
     down postgresql "pg_ctl start failed on 127.0.0.1:$PG_PORT; see $PG_DIR/postgres.log"
     return
   }
@@ -269,7 +303,12 @@ docker_service() {
     return
   fi
   version="$(docker_version || true)"
-  if [ -n "$version" ]; then
+  local problem
+  problem="$( (docker version 2>&1 >/dev/null || true) | grep -i 'permission denied' | head -n 1 || true)"
+  if [ -z "$version" ] && [[ "$problem" == *"permission denied"* ]]; then
+    # The engine runs; its socket refuses this user (it is not in the docker group).
+    down docker "Docker's socket refuses $(id -un) (permission denied): add the user to the docker group (sudo usermod -aG docker $(id -un), then log in again) or run as root"
+  elif [ -n "$version" ]; then
     report docker "up" "Docker $version; $([ "$MODE" = start ] && echo "already up, " || true)$([ -n "$ours" ] && echo "dockerd pid $ours started by this script" || echo "not started by this script (--stop leaves it)")"
   elif [ "$MODE" = "check" ]; then
     down docker "no Docker engine answers (run scripts/local-services.sh to start dockerd)"

@@ -67,8 +67,12 @@ describe("scripts/local-services.sh: what pulumi up --stack local needs, started
   before(async function () {
     await needService(this, "PostgreSQL 15", async () => postgresBinDir());
     await needService(this, "Docker", ensureDocker);
-    state = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-local-services-"));
-    fs.chmodSync(state, 0o755);
+    // A deep checkout: the cluster's socket path would pass the 107 bytes a Unix socket's path may hold.
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-local-services-"));
+    fs.chmodSync(top, 0o755);
+    state = path.join(top, "a-checkout-folder-name-as-long-as-real-ones-get", "local-services");
+    fs.mkdirSync(state, { recursive: true, mode: 0o755 });
+    assert.ok(`${state}/postgresql/socket/.s.PGSQL.${65535}`.length > 107);
     pgPort = await freePort();
     s3Port = await freePort();
     env = {
@@ -81,7 +85,7 @@ describe("scripts/local-services.sh: what pulumi up --stack local needs, started
   after(async () => {
     if (state === undefined) return;
     await run(["--stop"], env);
-    fs.rmSync(state, { recursive: true, force: true });
+    fs.rmSync(path.dirname(path.dirname(state)), { recursive: true, force: true });
   });
 
   it("start, check, start again (idempotent), stop: every service, and only what it started", async () => {
@@ -245,6 +249,38 @@ describe("scripts/local-services.sh: what pulumi up --stack local needs, started
     assert.equal(check.code, 1, check.out);
     assert.equal(check.lines.postgresql.state, "down");
     assert.ok(!fs.existsSync(missing));
+  });
+
+  it("a stack file that is not YAML is one line naming it, exit 2, no stack trace", async () => {
+    const file = path.join(state, "..", "broken.yaml");
+    fs.writeFileSync(file, "config:\n  greenlight:dbPort: [1\n");
+    const broken = await run(["--check"], { ...env, GREENLIGHT_STACK_FILE: file });
+    assert.equal(broken.code, 2);
+    assert.equal(broken.out, "");
+    assert.match(
+      broken.err,
+      /^local-services: .*broken\.yaml is not readable YAML: Flow sequence .*; fix the file/,
+    );
+    assert.equal(broken.err.trimEnd().split("\n").length, 1, broken.err);
+    assert.doesNotMatch(broken.err, /\bat .*\(.*:\d+:\d+\)|node:internal/);
+  });
+
+  it("a user Docker's socket refuses is told to join the docker group, not that Docker is stopped", async function () {
+    // Root passes any socket's permissions: the check runs as nobody (setpriv, util-linux).
+    if (process.getuid?.() !== 0 || !fs.existsSync("/var/run/docker.sock")) this.skip();
+    const child = spawn(
+      "setpriv",
+      ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", SCRIPT, "--check"],
+      { cwd: ROOT, env: { ...process.env, ...env, HOME: "/tmp" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    assert.equal(code, 1, out);
+    assert.match(
+      out,
+      /^docker +down +Docker's socket refuses nobody \(permission denied\): add the user to the docker group/m,
+    );
   });
 
   it("a usage error is one line and exit 2; --help exits 0", async () => {
