@@ -191,6 +191,64 @@ function testedCommands(file: string, text: string): DocCommand[] {
   return commands;
 }
 
+/** A `text output` block: what the last command of the `sh test` block just before it prints. */
+interface ExampleOutput {
+  file: string;
+  line: number;
+  command: string;
+  expected: string[];
+}
+
+/** Every `text output` block, with the command whose output it shows. */
+function exampleOutputs(file: string, text: string): ExampleOutput[] {
+  const examples: ExampleOutput[] = [];
+  const lines = text.split("\n");
+  lines.forEach((raw, index) => {
+    if (!/^```text output\s*$/.test(raw)) return;
+    const end = lines.findIndex((line, at) => at > index && /^```\s*$/.test(line));
+    const before = testedCommands(file, lines.slice(0, index).join("\n"));
+    const command = before.at(-1);
+    assert.ok(command && end > index, `${file}:${index + 1}: a text output block follows a sh test block`);
+    examples.push({ file, line: index + 1, command: command.text, expected: lines.slice(index + 1, end) });
+  });
+  return examples;
+}
+
+/**
+ * Whether `actual` shows the example: its lines in order, a line "…" standing for any lines, and "…"
+ * inside a line for any text. Returns the first example line not found, or undefined.
+ */
+export function missingExampleLine(expected: string[], actual: string[]): string | undefined {
+  let at = 0;
+  let skip = false;
+  for (const line of expected) {
+    if (line.trim() === "…") {
+      skip = true;
+      continue;
+    }
+    const fragments = line.split("…");
+    const matches = (candidate: string) => {
+      if (!candidate.startsWith(fragments[0]) || !candidate.endsWith(fragments.at(-1) ?? "")) return false;
+      let from = fragments[0].length;
+      for (const fragment of fragments.slice(1, -1)) {
+        const found = candidate.indexOf(fragment, from);
+        if (found < 0) return false;
+        from = found + fragment.length;
+      }
+      return from <= candidate.length - (fragments.length > 1 ? (fragments.at(-1) ?? "").length : 0);
+    };
+    const found = skip
+      ? actual.findIndex((candidate, index) => index >= at && matches(candidate))
+      : matches(actual[at] ?? "\u0000")
+        ? at
+        : -1;
+    if (found < 0) return line;
+    at = found + 1;
+    skip = false;
+  }
+  return undefined;
+}
+
 /** The text before an unquoted `#` that starts a word. */
 function stripComment(text: string): string {
   let quote: string | undefined;
@@ -537,6 +595,44 @@ describe("the documents", function () {
       order.join(","),
     );
   });
+
+  it("the example-output matcher: lines in order, … for any lines or any text", () => {
+    const out = [
+      "What runs:",
+      "  ▶ record  runs",
+      "      detail a",
+      "  · images  does not run",
+      "Verdict: ok.",
+    ];
+    assert.equal(missingExampleLine(["What runs:", "  ▶ record  runs", "…", "Verdict: ok."], out), undefined);
+    assert.equal(missingExampleLine(["What …:", "…", "  · images  does not …"], out), undefined);
+    assert.equal(
+      missingExampleLine(["What runs:", "  · images  does not run"], out),
+      "  · images  does not run",
+    );
+    assert.equal(missingExampleLine(["…", "  ▶ images  runs"], out), "  ▶ images  runs");
+  });
+
+  for (const file of DOCS) {
+    for (const example of exampleOutputs(file, fs.readFileSync(path.join(ROOT, file), "utf8"))) {
+      it(`${file}:${example.line}: the example output is what \`${example.command}\` prints on this checkout`, () => {
+        const handling = handle(example.command, help, scripts);
+        assert.ok("run" in handling, `${example.command}: an example's command must run offline here`);
+        const result = spawnSync(handling.run[0], handling.run.slice(1), {
+          cwd: ROOT,
+          encoding: "utf8",
+          timeout: 300_000,
+          env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+        });
+        const missing = missingExampleLine(example.expected, result.stdout.split("\n"));
+        assert.equal(
+          missing,
+          undefined,
+          `${file}:${example.line}: not in the output:\n${result.stdout.slice(-3000)}`,
+        );
+      });
+    }
+  }
 
   for (const file of DOCS) {
     const commands = testedCommands(file, fs.readFileSync(path.join(ROOT, file), "utf8"));

@@ -44,6 +44,7 @@ export async function main(
   const options: PlanOptions = {
     ...typed,
     diffFrom: diffFile !== undefined && fs.existsSync(diffFile) ? diffFile : typed.diffFrom,
+    diffFromLabel: typed.diffFrom,
     at: typed.at ?? new Date(),
   };
   try {

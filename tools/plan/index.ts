@@ -55,6 +55,8 @@ export interface PlanOptions {
   stackFile?: string;
   /** Compare with this configuration: a stack file, or a git ref whose Pulumi.<stack>.yaml is used. */
   diffFrom?: string;
+  /** How the user named --diff-from (a path as typed, or the git ref), for the output. */
+  diffFromLabel?: string;
   /** The stack's last `pulumi stack output --json`: the plan reports the last migration rehearsal. */
   outputsFile?: string;
 }
@@ -161,7 +163,7 @@ export async function plan(
   }
   if (previous && !previous.ok) {
     await stopPack();
-    err(`plan: --diff-from ${options.diffFrom}: that configuration does not run: ${previous.message}\n`);
+    err(`plan: --diff-from ${options.diffFromLabel ?? options.diffFrom}: that configuration does not run: ${previous.message}\n`);
     return EXIT.usage;
   }
 
@@ -205,7 +207,7 @@ export async function plan(
     const changes = resources.flatMap(({ name, type, action, stateOnly, properties }) =>
       action === "same" ? [] : [{ name, type, action, stateOnly, properties }],
     );
-    document.diff = { from: options.diffFrom as string, servingBefore, steps, refusals, changes };
+    document.diff = { from: options.diffFromLabel ?? (options.diffFrom as string), servingBefore, steps, refusals, changes };
     document.deliveries = plannedDeliveries(run.resources, resources);
   }
   out(
