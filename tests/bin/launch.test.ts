@@ -3,6 +3,7 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as nodeModule from "module";
 import * as os from "os";
 import * as path from "path";
 
@@ -26,7 +27,7 @@ describe("bin/launch.js: the module compile cache", function () {
   afterEach(() => fs.rmSync(cacheHome, { recursive: true, force: true }));
 
   it("is kept in the user's cache directory (XDG_CACHE_HOME) when node has it", function () {
-    if (typeof (require("module") as { enableCompileCache?: unknown }).enableCompileCache !== "function")
+    if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache !== "function")
       this.skip();
     assert.match(runOps(cacheHome), /switch-hosts/);
     const cache = path.join(cacheHome, "greenlight", "node-compile-cache");
