@@ -9,8 +9,9 @@ import type { Duplex } from "stream";
 export const PROMPT = "\n> ";
 
 /**
- * HAProxy ends a CLI session idle for `stats timeout` (10 s by default, not set by ops/proxy/config.ts):
- * a session idle this long is replaced rather than reused, so no command races that close.
+ * HAProxy ends a CLI session idle for `stats timeout` (10 s by default, not set by ops/proxy/config.ts;
+ * 2.6 does not always do it): a session idle this long is replaced rather than reused, so no command
+ * races that close.
  */
 export const IDLE_REUSE_MS = 8000;
 
@@ -45,6 +46,7 @@ export class InteractiveSession {
   constructor(
     private readonly stream: Duplex & { close?(): void },
     private readonly name: string,
+    private readonly idleReuseMs = IDLE_REUSE_MS,
   ) {
     stream.on("data", (chunk: Buffer) => this.receive(chunk));
     stream.once("error", (error: Error) => this.fail(`${name} over SSH: ${error.message}`));
@@ -60,7 +62,9 @@ export class InteractiveSession {
   /** Open, not answering anything, and idle for less than HAProxy's idle timeout. */
   get reusable(): boolean {
     return (
-      this.closedWith === undefined && this.waiting === undefined && Date.now() - this.usedAt < IDLE_REUSE_MS
+      this.closedWith === undefined &&
+      this.waiting === undefined &&
+      Date.now() - this.usedAt < this.idleReuseMs
     );
   }
 

@@ -10,7 +10,7 @@ import { shellQuote } from "../../contract/shell";
 import { PROXY_ADMIN_SOCKET_IN_VOLUME, PROXY_STATE_MOUNT } from "../hosts/remote";
 import { checkRuntimeCommand } from "../proxy/runtime";
 import { EventStream, ProxyChannel, RelayChannel, WarmupAnswer, lineSplitter } from "./channel";
-import { InteractiveSession, checkSessionCommand } from "./interactive";
+import { IDLE_REUSE_MS, InteractiveSession, checkSessionCommand } from "./interactive";
 import { execOutput } from "./ssh";
 
 /** Longest socket path sshd can connect to (sockaddr_un's sun_path, 108 bytes with its NUL on Linux). */
@@ -63,6 +63,8 @@ export class SocketChannel implements ProxyChannel {
     private readonly client: Client,
     readonly socketPath: string,
     private readonly openRelay: () => Promise<RelayChannel>,
+    /** How long the interactive session may idle before it is replaced (interactive.ts IDLE_REUSE_MS). */
+    private readonly idleReuseMs = IDLE_REUSE_MS,
   ) {
     client.once("close", () => (this.closedWith ??= `the SSH connection to ${host} closed`));
   }
@@ -139,7 +141,11 @@ export class SocketChannel implements ProxyChannel {
       stream.close();
       throw new Error(this.closedWith);
     }
-    this.session = new InteractiveSession(stream, `HAProxy admin socket ${this.socketPath}`);
+    this.session = new InteractiveSession(
+      stream,
+      `HAProxy admin socket ${this.socketPath}`,
+      this.idleReuseMs,
+    );
     return this.session;
   }
 
