@@ -80,6 +80,14 @@ export const TICKET = /^[A-Za-z0-9._#/-]{2,64}$/;
 export const SECRET_ENV_NAME =
   /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL|DATABASE_URL|DSN)/;
 
+/** Secret variables whose names SECRET_ENV_NAME does not catch (a webhook URL carries its token). */
+export const ALSO_SECRET_ENV_NAMES: readonly string[] = ["GREENLIGHT_WEBHOOK_URL"];
+
+/** Whether a variable holds a secret: by its name's pattern, or listed in ALSO_SECRET_ENV_NAMES. */
+export function isSecretEnvName(name: string): boolean {
+  return SECRET_ENV_NAME.test(name) || ALSO_SECRET_ENV_NAMES.includes(name);
+}
+
 /** Credentials that must never stand in a command line, each with what it is. */
 export const COMMAND_LINE_CREDENTIALS: readonly { pattern: RegExp; what: string }[] = [
   {

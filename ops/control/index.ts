@@ -10,6 +10,7 @@ import { parseHostKey } from "../../contract/host-key";
 import { StepError } from "../lib/step";
 import type { Client } from "ssh2";
 import { EventStream, LocalChannel, ProxyChannel } from "./channel";
+import type { EarlySocket } from "./preconnect";
 import { SocketChannel, findAdminSocket } from "./socket";
 import { SshAuth, SshHost, connectHost, fingerprint, openRelay } from "./ssh";
 
@@ -17,6 +18,7 @@ export { RelayChannel, lineSplitter } from "./channel";
 export type { EventStream, ProxyChannel } from "./channel";
 export { relayCommand } from "./ssh";
 export { SocketChannel, adminSocketQuery } from "./socket";
+export type { EarlySocket } from "./preconnect";
 export type { SshAuth, SshHost } from "./ssh";
 
 /** Runs `work` on every channel at once; the failures, each naming its host. */
@@ -75,6 +77,8 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** "auto" (default): the forwarded socket where sshd allows it, else the relay. */
   via?: "auto" | ControlVia;
+  /** TCP connections already opened to the hosts (preconnect.ts), in the hosts' order. */
+  early?: readonly EarlySocket[];
 }
 
 const since = (started: bigint) => Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
@@ -158,6 +162,7 @@ export class ControlPlane {
         options.auth,
         options.timeoutMs,
         () => (handshakeMs = since(started)),
+        options.early?.[index],
       );
       const connectMs = since(started);
       const { channel, opened } = await openChannel(hosts[index], client, options);

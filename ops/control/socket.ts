@@ -1,14 +1,16 @@
 // A host's proxy reached through its admin socket itself, forwarded by the host's own sshd
 // (direct-streamlocal@openssh.com, what `ssh -L <local>:<remote socket>` opens): no process starts on
 // the host, no `docker exec`, no node. The socket stays where HAProxy made it — mode 600, root's, in the
-// proxy's state volume under Docker's data root — so only a root SSH login on that host reaches it; a
-// forwarded channel per runtime command (one round trip in the open connection), one per event stream.
+// proxy's state volume under Docker's data root — so only a root SSH login on that host reaches it. One
+// forwarded channel kept in HAProxy's interactive mode carries every runtime command (interactive.ts);
+// each event stream has its own.
 // Where sshd refuses the forward (AllowStreamLocalForwarding no, a non-root user) the relay serves.
 import type { Client, ClientChannel } from "ssh2";
 import { shellQuote } from "../../contract/shell";
 import { PROXY_ADMIN_SOCKET_IN_VOLUME, PROXY_STATE_MOUNT } from "../hosts/remote";
 import { checkRuntimeCommand } from "../proxy/runtime";
 import { EventStream, ProxyChannel, RelayChannel, WarmupAnswer, lineSplitter } from "./channel";
+import { IDLE_REUSE_MS, InteractiveSession, checkSessionCommand } from "./interactive";
 import { execOutput } from "./ssh";
 
 /** Longest socket path sshd can connect to (sockaddr_un's sun_path, 108 bytes with its NUL on Linux). */
@@ -50,6 +52,10 @@ export function forwardSocket(client: Client, socketPath: string): Promise<Clien
 export class SocketChannel implements ProxyChannel {
   private closedWith: string | undefined;
   private relay: Promise<RelayChannel> | undefined;
+  /** The runtime API session kept open in interactive mode (interactive.ts). */
+  private session: InteractiveSession | undefined;
+  /** Commands run one at a time over the session: each waits for the one before to settle. */
+  private queue: Promise<void> = Promise.resolve();
 
   /** `openRelay` starts the relay on first use: only the warm-up's requests through the front need it. */
   constructor(
@@ -57,6 +63,8 @@ export class SocketChannel implements ProxyChannel {
     private readonly client: Client,
     readonly socketPath: string,
     private readonly openRelay: () => Promise<RelayChannel>,
+    /** How long the interactive session may idle before it is replaced (interactive.ts IDLE_REUSE_MS). */
+    private readonly idleReuseMs = IDLE_REUSE_MS,
   ) {
     client.once("close", () => (this.closedWith ??= `the SSH connection to ${host} closed`));
   }
@@ -81,43 +89,64 @@ export class SocketChannel implements ProxyChannel {
     }
   }
 
+  /**
+   * Runs one command over the host's interactive session, one command at a time: opened (or replaced, once
+   * HAProxy's idle timeout nears) on demand; a command that times out ends the session, so no late answer
+   * is taken for the next command's.
+   */
   async command(text: string, timeoutMs = 2000): Promise<string> {
     checkRuntimeCommand(text);
-    const started = Date.now();
-    const stream = await this.forward(`"${text}"`, timeoutMs);
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(
-        () => {
-          stream.close();
-          reject(
-            new Error(
-              `HAProxy admin socket ${this.socketPath} did not answer "${text}" within ${timeoutMs} ms`,
-            ),
-          );
-        },
-        Math.max(1, timeoutMs - (Date.now() - started)),
-      );
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.once("error", (error: Error) => {
-        clearTimeout(timer);
-        reject(new Error(`HAProxy admin socket ${this.socketPath} over SSH: ${error.message}`));
-      });
-      // HAProxy answers one command and closes its end (non-interactive mode): sshd passes the EOF on but
-      // keeps the channel until this side ends too, so the answer is complete at "end", not "close".
-      stream.once("end", () => {
-        clearTimeout(timer);
-        stream.end();
-        resolve(Buffer.concat(chunks).toString("utf8"));
-      });
-      stream.once("close", () => {
-        clearTimeout(timer);
+    checkSessionCommand(text);
+    if (this.closedWith !== undefined) throw new Error(this.closedWith);
+    let expired = false;
+    let sentOn: InteractiveSession | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        sentOn?.close(`HAProxy admin socket ${this.socketPath}: "${text}" timed out`);
         reject(
-          new Error(`HAProxy admin socket ${this.socketPath}: the channel closed before the answer ended`),
+          new Error(
+            `HAProxy admin socket ${this.socketPath} did not answer "${text}" within ${timeoutMs} ms`,
+          ),
         );
-      });
-      stream.write(`${text}\n`);
+      }, timeoutMs);
     });
+    const started = Date.now();
+    const turn = this.queue.then(async () => {
+      if (expired) throw new Error(`"${text}" was not sent: its time ran out while queued`);
+      const session = await this.interactive(text, Math.max(1, timeoutMs - (Date.now() - started)));
+      if (expired) throw new Error(`"${text}" was not sent: its time ran out while the channel opened`);
+      sentOn = session;
+      return session.send(text);
+    });
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await Promise.race([turn, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The open interactive session, or a new one (a forwarded channel switched to interactive mode). */
+  private async interactive(what: string, timeoutMs: number): Promise<InteractiveSession> {
+    if (this.session?.reusable) return this.session;
+    this.session?.close();
+    this.session = undefined;
+    const stream = await this.forward(`"${what}"`, timeoutMs);
+    if (this.closedWith !== undefined) {
+      stream.close();
+      throw new Error(this.closedWith);
+    }
+    this.session = new InteractiveSession(
+      stream,
+      `HAProxy admin socket ${this.socketPath}`,
+      this.idleReuseMs,
+    );
+    return this.session;
   }
 
   async events(ring: string, onLine: (line: string) => void): Promise<EventStream> {
@@ -144,6 +173,8 @@ export class SocketChannel implements ProxyChannel {
   }
 
   async close(): Promise<void> {
+    this.session?.close();
+    this.session = undefined;
     const relay = this.relay;
     this.relay = undefined;
     if (relay) await relay.then((opened) => opened.close()).catch(() => undefined);

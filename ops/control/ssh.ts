@@ -8,6 +8,7 @@ import { parseHostKey } from "../../contract/host-key";
 import { shellQuote } from "../../contract/shell";
 import { StepError } from "../lib/step";
 import { RelayChannel } from "./channel";
+import { EarlySocket, preconnect } from "./preconnect";
 
 /** OpenSSH's fingerprint of a key blob: SHA256:<unpadded base64 of its sha256>, as `ssh-keygen -l` prints it. */
 export function fingerprint(blob: Buffer): string {
@@ -66,11 +67,20 @@ export async function connectHost(
   auth: SshAuth | undefined,
   timeoutMs = 10_000,
   onHandshake: () => void = () => undefined,
+  given?: EarlySocket,
 ): Promise<Client> {
   const pinned = parseHostKey(host.hostKey);
   const expected = fingerprint(pinned.blob);
+  const unreachable = (why: string) =>
+    new Error(`cannot reach host ${host.name} over SSH (${host.address}:${host.port}): ${why}`);
+  // Our own TCP connection, opened before ssh2 loads, with Nagle off (ssh2's own keeps it on: every small
+  // packet of the handshake and of each runtime command then waits for the previous one's delayed ACK).
+  const connection = given ?? preconnect([host])[0];
   // Loaded here, not with the CLI: the relay and every other step start without it.
   const ssh2 = await import("ssh2");
+  // Checked once ssh2 is loaded: the connection may have failed meanwhile, before ssh2 listened to it.
+  if (connection.failed || connection.socket.destroyed)
+    throw unreachable(connection.failed?.message ?? "the connection closed before the SSH handshake");
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let presented: Buffer | undefined;
@@ -88,6 +98,8 @@ export async function connectHost(
       port: host.port,
       username: host.user,
       readyTimeout: timeoutMs,
+      // ssh2 waits for its connect when it is still under way.
+      sock: connection.socket,
       // Only the pinned key's type, so a host with several keys presents the one pinned (as remote.Command does).
       algorithms: { serverHostKey: [pinned.type as "ssh-ed25519"] },
       hostVerifier: (key: Buffer) => {
@@ -102,6 +114,9 @@ export async function connectHost(
       if (auth === undefined) settle();
     });
     client.once("ready", () => settle());
+    // A host that drops the connection mid-handshake (sshd's MaxStartups, a dying sshd) gets no "error"
+    // from ssh2, only "close": without this the switch would wait for it forever.
+    client.once("close", () => settle(unreachable("the connection closed before the SSH handshake ended")));
     client.once("error", (error: Error & { level?: string }) => {
       if (presented !== undefined && !presented.equals(pinned.blob)) {
         settle(new HostKeyMismatch(host, fingerprint(presented), expected));
@@ -112,11 +127,7 @@ export async function connectHost(
           ),
         );
       } else {
-        settle(
-          new Error(
-            `cannot reach host ${host.name} over SSH (${host.address}:${host.port}): ${error.message}`,
-          ),
-        );
+        settle(unreachable(error.message));
       }
     });
     client.connect(config);

@@ -4,7 +4,7 @@
 // `environment` (sshd must AcceptEnv them: @pulumi/command 1.x sends each with session.Setenv and fails
 // the command when sshd refuses one, provider/pkg/provider/remote/commandOutputs.go in
 // github.com/pulumi/pulumi-command), and `docker run -e NAME` passes each on by name only.
-import { ENV_NAME, SECRET_ENV_NAME } from "../../contract/patterns";
+import { ENV_NAME, isSecretEnvName } from "../../contract/patterns";
 import { shellQuote } from "../../contract/shell";
 import { Color } from "../../schema/types";
 
@@ -112,7 +112,7 @@ export function proxyRunCommand(
 export interface OpsRunOptions {
   /**
    * Variables passed on from the SSH session by name (never their values): plain ones with `-e NAME`,
-   * secret-named ones (SECRET_ENV_NAME: passwords, keys, DATABASE_URL) on the container's stdin.
+   * secret ones (isSecretEnvName: passwords, keys, DATABASE_URL, the webhook URL) on the container's stdin.
    */
   envNames?: string[];
   /** Mount the host's docker socket (migrate starts a one-off container of the release). */
@@ -140,7 +140,7 @@ export function opsRunCommand(
 ): string {
   checkStepAndEnv(step, options.envNames ?? []);
   const names = options.envNames ?? [];
-  const secret = names.filter((name) => SECRET_ENV_NAME.test(name));
+  const secret = names.filter(isSecretEnvName);
   // `-e NAME` copies the value into the container's configuration, where `docker inspect` (and whatever
   // collects container metadata on the host) shows it: secrets go through a pipe instead. printf is a
   // shell builtin (sh, dash, bash), so no process's argument list holds them either.

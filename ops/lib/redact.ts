@@ -4,20 +4,17 @@
 // change that. A step receives its secrets as environment variables; the CLI replaces every value of them
 // (and the password inside a URL-valued one) with [secret] in everything it writes, a migration's or a
 // server's own output included.
-import { SECRET_ENV_NAME } from "../../contract/patterns";
+import { isSecretEnvName } from "../../contract/patterns";
 
 /** What a secret is written as. */
 export const REDACTED = "[secret]";
-
-/** Secret variables whose names SECRET_ENV_NAME does not catch. */
-const ALSO_SECRET = ["GREENLIGHT_WEBHOOK_URL"];
 
 /** The secret values of an environment, with the forms they may be printed in, longest first. */
 export function secretValues(env: NodeJS.ProcessEnv): string[] {
   const values = new Set<string>();
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value.length < 4) continue;
-    if (!SECRET_ENV_NAME.test(name) && !ALSO_SECRET.includes(name)) continue;
+    if (!isSecretEnvName(name)) continue;
     values.add(value);
     values.add(encodeURIComponent(value));
     try {

@@ -5,6 +5,7 @@ import { Color } from "../../schema/types";
 import { guardThresholdOptions, thresholdsFromOptions } from "../guard/cli";
 import { addProxyOptions, proxySpecFromOptions } from "../proxy/cli";
 import { addHostOptions, hostsFromOptions } from "../control/cli";
+import { discardEarly, preconnect } from "../control/preconnect";
 import { color, imageRef, integer, port, releaseId, repeatable, urlPath } from "../lib/options";
 import { StepCommand, StepError, progress } from "../lib/step";
 import type { SwitchSettings } from ".";
@@ -144,19 +145,26 @@ export const switchHostsCommand: StepCommand = {
     ),
   run: async (options, env) => {
     const hosts = hostsFromOptions(options);
-    const [{ switchHosts }, { sshAuthFromEnv }] = await Promise.all([
-      import("./hosts"),
-      import("../control/ssh"),
-    ]);
-    return switchHosts({
-      hosts,
-      container: String(options.container),
-      auth: sshAuthFromEnv(env),
-      proxyPort: Number(options.proxyPort),
-      checkIntervalMs: Number(options.checkIntervalMs),
-      via: options.controlChannel as HostsSwitchOptions["via"],
-      ...(options.previewPort !== undefined ? { previewPort: Number(options.previewPort) } : {}),
-      ...switchSettingsFromOptions(options, env),
-    });
+    // Before loading the switch and ssh2: each host's sshd starts its session meanwhile.
+    const early = preconnect(hosts);
+    try {
+      const [{ switchHosts }, { sshAuthFromEnv }] = await Promise.all([
+        import("./hosts"),
+        import("../control/ssh"),
+      ]);
+      return await switchHosts({
+        hosts,
+        early,
+        container: String(options.container),
+        auth: sshAuthFromEnv(env),
+        proxyPort: Number(options.proxyPort),
+        checkIntervalMs: Number(options.checkIntervalMs),
+        via: options.controlChannel as HostsSwitchOptions["via"],
+        ...(options.previewPort !== undefined ? { previewPort: Number(options.previewPort) } : {}),
+        ...switchSettingsFromOptions(options, env),
+      });
+    } finally {
+      discardEarly(early);
+    }
   },
 };

@@ -29,6 +29,8 @@ export interface HostsSwitchOptions extends SwitchSettings {
   previewPort?: number;
   /** How each proxy is reached (default auto: the forwarded admin socket where sshd allows it, else the relay). */
   via?: OpenOptions["via"];
+  /** TCP connections the command line opened to the hosts before loading the switch. */
+  early?: OpenOptions["early"];
 }
 
 /**
@@ -97,6 +99,7 @@ export async function switchHosts(options: HostsSwitchOptions): Promise<SwitchRe
     container: options.container,
     auth: options.auth,
     via: options.via,
+    early: options.early,
   });
   const openMs = Date.now() - opening;
   try {

@@ -9,6 +9,7 @@ import { parseHostKey } from "../../contract/host-key";
 import { fingerprint } from "../../ops/control/ssh";
 import { shellQuote } from "../../contract/shell";
 import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
+import { admission, showServersState } from "../../ops/proxy/runtime";
 import { ControlPlane, SocketChannel } from "../../ops/control";
 import { freePort } from "../support/ports";
 import { Fleet, startSampleFleet, untilEveryFrontAnswers } from "../hosts/support";
@@ -314,6 +315,17 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
 
       await fleet.startColor("blue", "v1", images.v1);
       await fleet.startColor("green", "v4", images.v4);
+      // The restarted colors come back UP in HAProxy's own checks after a few intervals; the coordinator
+      // now reaches every proxy sooner than that, and rightly refuses a color its proxy sees DOWN.
+      for (const host of fleet.hosts)
+        await until(
+          `${host.name}'s proxy sees every checked server up`,
+          async () =>
+            (await showServersState(fleet.adminSocket(host))).every(
+              (state) => admission(state) === "maint" || state.operationalState === 2,
+            ),
+          30_000,
+        );
       const back = await fleet.switch("blue", "v1");
       assert.equal(back.code, 0, back.stderr);
       const failing = await fleet.switch("green", "v4", {

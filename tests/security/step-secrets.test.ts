@@ -24,6 +24,8 @@ import { needService } from "../support/service";
 // Canaries unique to this run: a process of another test on this machine cannot hold them.
 const MIGRATOR_PASSWORD = `Migrator-Canary-${process.pid}-${Date.now()}`;
 const ADMIN_PASSWORD = `Admin-Canary-${process.pid}-${Date.now()}`;
+// The webhook URL carries its token: a secret by listing (isSecretEnvName), not by its name's pattern.
+const WEBHOOK_URL = `https://hooks.example.invalid/services/Webhook-Canary-${process.pid}-${Date.now()}`;
 
 describe("a host's step container: secrets on stdin, never in its configuration or an argument list", function () {
   this.timeout(900_000);
@@ -67,8 +69,9 @@ describe("a host's step container: secrets on stdin, never in its configuration 
       PGUSER: "greenlight_step_admin",
       PGPASSWORD: ADMIN_PASSWORD,
       DATABASE_URL: pg.url("shop", "shop_migrator", MIGRATOR_PASSWORD),
+      GREENLIGHT_WEBHOOK_URL: WEBHOOK_URL,
     });
-    const secrets = [ADMIN_PASSWORD, MIGRATOR_PASSWORD];
+    const secrets = [ADMIN_PASSWORD, MIGRATOR_PASSWORD, WEBHOOK_URL];
     assert.equal((await runOps(backupArgs("v1"), env)).code, 0);
     const envNames = Object.keys(env).filter((name) => name !== "PATH" && name !== "HOME");
     const line = opsRunCommand(
@@ -118,6 +121,11 @@ describe("a host's step container: secrets on stdin, never in its configuration 
       const inspected = execFileSync("docker", ["inspect", ids[0]], { encoding: "utf8" });
       assert.match(inspected, /"PGHOST=127\.0\.0\.1"/, "docker inspect shows the plain variables");
       assert.match(inspected, /"--env-stdin",\s*"migrate"/);
+      const config = (JSON.parse(inspected) as { Config: { Env: string[] } }[])[0].Config.Env;
+      assert.ok(
+        !config.some((entry) => entry.startsWith("GREENLIGHT_WEBHOOK_URL=")),
+        `the webhook URL is in the container's Config.Env: ${config.join(" ")}`,
+      );
       for (const secret of [...secrets, String(env.AWS_SECRET_ACCESS_KEY), "postgresql://"])
         assert.ok(!inspected.includes(secret), `docker inspect of the step's container shows ${secret}`);
       for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {

@@ -167,9 +167,10 @@ describe("Rehearsal in the real program (mocks)", function () {
     const line = String(run.inputs.create);
     assert.match(
       line,
-      /^printf '%s\\0' "PGPASSWORD=\$PGPASSWORD" "DATABASE_URL=\$DATABASE_URL" \| docker run -i /,
+      /^printf '%s\\0' "PGPASSWORD=\$PGPASSWORD" "DATABASE_URL=\$DATABASE_URL" "GREENLIGHT_WEBHOOK_URL=\$GREENLIGHT_WEBHOOK_URL" \| docker run -i /,
     );
-    assert.ok(!line.includes("-e DATABASE_URL") && !line.includes("-e PGPASSWORD"), line);
+    for (const secret of ["DATABASE_URL", "PGPASSWORD", "GREENLIGHT_WEBHOOK_URL"])
+      assert.ok(!line.includes(`-e ${secret}`), line);
     assert.match(line, / -v \/var\/run\/docker\.sock:\/var\/run\/docker\.sock /);
     assert.match(line, / --env-stdin rehearse /);
     // A rotated password or SSH key reprints the last report: the rehearsal runs once per release, as the migration.

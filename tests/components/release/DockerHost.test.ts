@@ -144,7 +144,8 @@ describe("the program on Docker hosts (production: three hosts over SSH)", funct
       assert.equal(connection(gate).hostKey, host?.hostKey, `${gate.name} pins its host's key`);
       assert.match(
         String(gate.inputs.create),
-        /^docker run --rm --network host -e GREENLIGHT_WEBHOOK_URL greenlight-ops:[a-f0-9]{16} health-gate --color blue .* --host 127\.0\.0\.1 /,
+        // The webhook URL (a secret) on the container's stdin, never `-e` (docker inspect shows those).
+        /^printf '%s\\0' "GREENLIGHT_WEBHOOK_URL=\$GREENLIGHT_WEBHOOK_URL" \| docker run -i --rm --network host greenlight-ops:[a-f0-9]{16} --env-stdin health-gate --color blue .* --host 127\.0\.0\.1 /,
       );
     }
     const switchRun = named(resources, "switch-run");

@@ -75,7 +75,9 @@ describe("remote commands of the hosts (pure)", () => {
         { color: "green", release: "v2", check: ['/ 200 text="it\'s up"', "/health 200"], readiness: false },
         { envNames: ["GREENLIGHT_WEBHOOK_URL"] },
       ),
-      "docker run --rm --network host -e GREENLIGHT_WEBHOOK_URL greenlight-ops:0123456789abcdef smoke --color green " +
+      // The webhook URL carries its token: on stdin like every secret, never `-e` (docker inspect shows those).
+      `printf '%s\\0' "GREENLIGHT_WEBHOOK_URL=$GREENLIGHT_WEBHOOK_URL" | docker run -i --rm --network host ` +
+        "greenlight-ops:0123456789abcdef --env-stdin smoke --color green " +
         `--release v2 --check '/ 200 text="it'\\''s up"' --check '/health 200'`,
     );
     assert.equal(
