@@ -163,7 +163,9 @@ export async function plan(
   }
   if (previous && !previous.ok) {
     await stopPack();
-    err(`plan: --diff-from ${options.diffFromLabel ?? options.diffFrom}: that configuration does not run: ${previous.message}\n`);
+    err(
+      `plan: --diff-from ${options.diffFromLabel ?? options.diffFrom}: that configuration does not run: ${previous.message}\n`,
+    );
     return EXIT.usage;
   }
 
@@ -207,7 +209,13 @@ export async function plan(
     const changes = resources.flatMap(({ name, type, action, stateOnly, properties }) =>
       action === "same" ? [] : [{ name, type, action, stateOnly, properties }],
     );
-    document.diff = { from: options.diffFromLabel ?? (options.diffFrom as string), servingBefore, steps, refusals, changes };
+    document.diff = {
+      from: options.diffFromLabel ?? (options.diffFrom as string),
+      servingBefore,
+      steps,
+      refusals,
+      changes,
+    };
     document.deliveries = plannedDeliveries(run.resources, resources);
   }
   out(
