@@ -5,7 +5,8 @@
 import { Command, InvalidArgumentError } from "commander";
 import * as path from "path";
 import { HOST_KEY } from "../../contract/host-key";
-import { FS_PATH, HOST, HOST_NAME, SSH_USER } from "../../contract/patterns";
+import { parseHostEntryText } from "../../contract/host-entry";
+import { FS_PATH, HOST_NAME } from "../../contract/patterns";
 import { PROXY_STATE_DIR } from "../hosts/remote";
 import { repeatable } from "../lib/options";
 import { StepCommand, StepError } from "../lib/step";
@@ -14,20 +15,12 @@ import type { SshHost } from "./ssh";
 
 /** Parses `<name>=<user>@<address>[:<port>]`. */
 export function parseHostEntry(value: string): Omit<SshHost, "hostKey"> {
-  const match = /^([^=]+)=([^@]+)@([^:]+)(?::(\d{1,5}))?$/.exec(value);
-  const port = match?.[4] === undefined ? 22 : Number(match[4]);
-  if (
-    !match ||
-    !HOST_NAME.test(match[1]) ||
-    !SSH_USER.test(match[2]) ||
-    !HOST.test(match[3]) ||
-    port < 1 ||
-    port > 65535
-  )
+  const host = parseHostEntryText(value);
+  if (host === undefined)
     throw new InvalidArgumentError(
       "expected <name>=<user>@<address>[:<ssh port>], e.g. web-1=deploy@web-1.prod.internal:22",
     );
-  return { name: match[1], user: match[2], address: match[3], port };
+  return host;
 }
 
 /** Parses `<name>=<type> <base64>`. */

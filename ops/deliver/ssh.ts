@@ -1,34 +1,20 @@
 // The delivery's SSH sessions: the runner's OpenSSH client, as the hosts' ssh:// docker providers use it
 // (its agent, its config, and known_hosts or the file given), never asking anything (BatchMode).
 import { ChildProcess, spawn } from "child_process";
-import { HOST, HOST_NAME, SSH_USER } from "../../contract/patterns";
+import { HostEntry, parseHostEntryText } from "../../contract/host-entry";
 import { childExit, collectStdout } from "../lib/stream";
 import { StopRequest } from "../lib/step";
 import { killOnStop } from "../lib/stop";
 
 /** A host the image goes to: its name (in reports and failures) and how to reach it. */
-export interface DeliveryHost {
-  name: string;
-  user: string;
-  address: string;
-  port: number;
-}
+export type DeliveryHost = HostEntry;
 
 /** `name=user@address[:port]`, the form the command line takes. */
 export function parseDeliveryHost(value: string): DeliveryHost {
-  const match = /^([^=]+)=([^@]+)@([^:]+)(?::(\d{1,5}))?$/.exec(value);
-  const port = match?.[4] === undefined ? 22 : Number(match[4]);
-  if (
-    !match ||
-    !HOST_NAME.test(match[1]) ||
-    !SSH_USER.test(match[2]) ||
-    !HOST.test(match[3]) ||
-    port < 1 ||
-    port > 65535
-  ) {
+  const host = parseHostEntryText(value);
+  if (host === undefined)
     throw new Error("expected <name>=<user>@<address>[:<port>], e.g. web-1=deploy@10.0.0.11:22");
-  }
-  return { name: match[1], user: match[2], address: match[3], port };
+  return host;
 }
 
 export interface SshSettings {

@@ -6,6 +6,7 @@ import { backupMismatch, databaseIdentity } from "../lib/postgres/identity";
 import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "../lib/manifest";
 import { MigrateOptions, validateMigrateOptions } from "./options";
 import { runContainer } from "./container";
+import { appliedMigrations, describeApplied, imageMigrationsLabel } from "./pending";
 import { connect, describePgError } from "../lib/postgres";
 import { s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
@@ -33,6 +34,10 @@ export interface MigrationRecord {
   error: string | null;
   lockWaitSeconds: number;
   durationSeconds: number;
+  /** The image's greenlight.migrations label, recorded with the run (pending.ts). */
+  migrations: string | null;
+  /** Whether this run started the migrator: not when the release was migrated already or nothing was pending. */
+  ranMigrator: boolean;
 }
 
 /** SQL creating the table greenlight owns (idempotent). */
@@ -48,7 +53,8 @@ CREATE TABLE IF NOT EXISTS greenlight.migrations (
   finished_at timestamptz,
   outcome text NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed')),
   error text
-);`;
+);
+ALTER TABLE greenlight.migrations ADD COLUMN IF NOT EXISTS migrations text;`;
 
 /** Waits for the migration lock until the deadline, naming the holder while it waits. */
 async function takeLock(
@@ -101,8 +107,11 @@ async function succeededRun(session: Client, options: MigrateOptions): Promise<M
     backup_sha256: string;
     started_at: Date;
     finished_at: Date;
+    migrations: string | null;
   }>(
-    `SELECT id, backup_key, backup_sha256, started_at, finished_at FROM greenlight.migrations
+    // The migrations column is newer than the table: a database migrated before it has none.
+    `SELECT id, backup_key, backup_sha256, started_at, finished_at, to_jsonb(m) ->> 'migrations' AS migrations
+       FROM greenlight.migrations m
       WHERE release = $1 AND image = $2 AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1`,
     [options.release, options.image],
   );
@@ -120,6 +129,8 @@ async function succeededRun(session: Client, options: MigrateOptions): Promise<M
     error: null,
     lockWaitSeconds: 0,
     durationSeconds: (row.finished_at.getTime() - row.started_at.getTime()) / 1000,
+    migrations: row.migrations,
+    ranMigrator: false,
   };
 }
 
@@ -176,16 +187,46 @@ export async function migrate(
     if (doneMeanwhile) return alreadyMigrated(doneMeanwhile, lockWaitSeconds);
     await session.query(RECORD_TABLE_SQL);
     throwIfStopped(stop);
+    const label = (await imageMigrationsLabel(options.docker, options.image, env)) ?? null;
+    // Under the lock: what the newest succeeded run applied is what this database holds.
+    const applied = label === null ? undefined : await appliedMigrations(session, label);
     const startedAt = now();
     recordId = Number(
       (
         await session.query<{ id: string }>(
-          `INSERT INTO greenlight.migrations (release, image, backup_key, backup_sha256, started_at, outcome)
-           VALUES ($1, $2, $3, $4, $5, 'running') RETURNING id`,
-          [options.release, options.image, manifest.dumpKey, manifest.sha256, startedAt],
+          `INSERT INTO greenlight.migrations (release, image, backup_key, backup_sha256, started_at, outcome, migrations)
+           VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id`,
+          [options.release, options.image, manifest.dumpKey, manifest.sha256, startedAt, label],
         )
       ).rows[0].id,
     );
+    const recordOf = (finishedAt: Date, outcome: MigrationRecord["outcome"], error: string | null) => ({
+      id: recordId as number,
+      release: options.release,
+      image: options.image,
+      backupKey: manifest.dumpKey,
+      backupSha256: manifest.sha256,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      outcome,
+      error,
+      lockWaitSeconds,
+      durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      migrations: label,
+      ranMigrator: applied === undefined,
+    });
+    if (applied) {
+      const finishedAt = now();
+      await session.query(
+        "UPDATE greenlight.migrations SET finished_at = $2, outcome = 'succeeded' WHERE id = $1",
+        [recordId, finishedAt],
+      );
+      progress(
+        STEP,
+        `release ${options.release}: ${describeApplied(options.image, applied)}; recorded as id ${recordId}`,
+      );
+      return recordOf(finishedAt, "succeeded", null);
+    }
     progress(
       STEP,
       `release ${options.release}: backup ${manifest.dumpKey} verified, lock taken, running ${options.command.join(" ")} in ${options.image}`,
@@ -199,19 +240,7 @@ export async function migrate(
       "UPDATE greenlight.migrations SET finished_at = $2, outcome = $3, error = $4 WHERE id = $1",
       [recordId, finishedAt, outcome, result.error],
     );
-    const record: MigrationRecord = {
-      id: recordId,
-      release: options.release,
-      image: options.image,
-      backupKey: manifest.dumpKey,
-      backupSha256: manifest.sha256,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      outcome,
-      error: result.error,
-      lockWaitSeconds,
-      durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-    };
+    const record: MigrationRecord = recordOf(finishedAt, outcome, result.error);
     if (stop.signal)
       throw stoppedError(
         stop,

@@ -11,6 +11,12 @@ import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
 import { Stop, StoppedError, stoppedError, throwIfStopped } from "../lib/stop";
 import { rootCertificate } from "../lib/postgres/tls";
 import { runContainer } from "../migrate/container";
+import {
+  AppliedMigrations,
+  appliedMigrations,
+  describeApplied,
+  imageMigrationsLabel,
+} from "../migrate/pending";
 import { notifyFromStep } from "../notify";
 import { dropDatabase } from "../restore/database";
 import { dropLeftoverCopies, rehearsalCopies } from "../restore/handover";
@@ -37,7 +43,10 @@ export interface RehearsalReport {
   changes: SchemaChange[];
   /** The migration container's run, start to exit. */
   durationMs: number;
-  migration: { outcome: "succeeded" | "failed"; error: string | null };
+  /** skipped: the image's migrations label is the one production's newest migration recorded (nothing pending). */
+  migration: { outcome: "succeeded" | "failed" | "skipped"; error: string | null };
+  /** The image's greenlight.migrations label, when it has one. */
+  migrations: string | null;
   /** Locks held on tables of at least largeTableBytes, as sampled. */
   locks: TableLock[];
   lockWaits: LockWait[];
@@ -118,12 +127,32 @@ export async function rehearse(
       (error: unknown) => `could not drop ${name} (${describePgError(error, env)}): drop it by hand`,
     );
   };
+  // Read while the copy is found: the label says whether the migrator has anything to do.
+  const labelRead = imageMigrationsLabel(options.docker, options.image, env).then(
+    (label) => ({ label }),
+    (error: unknown) => ({ error }),
+  );
   try {
     const obtained = await obtainCopy(admin, options, source, env, stop);
     copy = obtained.copy;
     const copied = Date.now();
     throwIfStopped(stop);
     session = await connect(env, copy, "greenlight-rehearse-catalog");
+    const read = await labelRead;
+    if ("error" in read) throw new StepError((read.error as Error).message, 2);
+    const applied = read.label === undefined ? undefined : await appliedMigrations(session, read.label);
+    if (applied) {
+      const report = nothingPending(options, source, copy, obtained.from, applied);
+      report.seconds.copy = (copied - started) / 1000;
+      const dropping = Date.now();
+      const dropped = await dropCopy();
+      report.seconds.drop = (Date.now() - dropping) / 1000;
+      report.seconds.total = (Date.now() - started) / 1000;
+      // The first note is the line below.
+      for (const line of report.notes.slice(1)) progress(STEP, line);
+      progress(STEP, `release ${options.release}: ${describeApplied(options.image, applied)}; ${dropped}`);
+      return report;
+    }
     const before = await readSchema(session);
     const sizes = await tableSizes(session);
     const largeTableBytes = Math.round(options.largeTableMb * 1e6);
@@ -175,6 +204,7 @@ export async function rehearse(
       changes: schema.changes,
       durationMs,
       migration: { outcome: result.ok ? "succeeded" : "failed", error: result.error },
+      migrations: read.label ?? null,
       locks: lockReport.locks,
       lockWaits: lockReport.lockWaits,
       largeTableBytes,
@@ -220,6 +250,51 @@ export async function rehearse(
     await dropCopy();
     await admin.end().catch(() => undefined);
   }
+}
+
+/** The report of a release whose migrations production already applied: no container, no change. */
+function nothingPending(
+  options: RehearseOptions,
+  source: string,
+  copy: string,
+  copyFrom: RehearsalReport["copyFrom"],
+  applied: AppliedMigrations,
+): RehearsalReport {
+  const judged = judgeRehearsal({
+    release: options.release,
+    database: source,
+    migration: { ok: true, error: null },
+    durationMs: 0,
+    stoppedAtLimit: false,
+    schema: { classification: "additive", changes: [] },
+    declared: options.declared,
+    maxMigrationSeconds: options.maxMigrationSeconds,
+    maintenanceMode: options.maintenanceMode,
+    locks: [],
+  });
+  return {
+    release: options.release,
+    image: options.image,
+    database: source,
+    copy,
+    copyFrom,
+    classification: "additive",
+    declared: options.declared,
+    changes: [],
+    durationMs: 0,
+    migration: { outcome: "skipped", error: null },
+    migrations: applied.label,
+    locks: [],
+    lockWaits: [],
+    largeTableBytes: Math.round(options.largeTableMb * 1e6),
+    maxMigrationSeconds: options.maxMigrationSeconds,
+    maintenanceMode: options.maintenanceMode,
+    verdict: judged.verdict,
+    reasons: judged.reasons,
+    warnings: judged.warnings,
+    notes: [describeApplied(options.image, applied), ...judged.notes],
+    seconds: { copy: 0, drop: 0, total: 0 },
+  };
 }
 
 /** Tells the team when a rehearsal holds a large table exclusively, or stops the release. */

@@ -1,9 +1,12 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { rehearsalSummary } from "../../../components/data/Rehearsal";
 import { RehearsalReport } from "../../../ops/rehearse";
+import { MigrationRecord } from "../../../ops/migrate";
+import { MIGRATIONS_LABEL } from "../../../ops/migrate/pending";
 import { parseHistoryText } from "../../../tools/history/read";
 import { planRollback } from "../../../tools/rollback";
 import { recordedClassifications } from "../../../tools/rollback/schema-breaking";
@@ -188,6 +191,11 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
     assert.equal(report.classification, "additive");
     assert.equal(report.verdict, "passed");
     assert.equal(report.migration.outcome, "succeeded");
+    assert.equal(
+      report.migrations,
+      labelOf(images["mig-additive"]),
+      "a label production never recorded: the migrator runs",
+    );
     assert.deepEqual(
       report.changes
         .map((change) => `${change.effect} ${change.change} ${change.object} ${change.name}`)
@@ -211,17 +219,99 @@ describe("rehearse step on Docker, PostgreSQL 15 and an S3-compatible server", f
     await sql(pg, "shop", "UPDATE orders SET channel = (ARRAY['web', 'store'])[1 + id % 2]::order_channel");
   });
 
-  it("no migration pending: a no-op rehearsal, additive with no change; a copy an interrupted update left is dropped by the next drill", async () => {
-    const first = await backupAndDrill("mig-none");
-    const second = await backupAndDrill("mig-none");
-    assert.notEqual(first.keptDatabase, second.keptDatabase);
-    assert.deepEqual(await databasesLike(pg, "shop_rehearse_"), [second.keptDatabase]);
-    const run = await runOps(rehearseArgs("mig-none", ["--copy", second.keptDatabase as string]), env());
-    assert.equal(run.code, 0, run.stderr);
-    const report = run.json as unknown as RehearsalReport;
-    assert.equal(report.classification, "additive");
-    assert.deepEqual(report.changes, []);
-    assert.deepEqual(report.locks, []);
+  /** The migrations label a sample image carries. */
+  const labelOf = (image: string) =>
+    execFileSync(
+      "docker",
+      ["image", "inspect", "--format", `{{index .Config.Labels "${MIGRATIONS_LABEL}"}}`, image],
+      {
+        encoding: "utf8",
+      },
+    ).trim();
+
+  /** A docker CLI that logs each call's arguments to `log`, then runs the real one. */
+  function dockerSpy(log: string): string {
+    const spy = path.join(path.dirname(log), "docker");
+    fs.writeFileSync(spy, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${log}\nexec docker "$@"\n`, { mode: 0o755 });
+    return spy;
+  }
+
+  it("no migration pending: the image carries the migrations label production's newest migration recorded; no container runs, additive with no change, the migration skips too; a copy an interrupted update left is dropped by the next drill", async () => {
+    // Production runs mig-additive's migrations (the test before migrates it; run alone, this one does).
+    const migratedBefore = await sql<{ n: number }>(
+      pg,
+      "shop",
+      "SELECT count(*)::int AS n FROM greenlight.migrations WHERE release = 'mig-additive' AND outcome = 'succeeded'",
+    );
+    if (migratedBefore[0].n === 0) {
+      assert.equal((await runOps(backupArgs("mig-additive"), env())).code, 0);
+      const migrated = await runOps(migrateArgs("mig-additive"), env());
+      assert.equal(migrated.code, 0, migrated.stderr);
+    }
+    const label = labelOf(images["mig-none"]);
+    assert.match(label, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(labelOf(images["mig-additive"]), label, "the same migrations, the same label");
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-rehearse-spy-"));
+    try {
+      const log = path.join(work, "argv.log");
+      const docker = dockerSpy(log);
+      const first = await backupAndDrill("mig-none");
+      const second = await backupAndDrill("mig-none");
+      assert.notEqual(first.keptDatabase, second.keptDatabase);
+      assert.deepEqual(await databasesLike(pg, "shop_rehearse_"), [second.keptDatabase]);
+      const before = await fingerprint(pg, "shop");
+      const run = await runOps(
+        rehearseArgs("mig-none", ["--copy", second.keptDatabase as string, "--docker", docker]),
+        env(),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const report = run.json as unknown as RehearsalReport;
+      assert.equal(report.classification, "additive");
+      assert.equal(report.verdict, "passed");
+      assert.deepEqual(report.changes, []);
+      assert.deepEqual(report.locks, []);
+      assert.deepEqual(report.migration, { outcome: "skipped", error: null });
+      assert.equal(report.durationMs, 0);
+      assert.equal(report.migrations, label);
+      assert.match(
+        report.notes[0],
+        new RegExp(
+          `^no migration pending: ${images["mig-none"]} carries greenlight\\.migrations=${label}, the migrations release mig-additive applied \\(greenlight\\.migrations id \\d+\\)$`,
+        ),
+      );
+      assert.deepEqual(
+        fs.readFileSync(log, "utf8").trim().split("\n"),
+        [`image inspect --format {{json .Config.Labels}} ${images["mig-none"]}`],
+        "the label read, no container",
+      );
+      assert.deepEqual(await fingerprint(pg, "shop"), before, "production is untouched by the rehearsal");
+
+      // Production's migration skips its container as well, and records the run with its label.
+      fs.rmSync(log);
+      const versions = await sql(pg, "shop", "SELECT version FROM schema_migrations ORDER BY 1");
+      const migrated = await runOps([...migrateArgs("mig-none"), "--docker", docker], env());
+      assert.equal(migrated.code, 0, migrated.stderr);
+      const record = migrated.json as unknown as MigrationRecord;
+      assert.equal(record.outcome, "succeeded");
+      assert.equal(record.ranMigrator, false);
+      assert.equal(record.migrations, label);
+      assert.match(
+        migrated.stderr,
+        /release mig-none: no migration pending: .* the migrations release mig-additive applied/,
+      );
+      assert.doesNotMatch(fs.readFileSync(log, "utf8"), /^(create|start|run) /m, "no container");
+      assert.deepEqual(
+        await sql(
+          pg,
+          "shop",
+          "SELECT release, outcome, migrations FROM greenlight.migrations ORDER BY id DESC LIMIT 1",
+        ),
+        [{ release: "mig-none", outcome: "succeeded", migrations: label }],
+      );
+      assert.deepEqual(await sql(pg, "shop", "SELECT version FROM schema_migrations ORDER BY 1"), versions);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   const BREAKING: { release: string; change: string; detail: RegExp }[] = [
