@@ -9,7 +9,7 @@
 // rehearsal of a migration-free release on that copy, which drops it: production was migrated by a
 // release whose image carries the same greenlight.migrations label, so no container runs.
 // Size: GREENLIGHT_BENCH_DATA_MB (default 300, about four minutes on 2 CPUs); rounds:
-// GREENLIGHT_BENCH_ROUNDS (default 2). The steps run as a compiled `greenlight-ops` (a build's
+// GREENLIGHT_BENCH_ROUNDS (default 3). The steps run as a compiled `greenlight-ops` (a build's
 // start-up, not ts-node's); runs alternate raw/step, and each side reports its median.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -163,7 +163,7 @@ type RehearsalSeconds = { copy: number; drop: number; total: number; container: 
 
 export async function benchData(): Promise<BenchResult[]> {
   const dataMb = Number(process.env.GREENLIGHT_BENCH_DATA_MB ?? "300");
-  const rounds = Number(process.env.GREENLIGHT_BENCH_ROUNDS ?? "2");
+  const rounds = Number(process.env.GREENLIGHT_BENCH_ROUNDS ?? "3");
   if (!(dataMb >= 10 && dataMb <= 20000))
     throw new Error(`GREENLIGHT_BENCH_DATA_MB=${dataMb}: use 10 to 20000 (MB of table data)`);
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20))
@@ -461,6 +461,11 @@ export async function benchData(): Promise<BenchResult[]> {
       },
       { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: drill, unit: "s" },
       ratio("data: drill ÷ SDK baseline (in-process download)", drill, median(rawRestores)),
+      {
+        name: `data:   the same per round (${drills.map((run, round) => (run.seconds / rawRestores[round]).toFixed(2)).join(", ")}), worst`,
+        value: Math.max(...drills.map((run, round) => run.seconds / rawRestores[round])),
+        unit: "×",
+      },
       ratio("data: drill ÷ awscli baseline", drill, seconds(rawCliRestores)),
       {
         name: "data: drill handing its copy to the rehearsal (as the program runs it)",

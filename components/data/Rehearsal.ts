@@ -46,6 +46,8 @@ export interface RehearsalSummary {
   breakingChanges?: string[];
   changes?: number;
   durationMs?: number;
+  /** The migration's outcome on the copy: succeeded, failed, or skipped (nothing was pending). */
+  migration?: string;
   /** ACCESS EXCLUSIVE locks on large tables, in words. */
   warnings?: string[];
   locks?: unknown[];
@@ -68,6 +70,10 @@ export function rehearsalSummary(stdout: string | undefined): RehearsalSummary |
       .map((change) => `${String(change.change)} ${String(change.object)} ${String(change.name)}`),
     changes: changes.length,
     durationMs: num(report, "durationMs"),
+    migration:
+      typeof report.migration === "object" && report.migration !== null
+        ? text(report.migration as Record<string, unknown>, "outcome")
+        : undefined,
     warnings: Array.isArray(report.warnings) ? report.warnings.map(String) : [],
     locks: Array.isArray(report.locks) ? report.locks : [],
   };

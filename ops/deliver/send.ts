@@ -1,6 +1,7 @@
 // The stream side of a delivery: the image exported once here, compressed once per codec the receivers
 // need, and copied to every receiver's SSH session at the pace of the slowest. Hosts that hold some of
 // the image's layers get the archive without those layers' files (tar.ts), one stream per such share.
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -98,9 +99,13 @@ const saveFailure = (image: SourceImage, exit: Awaited<ReturnType<typeof childEx
   `docker save of ${image.image} failed here (${describeExit(exit)}): ${exit.stderr.trim().split("\n").pop() ?? ""}`;
 
 /** The whole archive, streamed from `docker save` as it comes: no host holds any of its layers. */
-async function sendWhole(image: SourceImage, receivers: Receiver[], settings: Settings, stop: StopRequest) {
-  const save = exportImage(image.id, settings.env);
-  killOnStop(stop, save);
+async function sendWhole(
+  image: SourceImage,
+  receivers: Receiver[],
+  settings: Settings,
+  stop: StopRequest,
+  save: ChildProcess,
+) {
   const saved = childExit(save);
   const failed = await copyTo(image, save.stdout as Readable, receivers, settings, stop);
   const exit = await saved;
@@ -138,15 +143,36 @@ async function sendParts(image: SourceImage, receivers: Receiver[], settings: Se
   }
 }
 
-/** Sends the image to the receivers; resolves with why the source failed, if it did. */
+/**
+ * `docker save` of the image, started before the hosts said what they hold: the engine takes most of a
+ * second to its first byte, which then passes while the hosts are probed. Its output waits in the pipe
+ * until sendImage uses it, or is dropped (earlyExport.cancel) when no host needs the whole archive.
+ */
+export function earlyExport(image: SourceImage, env: NodeJS.ProcessEnv, stop: StopRequest): ChildProcess {
+  const save = exportImage(image.id, env);
+  save.once("error", () => undefined);
+  killOnStop(stop, save);
+  return save;
+}
+
+/** Drops an export nobody reads. */
+export function cancelExport(save: ChildProcess): void {
+  save.stdout?.destroy();
+  save.kill("SIGTERM");
+}
+
+/** Sends the image to the receivers from `save` (earlyExport); resolves with why the source failed, if it did. */
 export async function sendImage(
   image: SourceImage,
   receivers: Receiver[],
   settings: Settings,
   stop: StopRequest,
+  save: ChildProcess,
 ): Promise<string | undefined> {
-  const failed = receivers.every((receiver) => receiver.held === 0)
-    ? await sendWhole(image, receivers, settings, stop)
+  const whole = receivers.every((receiver) => receiver.held === 0);
+  if (!whole) cancelExport(save);
+  const failed = whole
+    ? await sendWhole(image, receivers, settings, stop, save)
     : await sendParts(image, receivers, settings, stop);
   // Whatever arrived of a failed export must not be loaded: end every session now.
   if (failed !== undefined) for (const receiver of receivers) receiver.session.child.kill("SIGTERM");

@@ -14,7 +14,7 @@ import {
   deliveryScript,
   parseProbe,
 } from "./remote";
-import { HostOutcome, Receiver, sendImage } from "./send";
+import { HostOutcome, Receiver, cancelExport, earlyExport, sendImage } from "./send";
 
 export type { HostOutcome } from "./send";
 import { DeliveryHost, Session, SshSettings, openSession, sessionError } from "./ssh";
@@ -106,6 +106,7 @@ export async function deliverImage(
       outcome: { host: host.name, status: "failed", ms: 0 },
     };
   });
+  const save = earlyExport(image, settings.env, stop);
   const senders: Receiver[] = [];
   await Promise.all(
     receivers.map(async (receiver) => {
@@ -159,7 +160,8 @@ export async function deliverImage(
       }
     }),
   );
-  const sourceFailed = senders.length > 0 ? await sendImage(image, senders, settings, stop) : undefined;
+  if (senders.length === 0) cancelExport(save);
+  const sourceFailed = senders.length > 0 ? await sendImage(image, senders, settings, stop, save) : undefined;
   return Promise.all(
     receivers.map(async (receiver) => {
       const exit = await receiver.session.done;

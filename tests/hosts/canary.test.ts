@@ -8,10 +8,8 @@ import { EXIT } from "../../contract/exit-codes";
 import { ControlPlane } from "../../ops/control";
 import { admission, showServersState } from "../../ops/proxy/runtime";
 import { LoadRun, startLoad } from "../ops/support/load";
-import { ensureDocker } from "../support/docker";
-import { SimHosts, startSimHosts } from "../support/hosts";
-import { needService } from "../support/service";
-import { Fleet, startSampleFleet, untilEveryFrontAnswers } from "./support";
+import { SimHosts } from "../support/hosts";
+import { Fleet, startThreeHostFleet } from "./support";
 
 /** Every host's app servers as "<name>:<admission>:<weight>", read over the observer's channels. */
 async function weightsOf(plane: ControlPlane): Promise<string[]> {
@@ -75,12 +73,7 @@ describe("canary steps over SSH on three simulated hosts (the coordinator, pinne
 
   before(async function () {
     this.timeout(1_200_000);
-    await needService(this, "Docker", ensureDocker);
-    sim = await needService(this, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
-    ({ fleet, images } = await needService(this, "the ops and app images on every host", () =>
-      startSampleFleet(sim, ["v1", "v2", "v4"], { blue: "v1", green: "v2" }),
-    ));
-    await untilEveryFrontAnswers(fleet, 60_000);
+    ({ sim, fleet, images } = await startThreeHostFleet(this));
     plane = await fleet.controlPlane();
   });
 

@@ -18,7 +18,10 @@ import {
 import { shellQuote } from "../../contract/shell";
 import { PROJECT_DIR } from "../ops/support/cli";
 import { replicaRunArgs } from "../ops/support/release";
-import { CommandRun, SimHost, SimHosts } from "../support/hosts";
+import { Context } from "mocha";
+import { CommandRun, SimHost, SimHosts, startSimHosts } from "../support/hosts";
+import { ensureDocker } from "../support/docker";
+import { needService } from "../support/service";
 import { buildSampleImage } from "../fixtures/app/build";
 import { freePortRange } from "../ops/support/release";
 import { spawn } from "child_process";
@@ -252,6 +255,28 @@ export async function startSampleFleet(
   await fleet.startColor("green", colors.green, images[colors.green]);
   await fleet.startProxies();
   return { fleet, images };
+}
+
+/**
+ * The fleet the canary and control-plane suites open with: Docker, three simulated hosts, the sample
+ * releases v1, v2 and v4 on each, blue v1 serving, green v2 running, every front answering. The hosts
+ * are stopped again when any of it fails.
+ */
+export async function startThreeHostFleet(
+  context: Context,
+): Promise<{ sim: SimHosts; fleet: Fleet; images: Record<string, string> }> {
+  await needService(context, "Docker", ensureDocker);
+  const sim = await needService(context, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
+  try {
+    const { fleet, images } = await needService(context, "the ops and app images on every host", () =>
+      startSampleFleet(sim, ["v1", "v2", "v4"], { blue: "v1", green: "v2" }),
+    );
+    await untilEveryFrontAnswers(fleet, 60_000);
+    return { sim, fleet, images };
+  } catch (error) {
+    sim.stop();
+    throw error;
+  }
 }
 
 /** Waits until every host's front answers 200 (proxy containers start, or restart after a test). */

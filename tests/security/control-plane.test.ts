@@ -12,11 +12,9 @@ import { PROXY_STATE_DIR } from "../../ops/hosts/remote";
 import { admission, showServersState } from "../../ops/proxy/runtime";
 import { ControlPlane, SocketChannel } from "../../ops/control";
 import { freePort } from "../support/ports";
-import { Fleet, startSampleFleet, untilEveryFrontAnswers } from "../hosts/support";
+import { Fleet, startThreeHostFleet } from "../hosts/support";
 import { startLoad, waitUntil } from "../ops/support/load";
-import { ensureDocker } from "../support/docker";
-import { SimHosts, startSimHosts } from "../support/hosts";
-import { needService } from "../support/service";
+import { SimHosts } from "../support/hosts";
 
 /** Waits until an asynchronous check holds. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -40,13 +38,8 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
 
   before(async function () {
     this.timeout(1_200_000);
-    await needService(this, "Docker", ensureDocker);
-    sim = await needService(this, "simulated hosts (sshd, dockerd)", () => startSimHosts(3));
     // / and POST / need no database: the guard judges answers, not readiness.
-    ({ fleet, images } = await needService(this, "the ops and app images on every host", () =>
-      startSampleFleet(sim, ["v1", "v2", "v4"], { blue: "v1", green: "v2" }),
-    ));
-    await untilEveryFrontAnswers(fleet, 60_000);
+    ({ sim, fleet, images } = await startThreeHostFleet(this));
   });
 
   after(() => sim?.stop());

@@ -8,6 +8,8 @@ export interface LastRehearsal {
   classification: string;
   verdict?: string;
   durationMs?: number;
+  /** "skipped" when nothing was pending. */
+  migration?: string;
   breakingChanges: string[];
   warnings: string[];
 }
@@ -24,6 +26,7 @@ export function lastRehearsal(outputs: Record<string, unknown>): LastRehearsal |
     classification: value.classification,
     verdict: typeof value.verdict === "string" ? value.verdict : undefined,
     durationMs: typeof value.durationMs === "number" ? value.durationMs : undefined,
+    ...(typeof value.migration === "string" ? { migration: value.migration } : {}),
     breakingChanges: strings(value.breakingChanges),
     warnings: strings(value.warnings),
   };
@@ -32,7 +35,11 @@ export function lastRehearsal(outputs: Record<string, unknown>): LastRehearsal |
 /** The plan's lines for it. */
 export function renderLastRehearsal(last: LastRehearsal): string[] {
   const seconds =
-    last.durationMs === undefined ? "" : `, its migration ${(last.durationMs / 1000).toFixed(1)} s`;
+    last.migration === "skipped"
+      ? ", no migration pending"
+      : last.durationMs === undefined
+        ? ""
+        : `, its migration ${(last.durationMs / 1000).toFixed(1)} s`;
   return [
     `Last migration rehearsal: release ${last.release}, ${last.classification}${last.verdict ? ` (${last.verdict})` : ""}${seconds}`,
     ...last.breakingChanges.map((change) => `  breaking: ${change}`),

@@ -43,6 +43,7 @@ const REPORT = {
   declared: "breaking",
   verdict: "passed",
   durationMs: 1830,
+  migration: { outcome: "succeeded", error: null },
   changes: [
     { object: "column", name: "public.orders.status", change: "dropped", effect: "breaking", detail: "…" },
     { object: "table", name: "public.coupons", change: "added", effect: "additive", detail: "new table" },
@@ -89,6 +90,7 @@ describe("Rehearsal: pure parts", () => {
       breakingChanges: ["dropped column public.orders.status"],
       changes: 2,
       durationMs: 1830,
+      migration: "succeeded",
       warnings: REPORT.warnings,
       locks: REPORT.locks,
     });

@@ -63,6 +63,26 @@ describe("npm run plan --outputs-file: the last migration rehearsal", function (
     });
   });
 
+  it("a release whose migrations production had already applied: no migration pending", async () => {
+    const file = outputsFile({
+      schemaCompatibility: {
+        release: "v2",
+        classification: "additive",
+        verdict: "passed",
+        durationMs: 0,
+        migration: "skipped",
+        breakingChanges: [],
+        warnings: [],
+      },
+    });
+    const text = await planCli(["--stack", "local", "--outputs-file", file]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /\nLast migration rehearsal: release v2, additive \(passed\), no migration pending\n/,
+    );
+  });
+
   it("says when the outputs hold no rehearsal; a file that is not outputs is bad input (exit 2, nothing planned)", async () => {
     const none = await planCli(["--stack", "local", "--outputs-file", outputsFile({ activeRelease: "v1" })]);
     assert.equal(none.code, 0, none.stderr);
