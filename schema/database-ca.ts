@@ -1,5 +1,5 @@
 // The database's CA certificates as PEM text: parsed with node's X509Certificate for the config check
-// (schema/keys.ts, schema/transport.ts), the components that pass them on and the steps that use them.
+// (schema/keys/, schema/transport.ts), the components that pass them on and the steps that use them.
 import { X509Certificate } from "crypto";
 
 /** The PEM blocks of certificates in a text, in order. */

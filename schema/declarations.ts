@@ -35,7 +35,7 @@ export function fixedDefault(spec: ConfigKey): ProjectDeclaration["default"] {
   return spec.schema.def.defaultValue as ProjectDeclaration["default"];
 }
 
-/** Every declaration of Pulumi.yaml's config block, in the order of schema/keys.ts. */
+/** Every declaration of Pulumi.yaml's config block, in the order of schema/keys/. */
 export function projectDeclarations(): ProjectDeclaration[] {
   return (Object.entries(CONFIG_KEYS) as [ConfigKeyName, ConfigKey][])
     .filter(([, spec]) => keyKind(spec) !== "undeclared")

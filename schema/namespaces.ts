@@ -110,7 +110,7 @@ export function configKeyProblem(fullKey: string): KeyProblem | undefined {
         `${fullKey}: not a key greenlight reads` +
         (meant !== undefined
           ? `; did you mean ${NAMESPACE}:${meant}?`
-          : "; the keys are listed in schema/keys.ts"),
+          : "; the keys are listed in schema/keys/"),
     };
   }
   if (namespace === ENV_NAMESPACE) {
@@ -122,6 +122,6 @@ export function configKeyProblem(fullKey: string): KeyProblem | undefined {
   }
   return {
     key: fullKey,
-    message: `${JSON.stringify(fullKey)}: expected ${NAMESPACE}:<key> (schema/keys.ts) or ${ENV_NAMESPACE}:<NAME>`,
+    message: `${JSON.stringify(fullKey)}: expected ${NAMESPACE}:<key> (schema/keys/) or ${ENV_NAMESPACE}:<NAME>`,
   };
 }

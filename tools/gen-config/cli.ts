@@ -1,4 +1,4 @@
-// Generates Pulumi.yaml's `config:` block and the README's configuration reference from schema/keys.ts.
+// Generates Pulumi.yaml's `config:` block and the README's configuration reference from schema/keys/.
 // `npm run gen:config` writes them (`-- --check` only says whether they drifted: exit 1, writes nothing);
 // tests/tools/gen-config/gen-config.test.ts fails when they drift. `--help` and usage errors write nothing.
 // This is the command line; what it generates is ./index.ts.
@@ -14,7 +14,7 @@ export async function main(argv: string[], io: ToolIo = processIo): Promise<numb
   const parsed = parseCommandLine<{ check: boolean; projectDir: string }>(
     new Command("gen:config")
       .description(
-        "Write Pulumi.yaml's config: block and the README's configuration reference from schema/keys.ts",
+        "Write Pulumi.yaml's config: block and the README's configuration reference from schema/keys/",
       )
       .option("--check", "only report whether the files differ from the schema; write nothing", false)
       .option("--project-dir <dir>", "the project whose files to write", PROJECT_DIR),
@@ -47,19 +47,19 @@ export async function main(argv: string[], io: ToolIo = processIo): Promise<numb
   const drifted = files.filter((entry) => entry.now !== entry.generated);
   if (check) {
     if (drifted.length === 0) {
-      io.out("Pulumi.yaml and the README configuration reference match schema/keys.ts\n");
+      io.out("Pulumi.yaml and the README configuration reference match schema/keys/\n");
       return 0;
     }
     return fail(
       1,
-      `${drifted.map((entry) => path.basename(entry.file)).join(" and ")} ${drifted.length === 1 ? "differs" : "differ"} from schema/keys.ts; run npm run gen:config`,
+      `${drifted.map((entry) => path.basename(entry.file)).join(" and ")} ${drifted.length === 1 ? "differs" : "differ"} from schema/keys/; run npm run gen:config`,
     );
   }
   for (const entry of drifted) fs.writeFileSync(entry.file, entry.generated);
   io.out(
     drifted.length === 0
-      ? "Pulumi.yaml and the README configuration reference already match schema/keys.ts; nothing written\n"
-      : `wrote ${drifted.map((entry) => path.basename(entry.file)).join(" and ")} from schema/keys.ts\n`,
+      ? "Pulumi.yaml and the README configuration reference already match schema/keys/; nothing written\n"
+      : `wrote ${drifted.map((entry) => path.basename(entry.file)).join(" and ")} from schema/keys/\n`,
   );
   return 0;
 }

@@ -107,7 +107,7 @@ export function setSecretInStackFile(file: string, key: string, value: string, p
 
 /**
  * Refuses a key that greenlight does not read, or reads as plain config: a greenlight: key without
- * `secret` in schema/keys.ts, or an app variable the stack's greenlight:secretEnv does not list.
+ * `secret` in schema/keys/, or an app variable the stack's greenlight:secretEnv does not list.
  */
 export function checkSecretKey(key: string, stack: string, secretEnv: readonly string[]): void {
   const problem = configKeyProblem(key);

@@ -13,7 +13,7 @@ import { assertHelp, assertOneLine, snapshot, ToolRun } from "../support/run-too
 const PROJECT_DIR = path.join(__dirname, "..", "..", "..");
 
 describe("Pulumi.yaml and the README configuration reference", () => {
-  it("Pulumi.yaml is what the schema generates (run npm run gen:config after changing schema/keys.ts)", () => {
+  it("Pulumi.yaml is what the schema generates (run npm run gen:config after changing schema/keys/)", () => {
     assert.equal(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"), renderProjectFile());
   });
 
@@ -116,7 +116,7 @@ describe("Pulumi.yaml and the README configuration reference", () => {
       assertOneLine(
         await gen(["--check", "--project-dir", project]),
         1,
-        /^gen:config: README\.md differs from schema\/keys\.ts; run npm run gen:config$/,
+        /^gen:config: README\.md differs from schema\/keys\/; run npm run gen:config$/,
       );
       assertOneLine(
         await gen(["--chek", "--project-dir", project]),
@@ -144,7 +144,7 @@ describe("Pulumi.yaml and the README configuration reference", () => {
     it("without options, writes what drifted and says so", async () => {
       const run = await gen(["--project-dir", project]);
       assert.equal(run.code, 0, run.err);
-      assert.equal(run.out, "wrote README.md from schema/keys.ts\n");
+      assert.equal(run.out, "wrote README.md from schema/keys/\n");
       assert.equal(fs.readFileSync(path.join(project, "README.md"), "utf8"), spliceReference(drifted));
       assert.equal((await gen(["--check", "--project-dir", project])).code, 0);
     });

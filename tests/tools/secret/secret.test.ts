@@ -175,7 +175,7 @@ describe("stack-file secrets (Pulumi's passphrase provider)", function () {
       await refused(
         ["--stack", "local", "--key", "aws:secretKey"],
         LOCAL,
-        /^secret: --key "aws:secretKey": expected greenlight:<key> \(schema\/keys\.ts\) or greenlight-env:<NAME>$/,
+        /^secret: --key "aws:secretKey": expected greenlight:<key> \(schema\/keys\/\) or greenlight-env:<NAME>$/,
       );
       await refused(
         ["--stack", "local", "--key", "greenlight-env:api-token"],

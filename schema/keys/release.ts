@@ -1,9 +1,9 @@
 // How a release goes: health gate, guard, traffic steps, canary, preview, maintenance, notification, override.
-// Keys of the `greenlight:` config namespace; schema/keys.ts merges every table.
+// Keys of the `greenlight:` config namespace; schema/keys/index.ts merges every table.
 import { z } from "zod";
-import { MAX_OVERRIDE_HOURS } from "../contract/override";
-import * as p from "../contract/patterns";
-import { ConfigKey, text, int, port, seconds, secretText } from "./key-types";
+import { MAX_OVERRIDE_HOURS } from "../../contract/override";
+import * as p from "../../contract/patterns";
+import { ConfigKey, text, int, port, seconds, secretText } from "./types";
 
 /** The release itself: health gate, guard, traffic steps, canary, maintenance, notification, override. */
 export const RELEASE_KEYS = {

@@ -1,9 +1,9 @@
 // What a key of the `greenlight:` config namespace is (ConfigKey), and the zod builders the key tables
-// (keys-app.ts, keys-data.ts, keys-hosts.ts, keys-release.ts; merged in keys.ts) share.
+// (app.ts, data.ts, hosts.ts, release.ts; merged in index.ts) share.
 import * as fs from "fs";
 import { z } from "zod";
-import { caBundle, parseCaCertificates } from "./database-ca";
-import * as p from "../contract/patterns";
+import { caBundle, parseCaCertificates } from "../database-ca";
+import * as p from "../../contract/patterns";
 
 /** The Pulumi config types a project may declare in Pulumi.yaml. */
 export type PulumiConfigType = "string" | "integer" | "boolean" | "array";

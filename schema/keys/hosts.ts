@@ -1,9 +1,9 @@
 // The Docker hosts: SSH access, the image delivery, the proxies, the registry the hosts pull from.
-// Keys of the `greenlight:` config namespace; schema/keys.ts merges every table.
+// Keys of the `greenlight:` config namespace; schema/keys/index.ts merges every table.
 import { z } from "zod";
-import * as p from "../contract/patterns";
-import { HOST_KEY, parseHostKey } from "../contract/host-key";
-import { ConfigKey, text, port, imageRef, secretText } from "./key-types";
+import * as p from "../../contract/patterns";
+import { HOST_KEY, parseHostKey } from "../../contract/host-key";
+import { ConfigKey, text, port, imageRef, secretText } from "./types";
 
 const HOST_KEY_EXPECTED =
   "the host's SSH key, pinned: '<type> <base64>' of its ed25519 or ECDSA key, from ssh-keyscan -t ed25519 <address> checked against the host's own /etc/ssh/ssh_host_ed25519_key.pub (RUNBOOK.md, Before the first release)";

@@ -1,12 +1,12 @@
-// The `greenlight:` config namespace: every key, merged from the tables by topic (keys-app.ts,
-// keys-data.ts, keys-hosts.ts, keys-release.ts), in the order the README's reference lists them.
-import { ConfigKey } from "./key-types";
-import { APP_KEYS } from "./keys-app";
-import { DATA_KEYS } from "./keys-data";
-import { HOST_KEYS, REGISTRY_KEYS } from "./keys-hosts";
-import { RELEASE_KEYS } from "./keys-release";
+// The `greenlight:` config namespace: every key, merged from the tables by topic (app.ts, data.ts,
+// hosts.ts, release.ts), in the order the README's reference lists them.
+import { ConfigKey } from "./types";
+import { APP_KEYS } from "./app";
+import { DATA_KEYS } from "./data";
+import { HOST_KEYS, REGISTRY_KEYS } from "./hosts";
+import { RELEASE_KEYS } from "./release";
 
-export type { ConfigKey, PulumiConfigType } from "./key-types";
+export type { ConfigKey, PulumiConfigType } from "./types";
 
 /**
  * Every key greenlight reads from the `greenlight:` namespace. Pulumi.yaml's `config:` block and the

@@ -1,9 +1,9 @@
 // The database, its roles, the backups, the restore drill and the migration.
-// Keys of the `greenlight:` config namespace; schema/keys.ts merges every table.
+// Keys of the `greenlight:` config namespace; schema/keys/index.ts merges every table.
 import { z } from "zod";
-import { SSL_MODES } from "../contract/database-tls";
-import * as p from "../contract/patterns";
-import { ConfigKey, text, int, port, seconds, identifier, secretText, caCertificates } from "./key-types";
+import { SSL_MODES } from "../../contract/database-tls";
+import * as p from "../../contract/patterns";
+import { ConfigKey, text, int, port, seconds, identifier, secretText, caCertificates } from "./types";
 
 /** The database, its roles, the backups, the drill and the migration. */
 export const DATA_KEYS = {

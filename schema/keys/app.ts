@@ -1,9 +1,9 @@
 // The application: its name, port, health paths, containers, environment and the two colors.
-// Keys of the `greenlight:` config namespace; schema/keys.ts merges every table.
+// Keys of the `greenlight:` config namespace; schema/keys/index.ts merges every table.
 import { z } from "zod";
-import { canonicalDockerCpus, dockerCpusReadBack } from "../contract/docker";
-import * as p from "../contract/patterns";
-import { ConfigKey, text, int, port, releaseId, imageRef, urlPath } from "./key-types";
+import { canonicalDockerCpus, dockerCpusReadBack } from "../../contract/docker";
+import * as p from "../../contract/patterns";
+import { ConfigKey, text, int, port, releaseId, imageRef, urlPath } from "./types";
 
 /** The application, its containers and its two colors. */
 export const APP_KEYS = {
