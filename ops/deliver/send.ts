@@ -146,7 +146,7 @@ async function sendParts(image: SourceImage, receivers: Receiver[], settings: Se
 /**
  * `docker save` of the image, started before the hosts said what they hold: the engine takes most of a
  * second to its first byte, which then passes while the hosts are probed. Its output waits in the pipe
- * until sendImage uses it, or is dropped (earlyExport.cancel) when no host needs the whole archive.
+ * until sendImage uses it, or is dropped (cancelExport) when no host needs the whole archive.
  */
 export function earlyExport(image: SourceImage, env: NodeJS.ProcessEnv, stop: StopRequest): ChildProcess {
   const save = exportImage(image.id, env);
