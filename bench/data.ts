@@ -121,35 +121,25 @@ export async function benchData(): Promise<BenchResult[]> {
         `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp - "s3://${BUCKET}/raw-cli/${round}.dump"`,
       );
     /** One data step of the compiled CLI on the bench's bucket, timed with its peak RSS. */
-    const opsStep = (step: string, release: string, extra: string[]) =>
+    const opsStep = (step: string, release: string, extra: string[], stepEnv = env) =>
       measure(
         process.execPath,
         [cli, step, "--bucket", BUCKET, "--prefix", "db", "--stack", "bench", "--release", release, ...extra],
-        env,
+        stepEnv,
+      );
+    /** migrate or rehearse: the sample app's migrator in `image`, as the migrator (here the admin). */
+    const migratorStep = (step: string, release: string, image: string, extra: string[] = []) =>
+      opsStep(
+        step,
+        release,
+        ["--image", image, "--command-json", '["node","/app/migrate.js"]', "--network", "host", ...extra],
+        { ...env, DATABASE_URL: pg.url("shop") },
       );
     const backupStep = (release: string, extra: string[] = []) =>
       opsStep("backup", release, ["--progress-seconds", "0", "--min-size-ratio", "0", ...extra]);
 
     await backupStep("previous");
-    await measure(
-      process.execPath,
-      [
-        ...[
-          cli,
-          "migrate",
-          "--bucket",
-          BUCKET,
-          "--prefix",
-          "db",
-          "--stack",
-          "bench",
-          "--release",
-          "previous",
-        ],
-        ...["--image", migratedImage, "--command-json", '["node","/app/migrate.js"]', "--network", "host"],
-      ],
-      { ...env, DATABASE_URL: pg.url("shop") },
-    );
+    await migratorStep("migrate", "previous", migratedImage);
 
     const sdk: Measured[] = [];
     const awsRuns: Measured[] = [];
@@ -227,26 +217,7 @@ export async function benchData(): Promise<BenchResult[]> {
         "0",
       ]);
     const rehearsalStep = (copy: string) =>
-      measure(
-        process.execPath,
-        [
-          ...[
-            cli,
-            "rehearse",
-            "--bucket",
-            BUCKET,
-            "--prefix",
-            "db",
-            "--stack",
-            "bench",
-            "--release",
-            release,
-          ],
-          ...["--image", sampleImage, "--command-json", '["node","/app/migrate.js"]', "--network", "host"],
-          ...["--copy", copy, "--progress-seconds", "0"],
-        ],
-        { ...env, DATABASE_URL: pg.url("shop") },
-      );
+      migratorStep("rehearse", release, sampleImage, ["--copy", copy, "--progress-seconds", "0"]);
     const rawRestores: number[] = [];
     const rawCliRestores: Measured[] = [];
     const drills: Measured[] = [];
