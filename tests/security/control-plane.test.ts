@@ -205,9 +205,8 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
   it("where sshd refuses to forward sockets (AllowStreamLocalForwarding no), the relay serves instead, and saying so", async () => {
     const host = fleet.hosts[0];
     const port = await freePort();
-    const variant = sim.startSshdVariant(host, port, ["AllowStreamLocalForwarding no"]);
+    const variant = await sim.startSshdVariant(host, port, ["AllowStreamLocalForwarding no"]);
     try {
-      // sshd listens before it goes to the background: it answers once started.
       const target = {
         name: host.name,
         address: host.address,
@@ -357,7 +356,7 @@ describe("the control plane, seen by an attacker on the simulated hosts", functi
     }
     await fleet.startColor("green", "v2", images.v2);
     const target = fleet.hosts[1];
-    const impostor = sim.startImpostor(target);
+    const impostor = await sim.startImpostor(target);
     try {
       const switched = await fleet.switch(
         "green",

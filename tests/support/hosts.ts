@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { opsImageFiles, writeOpsImageContext } from "../../ops/hosts/image";
+import { waitForPort } from "./ports";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(PROJECT_DIR, "scripts", "sim-hosts.sh");
@@ -140,7 +141,7 @@ export class SimHosts {
    * accepted, but ANOTHER host key (what a man in the middle presents), logging every connection
    * verbosely. Returns its host key and a stop function that starts the real sshd again.
    */
-  startImpostor(host: SimHost): { hostKey: string; log: () => SshdLog; stop: () => void } {
+  async startImpostor(host: SimHost): Promise<{ hostKey: string; log: () => SshdLog; stop: () => void }> {
     const hostDir = path.join(this.dir, `h${host.number}`);
     const impostorDir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-impostor-"));
     const key = path.join(impostorDir, "ssh_host_ed25519_key");
@@ -155,6 +156,9 @@ export class SimHosts {
     const logFile = path.join(impostorDir, "sshd.log");
     const sshd = fs.existsSync("/usr/sbin/sshd") ? "/usr/sbin/sshd" : "sshd";
     execFileSync(sshd, ["-f", path.join(impostorDir, "sshd_config"), "-E", logFile], { stdio: "pipe" });
+    // sshd goes to the background before it binds its port (OpenSSH sshd.c: daemon() comes before
+    // server_listen()), so its exit says nothing about whether it accepts connections yet.
+    await waitForPort(host.sshPort, 30_000, host.address);
     const read = (): SshdLog => {
       const lines = fs.existsSync(logFile)
         ? fs.readFileSync(logFile, "utf8").split("\n").filter(Boolean)
@@ -177,7 +181,11 @@ export class SimHosts {
    * A second sshd for a host on another port of its address: its own host key and users, with `extra`
    * config lines (e.g. AllowStreamLocalForwarding no), logging verbosely. Returns its log and a stop.
    */
-  startSshdVariant(host: SimHost, port: number, extra: string[]): { log: () => string[]; stop: () => void } {
+  async startSshdVariant(
+    host: SimHost,
+    port: number,
+    extra: string[],
+  ): Promise<{ log: () => string[]; stop: () => void }> {
     const hostDir = path.join(this.dir, `h${host.number}`);
     const variantDir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-sshd-variant-"));
     const config = fs
@@ -189,6 +197,7 @@ export class SimHosts {
     const logFile = path.join(variantDir, "sshd.log");
     const sshd = fs.existsSync("/usr/sbin/sshd") ? "/usr/sbin/sshd" : "sshd";
     execFileSync(sshd, ["-f", path.join(variantDir, "sshd_config"), "-E", logFile], { stdio: "pipe" });
+    await waitForPort(port, 30_000, host.address); // as in startImpostor: sshd listens after it forks
     return {
       log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").filter(Boolean) : []),
       stop: () => {

@@ -15,12 +15,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Waits until something accepts TCP connections on address:port (127.0.0.1 unless told). */
+export async function waitForPort(port: number, timeoutMs: number, address = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
+      const socket = net.connect(port, address);
       socket.once("connect", () => {
         socket.destroy();
         resolve(true);
@@ -28,7 +28,7 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
       socket.once("error", () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${address}:${port} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -34,6 +34,22 @@ function startBackend(address: string, port: number, body: string): Promise<Back
   return new Promise((resolve) => backend.server.listen(port, address, () => resolve(backend)));
 }
 
+/** `promise`, or an error naming `what` (and `detail()`) when it has not settled within `ms`. */
+async function within<T>(what: string, ms: number, promise: Promise<T>, detail?: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not end within ${ms} ms${detail ? `\n${detail()}` : ""}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe("proxies on several addresses: the proxy command and the all-or-nothing move", function () {
   this.timeout(120_000);
   let base: number;
@@ -82,10 +98,10 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  /** Stops one proxy process (SIGTERM) and waits for its exit. */
+  /** Stops one proxy process (SIGTERM, unless it ended already) and waits for its exit. */
   const stopProxy = async (index: number) => {
     const proxy = proxies[index];
-    if (proxy.pid) process.kill(proxy.pid, "SIGTERM");
+    if (proxy.pid && !proxy.ended()) process.kill(proxy.pid, "SIGTERM");
     return proxy.done;
   };
   /** Waits until HAProxy's own checks on host `index` see green-0 in an operational state. */
@@ -127,11 +143,22 @@ describe("proxies on several addresses: the proxy command and the all-or-nothing
   });
 
   afterEach(async () => {
-    await Promise.all(relays.map((relay) => relay.close()));
-    await Promise.all(proxies.map((_, index) => stopProxy(index)));
+    // Each step is bounded and named: a step that does not end fails the hook saying which it was.
+    await within("closing the relays", 10_000, Promise.all(relays.map((relay) => relay.close())));
+    // HAProxy's soft stop ends by hard-stop-after (30 s); spawnOps then ends the call, group and all.
+    await within(
+      "stopping the proxies",
+      45_000,
+      Promise.all(proxies.map((_, index) => stopProxy(index))),
+      () => proxies.map((proxy, index) => `proxy ${index}: ${proxy.stderrSoFar().slice(-400)}`).join("\n"),
+    );
     for (const backend of backends) {
       backend.server.closeAllConnections();
-      await new Promise((resolve) => backend.server.close(resolve));
+      await within(
+        `closing the backend on ${JSON.stringify(backend.server.address())}`,
+        10_000,
+        new Promise((resolve) => backend.server.close(resolve)),
+      );
     }
     for (const dir of stateDirs) fs.rmSync(dir, { recursive: true, force: true });
   });

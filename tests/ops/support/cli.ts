@@ -19,30 +19,58 @@ export interface CliExit {
 export interface CliProcess {
   done: Promise<CliExit>;
   stderrSoFar(): string;
+  /** True once the call has ended (its exit seen). */
+  ended(): boolean;
   pid: number | undefined;
 }
 
-/** Starts `node bin/greenlight-ops.js <args>` with exactly `env`; killed after `timeoutMs`. */
+/**
+ * Starts `node bin/greenlight-ops.js <args>` with exactly `env`; after `timeoutMs` its whole process
+ * group is killed (the CLI and what it started, e.g. HAProxy), so nothing it spawned outlives the test.
+ */
 export function spawnOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): CliProcess {
   const started = Date.now();
   const child = spawn(process.execPath, [path.join(PROJECT_DIR, "bin", "greenlight-ops.js"), ...args], {
     cwd: PROJECT_DIR,
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+  };
+  const timer = setTimeout(killGroup, timeoutMs);
   const done = new Promise<CliExit>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => {
+    const finish = (code: number | null) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: Date.now() - started });
+    };
+    child.once("error", reject);
+    child.once("close", finish);
+    // "close" waits for every holder of the output pipes: a grandchild left running (the CLI killed
+    // before it stopped HAProxy) would hold them forever. Some time after the CLI's own exit, its group
+    // is killed and the call ends with what it wrote.
+    child.once("exit", (code) => {
+      setTimeout(() => {
+        killGroup();
+        finish(code);
+      }, 5_000).unref();
     });
   });
-  return { done, stderrSoFar: () => stderr, pid: child.pid };
+  return {
+    done,
+    stderrSoFar: () => stderr,
+    ended: () => child.exitCode !== null || child.signalCode !== null,
+    pid: child.pid,
+  };
 }
 
 /**

@@ -73,7 +73,7 @@ export function startOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 180
     }
     return { code, stdout, stderr: withoutSdkNotice(stderr), json };
   });
-  return { done, stderrSoFar: run.stderrSoFar, pid: run.pid };
+  return { ...run, done };
 }
 
 export function runOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<OpsRun> {
