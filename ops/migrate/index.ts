@@ -6,7 +6,13 @@ import { backupMismatch, databaseIdentity } from "../lib/postgres/identity";
 import { EXIT_NO_VERIFIED_BACKUP, findReleaseBackup, verifyStoredDump } from "../lib/manifest";
 import { MigrateOptions, validateMigrateOptions } from "./options";
 import { runContainer } from "./container";
-import { appliedMigrations, describeApplied, imageMigrationsLabel } from "./pending";
+import {
+  RECORDED_MIGRATIONS,
+  appliedMigrations,
+  describeApplied,
+  imageMigrationsLabel,
+  recordTableExists,
+} from "./pending";
 import { connect, describePgError } from "../lib/postgres";
 import { s3Client, s3Settings } from "../lib/s3";
 import { StepError, StopRequest, progress, requireEnv } from "../lib/step";
@@ -97,10 +103,7 @@ async function takeLock(
 
 /** The run that already migrated this release with this image, if one did. */
 async function succeededRun(session: Client, options: MigrateOptions): Promise<MigrationRecord | undefined> {
-  const table = await session.query<{ found: boolean }>(
-    "SELECT to_regclass('greenlight.migrations') IS NOT NULL AS found",
-  );
-  if (!table.rows[0].found) return undefined;
+  if (!(await recordTableExists(session))) return undefined;
   const result = await session.query<{
     id: string;
     backup_key: string;
@@ -109,8 +112,7 @@ async function succeededRun(session: Client, options: MigrateOptions): Promise<M
     finished_at: Date;
     migrations: string | null;
   }>(
-    // The migrations column is newer than the table: a database migrated before it has none.
-    `SELECT id, backup_key, backup_sha256, started_at, finished_at, to_jsonb(m) ->> 'migrations' AS migrations
+    `SELECT id, backup_key, backup_sha256, started_at, finished_at, ${RECORDED_MIGRATIONS} AS migrations
        FROM greenlight.migrations m
       WHERE release = $1 AND image = $2 AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1`,
     [options.release, options.image],

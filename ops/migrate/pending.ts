@@ -59,22 +59,32 @@ export function imageMigrationsLabel(
   );
 }
 
+/** Whether the database holds greenlight's record of its migrations (greenlight.migrations). */
+export async function recordTableExists(session: Client): Promise<boolean> {
+  const table = await session.query<{ found: boolean }>(
+    "SELECT to_regclass('greenlight.migrations') IS NOT NULL AS found",
+  );
+  return table.rows[0].found;
+}
+
+/**
+ * A run's recorded label, in a query of `greenlight.migrations m`. The column is newer than the table:
+ * read as JSON, a database migrated before it (no such column) reads NULL instead of failing.
+ */
+export const RECORDED_MIGRATIONS = "to_jsonb(m) ->> 'migrations'";
+
 /**
  * The newest succeeded run in this database's greenlight.migrations, when it recorded `label`: then
- * every migration the image carries is applied here. Undefined when the table, its `migrations` column
- * (a database greenlight migrated before it recorded labels) or such a run is missing.
+ * every migration the image carries is applied here. Undefined when the table or such a run is missing,
+ * and when the run recorded no label (a database greenlight migrated before it recorded labels).
  */
 export async function appliedMigrations(
   session: Client,
   label: string,
 ): Promise<AppliedMigrations | undefined> {
-  const column = await session.query<{ found: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                     WHERE table_schema = 'greenlight' AND table_name = 'migrations' AND column_name = 'migrations') AS found`,
-  );
-  if (!column.rows[0].found) return undefined;
+  if (!(await recordTableExists(session))) return undefined;
   const newest = await session.query<{ id: string; release: string; migrations: string | null }>(
-    `SELECT id, release, migrations FROM greenlight.migrations
+    `SELECT id, release, ${RECORDED_MIGRATIONS} AS migrations FROM greenlight.migrations m
       WHERE outcome = 'succeeded' ORDER BY id DESC LIMIT 1`,
   );
   const row = newest.rows[0];
