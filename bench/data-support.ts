@@ -1,10 +1,15 @@
 // The data bench's tools: timing a process (GNU time's peak RSS and CPU), compiling the steps as a
-// build would, finding the awscli, and generating a database that compresses like real data.
+// build would, finding the awscli, and generating a database that compresses like real data; and what
+// the backup and restore halves share (DataBench, the ratio against a baseline).
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { childExit } from "../ops/lib/stream";
+import { PgCluster } from "../tests/support/postgres";
+import { S3Server } from "../tests/support/s3";
+import { BenchResult } from "./result";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -122,3 +127,33 @@ export async function generateShop(
     CREATE INDEX order_events_order ON order_events (order_id);`);
   await query("VACUUM ANALYZE");
 }
+
+/** What both halves of the bench share: the services, the environment and the compiled steps. */
+export interface DataBench {
+  pg: PgCluster;
+  s3: S3Server;
+  client: S3Client;
+  env: NodeJS.ProcessEnv;
+  work: string;
+  aws: string;
+  awsVersion: string;
+  jobs: number;
+  rounds: number;
+  /** One data step of the compiled CLI on the bench's bucket, timed with its peak RSS. */
+  opsStep(step: string, release: string, extra: string[], stepEnv?: NodeJS.ProcessEnv): Promise<Measured>;
+  /** migrate or rehearse: the sample app's migrator in `image`, as the migrator (here the admin). */
+  migratorStep(step: string, release: string, image: string, extra?: string[]): Promise<Measured>;
+}
+
+export const BUCKET = "bench-backups";
+export const GOAL_RATIO = 1.1;
+
+export const seconds = (runs: Measured[]) => median(runs.map((run) => run.seconds));
+
+export const ratio = (name: string, value: number, base: number): BenchResult => ({
+  name,
+  value: value / base,
+  unit: "×",
+  goal: `≤ ${GOAL_RATIO}`,
+  ok: value / base <= GOAL_RATIO,
+});

@@ -11,23 +11,34 @@
 // Size: GREENLIGHT_BENCH_DATA_MB (default 300, about four minutes on 2 CPUs); rounds:
 // GREENLIGHT_BENCH_ROUNDS (default 3). The steps run as a compiled `greenlight-ops` (a build's
 // start-up, not ts-node's); runs alternate raw/step, and each side reports its median.
-import { execFileSync, spawn } from "child_process";
+// The restore half is bench/data-drill.ts; what both halves share, bench/data-support.ts.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { pgBinary } from "../ops/lib/postgres";
-import { downloadObject, s3Client } from "../ops/lib/s3";
-import { childExit } from "../ops/lib/stream";
+import { s3Client } from "../ops/lib/s3";
 import { buildSampleImage } from "../tests/fixtures/app/build";
 import { ensureDocker } from "../tests/support/docker";
 import { startPostgres } from "../tests/support/postgres";
 import { startS3 } from "../tests/support/s3";
-import { Measured, awsCli, compileCli, generateShop, lastReport, measure, median } from "./data-support";
+import {
+  BUCKET,
+  DataBench,
+  Measured,
+  awsCli,
+  compileCli,
+  generateShop,
+  lastReport,
+  measure,
+  median,
+  ratio,
+  seconds,
+} from "./data-support";
+import { restoreRounds } from "./data-drill";
 import { BenchResult } from "./result";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const BUCKET = "bench-backups";
-const GOAL_RATIO = 1.1;
 const GOAL_RSS_MB = 200;
 
 /** Baseline uploader run with `node -e`: stdin to s3://<argv[1]>/<argv[2]> with the step's part size and queue. */
@@ -42,10 +53,6 @@ const SDK_UPLOADER = [
 
 /** The backup manifest's timings (when the step reports them). */
 type BackupSeconds = { dump: number; checksums: number; total: number };
-/** The phase timings a restore drill reports in its JSON. */
-type DrillPhases = { download: number; restore: number; compare: number; total: number };
-/** The timings a rehearsal reports: getting the copy, dropping it, all of it. */
-type RehearsalSeconds = { copy: number; drop: number; total: number; container: number };
 
 export async function benchData(): Promise<BenchResult[]> {
   const dataMb = Number(process.env.GREENLIGHT_BENCH_DATA_MB ?? "300");
@@ -96,300 +103,165 @@ export async function benchData(): Promise<BenchResult[]> {
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: "true",
     };
-    const client = s3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    const pgDump = pgBinary("pg_dump", env);
-    const pgRestore = pgBinary("pg_restore", env);
-    const jobs = Math.min(4, os.cpus().length);
-
-    /** `pg_dump -Fc | <uploader>`, in processes of their own like the step (s3rver runs in this one). */
-    const rawPipeline = (uploader: string) =>
-      measure(
-        "bash",
-        ["-o", "pipefail", "-c", `"${pgDump}" --format=custom --no-password | ${uploader}`],
-        env,
-      );
-    /** Baseline 1: the AWS SDK's multipart upload from stdin, as the step uploads (no hash, no checks). */
-    const rawSdk = (round: number) =>
-      rawPipeline(`"${process.execPath}" -e '${SDK_UPLOADER}' ${BUCKET} raw-sdk/${round}.dump`);
-    /** Baseline 2: the awscli (another client, another language). */
-    const rawCli = (round: number) =>
-      rawPipeline(
-        `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp - "s3://${BUCKET}/raw-cli/${round}.dump"`,
-      );
-    /** One data step of the compiled CLI on the bench's bucket, timed with its peak RSS. */
     const opsStep = (step: string, release: string, extra: string[], stepEnv = env) =>
       measure(
         process.execPath,
         [cli, step, "--bucket", BUCKET, "--prefix", "db", "--stack", "bench", "--release", release, ...extra],
         stepEnv,
       );
-    /** migrate or rehearse: the sample app's migrator in `image`, as the migrator (here the admin). */
-    const migratorStep = (step: string, release: string, image: string, extra: string[] = []) =>
-      opsStep(
-        step,
-        release,
-        ["--image", image, "--command-json", '["node","/app/migrate.js"]', "--network", "host", ...extra],
-        { ...env, DATABASE_URL: pg.url("shop") },
-      );
-    const backupStep = (release: string, extra: string[] = []) =>
-      opsStep("backup", release, ["--progress-seconds", "0", "--min-size-ratio", "0", ...extra]);
-
-    await backupStep("previous");
-    await migratorStep("migrate", "previous", migratedImage);
-
-    const sdk: Measured[] = [];
-    const awsRuns: Measured[] = [];
-    const steps: Measured[] = [];
-    const unverified: Measured[] = [];
-    const stepSeconds: BackupSeconds[] = [];
-    let dumpBytes = 0;
-    let release = "";
-    for (let round = 0; round < rounds; round++) {
-      // Alternate the order, so a machine getting busier does not favour one side.
-      const order =
-        round % 2 === 0 ? ["sdk", "aws", "step", "unverified"] : ["step", "unverified", "aws", "sdk"];
-      for (const run of order) {
-        if (run === "sdk") sdk.push(await rawSdk(round));
-        if (run === "aws") awsRuns.push(await rawCli(round));
-        if (run === "unverified") unverified.push(await backupStep(`u${round}`, ["--no-verify"]));
-        if (run === "step") {
-          const result = await backupStep(`r${round}`);
-          steps.push(result);
-          const manifest = lastReport<{ bytes: number; seconds?: BackupSeconds }>(result.stdout);
-          dumpBytes = manifest.bytes;
-          if (manifest.seconds) stepSeconds.push(manifest.seconds);
-          release = `r${round}`;
-        }
-      }
-    }
-
-    const rawRestore = async (round: number) => {
-      const file = path.join(work, "raw.dump");
-      const database = `raw_restore_${round}`;
-      const started = process.hrtime.bigint();
-      const key = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
-      await downloadObject(client, BUCKET, key, file);
-      await pg.query(`CREATE DATABASE ${database} TEMPLATE template0`);
-      const restore = spawn(
-        pgRestore,
-        ["--no-password", `--jobs=${jobs}`, "--no-owner", "--no-acl", `--dbname=${database}`, file],
-        { env, stdio: ["ignore", "ignore", "pipe"] },
-      );
-      if ((await childExit(restore)).code !== 0) throw new Error("raw pg_restore failed");
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await pg.query(`DROP DATABASE ${database}`);
-      fs.rmSync(file, { force: true });
-      return seconds;
+    const bench: DataBench = {
+      pg,
+      s3,
+      client: s3Client({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      }),
+      env,
+      work,
+      aws,
+      awsVersion: execFileSync(aws, ["--version"], { encoding: "utf8" }).trim().split(" ")[0],
+      jobs: Math.min(4, os.cpus().length),
+      rounds,
+      opsStep,
+      migratorStep: (step, release, image, extra = []) =>
+        opsStep(
+          step,
+          release,
+          ["--image", image, "--command-json", '["node","/app/migrate.js"]', "--network", "host", ...extra],
+          { ...env, DATABASE_URL: pg.url("shop") },
+        ),
     };
-    /** The same by hand in processes of their own: aws s3 cp, CREATE DATABASE with psql, pg_restore. */
-    const psql = pgBinary("psql", env);
-    const rawCliRestore = async (round: number) => {
-      const file = path.join(work, "raw-cli.dump");
-      const database = `raw_cli_restore_${round}`;
-      const key = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
-      const result = await measure(
-        "bash",
-        [
-          "-e",
-          "-c",
-          `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp "s3://${BUCKET}/${key}" "${file}"
-           "${psql}" --no-password --quiet -d postgres -c "CREATE DATABASE ${database} TEMPLATE template0"
-           "${pgRestore}" --no-password --jobs=${jobs} --no-owner --no-acl --dbname=${database} "${file}"`,
-        ],
-        env,
-      );
-      await pg.query(`DROP DATABASE ${database}`);
-      fs.rmSync(file, { force: true });
-      return result;
-    };
-    const drillStep = () =>
-      opsStep("restore", release, ["--drill", `--jobs=${jobs}`, "--progress-seconds", "0"]);
-    const handOverStep = () =>
-      opsStep("restore", release, [
-        "--drill",
-        "--keep-for-rehearsal",
-        `--jobs=${jobs}`,
-        "--progress-seconds",
-        "0",
-      ]);
-    const rehearsalStep = (copy: string) =>
-      migratorStep("rehearse", release, sampleImage, ["--copy", copy, "--progress-seconds", "0"]);
-    const rawRestores: number[] = [];
-    const rawCliRestores: Measured[] = [];
-    const drills: Measured[] = [];
-    const handOvers: Measured[] = [];
-    const rehearsals: Measured[] = [];
-    const rehearsalSeconds: RehearsalSeconds[] = [];
-    const phases: DrillPhases[] = [];
-    const handOverPhases: DrillPhases[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const drillFirst = round % 2 === 1;
-      if (!drillFirst) rawRestores.push(await rawRestore(round));
-      if (!drillFirst) rawCliRestores.push(await rawCliRestore(round));
-      const result = await drillStep();
-      drills.push(result);
-      phases.push(lastReport<{ seconds: DrillPhases }>(result.stdout).seconds);
-      const handOver = await handOverStep();
-      handOvers.push(handOver);
-      const kept = lastReport<{ seconds: DrillPhases; keptDatabase: string }>(handOver.stdout);
-      handOverPhases.push(kept.seconds);
-      const rehearsal = await rehearsalStep(kept.keptDatabase);
-      rehearsals.push(rehearsal);
-      const rehearsed = lastReport<{
-        seconds: RehearsalSeconds;
-        durationMs: number;
-        migration: { outcome: string };
-      }>(rehearsal.stdout);
-      if (rehearsed.migration.outcome !== "skipped")
-        throw new Error(`the migration-free rehearsal ran its migrator (${rehearsed.migration.outcome})`);
-      rehearsalSeconds.push({ ...rehearsed.seconds, container: rehearsed.durationMs / 1000 });
-      if (drillFirst) rawCliRestores.push(await rawCliRestore(round));
-      if (drillFirst) rawRestores.push(await rawRestore(round));
-    }
+
+    await backupStep(bench, "previous");
+    await bench.migratorStep("migrate", "previous", migratedImage);
+    const backups = await backupRounds(bench);
+    const restores = await restoreRounds(bench, backups.release, backups.dumpKey, sampleImage);
     const startup = await measure(process.execPath, [cli, "--help"], env);
-
-    const seconds = (runs: Measured[]) => median(runs.map((run) => run.seconds));
-    const cpu = (runs: Measured[]) =>
-      runs.every((run) => run.cpuSeconds !== undefined)
-        ? median(runs.map((run) => run.cpuSeconds as number))
-        : NaN;
-    const backup = seconds(steps);
-    const drill = seconds(drills);
-    const ratio = (name: string, value: number, base: number): BenchResult => ({
-      name,
-      value: value / base,
-      unit: "×",
-      goal: `≤ ${GOAL_RATIO}`,
-      ok: value / base <= GOAL_RATIO,
-    });
-    const awsVersion = execFileSync(aws, ["--version"], { encoding: "utf8" }).trim().split(" ")[0];
-    const results: BenchResult[] = [
+    return [
       {
         name: `data: generated database (${dataMb} MB of rows asked)`,
         value: Math.round(databaseMb),
         unit: "MB",
       },
-      { name: "data: pg_dump -Fc archive", value: Math.round(dumpBytes / 1e6), unit: "MB" },
-      {
-        name: `data: baseline pg_dump -Fc | SDK upload (median of ${rounds})`,
-        value: seconds(sdk),
-        unit: "s",
-      },
-      { name: `data: baseline pg_dump -Fc | ${awsVersion} s3 cp -`, value: seconds(awsRuns), unit: "s" },
-      { name: `data: backup step (median of ${rounds})`, value: backup, unit: "s" },
-      ratio("data: backup ÷ SDK baseline", backup, seconds(sdk)),
-      ratio("data: backup ÷ awscli baseline", backup, seconds(awsRuns)),
-      { name: "data:   backup --no-verify (no read-back)", value: seconds(unverified), unit: "s" },
-      {
-        name: "data:   read-back's share (backup − --no-verify)",
-        value: backup - seconds(unverified),
-        unit: "s",
-      },
-      ...(stepSeconds.length > 0
-        ? [
-            {
-              name: "data:   pg_dump inside the step",
-              value: median(stepSeconds.map((s) => s.dump)),
-              unit: "s",
-            },
-            {
-              name: "data:   checksum pass beside it (wall)",
-              value: median(stepSeconds.map((s) => s.checksums)),
-              unit: "s",
-            },
-          ]
-        : []),
-      { name: "data:   CPU: SDK baseline (pg_dump + node)", value: cpu(sdk), unit: "s" },
-      { name: "data:   CPU: awscli baseline (pg_dump + aws)", value: cpu(awsRuns), unit: "s" },
-      { name: "data:   CPU: backup step (node + pg_dump + pg_restore)", value: cpu(steps), unit: "s" },
-      {
-        name: `data: baseline SDK download + pg_restore -j${jobs} (median of ${rounds})`,
-        value: median(rawRestores),
-        unit: "s",
-      },
-      {
-        name: `data: baseline ${awsVersion} s3 cp, psql CREATE DATABASE, pg_restore -j${jobs}`,
-        value: seconds(rawCliRestores),
-        unit: "s",
-      },
-      { name: `data: restore drill -j${jobs} (median of ${rounds})`, value: drill, unit: "s" },
-      ratio("data: drill ÷ SDK baseline (in-process download)", drill, median(rawRestores)),
-      {
-        name: `data:   the same per round (${drills.map((run, round) => (run.seconds / rawRestores[round]).toFixed(2)).join(", ")}), worst`,
-        value: Math.max(...drills.map((run, round) => run.seconds / rawRestores[round])),
-        unit: "×",
-      },
-      ratio("data: drill ÷ awscli baseline", drill, seconds(rawCliRestores)),
-      {
-        name: "data: drill handing its copy to the rehearsal (as the program runs it)",
-        value: seconds(handOvers),
-        unit: "s",
-      },
-      ratio("data: that drill ÷ SDK baseline (in-process download)", seconds(handOvers), median(rawRestores)),
-      ratio("data: that drill ÷ awscli baseline", seconds(handOvers), seconds(rawCliRestores)),
-      {
-        name: "data:   that drill's start-up and exit (no drop)",
-        value: seconds(handOvers) - median(handOverPhases.map((report) => report.total)),
-        unit: "s",
-      },
-      { name: "data: rehearsal of a migration-free release", value: seconds(rehearsals), unit: "s" },
-      {
-        name: "data:   of which dropping the copy (the drill alone drops it)",
-        value: median(rehearsalSeconds.map((item) => item.drop)),
-        unit: "s",
-      },
-      {
-        name: "data:   of which the migrator's container (none: nothing pending)",
-        value: median(rehearsalSeconds.map((item) => item.container)),
-        unit: "s",
-      },
-      {
-        name: "data:   what the rehearsal adds (rehearsal − its drop)",
-        value: seconds(rehearsals) - median(rehearsalSeconds.map((item) => item.drop)),
-        unit: "s",
-        goal: "≤ 1 s",
-        ok: seconds(rehearsals) - median(rehearsalSeconds.map((item) => item.drop)) <= 1,
-      },
-      {
-        name: "data: drill + rehearsal ÷ the drill alone",
-        value: (seconds(handOvers) + seconds(rehearsals)) / drill,
-        unit: "×",
-      },
-      ...(["download", "restore", "compare"] as const).map((phase) => ({
-        name: `data:   drill ${phase} phase (its own report)`,
-        value: median(phases.map((report) => report[phase])),
-        unit: "s",
-      })),
-      {
-        name: "data:   drill start-up, scratch drop and exit",
-        value: drill - median(phases.map((report) => report.total)),
-        unit: "s",
-      },
+      ...backups.results,
+      ...restores.results,
       { name: "data: compiled CLI start-up (--help)", value: startup.seconds, unit: "s" },
+      ...peakRss([
+        ["backup", backups.steps],
+        ["restore drill", restores.drills],
+      ]),
     ];
-    for (const [name, runs] of [
-      ["backup", steps],
-      ["restore drill", drills],
-    ] as const) {
-      const peaks = runs.map((run) => run.peakMb).filter((peak): peak is number => peak !== undefined);
-      if (peaks.length === 0) continue;
-      const peak = Math.max(...peaks);
-      results.push({
-        name: `data: ${name} peak RSS`,
-        value: Math.round(peak),
-        unit: "MB",
-        goal: `< ${GOAL_RSS_MB} MB`,
-        ok: peak < GOAL_RSS_MB,
-      });
-    }
-    return results;
   } finally {
     await s3.stop();
     await pg.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+const backupStep = (bench: DataBench, release: string, extra: string[] = []) =>
+  bench.opsStep("backup", release, ["--progress-seconds", "0", "--min-size-ratio", "0", ...extra]);
+
+/**
+ * The backup step against `pg_dump -Fc` streamed to S3 by the AWS SDK and by the awscli, `rounds` times
+ * each in alternating order, with the step's own timings and a run without its read-back.
+ */
+async function backupRounds(
+  bench: DataBench,
+): Promise<{ results: BenchResult[]; steps: Measured[]; release: string; dumpKey: string }> {
+  const { env, aws, s3, rounds } = bench;
+  const pgDump = pgBinary("pg_dump", env);
+  /** `pg_dump -Fc | <uploader>`, in processes of their own like the step (s3rver runs in this one). */
+  const rawPipeline = (uploader: string) =>
+    measure("bash", ["-o", "pipefail", "-c", `"${pgDump}" --format=custom --no-password | ${uploader}`], env);
+  /** Baseline 1: the AWS SDK's multipart upload from stdin, as the step uploads (no hash, no checks). */
+  const rawSdk = (round: number) =>
+    rawPipeline(`"${process.execPath}" -e '${SDK_UPLOADER}' ${BUCKET} raw-sdk/${round}.dump`);
+  /** Baseline 2: the awscli (another client, another language). */
+  const rawCli = (round: number) =>
+    rawPipeline(
+      `"${aws}" --endpoint-url "${s3.endpoint}" --only-show-errors s3 cp - "s3://${BUCKET}/raw-cli/${round}.dump"`,
+    );
+
+  const sdk: Measured[] = [];
+  const awsRuns: Measured[] = [];
+  const steps: Measured[] = [];
+  const unverified: Measured[] = [];
+  const stepSeconds: BackupSeconds[] = [];
+  let dumpBytes = 0;
+  let release = "";
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order, so a machine getting busier does not favour one side.
+    const order =
+      round % 2 === 0 ? ["sdk", "aws", "step", "unverified"] : ["step", "unverified", "aws", "sdk"];
+    for (const run of order) {
+      if (run === "sdk") sdk.push(await rawSdk(round));
+      if (run === "aws") awsRuns.push(await rawCli(round));
+      if (run === "unverified") unverified.push(await backupStep(bench, `u${round}`, ["--no-verify"]));
+      if (run === "step") {
+        const result = await backupStep(bench, `r${round}`);
+        steps.push(result);
+        const manifest = lastReport<{ bytes: number; seconds?: BackupSeconds }>(result.stdout);
+        dumpBytes = manifest.bytes;
+        if (manifest.seconds) stepSeconds.push(manifest.seconds);
+        release = `r${round}`;
+      }
+    }
+  }
+  const dumpKey = lastReport<{ dumpKey: string }>(steps[steps.length - 1].stdout).dumpKey;
+  const cpu = (runs: Measured[]) =>
+    runs.every((run) => run.cpuSeconds !== undefined)
+      ? median(runs.map((run) => run.cpuSeconds as number))
+      : NaN;
+  const backup = seconds(steps);
+  const results: BenchResult[] = [
+    { name: "data: pg_dump -Fc archive", value: Math.round(dumpBytes / 1e6), unit: "MB" },
+    { name: `data: baseline pg_dump -Fc | SDK upload (median of ${rounds})`, value: seconds(sdk), unit: "s" },
+    { name: `data: baseline pg_dump -Fc | ${bench.awsVersion} s3 cp -`, value: seconds(awsRuns), unit: "s" },
+    { name: `data: backup step (median of ${rounds})`, value: backup, unit: "s" },
+    ratio("data: backup ÷ SDK baseline", backup, seconds(sdk)),
+    ratio("data: backup ÷ awscli baseline", backup, seconds(awsRuns)),
+    { name: "data:   backup --no-verify (no read-back)", value: seconds(unverified), unit: "s" },
+    {
+      name: "data:   read-back's share (backup − --no-verify)",
+      value: backup - seconds(unverified),
+      unit: "s",
+    },
+    ...(stepSeconds.length > 0
+      ? [
+          {
+            name: "data:   pg_dump inside the step",
+            value: median(stepSeconds.map((s) => s.dump)),
+            unit: "s",
+          },
+          {
+            name: "data:   checksum pass beside it (wall)",
+            value: median(stepSeconds.map((s) => s.checksums)),
+            unit: "s",
+          },
+        ]
+      : []),
+    { name: "data:   CPU: SDK baseline (pg_dump + node)", value: cpu(sdk), unit: "s" },
+    { name: "data:   CPU: awscli baseline (pg_dump + aws)", value: cpu(awsRuns), unit: "s" },
+    { name: "data:   CPU: backup step (node + pg_dump + pg_restore)", value: cpu(steps), unit: "s" },
+  ];
+  return { results, steps, release, dumpKey };
+}
+
+/** Each step's highest peak RSS over its runs, against the goal. */
+function peakRss(steps: [string, Measured[]][]): BenchResult[] {
+  return steps.flatMap(([name, runs]) => {
+    const peaks = runs.map((run) => run.peakMb).filter((peak): peak is number => peak !== undefined);
+    if (peaks.length === 0) return [];
+    const peak = Math.max(...peaks);
+    return [
+      {
+        name: `data: ${name} peak RSS`,
+        value: Math.round(peak),
+        unit: "MB",
+        goal: `< ${GOAL_RSS_MB} MB`,
+        ok: peak < GOAL_RSS_MB,
+      },
+    ];
+  });
 }
