@@ -2,9 +2,9 @@ import { CONFIG_KEYS, ConfigKey, ConfigKeyName, ENV_NAMESPACE, NAMESPACE, RETIRE
 import { closestKey, namespaceProblem } from "./namespaces";
 import { ENV_NAME, SECRET_ENV_NAME, STACK_NAME } from "../contract/patterns";
 import { Decoded, crossKeyRules } from "./rules";
-import { defaultSslMode, transportRules } from "./transport";
-import { parseSmokeCheck } from "./smoke";
-import { SmokeCheck, StackSettings, otherColor } from "./types";
+import { transportRules } from "./transport";
+import { StackSettings } from "./types";
+import { settingsFrom } from "./settings";
 
 /** One bad key: where, what was received, what is expected. */
 export interface ConfigProblem {
@@ -208,130 +208,6 @@ function splitEnv(
       );
   }
   return { plain, secret };
-}
-
-function settingsFrom(
-  c: Decoded,
-  stack: string,
-  envPlain: Record<string, string>,
-  envSecret: Record<string, string>,
-): StackSettings {
-  const roleBase = c.appName.replace(/-/g, "_");
-  return {
-    stack,
-    app: {
-      name: c.appName,
-      port: c.appPort,
-      healthPath: c.healthPath,
-      readinessPath: c.readinessPath,
-      replicas: c.replicas,
-      memoryMb: c.memoryMb,
-      cpus: c.cpus,
-      networkMode: c.dockerNetworkMode,
-      env: envPlain,
-      requiredEnv: c.requiredEnv,
-      smokeChecks: c.smokeChecks.map((line) => parseSmokeCheck(line) as SmokeCheck),
-      warmupPaths: c.warmupPaths,
-    },
-    colors: {
-      blue: { color: "blue", release: c.blueRelease, image: c.blueImage, hostPort: c.bluePort },
-      green: { color: "green", release: c.greenRelease, image: c.greenImage, hostPort: c.greenPort },
-    },
-    activeColor: c.activeColor,
-    idleColor: otherColor(c.activeColor),
-    latestColor: c.latestColor,
-    database: {
-      host: c.dbHost,
-      appHost: c.dbAppHost ?? c.dbHost,
-      port: c.dbPort,
-      name: c.dbName,
-      adminUser: c.dbAdminUser,
-      migratorRole: c.migratorRole ?? `${roleBase}_migrator`,
-      appRole: c.appRole ?? `${roleBase}_app`,
-      sslmode: c.dbSslMode ?? defaultSslMode(stack, c.dbHost),
-      sslRootCert: c.dbSslRootCert,
-    },
-    backup: {
-      bucket: c.backupBucket,
-      prefix: c.backupPrefix,
-      retentionDays: c.backupRetentionDays,
-      coldAfterDays: c.backupColdAfterDays,
-      encryption: c.backupEncryption,
-      kmsKeyId: c.backupKmsKeyId,
-      objectLockDays: c.backupObjectLockDays,
-      objectLockMode: c.backupObjectLockMode ?? "GOVERNANCE",
-      minFreeDiskPercent: c.backupMinFreeDiskPercent,
-      restoreDrill: c.restoreDrill,
-      s3: { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId },
-    },
-    migration: {
-      command: c.migrationCommand,
-      timeoutSeconds: c.migrationTimeoutSeconds,
-      schemaBreaking: c.schemaBreaking,
-      maxSeconds: c.maxMigrationSeconds,
-      largeTableMb: c.migrationLargeTableMb,
-    },
-    hosts: (c.hosts ?? []).map(({ privateAddress: _retired, ...host }) => host),
-    dataHost: c.dataHost,
-    protect: c.protect,
-    requireDigest: c.requireDigest,
-    imageDelivery: c.imageDelivery,
-    opsBaseImage: c.opsBaseImage,
-    registry:
-      c.registryServer !== undefined && c.registryUser !== undefined
-        ? { server: c.registryServer, username: c.registryUser }
-        : undefined,
-    traffic: {
-      proxyPort: c.proxyPort,
-      listenAddress: c.proxyListenAddress,
-      stateDir: c.stateDir ?? `.greenlight/${stack}`,
-      maintenanceMode: c.maintenanceMode,
-      gate: {
-        intervalSeconds: c.gateIntervalSeconds,
-        timeoutSeconds: c.gateTimeoutSeconds,
-        attempts: c.gateAttempts,
-        deadlineSeconds: c.gateDeadlineSeconds,
-      },
-      guard: {
-        errorRatePercent: c.guardErrorRatePercent,
-        p95Ms: c.guardP95Ms,
-        durationSeconds: c.guardDurationSeconds,
-        minRequests: c.guardMinRequests,
-      },
-      promote: c.promote,
-      steps: c.trafficSteps,
-      stepSeconds: c.trafficStepSeconds,
-      canaryMargins: {
-        errorRatePoints: c.canaryErrorRatePoints,
-        p95Percent: c.canaryP95MarginPercent,
-        p95FloorMs: c.canaryP95FloorMs,
-      },
-      expandContractSafe: c.expandContractSafe,
-      ...(c.previewPort !== undefined ? { previewPort: c.previewPort } : {}),
-    },
-    override:
-      c.overrideReason !== undefined &&
-      c.overrideApprover !== undefined &&
-      c.overrideTicket !== undefined &&
-      c.overrideExpiresAt !== undefined
-        ? {
-            reason: c.overrideReason,
-            approver: c.overrideApprover,
-            ticket: c.overrideTicket,
-            expiresAt: new Date(Date.parse(c.overrideExpiresAt)).toISOString(),
-          }
-        : undefined,
-    secrets: {
-      dbAdminPassword: c.dbAdminPassword,
-      migratorPassword: c.migratorPassword,
-      appPassword: c.appPassword,
-      s3SecretAccessKey: c.s3SecretAccessKey,
-      webhookUrl: c.webhookUrl,
-      sshPrivateKey: c.sshPrivateKey,
-      registryPassword: c.registryPassword,
-      env: envSecret,
-    },
-  };
 }
 
 /** Decodes a value the way Pulumi passes config to a program: scalars as strings, lists as JSON. */
