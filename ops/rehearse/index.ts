@@ -153,7 +153,6 @@ export async function rehearse(
           notes: [describeApplied(options.image, applied)],
         }
       : await runMigration(session, copy);
-    throwIfStopped(stop);
     const report = rehearsalReport(options, { source, copy, from: obtained.from, label: read.label }, run);
     report.seconds.copy = (copied - started) / 1000;
     const dropping = Date.now();
