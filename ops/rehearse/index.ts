@@ -17,7 +17,7 @@ import { dropLeftoverCopies, rehearsalCopies } from "../restore/handover";
 import { classifySchemaChange } from "./classify";
 import { readSchema, tableSizes } from "./catalog";
 import { LockSampler } from "./locks";
-import { RehearseOptions, copyRestoreOptions, validateRehearseOptions } from "./options";
+import { RehearseOptions, copyRestoreOptions, largeTableBytes, validateRehearseOptions } from "./options";
 import { MigrationRun, RehearsalReport, notifyRehearsal, rehearsalReport } from "./report";
 
 const STEP = "rehearse";
@@ -78,7 +78,6 @@ export async function rehearse(
   let copy: string | undefined;
   let session: Client | undefined;
   let containerStarted = false;
-  const largeTableBytes = Math.round(options.largeTableMb * 1e6);
   const containerName = `greenlight-rehearse-${options.release.replace(/[^A-Za-z0-9_.-]/g, "-")}-${process.pid}`;
   const dropCopy = async (): Promise<string> => {
     await session?.end().catch(() => undefined);
@@ -95,7 +94,7 @@ export async function rehearse(
   const runMigration = async (catalog: Client, target: string): Promise<MigrationRun> => {
     const before = await readSchema(catalog);
     const sizes = await tableSizes(catalog);
-    const sampler = new LockSampler(catalog, sizes, largeTableBytes, options.lockSampleMs);
+    const sampler = new LockSampler(catalog, sizes, largeTableBytes(options), options.lockSampleMs);
     // Without maintenance mode a run past the limit is refused anyway: it is stopped there.
     const limitSeconds =
       options.maintenanceMode === "off"

@@ -73,3 +73,8 @@ export function validateRehearseOptions(options: RehearseOptions): void {
   if (!(Number.isInteger(options.lockSampleMs) && options.lockSampleMs >= 10 && options.lockSampleMs <= 5000))
     throw badOption(`--lock-sample-ms ${options.lockSampleMs}: use 10-5000`);
 }
+
+/** --large-table-mb in bytes: the size from which a table's locks are sampled and reported. */
+export function largeTableBytes(options: Pick<RehearseOptions, "largeTableMb">): number {
+  return Math.round(options.largeTableMb * 1e6);
+}

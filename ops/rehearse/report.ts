@@ -4,7 +4,7 @@
 import { notifyFromStep } from "../notify";
 import { Effect, SchemaChange } from "./change";
 import { LockWait, TableLock } from "./locks";
-import { MaintenanceMode, RehearseOptions } from "./options";
+import { MaintenanceMode, RehearseOptions, largeTableBytes } from "./options";
 import { judgeRehearsal } from "./verdict";
 
 const STEP = "rehearse";
@@ -85,7 +85,7 @@ export function rehearsalReport(
     migrations: on.label ?? null,
     locks: run.locks.locks,
     lockWaits: run.locks.lockWaits,
-    largeTableBytes: Math.round(options.largeTableMb * 1e6),
+    largeTableBytes: largeTableBytes(options),
     maxMigrationSeconds: options.maxMigrationSeconds,
     maintenanceMode: options.maintenanceMode,
     verdict: judged.verdict,

@@ -85,7 +85,8 @@ export interface TrafficMover {
   preview?(color: Color): Promise<{ runtimeMs: number }>;
 }
 
-export interface SwitchReport {
+/** What the switch printed: what moving traffic did (Moved), and the rest of the switch around it. */
+export interface SwitchReport extends Moved {
   step: "switch";
   activeColor: Color;
   release: string;
@@ -93,21 +94,6 @@ export interface SwitchReport {
   proxyUrl: string;
   /** Every host's proxy, when the switch moved several hosts. */
   proxyUrls?: string[];
-  previousColor?: Color;
-  method: Activation["method"];
-  /** Milliseconds the runtime API took to move traffic. */
-  runtimeMs?: number;
-  /** Milliseconds the checks on every host took before anything moved. */
-  preflightMs?: number;
-  /** Milliseconds from the first host taking the new color to the last (several hosts). */
-  mixedMs?: number;
-  /** Milliseconds opening every host's control channel took (SSH, host key, relay). */
-  openMs?: number;
-  /** Milliseconds from the coordinator's process start until it began opening the channels. */
-  bootMs?: number;
-  /** How each host's control channel opened (socket or relay) and what each part took. */
-  channels?: ChannelOpened[];
-  hosts?: HostMove[];
   /** The canary's steps below 100 %, each with both colors' figures over its window. */
   canary?: { stepSeconds: number; steps: CanaryStep[] };
   /** Milliseconds the whole switch took, guard included. */

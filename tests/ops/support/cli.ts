@@ -48,21 +48,24 @@ export function spawnOps(args: string[], env: NodeJS.ProcessEnv, timeoutMs: numb
     }
   };
   const timer = setTimeout(killGroup, timeoutMs);
+  let grace: NodeJS.Timeout | undefined;
   const done = new Promise<CliExit>((resolve, reject) => {
     const finish = (code: number | null) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       resolve({ code, stdout, stderr, ms: Date.now() - started });
     };
     child.once("error", reject);
     child.once("close", finish);
     // "close" waits for every holder of the output pipes: a grandchild left running (the CLI killed
-    // before it stopped HAProxy) would hold them forever. Some time after the CLI's own exit, its group
-    // is killed and the call ends with what it wrote.
+    // before it stopped HAProxy) would hold them forever. When "close" has not come 5 s after the CLI's
+    // own exit, its group is killed and the call ends with what it wrote.
     child.once("exit", (code) => {
-      setTimeout(() => {
+      grace = setTimeout(() => {
         killGroup();
         finish(code);
-      }, 5_000).unref();
+      }, 5_000);
+      grace.unref();
     });
   });
   return {
